@@ -1,0 +1,1000 @@
+// The reference interpreter: the state of one i386 and the machinery every instruction
+// shares — instruction fetch, segmented and linear memory access, the TLB and the page
+// walk, the stack, faults. Instruction semantics live in exec.ts/exec0f.ts and in one file
+// per protected-mode mechanism (segments, interrupts, far transfers, iret, tasking, system).
+//
+// Speed rules for this file: machine state lives in typed arrays or small-integer fields,
+// nothing allocates per instruction, and every memory access has a fast path of one TLB
+// load and one typed-array access. Faults are thrown as one preallocated sentinel and
+// caught once per run loop, so the hot paths carry no error plumbing.
+
+import {
+  Exit,
+  type CpuCore,
+  type CpuState,
+  type InterruptController,
+  type IoBus,
+  type Machine,
+  type SegmentState,
+} from '../contract';
+import { Flags, IF, TF, VM, RF } from './flags';
+import { execute } from './exec';
+import { deliverPending, deliverExternal } from './interrupts';
+import { loadDescriptorCache, setSegCache } from './segments';
+
+export const EAX = 0,
+  ECX = 1,
+  EDX = 2,
+  EBX = 3,
+  ESP = 4,
+  EBP = 5,
+  ESI = 6,
+  EDI = 7;
+export const ES = 0,
+  CS = 1,
+  SS = 2,
+  DS = 3,
+  FS = 4,
+  GS = 5,
+  LDTR = 6,
+  TR = 7;
+
+/** Index into the byte view of the register file for 8-bit register number r (AL..BH). */
+export const R8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
+
+export const CR0_PE = 0x1,
+  CR0_MP = 0x2,
+  CR0_EM = 0x4,
+  CR0_TS = 0x8,
+  CR0_ET = 0x10,
+  CR0_NE = 0x20,
+  CR0_WP = 0x10000,
+  CR0_AM = 0x40000,
+  CR0_NW = 0x20000000,
+  CR0_CD = 0x40000000,
+  CR0_PG = 0x80000000 | 0;
+export const CR4_VME = 0x1,
+  CR4_PVI = 0x2,
+  CR4_TSD = 0x4,
+  CR4_DE = 0x8,
+  CR4_PSE = 0x10;
+
+/** Thrown (always this one object) to abandon an instruction that faulted. */
+export const FAULT = { fault: true } as const;
+
+// Events checked at instruction boundaries (Cpu.events).
+export const EV_EXIT = 1,
+  EV_IRQ = 2,
+  EV_TRAP = 4,
+  EV_BREAK = 8,
+  EV_STOP = 16,
+  EV_SHADOW = 32;
+
+const PAGE_LIST_MAX = 16384;
+
+export class Cpu implements CpuCore {
+  readonly name: string = 'interpreter';
+
+  // --- memory ---
+  readonly mem8: Uint8Array;
+  readonly mem32: Int32Array;
+  readonly memSize: number;
+  readonly io: IoBus;
+  readonly pic: InterruptController | undefined;
+  readonly machine: Machine;
+
+  // --- registers ---
+  readonly regs = new Int32Array(8);
+  readonly r16 = new Uint16Array(this.regs.buffer);
+  readonly r8 = new Uint8Array(this.regs.buffer);
+  eip = 0;
+  instrStart = 0;
+  readonly fl = new Flags();
+
+  // Segment registers ES CS SS DS FS GS, then LDTR and TR, with their descriptor caches and
+  // the offset ranges a read or a write through each may touch (empty range: always faults).
+  readonly segSel = new Uint16Array(8);
+  readonly segBase = new Int32Array(8);
+  readonly segLimit = new Float64Array(8);
+  readonly segAccess = new Uint16Array(8);
+  readonly segRdLo = new Float64Array(8);
+  readonly segRdHi = new Float64Array(8);
+  readonly segWrLo = new Float64Array(8);
+  readonly segWrHi = new Float64Array(8);
+
+  gdtBase = 0;
+  gdtLimit = 0xffff;
+  idtBase = 0;
+  idtLimit = 0x3ff;
+  cr0 = 0;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  readonly dr = new Int32Array(8);
+  cpl = 0;
+
+  // Derived mode bits, recomputed by updateMode().
+  protectedMode = false;
+  v86 = false;
+  paging = false;
+  cs32 = false;
+  ss32 = false;
+
+  // --- per-instruction decode state ---
+  o32 = false;
+  a32 = false;
+  segOvr = -1;
+  rep = 0;
+  eaSeg = DS;
+
+  // --- instruction fetch window: [fetchEip, fetchEip+fetchLen) maps to mem8[fetchPhys..] ---
+  fetchEip = 0;
+  fetchLen = 0;
+  fetchPhys = 0;
+
+  // --- TLB: one entry per 4 KiB linear page, (physical page | 1) or 0 ---
+  readonly tlbSR = new Int32Array(1 << 20);
+  readonly tlbSW = new Int32Array(1 << 20);
+  readonly tlbUR = new Int32Array(1 << 20);
+  readonly tlbUW = new Int32Array(1 << 20);
+  tlbR: Int32Array = this.tlbSR;
+  tlbW: Int32Array = this.tlbSW;
+  readonly tlbPages = new Int32Array(PAGE_LIST_MAX);
+  tlbCount = 0;
+
+  // The descriptor last read by readDescriptor(): its two dwords and linear address.
+  descLo = 0;
+  descHi = 0;
+  descAddr = 0;
+
+  // Read-modify-write in progress: physical address, or -1 with the linear one kept.
+  rmwPhys = 0;
+  rmwLin = 0;
+
+  // --- faults ---
+  excVector = -1;
+  excCode = 0;
+  excHasCode = false;
+  /** Vector being delivered, to tell a fault during delivery (double/triple fault). */
+  delivering = -1;
+
+  // --- run state ---
+  halted = false;
+  events = 0;
+  exitCode = Exit.Budget;
+  escapeCode = 0;
+  retired = 0;
+  instructions = 0;
+  trapPending = false;
+  private irq = false;
+  private readonly breakpoints = new Set<number>();
+
+  constructor(machine: Machine) {
+    this.machine = machine;
+    if (machine.memory.byteLength % 4096 !== 0) {
+      throw new Error(`physical memory must be a multiple of 4 KiB, got ${machine.memory.byteLength} bytes`);
+    }
+    this.mem8 = new Uint8Array(machine.memory);
+    this.mem32 = new Int32Array(machine.memory);
+    this.memSize = machine.memory.byteLength;
+    this.io = machine.io;
+    this.pic = machine.pic;
+    this.reset();
+  }
+
+  // ------------------------------------------------------------------ contract
+
+  get irqLine(): boolean {
+    return this.irq;
+  }
+  set irqLine(on: boolean) {
+    this.irq = on;
+    if (on) this.events |= EV_IRQ;
+  }
+
+  reset(): void {
+    this.regs.fill(0);
+    this.regs[EDX] = 0x0400; // family 4 in DX after RESET
+    this.fl.flags = 0x2;
+    this.fl.lazy = 0;
+    this.cr0 = CR0_ET;
+    this.cr2 = this.cr3 = this.cr4 = 0;
+    this.dr.fill(0);
+    this.dr[6] = 0xffff0ff0 | 0;
+    this.dr[7] = 0x400;
+    this.gdtBase = 0;
+    this.gdtLimit = 0xffff;
+    this.idtBase = 0;
+    this.idtLimit = 0x3ff;
+    for (let s = 0; s < 6; s++) setSegCache(this, s, 0, 0, 0xffff, 0x93);
+    setSegCache(this, CS, 0xf000, 0xffff0000 | 0, 0xffff, 0x9b);
+    setSegCache(this, LDTR, 0, 0, 0xffff, 0x82);
+    setSegCache(this, TR, 0, 0, 0xffff, 0x8b);
+    this.eip = 0xfff0;
+    this.cpl = 0;
+    this.halted = false;
+    this.events = this.irq ? EV_IRQ : 0;
+    if (this.breakpoints.size) this.events |= EV_BREAK;
+    this.trapPending = false;
+    this.instructions = 0;
+    this.delivering = -1;
+    this.updateMode();
+    this.flushTlb();
+  }
+
+  getState(): CpuState {
+    const r = this.regs;
+    const seg = (s: number): SegmentState => ({
+      selector: this.segSel[s],
+      base: this.segBase[s] >>> 0,
+      limit: this.segLimit[s],
+      access: this.segAccess[s],
+    });
+    return {
+      eax: r[EAX] >>> 0,
+      ecx: r[ECX] >>> 0,
+      edx: r[EDX] >>> 0,
+      ebx: r[EBX] >>> 0,
+      esp: r[ESP] >>> 0,
+      ebp: r[EBP] >>> 0,
+      esi: r[ESI] >>> 0,
+      edi: r[EDI] >>> 0,
+      eip: this.eip >>> 0,
+      eflags: this.getEflags() >>> 0,
+      es: seg(ES),
+      cs: seg(CS),
+      ss: seg(SS),
+      ds: seg(DS),
+      fs: seg(FS),
+      gs: seg(GS),
+      ldtr: seg(LDTR),
+      tr: seg(TR),
+      gdtr: { base: this.gdtBase >>> 0, limit: this.gdtLimit },
+      idtr: { base: this.idtBase >>> 0, limit: this.idtLimit },
+      cr0: this.cr0 >>> 0,
+      cr2: this.cr2 >>> 0,
+      cr3: this.cr3 >>> 0,
+      cr4: this.cr4 >>> 0,
+      dr: Array.from(this.dr, (v) => v >>> 0),
+      cpl: this.cpl,
+      halted: this.halted,
+      instructions: this.instructions,
+    };
+  }
+
+  setState(st: CpuState): void {
+    const r = this.regs;
+    r[EAX] = st.eax;
+    r[ECX] = st.ecx;
+    r[EDX] = st.edx;
+    r[EBX] = st.ebx;
+    r[ESP] = st.esp;
+    r[EBP] = st.ebp;
+    r[ESI] = st.esi;
+    r[EDI] = st.edi;
+    this.eip = st.eip | 0;
+    this.cr0 = st.cr0 | 0;
+    this.cr2 = st.cr2 | 0;
+    this.cr3 = st.cr3 | 0;
+    this.cr4 = st.cr4 | 0;
+    for (let i = 0; i < 8; i++) this.dr[i] = st.dr[i] ?? 0;
+    this.gdtBase = st.gdtr.base | 0;
+    this.gdtLimit = st.gdtr.limit;
+    this.idtBase = st.idtr.base | 0;
+    this.idtLimit = st.idtr.limit;
+    const segs = [st.es, st.cs, st.ss, st.ds, st.fs, st.gs, st.ldtr, st.tr];
+    // CPL and the mode must be known before the segment bounds are computed.
+    this.cpl = st.cpl;
+    this.fl.flags = (st.eflags & 0x3f7fd7) | 0x2;
+    this.fl.lazy = 0;
+    this.updateMode();
+    for (let s = 0; s < 8; s++) setSegCache(this, s, segs[s].selector, segs[s].base, segs[s].limit, segs[s].access);
+    this.halted = st.halted;
+    this.instructions = st.instructions;
+    this.trapPending = false;
+    this.delivering = -1;
+    this.updateEvents();
+    this.flushTlb();
+  }
+
+  requestStop(): void {
+    this.events |= EV_STOP;
+  }
+
+  setBreakpoint(linear: number): void {
+    this.breakpoints.add(linear >>> 0);
+    this.events |= EV_BREAK;
+  }
+
+  clearBreakpoint(linear: number): void {
+    this.breakpoints.delete(linear >>> 0);
+    this.updateEvents();
+  }
+
+  invalidatePhysical(_phys: number, _length: number): void {
+    // This core decodes from memory every time; nothing to drop.
+  }
+
+  // ------------------------------------------------------------------ running
+
+  run(budget: number): Exit {
+    this.retired = 0;
+    if (this.halted) {
+      if (!this.irq || (this.fl.flags & IF) === 0) return Exit.Halt;
+      if (!this.pic || !this.pic.intrPending()) {
+        this.irq = false;
+        return Exit.Halt;
+      }
+      this.halted = false;
+    }
+    let n = 0;
+    for (;;) {
+      try {
+        while (n < budget) {
+          if (this.events !== 0) {
+            const exit = this.atBoundary();
+            if (exit >= 0) {
+              this.retired = n;
+              this.instructions += n;
+              return exit;
+            }
+          }
+          this.instrStart = this.eip;
+          execute(this);
+          this.retired = ++n;
+        }
+        break;
+      } catch (e) {
+        if (e !== FAULT) {
+          // A bug in this core, not something the guest did: fail loudly for the host.
+          this.retired = n;
+          this.instructions += n;
+          throw e;
+        }
+        n++;
+        if (!deliverPending(this)) {
+          this.retired = n;
+          this.instructions += n;
+          this.events &= ~EV_EXIT;
+          return Exit.TripleFault;
+        }
+      }
+    }
+    this.retired = n;
+    this.instructions += n;
+    return Exit.Budget;
+  }
+
+  /** Work at an instruction boundary. Returns an Exit to leave run(), or -1 to go on. */
+  private atBoundary(): number {
+    const ev = this.events;
+    if (ev & EV_EXIT) {
+      this.events &= ~EV_EXIT;
+      this.updateEvents();
+      return this.exitCode;
+    }
+    if (ev & EV_STOP) {
+      this.events &= ~EV_STOP;
+      return Exit.Stopped;
+    }
+    if (this.trapPending) {
+      // Single-step trap after an instruction that started with TF set.
+      this.trapPending = false;
+      this.dr[6] |= 0x4000;
+      this.raiseTrapNow(1);
+    }
+    if (ev & EV_SHADOW) {
+      // The instruction after STI / MOV SS runs before any interrupt is taken.
+      this.events &= ~EV_SHADOW;
+    } else if (this.irq && (this.fl.flags & IF) !== 0) {
+      if (this.pic && this.pic.intrPending()) {
+        deliverExternal(this, this.pic.acknowledge());
+        if (this.halted) this.halted = false;
+      } else {
+        this.irq = false;
+      }
+    }
+    if (this.breakpoints.size !== 0 && this.breakpoints.has((this.segBase[CS] + this.eip) >>> 0)) {
+      if ((this.fl.flags & RF) === 0) {
+        this.fl.flags |= RF;
+        return Exit.Breakpoint;
+      }
+    }
+    this.fl.flags &= ~RF;
+    if ((this.fl.flags & TF) !== 0) this.trapPending = true;
+    this.updateEvents();
+    return -1;
+  }
+
+  /** Recompute which events the run loop must look at. */
+  updateEvents(): void {
+    let ev = this.events & (EV_EXIT | EV_STOP | EV_SHADOW);
+    if (this.irq) ev |= EV_IRQ;
+    if (this.breakpoints.size !== 0) ev |= EV_BREAK;
+    if ((this.fl.flags & TF) !== 0 || this.trapPending) ev |= EV_TRAP;
+    this.events = ev;
+  }
+
+  /** Leave run() after the current instruction with `exit`. */
+  exit(exit: Exit): void {
+    this.exitCode = exit;
+    this.events |= EV_EXIT;
+  }
+
+  /** Deliver a trap-class exception at an instruction boundary (the instruction completed). */
+  private raiseTrapNow(vector: number): void {
+    this.excVector = vector;
+    this.excHasCode = false;
+    this.excCode = 0;
+    this.instrStart = this.eip;
+    if (!deliverPending(this)) this.exit(Exit.TripleFault);
+  }
+
+  /** Instructions retired so far in the current run (for RDTSC). */
+  retiredSoFar(): number {
+    return this.retired;
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  /** Abandon the current instruction with a fault that pushes no error code. */
+  fault(vector: number): never {
+    this.excVector = vector;
+    this.excHasCode = false;
+    this.excCode = 0;
+    throw FAULT;
+  }
+
+  /** Abandon the current instruction with a fault that pushes `code`. */
+  faultCode(vector: number, code: number): never {
+    this.excVector = vector;
+    this.excHasCode = true;
+    this.excCode = code & 0xffff;
+    throw FAULT;
+  }
+
+  pageFault(lin: number, code: number): never {
+    this.cr2 = lin | 0;
+    this.excVector = 14;
+    this.excHasCode = true;
+    this.excCode = code;
+    throw FAULT;
+  }
+
+  /** A limit or rights violation through segment register `seg`. */
+  segViolation(seg: number): never {
+    return seg === SS ? this.faultCode(12, 0) : this.faultCode(13, 0);
+  }
+
+  // ------------------------------------------------------------------ modes
+
+  /** Recompute the derived mode bits after CR0, EFLAGS.VM, CS or SS changed. */
+  updateMode(): void {
+    this.protectedMode = (this.cr0 & CR0_PE) !== 0;
+    this.v86 = this.protectedMode && (this.fl.flags & VM) !== 0;
+    this.paging = this.protectedMode && (this.cr0 & CR0_PG) !== 0;
+    this.cs32 = !this.v86 && (this.segAccess[CS] & 0x4000) !== 0;
+    this.ss32 = !this.v86 && (this.segAccess[SS] & 0x4000) !== 0;
+    this.selectTlb();
+  }
+
+  setCpl(cpl: number): void {
+    this.cpl = cpl;
+    this.selectTlb();
+  }
+
+  private selectTlb(): void {
+    const user = this.cpl === 3;
+    this.tlbR = user ? this.tlbUR : this.tlbSR;
+    this.tlbW = user ? this.tlbUW : this.tlbSW;
+    this.fetchLen = 0;
+  }
+
+  getEflags(): number {
+    return this.fl.get();
+  }
+
+  /** Write EFLAGS bits selected by `mask` (callers decide what privilege lets through). */
+  setEflags(value: number, mask: number): void {
+    const f = this.fl;
+    f.settle();
+    const old = f.flags;
+    f.flags = ((old & ~mask) | (value & mask) | 0x2) & 0x3f7fd7;
+    if ((old ^ f.flags) & VM) this.updateModeAndSegments();
+    this.updateEvents();
+  }
+
+  /** EFLAGS.VM changed: segment caches of the new mode must be rebuilt. */
+  private updateModeAndSegments(): void {
+    this.updateMode();
+    for (let s = 0; s < 6; s++) loadDescriptorCache(this, s);
+  }
+
+  // ------------------------------------------------------------------ TLB and paging
+
+  flushTlb(): void {
+    if (this.tlbCount >= PAGE_LIST_MAX) {
+      this.tlbSR.fill(0);
+      this.tlbSW.fill(0);
+      this.tlbUR.fill(0);
+      this.tlbUW.fill(0);
+    } else {
+      const list = this.tlbPages;
+      for (let i = 0; i < this.tlbCount; i++) {
+        const p = list[i];
+        this.tlbSR[p] = 0;
+        this.tlbSW[p] = 0;
+        this.tlbUR[p] = 0;
+        this.tlbUW[p] = 0;
+      }
+    }
+    this.tlbCount = 0;
+    this.fetchLen = 0;
+  }
+
+  invlpg(lin: number): void {
+    const p = lin >>> 12;
+    this.tlbSR[p] = 0;
+    this.tlbSW[p] = 0;
+    this.tlbUR[p] = 0;
+    this.tlbUW[p] = 0;
+    this.fetchLen = 0;
+  }
+
+  /**
+   * Translate a linear address for an access of the given kind, filling the TLB. Returns
+   * the physical address (which may lie beyond RAM: callers then read ones and drop
+   * writes). Raises #PF when the page tables forbid the access.
+   */
+  translate(lin: number, write: boolean, user: boolean): number {
+    const page = lin >>> 12;
+    if (!this.paging) {
+      const phys = lin >>> 0;
+      if (phys < this.memSize) this.tlbFill(page, (phys & ~0xfff) | 1, true, user);
+      return phys;
+    }
+    const pdeAddr = ((this.cr3 & ~0xfff) + ((lin >>> 22) << 2)) >>> 0;
+    let pde = this.physRead32(pdeAddr);
+    const code = (write ? 2 : 0) | (user ? 4 : 0);
+    if ((pde & 1) === 0) this.pageFault(lin, code);
+    let phys: number;
+    let writable: boolean;
+    if ((pde & 0x80) !== 0 && (this.cr4 & CR4_PSE) !== 0) {
+      // A 4 MiB page: the directory entry maps it directly.
+      if (!this.allowed(pde, write, user)) this.pageFault(lin, code | 1);
+      const want = 0x20 | (write ? 0x40 : 0);
+      if ((pde & want) !== want) this.physWrite32(pdeAddr, (pde |= want));
+      phys = ((pde & 0xffc00000) | (lin & 0x3ff000)) >>> 0;
+      writable = (pde & 0x40) !== 0 && this.allowed(pde, true, user);
+    } else {
+      const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) >>> 0;
+      let pte = this.physRead32(pteAddr);
+      if ((pte & 1) === 0) this.pageFault(lin, code);
+      const both = pde & pte;
+      if (!this.allowed(both, write, user)) this.pageFault(lin, code | 1);
+      if ((pde & 0x20) === 0) this.physWrite32(pdeAddr, (pde |= 0x20));
+      const want = 0x20 | (write ? 0x40 : 0);
+      if ((pte & want) !== want) this.physWrite32(pteAddr, (pte |= want));
+      phys = (pte & ~0xfff) >>> 0;
+      writable = (pte & 0x40) !== 0 && this.allowed(both, true, user);
+    }
+    if (phys < this.memSize) this.tlbFill(page, phys | 1, writable, user);
+    return (phys | (lin & 0xfff)) >>> 0;
+  }
+
+  /** Whether an entry's U/S and R/W bits (ANDed over both levels) permit the access. */
+  private allowed(e: number, write: boolean, user: boolean): boolean {
+    if (user) {
+      if ((e & 4) === 0) return false;
+      return !write || (e & 2) !== 0;
+    }
+    return !write || (e & 2) !== 0 || (this.cr0 & CR0_WP) === 0;
+  }
+
+  private tlbFill(page: number, entry: number, writable: boolean, user: boolean): void {
+    if (user) {
+      this.tlbUR[page] = entry;
+      if (writable) this.tlbUW[page] = entry;
+    } else {
+      this.tlbSR[page] = entry;
+      if (writable) this.tlbSW[page] = entry;
+    }
+    if (this.tlbCount < PAGE_LIST_MAX) this.tlbPages[this.tlbCount++] = page;
+    else this.tlbCount = PAGE_LIST_MAX;
+  }
+
+  // ------------------------------------------------------------------ physical memory
+
+  physRead8(p: number): number {
+    return p < this.memSize ? this.mem8[p] : 0xff;
+  }
+  physRead16(p: number): number {
+    return this.physRead8(p) | (this.physRead8(p + 1) << 8);
+  }
+  physRead32(p: number): number {
+    if (p + 3 < this.memSize) {
+      if ((p & 3) === 0) return this.mem32[p >>> 2];
+      const m = this.mem8;
+      return m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24);
+    }
+    return this.physRead16(p) | (this.physRead16(p + 2) << 16);
+  }
+  physWrite8(p: number, v: number): void {
+    if (p < this.memSize) this.mem8[p] = v;
+  }
+  physWrite16(p: number, v: number): void {
+    this.physWrite8(p, v);
+    this.physWrite8(p + 1, v >> 8);
+  }
+  physWrite32(p: number, v: number): void {
+    if (p + 3 < this.memSize && (p & 3) === 0) this.mem32[p >>> 2] = v;
+    else {
+      this.physWrite16(p, v);
+      this.physWrite16(p + 2, v >>> 16);
+    }
+  }
+
+  // ------------------------------------------------------------------ linear memory
+  // Accesses at the current privilege (CPL 3 is user, else supervisor).
+
+  readLin8(lin: number): number {
+    const e = this.tlbR[lin >>> 12];
+    if (e !== 0) return this.mem8[(e & ~0xfff) | (lin & 0xfff)];
+    return this.physRead8(this.translate(lin, false, this.cpl === 3));
+  }
+
+  readLin16(lin: number): number {
+    const e = this.tlbR[lin >>> 12];
+    if (e !== 0 && (lin & 0xfff) !== 0xfff) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      return this.mem8[p] | (this.mem8[p + 1] << 8);
+    }
+    return this.readLin16Slow(lin);
+  }
+
+  readLin32(lin: number): number {
+    const e = this.tlbR[lin >>> 12];
+    if (e !== 0 && (lin & 0xfff) <= 0xffc) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 3) === 0) return this.mem32[p >>> 2];
+      const m = this.mem8;
+      return m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24);
+    }
+    return this.readLin32Slow(lin);
+  }
+
+  private readLin16Slow(lin: number): number {
+    if ((lin & 0xfff) === 0xfff) return this.readLin8(lin) | (this.readLin8((lin + 1) | 0) << 8);
+    return this.physRead16(this.translate(lin, false, this.cpl === 3));
+  }
+
+  private readLin32Slow(lin: number): number {
+    if ((lin & 0xfff) > 0xffc) {
+      let v = 0;
+      for (let i = 3; i >= 0; i--) v = (v << 8) | this.readLin8((lin + i) | 0);
+      return v;
+    }
+    return this.physRead32(this.translate(lin, false, this.cpl === 3));
+  }
+
+  writeLin8(lin: number, v: number): void {
+    const e = this.tlbW[lin >>> 12];
+    if (e !== 0) this.mem8[(e & ~0xfff) | (lin & 0xfff)] = v;
+    else this.physWrite8(this.translate(lin, true, this.cpl === 3), v);
+  }
+
+  writeLin16(lin: number, v: number): void {
+    const e = this.tlbW[lin >>> 12];
+    if (e !== 0 && (lin & 0xfff) !== 0xfff) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      this.mem8[p] = v;
+      this.mem8[p + 1] = v >> 8;
+    } else this.writeSlow(lin, v, 2);
+  }
+
+  writeLin32(lin: number, v: number): void {
+    const e = this.tlbW[lin >>> 12];
+    if (e !== 0 && (lin & 0xfff) <= 0xffc) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 3) === 0) this.mem32[p >>> 2] = v;
+      else {
+        const m = this.mem8;
+        m[p] = v;
+        m[p + 1] = v >> 8;
+        m[p + 2] = v >> 16;
+        m[p + 3] = v >> 24;
+      }
+    } else this.writeSlow(lin, v, 4);
+  }
+
+  /** A write that may cross a page or miss the TLB: translate every page before writing. */
+  private writeSlow(lin: number, v: number, size: number): void {
+    const user = this.cpl === 3;
+    const p0 = this.translate(lin, true, user);
+    const last = (lin + size - 1) | 0;
+    if ((last ^ lin) >>> 12 === 0) {
+      if (size === 2) this.physWrite16(p0, v);
+      else this.physWrite32(p0, v);
+      return;
+    }
+    const p1 = this.translate(last & ~0xfff, true, user);
+    for (let i = 0; i < size; i++) {
+      const a = (lin + i) | 0;
+      this.physWrite8((a ^ lin) >>> 12 === 0 ? p0 + i : p1 + (a & 0xfff), v >>> (8 * i));
+    }
+  }
+
+  // Supervisor ("system") accesses: descriptor tables, the TSS, the IDT — privileged even
+  // when CPL is 3.
+  sysRead8(lin: number): number {
+    const e = this.tlbSR[lin >>> 12];
+    if (e !== 0) return this.mem8[(e & ~0xfff) | (lin & 0xfff)];
+    return this.physRead8(this.translate(lin, false, false));
+  }
+  sysRead16(lin: number): number {
+    return this.sysRead8(lin) | (this.sysRead8((lin + 1) | 0) << 8);
+  }
+  sysRead32(lin: number): number {
+    if ((lin & 0xfff) <= 0xffc) {
+      const e = this.tlbSR[lin >>> 12];
+      const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, false, false);
+      return this.physRead32(p);
+    }
+    return this.sysRead16(lin) | (this.sysRead16((lin + 2) | 0) << 16);
+  }
+  sysWrite8(lin: number, v: number): void {
+    this.physWrite8(this.translate(lin, true, false), v);
+  }
+  sysWrite16(lin: number, v: number): void {
+    this.sysWrite8(lin, v);
+    this.sysWrite8((lin + 1) | 0, v >> 8);
+  }
+  sysWrite32(lin: number, v: number): void {
+    if ((lin & 0xfff) <= 0xffc) this.physWrite32(this.translate(lin, true, false), v);
+    else {
+      this.sysWrite16(lin, v);
+      this.sysWrite16((lin + 2) | 0, v >>> 16);
+    }
+  }
+
+  // ------------------------------------------------------------------ segmented memory
+
+  /** Linear address of a `size`-byte read at `off` through `seg`, after the limit check. */
+  linR(seg: number, off: number, size: number): number {
+    const o = off >>> 0;
+    if (o < this.segRdLo[seg] || o + size - 1 > this.segRdHi[seg]) this.segViolation(seg);
+    return (this.segBase[seg] + o) | 0;
+  }
+
+  linW(seg: number, off: number, size: number): number {
+    const o = off >>> 0;
+    if (o < this.segWrLo[seg] || o + size - 1 > this.segWrHi[seg]) this.segViolation(seg);
+    return (this.segBase[seg] + o) | 0;
+  }
+
+  rd8(seg: number, off: number): number {
+    const o = off >>> 0;
+    if (o < this.segRdLo[seg] || o > this.segRdHi[seg]) this.segViolation(seg);
+    return this.readLin8((this.segBase[seg] + o) | 0);
+  }
+  rd16(seg: number, off: number): number {
+    const o = off >>> 0;
+    if (o < this.segRdLo[seg] || o + 1 > this.segRdHi[seg]) this.segViolation(seg);
+    return this.readLin16((this.segBase[seg] + o) | 0);
+  }
+  rd32(seg: number, off: number): number {
+    const o = off >>> 0;
+    if (o < this.segRdLo[seg] || o + 3 > this.segRdHi[seg]) this.segViolation(seg);
+    return this.readLin32((this.segBase[seg] + o) | 0);
+  }
+  wr8(seg: number, off: number, v: number): void {
+    const o = off >>> 0;
+    if (o < this.segWrLo[seg] || o > this.segWrHi[seg]) this.segViolation(seg);
+    this.writeLin8((this.segBase[seg] + o) | 0, v);
+  }
+  wr16(seg: number, off: number, v: number): void {
+    const o = off >>> 0;
+    if (o < this.segWrLo[seg] || o + 1 > this.segWrHi[seg]) this.segViolation(seg);
+    this.writeLin16((this.segBase[seg] + o) | 0, v);
+  }
+  wr32(seg: number, off: number, v: number): void {
+    const o = off >>> 0;
+    if (o < this.segWrLo[seg] || o + 3 > this.segWrHi[seg]) this.segViolation(seg);
+    this.writeLin32((this.segBase[seg] + o) | 0, v);
+  }
+
+  // Read-modify-write: check and translate for writing once, read, then write back.
+  rmwRead8(seg: number, off: number): number {
+    const lin = this.linW(seg, off, 1);
+    const e = this.tlbW[lin >>> 12];
+    const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, this.cpl === 3);
+    this.rmwPhys = p;
+    return this.physRead8(p);
+  }
+  rmwWrite8(v: number): void {
+    this.physWrite8(this.rmwPhys, v);
+  }
+  rmwRead16(seg: number, off: number): number {
+    const lin = this.linW(seg, off, 2);
+    if ((lin & 0xfff) === 0xfff) return this.rmwSplit(lin, 2);
+    const e = this.tlbW[lin >>> 12];
+    const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, this.cpl === 3);
+    this.rmwPhys = p;
+    return this.physRead16(p);
+  }
+  rmwWrite16(v: number): void {
+    if (this.rmwPhys >= 0) {
+      if (this.rmwPhys + 1 < this.memSize) {
+        this.mem8[this.rmwPhys] = v;
+        this.mem8[this.rmwPhys + 1] = v >> 8;
+      }
+    } else this.writeSlow(this.rmwLin, v, 2);
+  }
+  rmwRead32(seg: number, off: number): number {
+    const lin = this.linW(seg, off, 4);
+    if ((lin & 0xfff) > 0xffc) return this.rmwSplit(lin, 4);
+    const e = this.tlbW[lin >>> 12];
+    const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, this.cpl === 3);
+    this.rmwPhys = p;
+    return this.physRead32(p);
+  }
+  rmwWrite32(v: number): void {
+    if (this.rmwPhys >= 0) this.physWrite32(this.rmwPhys, v);
+    else this.writeSlow(this.rmwLin, v, 4);
+  }
+  /** An RMW operand that crosses a page: both pages must be writable before anything. */
+  private rmwSplit(lin: number, size: number): number {
+    const user = this.cpl === 3;
+    this.translate(lin, true, user);
+    this.translate(((lin + size - 1) | 0) & ~0xfff, true, user);
+    this.rmwPhys = -1;
+    this.rmwLin = lin;
+    return size === 2 ? this.readLin16(lin) : this.readLin32(lin);
+  }
+
+  // ------------------------------------------------------------------ instruction fetch
+
+  fetch8(): number {
+    const off = (this.eip - this.fetchEip) >>> 0;
+    if (off < this.fetchLen) {
+      this.eip = (this.eip + 1) | 0;
+      return this.mem8[this.fetchPhys + off];
+    }
+    return this.fetchSlow(1);
+  }
+
+  fetch16(): number {
+    const off = (this.eip - this.fetchEip) >>> 0;
+    if (off + 1 < this.fetchLen) {
+      this.eip = (this.eip + 2) | 0;
+      const p = this.fetchPhys + off;
+      return this.mem8[p] | (this.mem8[p + 1] << 8);
+    }
+    return this.fetchSlow(2);
+  }
+
+  fetch32(): number {
+    const off = (this.eip - this.fetchEip) >>> 0;
+    if (off + 3 < this.fetchLen) {
+      this.eip = (this.eip + 4) | 0;
+      const p = this.fetchPhys + off;
+      const m = this.mem8;
+      return m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24);
+    }
+    return this.fetchSlow(4);
+  }
+
+  /** Fetch across a window boundary: check the CS limit, translate, refill the window. */
+  private fetchSlow(size: number): number {
+    let v = 0;
+    for (let i = 0; i < size; i++) {
+      const eip = this.eip >>> 0;
+      if (eip > this.segLimit[CS]) this.faultCode(13, 0);
+      const lin = (this.segBase[CS] + eip) | 0;
+      const e = this.tlbR[lin >>> 12];
+      const phys = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, false, this.cpl === 3);
+      let b: number;
+      if (phys < this.memSize) {
+        b = this.mem8[phys];
+        // Open a window over the rest of this page that the CS limit allows.
+        const pageOff = lin & 0xfff;
+        const startEip = eip - pageOff;
+        if (startEip >= 0) {
+          this.fetchEip = startEip | 0;
+          this.fetchPhys = phys - pageOff;
+          this.fetchLen = Math.min(4096, this.segLimit[CS] - startEip + 1);
+        } else this.fetchLen = 0;
+      } else {
+        b = 0xff;
+        this.fetchLen = 0;
+      }
+      this.eip = (this.eip + 1) | 0;
+      v |= b << (8 * i);
+    }
+    if (!this.cs32 && (this.eip & ~0xffff) !== 0) {
+      // 16-bit code: IP wraps within the segment.
+      this.eip &= 0xffff;
+      this.fetchLen = 0;
+    }
+    return v;
+  }
+
+  // ------------------------------------------------------------------ stack
+
+  /** Offset of the stack top as the stack-size attribute sees it. */
+  sp(): number {
+    return this.ss32 ? this.regs[ESP] : this.regs[ESP] & 0xffff;
+  }
+
+  setSp(v: number): void {
+    if (this.ss32) this.regs[ESP] = v;
+    else this.r16[ESP << 1] = v;
+  }
+
+  push16(v: number): void {
+    const n = this.ss32 ? (this.regs[ESP] - 2) | 0 : (this.regs[ESP] - 2) & 0xffff;
+    this.wr16(SS, n, v);
+    this.setSp(n);
+  }
+
+  push32(v: number): void {
+    const n = this.ss32 ? (this.regs[ESP] - 4) | 0 : (this.regs[ESP] - 4) & 0xffff;
+    this.wr32(SS, n, v);
+    this.setSp(n);
+  }
+
+  pushV(v: number): void {
+    if (this.o32) this.push32(v);
+    else this.push16(v);
+  }
+
+  pop16(): number {
+    const sp = this.sp();
+    const v = this.rd16(SS, sp);
+    this.setSp(sp + 2);
+    return v;
+  }
+
+  pop32(): number {
+    const sp = this.sp();
+    const v = this.rd32(SS, sp);
+    this.setSp(sp + 4);
+    return v;
+  }
+
+  popV(): number {
+    return this.o32 ? this.pop32() : this.pop16();
+  }
+
+  /** Read the stack `depth` bytes above the top without popping. */
+  peek16(depth: number): number {
+    return this.rd16(SS, this.ss32 ? (this.regs[ESP] + depth) | 0 : (this.regs[ESP] + depth) & 0xffff);
+  }
+  peek32(depth: number): number {
+    return this.rd32(SS, this.ss32 ? (this.regs[ESP] + depth) | 0 : (this.regs[ESP] + depth) & 0xffff);
+  }
+
+  // ------------------------------------------------------------------ I/O
+
+  /** Whether CPL/IOPL (and in V86 or CPL > IOPL, the TSS I/O bitmap) allow `size` ports. */
+  ioAllowed(port: number, size: number): boolean {
+    if (!this.protectedMode) return true;
+    const iopl = (this.fl.flags >> 12) & 3;
+    if (!this.v86 && this.cpl <= iopl) return true;
+    // Consult the I/O permission bitmap of a 32-bit TSS.
+    const type = this.segAccess[TR] & 0xf;
+    if (type !== 0x9 && type !== 0xb) return false;
+    if (this.segLimit[TR] < 0x67) return false;
+    const base = this.segBase[TR];
+    const mapOff = this.sysRead16((base + 0x66) | 0);
+    const byte = mapOff + (port >>> 3);
+    if (byte + 1 > this.segLimit[TR]) return false;
+    const bits = this.sysRead16((base + byte) | 0);
+    const mask = ((1 << size) - 1) << (port & 7);
+    return (bits & mask) === 0;
+  }
+
+  checkIo(port: number, size: number): void {
+    if (!this.ioAllowed(port, size)) this.faultCode(13, 0);
+  }
+}
