@@ -175,7 +175,7 @@ export function shift(c: Cpu, kind: number, v: number, count: number, sb: number
         r = 0;
       }
       of = ((r >>> sb) ^ cf) & 1;
-      setFlags(c, szp(r, sb) | (cf ? CF : 0) | (of ? OF : 0), OSZAPC);
+      shiftFlags(c, r, cf, of, sb);
       return r;
     }
     case 5: {
@@ -188,7 +188,7 @@ export function shift(c: Cpu, kind: number, v: number, count: number, sb: number
         r = 0;
       }
       of = (v >>> sb) & 1;
-      setFlags(c, szp(r, sb) | (cf ? CF : 0) | (of ? OF : 0), OSZAPC);
+      shiftFlags(c, r, cf, of, sb);
       return r;
     }
     default: {
@@ -201,10 +201,17 @@ export function shift(c: Cpu, kind: number, v: number, count: number, sb: number
         cf = (sv >>> 31) & 1;
         r = sv < 0 ? m : 0;
       }
-      setFlags(c, szp(r, sb) | (cf ? CF : 0), OSZAPC);
+      shiftFlags(c, r, cf, 0, sb);
       return r;
     }
   }
+}
+
+/** Shifts set CF and OF now and leave SF, ZF and PF to the lazy record (AF is undefined: 0). */
+function shiftFlags(c: Cpu, r: number, cf: number, of: number, sb: number): void {
+  const fl = c.fl;
+  fl.flags = (fl.flags & ~(CF | OF | AF)) | cf | (of << 11);
+  fl.set(LazyOp.Logic, 0, 0, r, sb, SF | ZF | PF);
 }
 
 /** SHLD/SHRD: shift `dst` by `count`, filling from `src`. Sizes 16 and 32. */
@@ -468,4 +475,3 @@ export function bitScan(c: Cpu, v: number, reverse: boolean, sb: number): number
   setFlags(c, 0, ZF);
   return reverse ? 31 - Math.clz32(v) : 31 - Math.clz32(v & -v);
 }
-

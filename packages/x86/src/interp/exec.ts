@@ -27,680 +27,938 @@ export function execute(c: Cpu): void {
   c.segOvr = -1;
   c.rep = 0;
   if (PREFIX[op] !== 0) op = prefixes(c, op);
-  const regs = c.regs;
-  let m: number, v: number, off: number, r: number;
-  switch (op) {
-    // ---- ALU Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz for ADD OR ADC SBB AND SUB XOR CMP
-    case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38: {
-      m = c.fetch8();
-      const src = c.r8[R8[(m >> 3) & 7]];
-      const kind = op >> 3;
-      if (m >= 0xc0) {
-        const d = R8[m & 7];
-        r = A.alu(c, kind, c.r8[d], src, 7);
-        if (kind !== A.ALU_CMP) c.r8[d] = r;
-      } else {
-        off = ea(c, m);
-        if (kind === A.ALU_CMP) A.alu(c, kind, c.rd8(c.eaSeg, off), src, 7);
-        else c.rmwWrite8(A.alu(c, kind, c.rmwRead8(c.eaSeg, off), src, 7));
-      }
-      return;
-    }
-    case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39: {
-      m = c.fetch8();
-      const kind = op >> 3;
-      if (c.o32) {
-        const src = regs[(m >> 3) & 7];
-        if (m >= 0xc0) {
-          r = A.alu(c, kind, regs[m & 7], src, 31);
-          if (kind !== A.ALU_CMP) regs[m & 7] = r;
-        } else {
-          off = ea(c, m);
-          if (kind === A.ALU_CMP) A.alu(c, kind, c.rd32(c.eaSeg, off), src, 31);
-          else c.rmwWrite32(A.alu(c, kind, c.rmwRead32(c.eaSeg, off), src, 31));
-        }
-      } else {
-        const src = c.r16[((m >> 3) & 7) << 1];
-        if (m >= 0xc0) {
-          r = A.alu(c, kind, c.r16[(m & 7) << 1], src, 15);
-          if (kind !== A.ALU_CMP) c.r16[(m & 7) << 1] = r;
-        } else {
-          off = ea(c, m);
-          if (kind === A.ALU_CMP) A.alu(c, kind, c.rd16(c.eaSeg, off), src, 15);
-          else c.rmwWrite16(A.alu(c, kind, c.rmwRead16(c.eaSeg, off), src, 15));
-        }
-      }
-      return;
-    }
-    case 0x02: case 0x0a: case 0x12: case 0x1a: case 0x22: case 0x2a: case 0x32: case 0x3a: {
-      m = c.fetch8();
-      const d = R8[(m >> 3) & 7];
-      r = A.alu(c, op >> 3, c.r8[d], readE8(c, m), 7);
-      if (op >> 3 !== A.ALU_CMP) c.r8[d] = r;
-      return;
-    }
-    case 0x03: case 0x0b: case 0x13: case 0x1b: case 0x23: case 0x2b: case 0x33: case 0x3b: {
-      m = c.fetch8();
-      const d = (m >> 3) & 7;
-      if (c.o32) {
-        r = A.alu(c, op >> 3, regs[d], readE32(c, m), 31);
-        if (op >> 3 !== A.ALU_CMP) regs[d] = r;
-      } else {
-        r = A.alu(c, op >> 3, c.r16[d << 1], readE16(c, m), 15);
-        if (op >> 3 !== A.ALU_CMP) c.r16[d << 1] = r;
-      }
-      return;
-    }
-    case 0x04: case 0x0c: case 0x14: case 0x1c: case 0x24: case 0x2c: case 0x34: case 0x3c:
-      r = A.alu(c, op >> 3, c.r8[0], c.fetch8(), 7);
-      if (op >> 3 !== A.ALU_CMP) c.r8[0] = r;
-      return;
-    case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d:
-      if (c.o32) {
-        r = A.alu(c, op >> 3, regs[EAX], c.fetch32(), 31);
-        if (op >> 3 !== A.ALU_CMP) regs[EAX] = r;
-      } else {
-        r = A.alu(c, op >> 3, c.r16[0], c.fetch16(), 15);
-        if (op >> 3 !== A.ALU_CMP) c.r16[0] = r;
-      }
-      return;
+  OPS[op](c, op);
+}
 
-    // ---- segment register push/pop
-    case 0x06: pushSeg(c, ES); return;
-    case 0x0e: pushSeg(c, CS); return;
-    case 0x16: pushSeg(c, SS); return;
-    case 0x1e: pushSeg(c, DS); return;
-    case 0x07: popSeg(c, ES); return;
-    case 0x17: popSeg(c, SS); return;
-    case 0x1f: popSeg(c, DS); return;
-
-    case 0x0f:
-      execute0F(c);
-      return;
-
-    case 0x27: A.daa(c); return;
-    case 0x2f: A.das(c); return;
-    case 0x37: A.aaa(c); return;
-    case 0x3f: A.aas(c); return;
-
-    // ---- INC/DEC/PUSH/POP register
-    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-      if (c.o32) regs[op & 7] = A.inc(c, regs[op & 7], 31);
-      else c.r16[(op & 7) << 1] = A.inc(c, c.r16[(op & 7) << 1], 15);
-      return;
-    case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
-      if (c.o32) regs[op & 7] = A.dec(c, regs[op & 7], 31);
-      else c.r16[(op & 7) << 1] = A.dec(c, c.r16[(op & 7) << 1], 15);
-      return;
-    case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
-      if (c.o32) c.push32(regs[op & 7]);
-      else c.push16(c.r16[(op & 7) << 1]);
-      return;
-    case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
-      if (c.o32) {
-        v = c.pop32();
-        regs[op & 7] = v;
-      } else {
-        v = c.pop16();
-        c.r16[(op & 7) << 1] = v;
-      }
-      return;
-
-    case 0x60: pusha(c); return;
-    case 0x61: popa(c); return;
-    case 0x62: bound(c); return;
-    case 0x63:
-      arpl(c, c.fetch8());
-      return;
-    case 0x68:
-      c.pushV(c.o32 ? c.fetch32() : c.fetch16());
-      return;
-    case 0x6a:
-      c.pushV((c.fetch8() << 24) >> 24);
-      return;
-    case 0x69: case 0x6b: {
-      m = c.fetch8();
-      const d = (m >> 3) & 7;
-      if (c.o32) {
-        v = readE32(c, m);
-        const imm = op === 0x69 ? c.fetch32() : (c.fetch8() << 24) >> 24;
-        regs[d] = A.imul2(c, v, imm, 31);
-      } else {
-        v = readE16(c, m);
-        const imm = op === 0x69 ? c.fetch16() : (c.fetch8() << 24) >> 24;
-        c.r16[d << 1] = A.imul2(c, v, imm, 15);
-      }
-      return;
-    }
-    case 0x6c: case 0x6d: case 0x6e: case 0x6f:
-      stringOp(c, op);
-      return;
-
-    // ---- Jcc rel8
-    case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f:
-      v = (c.fetch8() << 24) >> 24;
-      if (c.fl.test(op & 15)) jump(c, (c.eip + v) | 0);
-      return;
-
-    // ---- group 1: ALU with immediate
-    case 0x80: case 0x82: {
-      m = c.fetch8();
-      const kind = (m >> 3) & 7;
-      if (m >= 0xc0) {
-        const d = R8[m & 7];
-        r = A.alu(c, kind, c.r8[d], c.fetch8(), 7);
-        if (kind !== A.ALU_CMP) c.r8[d] = r;
-      } else {
-        off = ea(c, m);
-        if (kind === A.ALU_CMP) {
-          v = c.rd8(c.eaSeg, off);
-          A.alu(c, kind, v, c.fetch8(), 7);
-        } else {
-          v = c.rmwRead8(c.eaSeg, off);
-          c.rmwWrite8(A.alu(c, kind, v, c.fetch8(), 7));
-        }
-      }
-      return;
-    }
-    case 0x81: case 0x83: {
-      m = c.fetch8();
-      const kind = (m >> 3) & 7;
-      if (c.o32) {
-        if (m >= 0xc0) {
-          const imm = op === 0x81 ? c.fetch32() : (c.fetch8() << 24) >> 24;
-          r = A.alu(c, kind, regs[m & 7], imm, 31);
-          if (kind !== A.ALU_CMP) regs[m & 7] = r;
-        } else {
-          off = ea(c, m);
-          const imm = op === 0x81 ? c.fetch32() : (c.fetch8() << 24) >> 24;
-          if (kind === A.ALU_CMP) A.alu(c, kind, c.rd32(c.eaSeg, off), imm, 31);
-          else c.rmwWrite32(A.alu(c, kind, c.rmwRead32(c.eaSeg, off), imm, 31));
-        }
-      } else {
-        if (m >= 0xc0) {
-          const imm = op === 0x81 ? c.fetch16() : (c.fetch8() << 24) >> 24;
-          r = A.alu(c, kind, c.r16[(m & 7) << 1], imm, 15);
-          if (kind !== A.ALU_CMP) c.r16[(m & 7) << 1] = r;
-        } else {
-          off = ea(c, m);
-          const imm = op === 0x81 ? c.fetch16() : (c.fetch8() << 24) >> 24;
-          if (kind === A.ALU_CMP) A.alu(c, kind, c.rd16(c.eaSeg, off), imm, 15);
-          else c.rmwWrite16(A.alu(c, kind, c.rmwRead16(c.eaSeg, off), imm, 15));
-        }
-      }
-      return;
-    }
-    case 0x84:
-      m = c.fetch8();
-      A.alu(c, A.ALU_AND, readE8(c, m), c.r8[R8[(m >> 3) & 7]], 7);
-      return;
-    case 0x85:
-      m = c.fetch8();
-      if (c.o32) A.alu(c, A.ALU_AND, readE32(c, m), regs[(m >> 3) & 7], 31);
-      else A.alu(c, A.ALU_AND, readE16(c, m), c.r16[((m >> 3) & 7) << 1], 15);
-      return;
-    case 0x86: {
-      m = c.fetch8();
-      const g = R8[(m >> 3) & 7];
-      if (m >= 0xc0) {
-        const d = R8[m & 7];
-        v = c.r8[d];
-        c.r8[d] = c.r8[g];
-      } else {
-        off = ea(c, m);
-        v = c.rmwRead8(c.eaSeg, off);
-        c.rmwWrite8(c.r8[g]);
-      }
-      c.r8[g] = v;
-      return;
-    }
-    case 0x87: {
-      m = c.fetch8();
-      const g = (m >> 3) & 7;
-      if (c.o32) {
-        if (m >= 0xc0) {
-          v = regs[m & 7];
-          regs[m & 7] = regs[g];
-        } else {
-          off = ea(c, m);
-          v = c.rmwRead32(c.eaSeg, off);
-          c.rmwWrite32(regs[g]);
-        }
-        regs[g] = v;
-      } else {
-        if (m >= 0xc0) {
-          v = c.r16[(m & 7) << 1];
-          c.r16[(m & 7) << 1] = c.r16[g << 1];
-        } else {
-          off = ea(c, m);
-          v = c.rmwRead16(c.eaSeg, off);
-          c.rmwWrite16(c.r16[g << 1]);
-        }
-        c.r16[g << 1] = v;
-      }
-      return;
-    }
-
-    // ---- MOV
-    case 0x88:
-      m = c.fetch8();
-      writeE8(c, m, c.r8[R8[(m >> 3) & 7]]);
-      return;
-    case 0x89:
-      m = c.fetch8();
-      if (c.o32) {
-        if (m >= 0xc0) regs[m & 7] = regs[(m >> 3) & 7];
-        else {
-          off = ea(c, m);
-          c.wr32(c.eaSeg, off, regs[(m >> 3) & 7]);
-        }
-      } else writeE16(c, m, c.r16[((m >> 3) & 7) << 1]);
-      return;
-    case 0x8a:
-      m = c.fetch8();
-      c.r8[R8[(m >> 3) & 7]] = readE8(c, m);
-      return;
-    case 0x8b:
-      m = c.fetch8();
-      if (c.o32) {
-        if (m >= 0xc0) regs[(m >> 3) & 7] = regs[m & 7];
-        else {
-          off = ea(c, m);
-          regs[(m >> 3) & 7] = c.rd32(c.eaSeg, off);
-        }
-      } else c.r16[((m >> 3) & 7) << 1] = readE16(c, m);
-      return;
-    case 0x8c: {
-      m = c.fetch8();
-      const s = (m >> 3) & 7;
-      if (s > 5) c.fault(6);
-      if (m >= 0xc0 && c.o32) regs[m & 7] = c.segSel[s];
-      else writeE16(c, m, c.segSel[s]);
-      return;
-    }
-    case 0x8d:
-      m = c.fetch8();
-      if (m >= 0xc0) c.fault(6);
-      off = ea(c, m);
-      if (c.o32) regs[(m >> 3) & 7] = off;
-      else c.r16[((m >> 3) & 7) << 1] = off;
-      return;
-    case 0x8e: {
-      m = c.fetch8();
-      const s = (m >> 3) & 7;
-      if (s === CS || s > 5) c.fault(6);
-      loadSeg(c, s, readE16(c, m));
-      if (s === SS) c.events |= EV_SHADOW;
-      return;
-    }
-    case 0x8f: {
-      // POP Ev: the address uses ESP after the pop.
-      m = c.fetch8();
-      if (((m >> 3) & 7) !== 0) c.fault(6);
-      const size = c.o32 ? 4 : 2;
-      const sp0 = c.sp();
-      v = c.o32 ? c.rd32(SS, sp0) : c.rd16(SS, sp0);
-      if (m >= 0xc0) {
-        c.setSp(sp0 + size);
-        if (c.o32) regs[m & 7] = v;
-        else c.r16[(m & 7) << 1] = v;
-      } else {
-        const saved = regs[ESP];
-        c.setSp(sp0 + size);
-        try {
-          if (c.o32) writeE32(c, m, v);
-          else writeE16(c, m, v);
-        } catch (e) {
-          regs[ESP] = saved;
-          throw e;
-        }
-      }
-      return;
-    }
-
-    case 0x90:
-      return;
-    case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
-      if (c.o32) {
-        v = regs[EAX];
-        regs[EAX] = regs[op & 7];
-        regs[op & 7] = v;
-      } else {
-        v = c.r16[0];
-        c.r16[0] = c.r16[(op & 7) << 1];
-        c.r16[(op & 7) << 1] = v;
-      }
-      return;
-    case 0x98:
-      if (c.o32) regs[EAX] = (c.r16[0] << 16) >> 16;
-      else c.r16[0] = (c.r8[0] << 24) >> 24;
-      return;
-    case 0x99:
-      if (c.o32) regs[EDX] = regs[EAX] >> 31;
-      else c.r16[EDX << 1] = (c.r16[0] << 16) >> 31;
-      return;
-    case 0x9a: {
-      off = c.o32 ? c.fetch32() : c.fetch16();
-      const sel = c.fetch16();
-      callFar(c, sel, off);
-      return;
-    }
-    case 0x9b:
-      // WAIT: with no coprocessor only CR0.TS and MP matter.
-      if ((c.cr0 & 0xa) === 0xa) c.fault(7);
-      return;
-    case 0x9c:
-      if (c.v86 && (c.fl.flags & IOPL) !== IOPL) c.faultCode(13, 0);
-      v = c.getEflags() & ~(VM | RF);
-      if (c.o32) c.push32(v);
-      else c.push16(v);
-      return;
-    case 0x9d:
-      popf(c);
-      return;
-    case 0x9e:
-      c.fl.setStatus(c.r8[1], SF | ZF | AF | PF | CF);
-      return;
-    case 0x9f:
-      c.r8[1] = (c.getEflags() & 0xd5) | 2;
-      return;
-    case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
-      off = c.a32 ? c.fetch32() : c.fetch16();
-      const seg = c.segOvr >= 0 ? c.segOvr : DS;
-      if (op === 0xa0) c.r8[0] = c.rd8(seg, off);
-      else if (op === 0xa2) c.wr8(seg, off, c.r8[0]);
-      else if (op === 0xa1) {
-        if (c.o32) regs[EAX] = c.rd32(seg, off);
-        else c.r16[0] = c.rd16(seg, off);
-      } else if (c.o32) c.wr32(seg, off, regs[EAX]);
-      else c.wr16(seg, off, c.r16[0]);
-      return;
-    }
-    case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
-      stringOp(c, op);
-      return;
-    case 0xa8:
-      A.alu(c, A.ALU_AND, c.r8[0], c.fetch8(), 7);
-      return;
-    case 0xa9:
-      if (c.o32) A.alu(c, A.ALU_AND, regs[EAX], c.fetch32(), 31);
-      else A.alu(c, A.ALU_AND, c.r16[0], c.fetch16(), 15);
-      return;
-    case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
-      c.r8[R8[op & 7]] = c.fetch8();
-      return;
-    case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
-      if (c.o32) regs[op & 7] = c.fetch32();
-      else c.r16[(op & 7) << 1] = c.fetch16();
-      return;
-
-    // ---- group 2 shifts
-    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
-      m = c.fetch8();
-      const kind = (m >> 3) & 7;
-      const byte = (op & 1) === 0;
-      const sb = byte ? 7 : c.o32 ? 31 : 15;
-      if (m >= 0xc0) {
-        const count = op <= 0xc1 ? c.fetch8() : op <= 0xd1 ? 1 : c.r8[4];
-        const rm = m & 7;
-        if (byte) c.r8[R8[rm]] = A.shift(c, kind, c.r8[R8[rm]], count, 7);
-        else if (sb === 31) regs[rm] = A.shift(c, kind, regs[rm], count, 31);
-        else c.r16[rm << 1] = A.shift(c, kind, c.r16[rm << 1], count, 15);
-      } else {
-        off = ea(c, m);
-        const count = op <= 0xc1 ? c.fetch8() : op <= 0xd1 ? 1 : c.r8[4];
-        if (byte) c.rmwWrite8(A.shift(c, kind, c.rmwRead8(c.eaSeg, off), count, 7));
-        else if (sb === 31) c.rmwWrite32(A.shift(c, kind, c.rmwRead32(c.eaSeg, off), count, 31));
-        else c.rmwWrite16(A.shift(c, kind, c.rmwRead16(c.eaSeg, off), count, 15));
-      }
-      return;
-    }
-    case 0xc2: case 0xc3: {
-      const imm = op === 0xc2 ? c.fetch16() : 0;
-      const sp0 = c.sp();
-      v = c.o32 ? c.rd32(SS, sp0) : c.rd16(SS, sp0);
-      if ((v >>> 0) > c.segLimit[CS]) c.faultCode(13, 0);
-      c.setSp(sp0 + (c.o32 ? 4 : 2) + imm);
-      c.eip = v;
-      return;
-    }
-    case 0xc4: case 0xc5: {
-      m = c.fetch8();
-      if (m >= 0xc0) c.fault(6);
-      loadFarPointer(c, m, op === 0xc4 ? ES : DS);
-      return;
-    }
-    case 0xc6:
-      m = c.fetch8();
-      if (((m >> 3) & 7) !== 0) c.fault(6);
-      if (m >= 0xc0) c.r8[R8[m & 7]] = c.fetch8();
-      else {
-        off = ea(c, m);
-        c.wr8(c.eaSeg, off, c.fetch8());
-      }
-      return;
-    case 0xc7:
-      m = c.fetch8();
-      if (((m >> 3) & 7) !== 0) c.fault(6);
-      if (m >= 0xc0) {
-        if (c.o32) regs[m & 7] = c.fetch32();
-        else c.r16[(m & 7) << 1] = c.fetch16();
-      } else {
-        off = ea(c, m);
-        const seg = c.eaSeg;
-        if (c.o32) c.wr32(seg, off, c.fetch32());
-        else c.wr16(seg, off, c.fetch16());
-      }
-      return;
-    case 0xc8:
-      enter(c);
-      return;
-    case 0xc9: {
-      // LEAVE: the stack pointer takes (E)BP at the stack's size, then pops (E)BP.
-      const bp = c.ss32 ? regs[EBP] : c.r16[EBP << 1];
-      v = c.o32 ? c.rd32(SS, bp) : c.rd16(SS, bp);
-      c.setSp(bp + (c.o32 ? 4 : 2));
-      if (c.o32) regs[EBP] = v;
-      else c.r16[EBP << 1] = v;
-      return;
-    }
-    case 0xca:
-      retFar(c, c.fetch16());
-      return;
-    case 0xcb:
-      retFar(c, 0);
-      return;
-    case 0xcc:
-      softwareInterrupt(c, 3);
-      return;
-    case 0xcd:
-      softwareInterrupt(c, c.fetch8());
-      return;
-    case 0xce:
-      if (c.fl.of()) softwareInterrupt(c, 4);
-      return;
-    case 0xcf:
-      iret(c);
-      return;
-    case 0xd4:
-      A.aam(c, c.fetch8());
-      return;
-    case 0xd5:
-      A.aad(c, c.fetch8());
-      return;
-    case 0xd6:
-      // SALC: AL = CF ? 0xFF : 0 (undocumented but present on every i386/i486).
-      c.r8[0] = c.fl.cf() ? 0xff : 0;
-      return;
-    case 0xd7: {
-      const seg = c.segOvr >= 0 ? c.segOvr : DS;
-      off = c.a32 ? (regs[EBX] + c.r8[0]) | 0 : (c.r16[EBX << 1] + c.r8[0]) & 0xffff;
-      c.r8[0] = c.rd8(seg, off);
-      return;
-    }
-    case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
-      escape(c);
-      return;
-
-    // ---- LOOP / JCXZ / IN / OUT / CALL / JMP
-    case 0xe0: case 0xe1: case 0xe2: {
-      v = (c.fetch8() << 24) >> 24;
-      let count: number;
-      if (c.a32) count = regs[ECX] = (regs[ECX] - 1) | 0;
-      else count = c.r16[ECX << 1] = (c.r16[ECX << 1] - 1) & 0xffff;
-      let take = count !== 0;
-      if (op === 0xe0) take = take && c.fl.zf() === 0;
-      else if (op === 0xe1) take = take && c.fl.zf() !== 0;
-      if (take) jump(c, (c.eip + v) | 0);
-      return;
-    }
-    case 0xe3:
-      v = (c.fetch8() << 24) >> 24;
-      if ((c.a32 ? regs[ECX] : c.r16[ECX << 1]) === 0) jump(c, (c.eip + v) | 0);
-      return;
-    case 0xe4:
-      v = c.fetch8();
-      c.checkIo(v, 1);
-      c.r8[0] = c.io.in8(v);
-      return;
-    case 0xe5:
-      v = c.fetch8();
-      if (c.o32) {
-        c.checkIo(v, 4);
-        regs[EAX] = c.io.in32(v);
-      } else {
-        c.checkIo(v, 2);
-        c.r16[0] = c.io.in16(v);
-      }
-      return;
-    case 0xe6:
-      v = c.fetch8();
-      c.checkIo(v, 1);
-      c.io.out8(v, c.r8[0]);
-      return;
-    case 0xe7:
-      v = c.fetch8();
-      if (c.o32) {
-        c.checkIo(v, 4);
-        c.io.out32(v, regs[EAX] >>> 0);
-      } else {
-        c.checkIo(v, 2);
-        c.io.out16(v, c.r16[0]);
-      }
-      return;
-    case 0xe8: {
-      v = c.o32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
-      const target = c.o32 ? (c.eip + v) | 0 : (c.eip + v) & 0xffff;
-      if ((target >>> 0) > c.segLimit[CS]) c.faultCode(13, 0);
-      c.pushV(c.eip);
-      c.eip = target;
-      return;
-    }
-    case 0xe9:
-      v = c.o32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
-      jump(c, (c.eip + v) | 0);
-      return;
-    case 0xea: {
-      off = c.o32 ? c.fetch32() : c.fetch16();
-      const sel = c.fetch16();
-      jmpFar(c, sel, off);
-      return;
-    }
-    case 0xeb:
-      v = (c.fetch8() << 24) >> 24;
-      jump(c, (c.eip + v) | 0);
-      return;
-    case 0xec:
-      v = c.r16[EDX << 1];
-      c.checkIo(v, 1);
-      c.r8[0] = c.io.in8(v);
-      return;
-    case 0xed:
-      v = c.r16[EDX << 1];
-      if (c.o32) {
-        c.checkIo(v, 4);
-        regs[EAX] = c.io.in32(v);
-      } else {
-        c.checkIo(v, 2);
-        c.r16[0] = c.io.in16(v);
-      }
-      return;
-    case 0xee:
-      v = c.r16[EDX << 1];
-      c.checkIo(v, 1);
-      c.io.out8(v, c.r8[0]);
-      return;
-    case 0xef:
-      v = c.r16[EDX << 1];
-      if (c.o32) {
-        c.checkIo(v, 4);
-        c.io.out32(v, regs[EAX] >>> 0);
-      } else {
-        c.checkIo(v, 2);
-        c.io.out16(v, c.r16[0]);
-      }
-      return;
-    case 0xf1:
-      // ICEBP: a debug trap that ignores the gate's DPL.
-      deliver(c, 1, false, 0, 1, false);
-      return;
-    case 0xf4:
-      if (c.protectedMode && c.cpl !== 0) c.faultCode(13, 0);
-      c.halted = true;
-      c.exit(Exit.Halt);
-      return;
-    case 0xf5:
-      c.fl.setCF(!c.fl.cf());
-      return;
-    case 0xf6: case 0xf7:
-      group3(c, op);
-      return;
-    case 0xf8:
-      c.fl.setCF(false);
-      return;
-    case 0xf9:
-      c.fl.setCF(true);
-      return;
-    case 0xfa:
-      if (!iflagAllowed(c)) c.faultCode(13, 0);
-      c.fl.flags &= ~IF;
-      return;
-    case 0xfb:
-      if (!iflagAllowed(c)) c.faultCode(13, 0);
-      if ((c.fl.flags & IF) === 0) {
-        c.fl.flags |= IF;
-        c.events |= EV_SHADOW;
-      }
-      return;
-    case 0xfc:
-      c.fl.flags &= ~DF;
-      return;
-    case 0xfd:
-      c.fl.flags |= DF;
-      return;
-    case 0xfe: {
-      m = c.fetch8();
-      const kind = (m >> 3) & 7;
-      if (kind > 1) c.fault(6);
-      if (m >= 0xc0) {
-        const d = R8[m & 7];
-        c.r8[d] = kind === 0 ? A.inc(c, c.r8[d], 7) : A.dec(c, c.r8[d], 7);
-      } else {
-        off = ea(c, m);
-        v = c.rmwRead8(c.eaSeg, off);
-        c.rmwWrite8(kind === 0 ? A.inc(c, v, 7) : A.dec(c, v, 7));
-      }
-      return;
-    }
-    case 0xff:
-      group5(c);
-      return;
-    default:
-      // F0/F2/F3 and segment prefixes never reach here; 0xD6..: all defined above.
-      c.fault(6);
+// ---- ALU Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz for ADD OR ADC SBB AND SUB XOR CMP
+function op00(c: Cpu, op: number): void {
+  let off: number, r: number;
+  const m = c.fetch8();
+  const src = c.r8[R8[(m >> 3) & 7]];
+  const kind = op >> 3;
+  if (m >= 0xc0) {
+    const d = R8[m & 7];
+    r = A.alu(c, kind, c.r8[d], src, 7);
+    if (kind !== A.ALU_CMP) c.r8[d] = r;
+  } else {
+    off = ea(c, m);
+    if (kind === A.ALU_CMP) A.alu(c, kind, c.rd8(c.eaSeg, off), src, 7);
+    else c.rmwWrite8(A.alu(c, kind, c.rmwRead8(c.eaSeg, off), src, 7));
   }
 }
+
+function op01(c: Cpu, op: number): void {
+  const regs = c.regs;
+  let off: number, r: number;
+  const m = c.fetch8();
+  const kind = op >> 3;
+  if (c.o32) {
+    const src = regs[(m >> 3) & 7];
+    if (m >= 0xc0) {
+      r = A.alu(c, kind, regs[m & 7], src, 31);
+      if (kind !== A.ALU_CMP) regs[m & 7] = r;
+    } else {
+      off = ea(c, m);
+      if (kind === A.ALU_CMP) A.alu(c, kind, c.rd32(c.eaSeg, off), src, 31);
+      else c.rmwWrite32(A.alu(c, kind, c.rmwRead32(c.eaSeg, off), src, 31));
+    }
+  } else {
+    const src = c.r16[((m >> 3) & 7) << 1];
+    if (m >= 0xc0) {
+      r = A.alu(c, kind, c.r16[(m & 7) << 1], src, 15);
+      if (kind !== A.ALU_CMP) c.r16[(m & 7) << 1] = r;
+    } else {
+      off = ea(c, m);
+      if (kind === A.ALU_CMP) A.alu(c, kind, c.rd16(c.eaSeg, off), src, 15);
+      else c.rmwWrite16(A.alu(c, kind, c.rmwRead16(c.eaSeg, off), src, 15));
+    }
+  }
+}
+
+function op02(c: Cpu, op: number): void {
+  const m = c.fetch8();
+  const d = R8[(m >> 3) & 7];
+  const r = A.alu(c, op >> 3, c.r8[d], readE8(c, m), 7);
+  if (op >> 3 !== A.ALU_CMP) c.r8[d] = r;
+}
+
+function op03(c: Cpu, op: number): void {
+  const regs = c.regs;
+  let r: number;
+  const m = c.fetch8();
+  const d = (m >> 3) & 7;
+  if (c.o32) {
+    r = A.alu(c, op >> 3, regs[d], readE32(c, m), 31);
+    if (op >> 3 !== A.ALU_CMP) regs[d] = r;
+  } else {
+    r = A.alu(c, op >> 3, c.r16[d << 1], readE16(c, m), 15);
+    if (op >> 3 !== A.ALU_CMP) c.r16[d << 1] = r;
+  }
+}
+
+function op04(c: Cpu, op: number): void {
+  const r = A.alu(c, op >> 3, c.r8[0], c.fetch8(), 7);
+  if (op >> 3 !== A.ALU_CMP) c.r8[0] = r;
+}
+
+function op05(c: Cpu, op: number): void {
+  const regs = c.regs;
+  let r: number;
+  if (c.o32) {
+    r = A.alu(c, op >> 3, regs[EAX], c.fetch32(), 31);
+    if (op >> 3 !== A.ALU_CMP) regs[EAX] = r;
+  } else {
+    r = A.alu(c, op >> 3, c.r16[0], c.fetch16(), 15);
+    if (op >> 3 !== A.ALU_CMP) c.r16[0] = r;
+  }
+}
+
+// ---- segment register push/pop
+function op06(c: Cpu, _op: number): void {
+  pushSeg(c, ES);
+}
+
+function op0E(c: Cpu, _op: number): void {
+  pushSeg(c, CS);
+}
+
+function op16(c: Cpu, _op: number): void {
+  pushSeg(c, SS);
+}
+
+function op1E(c: Cpu, _op: number): void {
+  pushSeg(c, DS);
+}
+
+function op07(c: Cpu, _op: number): void {
+  popSeg(c, ES);
+}
+
+function op17(c: Cpu, _op: number): void {
+  popSeg(c, SS);
+}
+
+function op1F(c: Cpu, _op: number): void {
+  popSeg(c, DS);
+}
+
+function op0F(c: Cpu, _op: number): void {
+  execute0F(c);
+}
+
+function op27(c: Cpu, _op: number): void {
+  A.daa(c);
+}
+
+function op2F(c: Cpu, _op: number): void {
+  A.das(c);
+}
+
+function op37(c: Cpu, _op: number): void {
+  A.aaa(c);
+}
+
+function op3F(c: Cpu, _op: number): void {
+  A.aas(c);
+}
+
+// ---- INC/DEC/PUSH/POP register
+function op40(c: Cpu, op: number): void {
+  const regs = c.regs;
+  if (c.o32) regs[op & 7] = A.inc(c, regs[op & 7], 31);
+  else c.r16[(op & 7) << 1] = A.inc(c, c.r16[(op & 7) << 1], 15);
+}
+
+function op48(c: Cpu, op: number): void {
+  const regs = c.regs;
+  if (c.o32) regs[op & 7] = A.dec(c, regs[op & 7], 31);
+  else c.r16[(op & 7) << 1] = A.dec(c, c.r16[(op & 7) << 1], 15);
+}
+
+function op50(c: Cpu, op: number): void {
+  const regs = c.regs;
+  if (c.o32) c.push32(regs[op & 7]);
+  else c.push16(c.r16[(op & 7) << 1]);
+}
+
+function op58(c: Cpu, op: number): void {
+  const regs = c.regs;
+  let v: number;
+  if (c.o32) {
+    v = c.pop32();
+    regs[op & 7] = v;
+  } else {
+    v = c.pop16();
+    c.r16[(op & 7) << 1] = v;
+  }
+}
+
+function op60(c: Cpu, _op: number): void {
+  pusha(c);
+}
+
+function op61(c: Cpu, _op: number): void {
+  popa(c);
+}
+
+function op62(c: Cpu, _op: number): void {
+  bound(c);
+}
+
+function op63(c: Cpu, _op: number): void {
+  arpl(c, c.fetch8());
+}
+
+function op68(c: Cpu, _op: number): void {
+  c.pushV(c.o32 ? c.fetch32() : c.fetch16());
+}
+
+function op6A(c: Cpu, _op: number): void {
+  c.pushV((c.fetch8() << 24) >> 24);
+}
+
+function op69(c: Cpu, op: number): void {
+  const regs = c.regs;
+  let v: number;
+  const m = c.fetch8();
+  const d = (m >> 3) & 7;
+  if (c.o32) {
+    v = readE32(c, m);
+    const imm = op === 0x69 ? c.fetch32() : (c.fetch8() << 24) >> 24;
+    regs[d] = A.imul2(c, v, imm, 31);
+  } else {
+    v = readE16(c, m);
+    const imm = op === 0x69 ? c.fetch16() : (c.fetch8() << 24) >> 24;
+    c.r16[d << 1] = A.imul2(c, v, imm, 15);
+  }
+}
+
+function op6C(c: Cpu, op: number): void {
+  stringOp(c, op);
+}
+
+// ---- Jcc rel8
+function op70(c: Cpu, op: number): void {
+  const v = (c.fetch8() << 24) >> 24;
+  if (c.fl.test(op & 15)) jump(c, (c.eip + v) | 0);
+}
+
+// ---- group 1: ALU with immediate
+function op80(c: Cpu, _op: number): void {
+  let v: number, off: number, r: number;
+  const m = c.fetch8();
+  const kind = (m >> 3) & 7;
+  if (m >= 0xc0) {
+    const d = R8[m & 7];
+    r = A.alu(c, kind, c.r8[d], c.fetch8(), 7);
+    if (kind !== A.ALU_CMP) c.r8[d] = r;
+  } else {
+    off = ea(c, m);
+    if (kind === A.ALU_CMP) {
+      v = c.rd8(c.eaSeg, off);
+      A.alu(c, kind, v, c.fetch8(), 7);
+    } else {
+      v = c.rmwRead8(c.eaSeg, off);
+      c.rmwWrite8(A.alu(c, kind, v, c.fetch8(), 7));
+    }
+  }
+}
+
+function op81(c: Cpu, op: number): void {
+  const regs = c.regs;
+  let off: number, r: number;
+  const m = c.fetch8();
+  const kind = (m >> 3) & 7;
+  if (c.o32) {
+    if (m >= 0xc0) {
+      const imm = op === 0x81 ? c.fetch32() : (c.fetch8() << 24) >> 24;
+      r = A.alu(c, kind, regs[m & 7], imm, 31);
+      if (kind !== A.ALU_CMP) regs[m & 7] = r;
+    } else {
+      off = ea(c, m);
+      const imm = op === 0x81 ? c.fetch32() : (c.fetch8() << 24) >> 24;
+      if (kind === A.ALU_CMP) A.alu(c, kind, c.rd32(c.eaSeg, off), imm, 31);
+      else c.rmwWrite32(A.alu(c, kind, c.rmwRead32(c.eaSeg, off), imm, 31));
+    }
+  } else {
+    if (m >= 0xc0) {
+      const imm = op === 0x81 ? c.fetch16() : (c.fetch8() << 24) >> 24;
+      r = A.alu(c, kind, c.r16[(m & 7) << 1], imm, 15);
+      if (kind !== A.ALU_CMP) c.r16[(m & 7) << 1] = r;
+    } else {
+      off = ea(c, m);
+      const imm = op === 0x81 ? c.fetch16() : (c.fetch8() << 24) >> 24;
+      if (kind === A.ALU_CMP) A.alu(c, kind, c.rd16(c.eaSeg, off), imm, 15);
+      else c.rmwWrite16(A.alu(c, kind, c.rmwRead16(c.eaSeg, off), imm, 15));
+    }
+  }
+}
+
+function op84(c: Cpu, _op: number): void {
+  const m = c.fetch8();
+  A.alu(c, A.ALU_AND, readE8(c, m), c.r8[R8[(m >> 3) & 7]], 7);
+}
+
+function op85(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const m = c.fetch8();
+  if (c.o32) A.alu(c, A.ALU_AND, readE32(c, m), regs[(m >> 3) & 7], 31);
+  else A.alu(c, A.ALU_AND, readE16(c, m), c.r16[((m >> 3) & 7) << 1], 15);
+}
+
+function op86(c: Cpu, _op: number): void {
+  let v: number, off: number;
+  const m = c.fetch8();
+  const g = R8[(m >> 3) & 7];
+  if (m >= 0xc0) {
+    const d = R8[m & 7];
+    v = c.r8[d];
+    c.r8[d] = c.r8[g];
+  } else {
+    off = ea(c, m);
+    v = c.rmwRead8(c.eaSeg, off);
+    c.rmwWrite8(c.r8[g]);
+  }
+  c.r8[g] = v;
+}
+
+function op87(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  let v: number, off: number;
+  const m = c.fetch8();
+  const g = (m >> 3) & 7;
+  if (c.o32) {
+    if (m >= 0xc0) {
+      v = regs[m & 7];
+      regs[m & 7] = regs[g];
+    } else {
+      off = ea(c, m);
+      v = c.rmwRead32(c.eaSeg, off);
+      c.rmwWrite32(regs[g]);
+    }
+    regs[g] = v;
+  } else {
+    if (m >= 0xc0) {
+      v = c.r16[(m & 7) << 1];
+      c.r16[(m & 7) << 1] = c.r16[g << 1];
+    } else {
+      off = ea(c, m);
+      v = c.rmwRead16(c.eaSeg, off);
+      c.rmwWrite16(c.r16[g << 1]);
+    }
+    c.r16[g << 1] = v;
+  }
+}
+
+// ---- MOV
+function op88(c: Cpu, _op: number): void {
+  const m = c.fetch8();
+  writeE8(c, m, c.r8[R8[(m >> 3) & 7]]);
+}
+
+function op89(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  let off: number;
+  const m = c.fetch8();
+  if (c.o32) {
+    if (m >= 0xc0) regs[m & 7] = regs[(m >> 3) & 7];
+    else {
+      off = ea(c, m);
+      c.wr32(c.eaSeg, off, regs[(m >> 3) & 7]);
+    }
+  } else writeE16(c, m, c.r16[((m >> 3) & 7) << 1]);
+}
+
+function op8A(c: Cpu, _op: number): void {
+  const m = c.fetch8();
+  c.r8[R8[(m >> 3) & 7]] = readE8(c, m);
+}
+
+function op8B(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  let off: number;
+  const m = c.fetch8();
+  if (c.o32) {
+    if (m >= 0xc0) regs[(m >> 3) & 7] = regs[m & 7];
+    else {
+      off = ea(c, m);
+      regs[(m >> 3) & 7] = c.rd32(c.eaSeg, off);
+    }
+  } else c.r16[((m >> 3) & 7) << 1] = readE16(c, m);
+}
+
+function op8C(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const m = c.fetch8();
+  const s = (m >> 3) & 7;
+  if (s > 5) c.fault(6);
+  if (m >= 0xc0 && c.o32) regs[m & 7] = c.segSel[s];
+  else writeE16(c, m, c.segSel[s]);
+}
+
+function op8D(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const m = c.fetch8();
+  if (m >= 0xc0) c.fault(6);
+  const off = ea(c, m);
+  if (c.o32) regs[(m >> 3) & 7] = off;
+  else c.r16[((m >> 3) & 7) << 1] = off;
+}
+
+function op8E(c: Cpu, _op: number): void {
+  const m = c.fetch8();
+  const s = (m >> 3) & 7;
+  if (s === CS || s > 5) c.fault(6);
+  loadSeg(c, s, readE16(c, m));
+  if (s === SS) c.events |= EV_SHADOW;
+}
+
+function op8F(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  // POP Ev: the address uses ESP after the pop.
+  const m = c.fetch8();
+  if (((m >> 3) & 7) !== 0) c.fault(6);
+  const size = c.o32 ? 4 : 2;
+  const sp0 = c.sp();
+  const v = c.o32 ? c.rd32(SS, sp0) : c.rd16(SS, sp0);
+  if (m >= 0xc0) {
+    c.setSp(sp0 + size);
+    if (c.o32) regs[m & 7] = v;
+    else c.r16[(m & 7) << 1] = v;
+  } else {
+    const saved = regs[ESP];
+    c.setSp(sp0 + size);
+    try {
+      if (c.o32) writeE32(c, m, v);
+      else writeE16(c, m, v);
+    } catch (e) {
+      regs[ESP] = saved;
+      throw e;
+    }
+  }
+}
+
+function op90(_c: Cpu, _op: number): void {
+  // NOP (XCHG eAX, eAX)
+}
+
+function op91(c: Cpu, op: number): void {
+  const regs = c.regs;
+  let v: number;
+  if (c.o32) {
+    v = regs[EAX];
+    regs[EAX] = regs[op & 7];
+    regs[op & 7] = v;
+  } else {
+    v = c.r16[0];
+    c.r16[0] = c.r16[(op & 7) << 1];
+    c.r16[(op & 7) << 1] = v;
+  }
+}
+
+function op98(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  if (c.o32) regs[EAX] = (c.r16[0] << 16) >> 16;
+  else c.r16[0] = (c.r8[0] << 24) >> 24;
+}
+
+function op99(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  if (c.o32) regs[EDX] = regs[EAX] >> 31;
+  else c.r16[EDX << 1] = (c.r16[0] << 16) >> 31;
+}
+
+function op9A(c: Cpu, _op: number): void {
+  const off = c.o32 ? c.fetch32() : c.fetch16();
+  const sel = c.fetch16();
+  callFar(c, sel, off);
+}
+
+function op9B(c: Cpu, _op: number): void {
+  // WAIT: with no coprocessor only CR0.TS and MP matter.
+  if ((c.cr0 & 0xa) === 0xa) c.fault(7);
+}
+
+function op9C(c: Cpu, _op: number): void {
+  if (c.v86 && (c.fl.flags & IOPL) !== IOPL) c.faultCode(13, 0);
+  const v = c.getEflags() & ~(VM | RF);
+  if (c.o32) c.push32(v);
+  else c.push16(v);
+}
+
+function op9D(c: Cpu, _op: number): void {
+  popf(c);
+}
+
+function op9E(c: Cpu, _op: number): void {
+  c.fl.setStatus(c.r8[1], SF | ZF | AF | PF | CF);
+}
+
+function op9F(c: Cpu, _op: number): void {
+  c.r8[1] = (c.getEflags() & 0xd5) | 2;
+}
+
+function opA0(c: Cpu, op: number): void {
+  const regs = c.regs;
+  const off = c.a32 ? c.fetch32() : c.fetch16();
+  const seg = c.segOvr >= 0 ? c.segOvr : DS;
+  if (op === 0xa0) c.r8[0] = c.rd8(seg, off);
+  else if (op === 0xa2) c.wr8(seg, off, c.r8[0]);
+  else if (op === 0xa1) {
+    if (c.o32) regs[EAX] = c.rd32(seg, off);
+    else c.r16[0] = c.rd16(seg, off);
+  } else if (c.o32) c.wr32(seg, off, regs[EAX]);
+  else c.wr16(seg, off, c.r16[0]);
+}
+
+function opA4(c: Cpu, op: number): void {
+  stringOp(c, op);
+}
+
+function opA8(c: Cpu, _op: number): void {
+  A.alu(c, A.ALU_AND, c.r8[0], c.fetch8(), 7);
+}
+
+function opA9(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  if (c.o32) A.alu(c, A.ALU_AND, regs[EAX], c.fetch32(), 31);
+  else A.alu(c, A.ALU_AND, c.r16[0], c.fetch16(), 15);
+}
+
+function opB0(c: Cpu, op: number): void {
+  c.r8[R8[op & 7]] = c.fetch8();
+}
+
+function opB8(c: Cpu, op: number): void {
+  const regs = c.regs;
+  if (c.o32) regs[op & 7] = c.fetch32();
+  else c.r16[(op & 7) << 1] = c.fetch16();
+}
+
+// ---- group 2 shifts
+function opC0(c: Cpu, op: number): void {
+  const regs = c.regs;
+  let off: number;
+  const m = c.fetch8();
+  const kind = (m >> 3) & 7;
+  const byte = (op & 1) === 0;
+  const sb = byte ? 7 : c.o32 ? 31 : 15;
+  if (m >= 0xc0) {
+    const count = op <= 0xc1 ? c.fetch8() : op <= 0xd1 ? 1 : c.r8[4];
+    const rm = m & 7;
+    if (byte) c.r8[R8[rm]] = A.shift(c, kind, c.r8[R8[rm]], count, 7);
+    else if (sb === 31) regs[rm] = A.shift(c, kind, regs[rm], count, 31);
+    else c.r16[rm << 1] = A.shift(c, kind, c.r16[rm << 1], count, 15);
+  } else {
+    off = ea(c, m);
+    const count = op <= 0xc1 ? c.fetch8() : op <= 0xd1 ? 1 : c.r8[4];
+    if (byte) c.rmwWrite8(A.shift(c, kind, c.rmwRead8(c.eaSeg, off), count, 7));
+    else if (sb === 31) c.rmwWrite32(A.shift(c, kind, c.rmwRead32(c.eaSeg, off), count, 31));
+    else c.rmwWrite16(A.shift(c, kind, c.rmwRead16(c.eaSeg, off), count, 15));
+  }
+}
+
+function opC2(c: Cpu, op: number): void {
+  const imm = op === 0xc2 ? c.fetch16() : 0;
+  const sp0 = c.sp();
+  const v = c.o32 ? c.rd32(SS, sp0) : c.rd16(SS, sp0);
+  if (v >>> 0 > c.segLimit[CS]) c.faultCode(13, 0);
+  c.setSp(sp0 + (c.o32 ? 4 : 2) + imm);
+  c.eip = v;
+}
+
+function opC4(c: Cpu, op: number): void {
+  const m = c.fetch8();
+  if (m >= 0xc0) c.fault(6);
+  loadFarPointer(c, m, op === 0xc4 ? ES : DS);
+}
+
+function opC6(c: Cpu, _op: number): void {
+  let off: number;
+  const m = c.fetch8();
+  if (((m >> 3) & 7) !== 0) c.fault(6);
+  if (m >= 0xc0) c.r8[R8[m & 7]] = c.fetch8();
+  else {
+    off = ea(c, m);
+    c.wr8(c.eaSeg, off, c.fetch8());
+  }
+}
+
+function opC7(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  let off: number;
+  const m = c.fetch8();
+  if (((m >> 3) & 7) !== 0) c.fault(6);
+  if (m >= 0xc0) {
+    if (c.o32) regs[m & 7] = c.fetch32();
+    else c.r16[(m & 7) << 1] = c.fetch16();
+  } else {
+    off = ea(c, m);
+    const seg = c.eaSeg;
+    if (c.o32) c.wr32(seg, off, c.fetch32());
+    else c.wr16(seg, off, c.fetch16());
+  }
+}
+
+function opC8(c: Cpu, _op: number): void {
+  enter(c);
+}
+
+function opC9(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  // LEAVE: the stack pointer takes (E)BP at the stack's size, then pops (E)BP.
+  const bp = c.ss32 ? regs[EBP] : c.r16[EBP << 1];
+  const v = c.o32 ? c.rd32(SS, bp) : c.rd16(SS, bp);
+  c.setSp(bp + (c.o32 ? 4 : 2));
+  if (c.o32) regs[EBP] = v;
+  else c.r16[EBP << 1] = v;
+}
+
+function opCA(c: Cpu, _op: number): void {
+  retFar(c, c.fetch16());
+}
+
+function opCB(c: Cpu, _op: number): void {
+  retFar(c, 0);
+}
+
+function opCC(c: Cpu, _op: number): void {
+  softwareInterrupt(c, 3);
+}
+
+function opCD(c: Cpu, _op: number): void {
+  softwareInterrupt(c, c.fetch8());
+}
+
+function opCE(c: Cpu, _op: number): void {
+  if (c.fl.of()) softwareInterrupt(c, 4);
+}
+
+function opCF(c: Cpu, _op: number): void {
+  iret(c);
+}
+
+function opD4(c: Cpu, _op: number): void {
+  A.aam(c, c.fetch8());
+}
+
+function opD5(c: Cpu, _op: number): void {
+  A.aad(c, c.fetch8());
+}
+
+function opD6(c: Cpu, _op: number): void {
+  // SALC: AL = CF ? 0xFF : 0 (undocumented but present on every i386/i486).
+  c.r8[0] = c.fl.cf() ? 0xff : 0;
+}
+
+function opD7(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const seg = c.segOvr >= 0 ? c.segOvr : DS;
+  const off = c.a32 ? (regs[EBX] + c.r8[0]) | 0 : (c.r16[EBX << 1] + c.r8[0]) & 0xffff;
+  c.r8[0] = c.rd8(seg, off);
+}
+
+function opD8(c: Cpu, _op: number): void {
+  escape(c);
+}
+
+// ---- LOOP / JCXZ / IN / OUT / CALL / JMP
+function opE0(c: Cpu, op: number): void {
+  const regs = c.regs;
+  const v = (c.fetch8() << 24) >> 24;
+  let count: number;
+  if (c.a32) count = regs[ECX] = (regs[ECX] - 1) | 0;
+  else count = c.r16[ECX << 1] = (c.r16[ECX << 1] - 1) & 0xffff;
+  let take = count !== 0;
+  if (op === 0xe0) take = take && c.fl.zf() === 0;
+  else if (op === 0xe1) take = take && c.fl.zf() !== 0;
+  if (take) jump(c, (c.eip + v) | 0);
+}
+
+function opE3(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const v = (c.fetch8() << 24) >> 24;
+  if ((c.a32 ? regs[ECX] : c.r16[ECX << 1]) === 0) jump(c, (c.eip + v) | 0);
+}
+
+function opE4(c: Cpu, _op: number): void {
+  const v = c.fetch8();
+  c.checkIo(v, 1);
+  c.r8[0] = c.io.in8(v);
+}
+
+function opE5(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const v = c.fetch8();
+  if (c.o32) {
+    c.checkIo(v, 4);
+    regs[EAX] = c.io.in32(v);
+  } else {
+    c.checkIo(v, 2);
+    c.r16[0] = c.io.in16(v);
+  }
+}
+
+function opE6(c: Cpu, _op: number): void {
+  const v = c.fetch8();
+  c.checkIo(v, 1);
+  c.io.out8(v, c.r8[0]);
+}
+
+function opE7(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const v = c.fetch8();
+  if (c.o32) {
+    c.checkIo(v, 4);
+    c.io.out32(v, regs[EAX] >>> 0);
+  } else {
+    c.checkIo(v, 2);
+    c.io.out16(v, c.r16[0]);
+  }
+}
+
+function opE8(c: Cpu, _op: number): void {
+  const v = c.o32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
+  const target = c.o32 ? (c.eip + v) | 0 : (c.eip + v) & 0xffff;
+  if (target >>> 0 > c.segLimit[CS]) c.faultCode(13, 0);
+  c.pushV(c.eip);
+  c.eip = target;
+}
+
+function opE9(c: Cpu, _op: number): void {
+  const v = c.o32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
+  jump(c, (c.eip + v) | 0);
+}
+
+function opEA(c: Cpu, _op: number): void {
+  const off = c.o32 ? c.fetch32() : c.fetch16();
+  const sel = c.fetch16();
+  jmpFar(c, sel, off);
+}
+
+function opEB(c: Cpu, _op: number): void {
+  const v = (c.fetch8() << 24) >> 24;
+  jump(c, (c.eip + v) | 0);
+}
+
+function opEC(c: Cpu, _op: number): void {
+  const v = c.r16[EDX << 1];
+  c.checkIo(v, 1);
+  c.r8[0] = c.io.in8(v);
+}
+
+function opED(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const v = c.r16[EDX << 1];
+  if (c.o32) {
+    c.checkIo(v, 4);
+    regs[EAX] = c.io.in32(v);
+  } else {
+    c.checkIo(v, 2);
+    c.r16[0] = c.io.in16(v);
+  }
+}
+
+function opEE(c: Cpu, _op: number): void {
+  const v = c.r16[EDX << 1];
+  c.checkIo(v, 1);
+  c.io.out8(v, c.r8[0]);
+}
+
+function opEF(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const v = c.r16[EDX << 1];
+  if (c.o32) {
+    c.checkIo(v, 4);
+    c.io.out32(v, regs[EAX] >>> 0);
+  } else {
+    c.checkIo(v, 2);
+    c.io.out16(v, c.r16[0]);
+  }
+}
+
+function opF1(c: Cpu, _op: number): void {
+  // ICEBP: a debug trap that ignores the gate's DPL.
+  deliver(c, 1, false, 0, 1, false);
+}
+
+function opF4(c: Cpu, _op: number): void {
+  if (c.protectedMode && c.cpl !== 0) c.faultCode(13, 0);
+  c.halted = true;
+  c.exit(Exit.Halt);
+}
+
+function opF5(c: Cpu, _op: number): void {
+  c.fl.setCF(!c.fl.cf());
+}
+
+function opF6(c: Cpu, op: number): void {
+  group3(c, op);
+}
+
+function opF8(c: Cpu, _op: number): void {
+  c.fl.setCF(false);
+}
+
+function opF9(c: Cpu, _op: number): void {
+  c.fl.setCF(true);
+}
+
+function opFA(c: Cpu, _op: number): void {
+  if (!iflagAllowed(c)) c.faultCode(13, 0);
+  c.fl.flags &= ~IF;
+}
+
+function opFB(c: Cpu, _op: number): void {
+  if (!iflagAllowed(c)) c.faultCode(13, 0);
+  if ((c.fl.flags & IF) === 0) {
+    c.fl.flags |= IF;
+    c.events |= EV_SHADOW;
+  }
+}
+
+function opFC(c: Cpu, _op: number): void {
+  c.fl.flags &= ~DF;
+}
+
+function opFD(c: Cpu, _op: number): void {
+  c.fl.flags |= DF;
+}
+
+function opFE(c: Cpu, _op: number): void {
+  let v: number, off: number;
+  const m = c.fetch8();
+  const kind = (m >> 3) & 7;
+  if (kind > 1) c.fault(6);
+  if (m >= 0xc0) {
+    const d = R8[m & 7];
+    c.r8[d] = kind === 0 ? A.inc(c, c.r8[d], 7) : A.dec(c, c.r8[d], 7);
+  } else {
+    off = ea(c, m);
+    v = c.rmwRead8(c.eaSeg, off);
+    c.rmwWrite8(kind === 0 ? A.inc(c, v, 7) : A.dec(c, v, 7));
+  }
+}
+
+function opFF(c: Cpu, _op: number): void {
+  group5(c);
+}
+
+function opInvalid(c: Cpu, _op: number): void {
+  // F0/F2/F3 and segment prefixes never reach here; 0xD6..: all defined above.
+  c.fault(6);
+}
+
+/** The one-byte opcode map. */
+const OPS: ((c: Cpu, op: number) => void)[] = new Array(256).fill(opInvalid);
+for (const [ops, fn] of [
+  [[0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38], op00],
+  [[0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x39], op01],
+  [[0x02, 0x0a, 0x12, 0x1a, 0x22, 0x2a, 0x32, 0x3a], op02],
+  [[0x03, 0x0b, 0x13, 0x1b, 0x23, 0x2b, 0x33, 0x3b], op03],
+  [[0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c], op04],
+  [[0x05, 0x0d, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d], op05],
+  [[0x06], op06],
+  [[0x0e], op0E],
+  [[0x16], op16],
+  [[0x1e], op1E],
+  [[0x07], op07],
+  [[0x17], op17],
+  [[0x1f], op1F],
+  [[0x0f], op0F],
+  [[0x27], op27],
+  [[0x2f], op2F],
+  [[0x37], op37],
+  [[0x3f], op3F],
+  [[0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47], op40],
+  [[0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f], op48],
+  [[0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57], op50],
+  [[0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f], op58],
+  [[0x60], op60],
+  [[0x61], op61],
+  [[0x62], op62],
+  [[0x63], op63],
+  [[0x68], op68],
+  [[0x6a], op6A],
+  [[0x69, 0x6b], op69],
+  [[0x6c, 0x6d, 0x6e, 0x6f], op6C],
+  [[0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f], op70],
+  [[0x80, 0x82], op80],
+  [[0x81, 0x83], op81],
+  [[0x84], op84],
+  [[0x85], op85],
+  [[0x86], op86],
+  [[0x87], op87],
+  [[0x88], op88],
+  [[0x89], op89],
+  [[0x8a], op8A],
+  [[0x8b], op8B],
+  [[0x8c], op8C],
+  [[0x8d], op8D],
+  [[0x8e], op8E],
+  [[0x8f], op8F],
+  [[0x90], op90],
+  [[0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97], op91],
+  [[0x98], op98],
+  [[0x99], op99],
+  [[0x9a], op9A],
+  [[0x9b], op9B],
+  [[0x9c], op9C],
+  [[0x9d], op9D],
+  [[0x9e], op9E],
+  [[0x9f], op9F],
+  [[0xa0, 0xa1, 0xa2, 0xa3], opA0],
+  [[0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf], opA4],
+  [[0xa8], opA8],
+  [[0xa9], opA9],
+  [[0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7], opB0],
+  [[0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf], opB8],
+  [[0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3], opC0],
+  [[0xc2, 0xc3], opC2],
+  [[0xc4, 0xc5], opC4],
+  [[0xc6], opC6],
+  [[0xc7], opC7],
+  [[0xc8], opC8],
+  [[0xc9], opC9],
+  [[0xca], opCA],
+  [[0xcb], opCB],
+  [[0xcc], opCC],
+  [[0xcd], opCD],
+  [[0xce], opCE],
+  [[0xcf], opCF],
+  [[0xd4], opD4],
+  [[0xd5], opD5],
+  [[0xd6], opD6],
+  [[0xd7], opD7],
+  [[0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf], opD8],
+  [[0xe0, 0xe1, 0xe2], opE0],
+  [[0xe3], opE3],
+  [[0xe4], opE4],
+  [[0xe5], opE5],
+  [[0xe6], opE6],
+  [[0xe7], opE7],
+  [[0xe8], opE8],
+  [[0xe9], opE9],
+  [[0xea], opEA],
+  [[0xeb], opEB],
+  [[0xec], opEC],
+  [[0xed], opED],
+  [[0xee], opEE],
+  [[0xef], opEF],
+  [[0xf1], opF1],
+  [[0xf4], opF4],
+  [[0xf5], opF5],
+  [[0xf6, 0xf7], opF6],
+  [[0xf8], opF8],
+  [[0xf9], opF9],
+  [[0xfa], opFA],
+  [[0xfb], opFB],
+  [[0xfc], opFC],
+  [[0xfd], opFD],
+  [[0xfe], opFE],
+  [[0xff], opFF],
+] as const)
+  for (const o of ops) OPS[o] = fn;
 
 /** Consume prefix bytes; returns the opcode that follows them. */
 function prefixes(c: Cpu, op: number): number {
@@ -708,16 +966,36 @@ function prefixes(c: Cpu, op: number): number {
   let lock = false;
   while (PREFIX[op] !== 0) {
     switch (op) {
-      case 0x26: c.segOvr = ES; break;
-      case 0x2e: c.segOvr = CS; break;
-      case 0x36: c.segOvr = SS; break;
-      case 0x3e: c.segOvr = DS; break;
-      case 0x64: c.segOvr = 4; break;
-      case 0x65: c.segOvr = 5; break;
-      case 0x66: c.o32 = !c.cs32; break;
-      case 0x67: c.a32 = !c.cs32; break;
-      case 0xf0: lock = true; break;
-      default: c.rep = op; break;
+      case 0x26:
+        c.segOvr = ES;
+        break;
+      case 0x2e:
+        c.segOvr = CS;
+        break;
+      case 0x36:
+        c.segOvr = SS;
+        break;
+      case 0x3e:
+        c.segOvr = DS;
+        break;
+      case 0x64:
+        c.segOvr = 4;
+        break;
+      case 0x65:
+        c.segOvr = 5;
+        break;
+      case 0x66:
+        c.o32 = !c.cs32;
+        break;
+      case 0x67:
+        c.a32 = !c.cs32;
+        break;
+      case 0xf0:
+        lock = true;
+        break;
+      default:
+        c.rep = op;
+        break;
     }
     // An instruction longer than 15 bytes raises #GP(0).
     if (++count >= 15) c.faultCode(13, 0);
@@ -738,8 +1016,15 @@ function lockable(c: Cpu, op: number): boolean {
       m = c.fetch8();
       reg = (m >> 3) & 7;
       const ok =
-        op2 === 0xab || op2 === 0xb3 || op2 === 0xbb || op2 === 0xb0 || op2 === 0xb1 || op2 === 0xc0 ||
-        op2 === 0xc1 || (op2 === 0xba && reg >= 5) || (op2 === 0xc7 && reg === 1);
+        op2 === 0xab ||
+        op2 === 0xb3 ||
+        op2 === 0xbb ||
+        op2 === 0xb0 ||
+        op2 === 0xb1 ||
+        op2 === 0xc0 ||
+        op2 === 0xc1 ||
+        (op2 === 0xba && reg >= 5) ||
+        (op2 === 0xc7 && reg === 1);
       return ok && m < 0xc0;
     }
     m = c.fetch8();
@@ -759,7 +1044,7 @@ function lockable(c: Cpu, op: number): boolean {
 /** A near jump: 16-bit operand size truncates the target; beyond the CS limit is #GP(0). */
 export function jump(c: Cpu, target: number): void {
   if (!c.o32) target &= 0xffff;
-  if ((target >>> 0) > c.segLimit[CS]) c.faultCode(13, 0);
+  if (target >>> 0 > c.segLimit[CS]) c.faultCode(13, 0);
   c.eip = target;
 }
 
@@ -977,7 +1262,7 @@ function group5(c: Cpu): void {
     }
     case 2: {
       const target = c.o32 ? readE32(c, m) : readE16(c, m);
-      if ((target >>> 0) > c.segLimit[CS]) c.faultCode(13, 0);
+      if (target >>> 0 > c.segLimit[CS]) c.faultCode(13, 0);
       c.pushV(c.eip);
       c.eip = target;
       return;
@@ -1007,4 +1292,3 @@ function group5(c: Cpu): void {
       c.fault(6);
   }
 }
-

@@ -62,8 +62,22 @@ export function execute0F(c: Cpu): void {
       regs[EDX] = Number((tsc >> 32n) & 0xffffffffn);
       return;
     }
-    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-    case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+    case 0x40:
+    case 0x41:
+    case 0x42:
+    case 0x43:
+    case 0x44:
+    case 0x45:
+    case 0x46:
+    case 0x47:
+    case 0x48:
+    case 0x49:
+    case 0x4a:
+    case 0x4b:
+    case 0x4c:
+    case 0x4d:
+    case 0x4e:
+    case 0x4f:
       m = c.fetch8();
       if (c.o32) {
         v = readE32(c, m);
@@ -73,13 +87,41 @@ export function execute0F(c: Cpu): void {
         if (c.fl.test(op & 15)) c.r16[((m >> 3) & 7) << 1] = v;
       }
       return;
-    case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
-    case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f:
+    case 0x80:
+    case 0x81:
+    case 0x82:
+    case 0x83:
+    case 0x84:
+    case 0x85:
+    case 0x86:
+    case 0x87:
+    case 0x88:
+    case 0x89:
+    case 0x8a:
+    case 0x8b:
+    case 0x8c:
+    case 0x8d:
+    case 0x8e:
+    case 0x8f:
       v = c.o32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
       if (c.fl.test(op & 15)) jump(c, (c.eip + v) | 0);
       return;
-    case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
-    case 0x98: case 0x99: case 0x9a: case 0x9b: case 0x9c: case 0x9d: case 0x9e: case 0x9f:
+    case 0x90:
+    case 0x91:
+    case 0x92:
+    case 0x93:
+    case 0x94:
+    case 0x95:
+    case 0x96:
+    case 0x97:
+    case 0x98:
+    case 0x99:
+    case 0x9a:
+    case 0x9b:
+    case 0x9c:
+    case 0x9d:
+    case 0x9e:
+    case 0x9f:
       writeE8(c, c.fetch8(), c.fl.test(op & 15) ? 1 : 0);
       return;
     case 0xa0:
@@ -102,13 +144,19 @@ export function execute0F(c: Cpu): void {
     case 0xa2:
       cpuid(c);
       return;
-    case 0xa3: case 0xab: case 0xb3: case 0xbb:
+    case 0xa3:
+    case 0xab:
+    case 0xb3:
+    case 0xbb:
       bitOp(c, op === 0xa3 ? 0 : op === 0xab ? 1 : op === 0xb3 ? 2 : 3, false);
       return;
     case 0xba:
       bitOp(c, -1, true);
       return;
-    case 0xa4: case 0xa5: case 0xac: case 0xad: {
+    case 0xa4:
+    case 0xa5:
+    case 0xac:
+    case 0xad: {
       m = c.fetch8();
       const left = op < 0xa8;
       const sb = c.o32 ? 31 : 15;
@@ -135,7 +183,9 @@ export function execute0F(c: Cpu): void {
     case 0xb1:
       cmpxchg(c, op === 0xb0);
       return;
-    case 0xb2: case 0xb4: case 0xb5:
+    case 0xb2:
+    case 0xb4:
+    case 0xb5:
       m = c.fetch8();
       if (m >= 0xc0) c.fault(6);
       loadFarPointer(c, m, op === 0xb2 ? SS : op === 0xb4 ? FS : GS);
@@ -183,7 +233,14 @@ export function execute0F(c: Cpu): void {
     case 0xc7:
       cmpxchg8b(c);
       return;
-    case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf: {
+    case 0xc8:
+    case 0xc9:
+    case 0xca:
+    case 0xcb:
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf: {
       const r = op & 7;
       if (c.o32) {
         v = regs[r];
@@ -397,4 +454,3 @@ function cmpxchg8b(c: Cpu): void {
     c.fl.setStatus(0, ZF);
   }
 }
-

@@ -96,9 +96,9 @@ export class Flags {
       case LazyOp.Sub:
         return (((this.a ^ this.b) & (this.a ^ this.res)) >>> s) & 1 ? OF : 0;
       case LazyOp.Inc:
-        return (this.res & sizeMask(s)) >>> 0 === 1 << s >>> 0 ? OF : 0;
+        return (this.res & sizeMask(s)) >>> 0 === (1 << s) >>> 0 ? OF : 0;
       case LazyOp.Dec:
-        return (this.res & sizeMask(s)) >>> 0 === (1 << s >>> 0) - 1 ? OF : 0;
+        return (this.res & sizeMask(s)) >>> 0 === ((1 << s) >>> 0) - 1 ? OF : 0;
       default:
         return 0;
     }
@@ -180,10 +180,10 @@ export class Flags {
         r = this.pf() !== 0;
         break;
       case 6:
-        r = this.sf() !== 0 !== (this.of() !== 0);
+        r = (this.sf() !== 0) !== (this.of() !== 0);
         break;
       default:
-        r = this.zf() !== 0 || this.sf() !== 0 !== (this.of() !== 0);
+        r = this.zf() !== 0 || (this.sf() !== 0) !== (this.of() !== 0);
         break;
     }
     return (cc & 1) === 0 ? r : !r;

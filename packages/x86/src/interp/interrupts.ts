@@ -209,7 +209,7 @@ export function deliver(c: Cpu, vector: number, hasCode: boolean, code: number, 
   markAccessed(c);
   const newCpl = conforming ? c.cpl : dpl;
   setSegCache(c, CS, (sel & 0xfffc) | newCpl, descBase(csLo, csHi), descLimit(csLo, csHi), descAccess(c.descHi));
-  if ((offset >>> 0) > c.segLimit[CS]) c.faultCode(13, 0);
+  if (offset >>> 0 > c.segLimit[CS]) c.faultCode(13, 0);
   c.eip = offset | 0;
   const clear = TF | NT | RF | VM | (trapGate ? 0 : IF);
   c.setEflags(0, clear);

@@ -20,7 +20,7 @@ export function accDpl(access: number): number {
 
 /** Base of a descriptor given as two dwords. */
 export function descBase(lo: number, hi: number): number {
-  return ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) | 0;
+  return (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000) | 0;
 }
 
 /** Byte-granular limit of a descriptor. */
@@ -191,4 +191,3 @@ export function setTssBusy(c: Cpu, sel: number, busy: boolean): void {
   const b = c.sysRead8(addr);
   c.sysWrite8(addr, busy ? b | 0x02 : b & ~0x02);
 }
-
