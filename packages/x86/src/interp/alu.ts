@@ -137,10 +137,10 @@ export function shift(c: Cpu, kind: number, v: number, count: number, sb: number
     }
     case 2: {
       // RCL: rotate through carry, a (bits+1)-bit rotation.
-      const n = sb === 31 ? count : count % (bits + 1);
+      // Step by step over the whole masked count: OF is that of the last 1-bit step.
       cf = c.fl.cf();
       r = v;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < count; i++) {
         const out = (r >>> sb) & 1;
         r = ((r << 1) | cf) & m;
         cf = out;
@@ -151,12 +151,12 @@ export function shift(c: Cpu, kind: number, v: number, count: number, sb: number
     }
     case 3: {
       // RCR
-      const n = sb === 31 ? count : count % (bits + 1);
+      // Step by step; each 1-bit step sets OF from the operand before it.
       cf = c.fl.cf();
       r = v;
-      // OF is defined from the operand before rotating (for a count of 1).
-      of = ((r >>> sb) ^ cf) & 1;
-      for (let i = 0; i < n; i++) {
+      of = 0;
+      for (let i = 0; i < count; i++) {
+        of = ((r >>> sb) ^ cf) & 1;
         const out = r & 1;
         r = ((r >>> 1) | (cf << sb)) & m;
         cf = out;
@@ -187,7 +187,8 @@ export function shift(c: Cpu, kind: number, v: number, count: number, sb: number
         cf = count === bits ? (v >>> sb) & 1 : 0;
         r = 0;
       }
-      of = (v >>> sb) & 1;
+      // OF is that of the last 1-bit step: the sign of the operand before it.
+      of = count === 1 ? (v >>> sb) & 1 : 0;
       shiftFlags(c, r, cf, of, sb);
       return r;
     }
@@ -398,6 +399,7 @@ export function daa(c: Cpu): void {
   if ((al & 0xf) > 9 || af) {
     r += 6;
     naf = AF;
+    if (r > 0xff) ncf = CF;
   }
   if (al > 0x99 || cf) {
     r += 0x60;
@@ -418,6 +420,7 @@ export function das(c: Cpu): void {
   if ((al & 0xf) > 9 || af) {
     r -= 6;
     naf = AF;
+    if (r < 0) ncf = CF;
   }
   if (al > 0x99 || cf) {
     r -= 0x60;

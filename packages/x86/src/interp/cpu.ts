@@ -871,7 +871,9 @@ export class Cpu implements CpuCore {
         if (startEip >= 0) {
           this.fetchEip = startEip | 0;
           this.fetchPhys = (phys - pageOff) | 0;
-          this.fetchLen = Math.min(4096, this.segLimit[CS] - startEip + 1) | 0;
+          // 16-bit code: the byte at IP 0xFFFF goes through here, so IP wraps to 0.
+          const end = this.cs32 ? this.segLimit[CS] : Math.min(this.segLimit[CS], 0xfffe);
+          this.fetchLen = Math.max(0, Math.min(4096, end - startEip + 1)) | 0;
         } else this.fetchLen = 0;
       } else {
         b = 0xff;

@@ -1074,15 +1074,17 @@ export function popSeg(c: Cpu, seg: number): void {
 }
 
 function pusha(c: Cpu): void {
+  // Each push wraps within a 16-bit stack on its own; ESP changes only once all are written.
   const size = c.o32 ? 4 : 2;
   const sp0 = c.sp();
   const mask = c.ss32 ? -1 : 0xffff;
-  c.linW(SS, (sp0 - 8 * size) & mask, 8 * size);
+  const orig = c.regs[ESP];
   let p = sp0;
   for (let i = 0; i < 8; i++) {
     p = (p - size) & mask;
-    if (size === 4) c.wr32(SS, p, c.regs[i]);
-    else c.wr16(SS, p, c.r16[i << 1]);
+    const v = i === ESP ? orig : c.regs[i];
+    if (size === 4) c.wr32(SS, p, v);
+    else c.wr16(SS, p, v);
   }
   c.setSp(p);
 }
@@ -1091,7 +1093,6 @@ function popa(c: Cpu): void {
   const size = c.o32 ? 4 : 2;
   const sp0 = c.sp();
   const mask = c.ss32 ? -1 : 0xffff;
-  c.linR(SS, sp0, 8 * size);
   const vals = popaScratch;
   for (let i = 0; i < 8; i++) {
     const p = (sp0 + i * size) & mask;
