@@ -35,6 +35,7 @@ import {
   EV_BREAK,
   EV_STOP,
   EV_SHADOW,
+  EV_RDTSC,
 } from './regs';
 
 export * from './regs';
@@ -301,6 +302,7 @@ export class Cpu implements CpuCore {
       try {
         while (n < budget) {
           if (this.events !== 0) {
+            if (this.events & EV_RDTSC) this.completeRdtsc(n);
             const exit = this.atBoundary();
             if (exit >= 0) {
               this.retired = n;
@@ -310,8 +312,9 @@ export class Cpu implements CpuCore {
           }
           this.instrStart = this.eip;
           execute(this);
-          this.retired = ++n;
+          n++;
         }
+        if (this.events & EV_RDTSC) this.completeRdtsc(n);
         break;
       } catch (e) {
         if (e !== FAULT) {
@@ -377,7 +380,7 @@ export class Cpu implements CpuCore {
 
   /** Recompute which events the run loop must look at. */
   updateEvents(): void {
-    let ev = this.events & (EV_EXIT | EV_STOP | EV_SHADOW);
+    let ev = this.events & (EV_EXIT | EV_STOP | EV_SHADOW | EV_RDTSC);
     if (this.irq) ev |= EV_IRQ;
     if (this.breakpoints.size !== 0) ev |= EV_BREAK;
     if ((this.fl.flags & TF) !== 0 || this.trapPending) ev |= EV_TRAP;
@@ -399,9 +402,16 @@ export class Cpu implements CpuCore {
     if (!deliverPending(this)) this.exit(Exit.TripleFault);
   }
 
-  /** Instructions retired so far in the current run (for RDTSC). */
-  retiredSoFar(): number {
-    return this.retired;
+  /**
+   * RDTSC leaves EDX:EAX to be filled in here, at the next instruction boundary, where the
+   * run loop knows how many instructions this run has retired (keeping that count in a
+   * field on every instruction would cost the hot loop a store).
+   */
+  private completeRdtsc(retiredThisRun: number): void {
+    this.events &= ~EV_RDTSC;
+    const tsc = this.machine.readTsc ? this.machine.readTsc() : BigInt(this.instructions + retiredThisRun);
+    this.regs[EAX] = Number(tsc & 0xffffffffn);
+    this.regs[EDX] = Number((tsc >> 32n) & 0xffffffffn);
   }
 
   // ------------------------------------------------------------------ faults

@@ -31,11 +31,10 @@ export function execute(c: Cpu): void {
 }
 
 // ---- ALU Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz for ADD OR ADC SBB AND SUB XOR CMP
-function op00(c: Cpu, op: number): void {
+function aluEbGb(c: Cpu, kind: number): void {
   let off: number, r: number;
   const m = c.fetch8();
   const src = c.r8[R8[(m >> 3) & 7]];
-  const kind = op >> 3;
   if (m >= 0xc0) {
     const d = R8[m & 7];
     r = A.alu(c, kind, c.r8[d], src, 7);
@@ -47,11 +46,10 @@ function op00(c: Cpu, op: number): void {
   }
 }
 
-function op01(c: Cpu, op: number): void {
+function aluEvGv(c: Cpu, kind: number): void {
   const regs = c.regs;
   let off: number, r: number;
   const m = c.fetch8();
-  const kind = op >> 3;
   if (c.o32) {
     const src = regs[(m >> 3) & 7];
     if (m >= 0xc0) {
@@ -75,41 +73,41 @@ function op01(c: Cpu, op: number): void {
   }
 }
 
-function op02(c: Cpu, op: number): void {
+function aluGbEb(c: Cpu, kind: number): void {
   const m = c.fetch8();
   const d = R8[(m >> 3) & 7];
-  const r = A.alu(c, op >> 3, c.r8[d], readE8(c, m), 7);
-  if (op >> 3 !== A.ALU_CMP) c.r8[d] = r;
+  const r = A.alu(c, kind, c.r8[d], readE8(c, m), 7);
+  if (kind !== A.ALU_CMP) c.r8[d] = r;
 }
 
-function op03(c: Cpu, op: number): void {
+function aluGvEv(c: Cpu, kind: number): void {
   const regs = c.regs;
   let r: number;
   const m = c.fetch8();
   const d = (m >> 3) & 7;
   if (c.o32) {
-    r = A.alu(c, op >> 3, regs[d], readE32(c, m), 31);
-    if (op >> 3 !== A.ALU_CMP) regs[d] = r;
+    r = A.alu(c, kind, regs[d], readE32(c, m), 31);
+    if (kind !== A.ALU_CMP) regs[d] = r;
   } else {
-    r = A.alu(c, op >> 3, c.r16[d << 1], readE16(c, m), 15);
-    if (op >> 3 !== A.ALU_CMP) c.r16[d << 1] = r;
+    r = A.alu(c, kind, c.r16[d << 1], readE16(c, m), 15);
+    if (kind !== A.ALU_CMP) c.r16[d << 1] = r;
   }
 }
 
-function op04(c: Cpu, op: number): void {
-  const r = A.alu(c, op >> 3, c.r8[0], c.fetch8(), 7);
-  if (op >> 3 !== A.ALU_CMP) c.r8[0] = r;
+function aluALIb(c: Cpu, kind: number): void {
+  const r = A.alu(c, kind, c.r8[0], c.fetch8(), 7);
+  if (kind !== A.ALU_CMP) c.r8[0] = r;
 }
 
-function op05(c: Cpu, op: number): void {
+function aluEAXIv(c: Cpu, kind: number): void {
   const regs = c.regs;
   let r: number;
   if (c.o32) {
-    r = A.alu(c, op >> 3, regs[EAX], c.fetch32(), 31);
-    if (op >> 3 !== A.ALU_CMP) regs[EAX] = r;
+    r = A.alu(c, kind, regs[EAX], c.fetch32(), 31);
+    if (kind !== A.ALU_CMP) regs[EAX] = r;
   } else {
-    r = A.alu(c, op >> 3, c.r16[0], c.fetch16(), 15);
-    if (op >> 3 !== A.ALU_CMP) c.r16[0] = r;
+    r = A.alu(c, kind, c.r16[0], c.fetch16(), 15);
+    if (kind !== A.ALU_CMP) c.r16[0] = r;
   }
 }
 
@@ -238,9 +236,10 @@ function op6C(c: Cpu, op: number): void {
 }
 
 // ---- Jcc rel8
-function op70(c: Cpu, op: number): void {
+/** Jcc rel8 with condition `cc` (registered once per condition so each folds its test). */
+function jccShort(c: Cpu, cc: number): void {
   const v = (c.fetch8() << 24) >> 24;
-  if (c.fl.test(op & 15)) jump(c, (c.eip + v) | 0);
+  if (c.fl.test(cc)) jump(c, (c.eip + v) | 0);
 }
 
 // ---- group 1: ALU with immediate
@@ -852,12 +851,6 @@ function opInvalid(c: Cpu, _op: number): void {
 /** The one-byte opcode map. */
 const OPS: ((c: Cpu, op: number) => void)[] = new Array(256).fill(opInvalid);
 for (const [ops, fn] of [
-  [[0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38], op00],
-  [[0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x39], op01],
-  [[0x02, 0x0a, 0x12, 0x1a, 0x22, 0x2a, 0x32, 0x3a], op02],
-  [[0x03, 0x0b, 0x13, 0x1b, 0x23, 0x2b, 0x33, 0x3b], op03],
-  [[0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c], op04],
-  [[0x05, 0x0d, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d], op05],
   [[0x06], op06],
   [[0x0e], op0E],
   [[0x16], op16],
@@ -882,7 +875,6 @@ for (const [ops, fn] of [
   [[0x6a], op6A],
   [[0x69, 0x6b], op69],
   [[0x6c, 0x6d, 0x6e, 0x6f], op6C],
-  [[0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f], op70],
   [[0x80, 0x82], op80],
   [[0x81, 0x83], op81],
   [[0x84], op84],
@@ -959,6 +951,56 @@ for (const [ops, fn] of [
   [[0xff], opFF],
 ] as const)
   for (const o of ops) OPS[o] = fn;
+
+// The ALU opcodes 00–3D: one function per opcode, so each is compiled with its operation fixed.
+OPS[0x00] = (c: Cpu): void => aluEbGb(c, A.ALU_ADD);
+OPS[0x01] = (c: Cpu): void => aluEvGv(c, A.ALU_ADD);
+OPS[0x02] = (c: Cpu): void => aluGbEb(c, A.ALU_ADD);
+OPS[0x03] = (c: Cpu): void => aluGvEv(c, A.ALU_ADD);
+OPS[0x04] = (c: Cpu): void => aluALIb(c, A.ALU_ADD);
+OPS[0x05] = (c: Cpu): void => aluEAXIv(c, A.ALU_ADD);
+OPS[0x08] = (c: Cpu): void => aluEbGb(c, A.ALU_OR);
+OPS[0x09] = (c: Cpu): void => aluEvGv(c, A.ALU_OR);
+OPS[0x0a] = (c: Cpu): void => aluGbEb(c, A.ALU_OR);
+OPS[0x0b] = (c: Cpu): void => aluGvEv(c, A.ALU_OR);
+OPS[0x0c] = (c: Cpu): void => aluALIb(c, A.ALU_OR);
+OPS[0x0d] = (c: Cpu): void => aluEAXIv(c, A.ALU_OR);
+OPS[0x10] = (c: Cpu): void => aluEbGb(c, A.ALU_ADC);
+OPS[0x11] = (c: Cpu): void => aluEvGv(c, A.ALU_ADC);
+OPS[0x12] = (c: Cpu): void => aluGbEb(c, A.ALU_ADC);
+OPS[0x13] = (c: Cpu): void => aluGvEv(c, A.ALU_ADC);
+OPS[0x14] = (c: Cpu): void => aluALIb(c, A.ALU_ADC);
+OPS[0x15] = (c: Cpu): void => aluEAXIv(c, A.ALU_ADC);
+OPS[0x18] = (c: Cpu): void => aluEbGb(c, A.ALU_SBB);
+OPS[0x19] = (c: Cpu): void => aluEvGv(c, A.ALU_SBB);
+OPS[0x1a] = (c: Cpu): void => aluGbEb(c, A.ALU_SBB);
+OPS[0x1b] = (c: Cpu): void => aluGvEv(c, A.ALU_SBB);
+OPS[0x1c] = (c: Cpu): void => aluALIb(c, A.ALU_SBB);
+OPS[0x1d] = (c: Cpu): void => aluEAXIv(c, A.ALU_SBB);
+OPS[0x20] = (c: Cpu): void => aluEbGb(c, A.ALU_AND);
+OPS[0x21] = (c: Cpu): void => aluEvGv(c, A.ALU_AND);
+OPS[0x22] = (c: Cpu): void => aluGbEb(c, A.ALU_AND);
+OPS[0x23] = (c: Cpu): void => aluGvEv(c, A.ALU_AND);
+OPS[0x24] = (c: Cpu): void => aluALIb(c, A.ALU_AND);
+OPS[0x25] = (c: Cpu): void => aluEAXIv(c, A.ALU_AND);
+OPS[0x28] = (c: Cpu): void => aluEbGb(c, A.ALU_SUB);
+OPS[0x29] = (c: Cpu): void => aluEvGv(c, A.ALU_SUB);
+OPS[0x2a] = (c: Cpu): void => aluGbEb(c, A.ALU_SUB);
+OPS[0x2b] = (c: Cpu): void => aluGvEv(c, A.ALU_SUB);
+OPS[0x2c] = (c: Cpu): void => aluALIb(c, A.ALU_SUB);
+OPS[0x2d] = (c: Cpu): void => aluEAXIv(c, A.ALU_SUB);
+OPS[0x30] = (c: Cpu): void => aluEbGb(c, A.ALU_XOR);
+OPS[0x31] = (c: Cpu): void => aluEvGv(c, A.ALU_XOR);
+OPS[0x32] = (c: Cpu): void => aluGbEb(c, A.ALU_XOR);
+OPS[0x33] = (c: Cpu): void => aluGvEv(c, A.ALU_XOR);
+OPS[0x34] = (c: Cpu): void => aluALIb(c, A.ALU_XOR);
+OPS[0x35] = (c: Cpu): void => aluEAXIv(c, A.ALU_XOR);
+OPS[0x38] = (c: Cpu): void => aluEbGb(c, A.ALU_CMP);
+OPS[0x39] = (c: Cpu): void => aluEvGv(c, A.ALU_CMP);
+OPS[0x3a] = (c: Cpu): void => aluGbEb(c, A.ALU_CMP);
+OPS[0x3b] = (c: Cpu): void => aluGvEv(c, A.ALU_CMP);
+OPS[0x3c] = (c: Cpu): void => aluALIb(c, A.ALU_CMP);
+OPS[0x3d] = (c: Cpu): void => aluEAXIv(c, A.ALU_CMP);
 
 /** Consume prefix bytes; returns the opcode that follows them. */
 function prefixes(c: Cpu, op: number): number {
@@ -1293,3 +1335,21 @@ function group5(c: Cpu): void {
       c.fault(6);
   }
 }
+
+// Jcc rel8, one function per condition.
+OPS[0x70] = (c: Cpu): void => jccShort(c, 0); // jo
+OPS[0x71] = (c: Cpu): void => jccShort(c, 1); // jno
+OPS[0x72] = (c: Cpu): void => jccShort(c, 2); // jb
+OPS[0x73] = (c: Cpu): void => jccShort(c, 3); // jae
+OPS[0x74] = (c: Cpu): void => jccShort(c, 4); // je
+OPS[0x75] = (c: Cpu): void => jccShort(c, 5); // jne
+OPS[0x76] = (c: Cpu): void => jccShort(c, 6); // jbe
+OPS[0x77] = (c: Cpu): void => jccShort(c, 7); // ja
+OPS[0x78] = (c: Cpu): void => jccShort(c, 8); // js
+OPS[0x79] = (c: Cpu): void => jccShort(c, 9); // jns
+OPS[0x7a] = (c: Cpu): void => jccShort(c, 10); // jp
+OPS[0x7b] = (c: Cpu): void => jccShort(c, 11); // jnp
+OPS[0x7c] = (c: Cpu): void => jccShort(c, 12); // jl
+OPS[0x7d] = (c: Cpu): void => jccShort(c, 13); // jge
+OPS[0x7e] = (c: Cpu): void => jccShort(c, 14); // jle
+OPS[0x7f] = (c: Cpu): void => jccShort(c, 15); // jg

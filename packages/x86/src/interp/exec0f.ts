@@ -2,7 +2,7 @@
 // operations, double shifts, MOVZX/MOVSX, the 486 atomics, CPUID/RDTSC, and the host escape.
 
 import { type Cpu, EAX, ECX, EDX, EBX, FS, GS, SS, R8, CR0_PE, CR0_PG, CR0_WP, CR0_ET, CR0_TS } from './cpu';
-import { CR4_DE, CR4_PSE, CR4_PVI, CR4_TSD, CR4_VME } from './cpu';
+import { CR4_DE, CR4_PSE, CR4_PVI, CR4_TSD, CR4_VME, EV_RDTSC } from './cpu';
 import { Exit } from '../contract';
 import { ZF, CF } from './flags';
 import { ea, readE8, readE16, readE32, writeE8 } from './modrm';
@@ -55,13 +55,10 @@ export function execute0F(c: Cpu): void {
     case 0x23:
       moveControl(c, op);
       return;
-    case 0x31: {
+    case 0x31:
       if ((c.cr4 & CR4_TSD) !== 0 && c.protectedMode && c.cpl !== 0) c.faultCode(13, 0);
-      const tsc = c.machine.readTsc ? c.machine.readTsc() : BigInt(c.instructions + c.retiredSoFar());
-      regs[EAX] = Number(tsc & 0xffffffffn);
-      regs[EDX] = Number((tsc >> 32n) & 0xffffffffn);
+      c.events |= EV_RDTSC;
       return;
-    }
     case 0x40:
     case 0x41:
     case 0x42:

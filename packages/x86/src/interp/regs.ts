@@ -47,4 +47,6 @@ export const EV_EXIT = 1,
   EV_TRAP = 4,
   EV_BREAK = 8,
   EV_STOP = 16,
-  EV_SHADOW = 32;
+  EV_SHADOW = 32,
+  /** RDTSC executed: its result is completed at the boundary (see Cpu.completeRdtsc). */
+  EV_RDTSC = 64;
