@@ -62,6 +62,7 @@ export function jmpFar(c: Cpu, sel: number, off: number): void {
     checkDirectCode(c, sel, access);
     const eip = c.o32 ? off : off & 0xffff;
     if (eip >>> 0 > descLimit(c.descLo, c.descHi)) c.faultCode(13, 0);
+    markAccessed(c);
     enterCode(c, sel, c.cpl, eip);
     return;
   }
@@ -95,6 +96,7 @@ export function callFar(c: Cpu, sel: number, off: number): void {
     checkRoom(c, 2, size);
     const eip = c.o32 ? off : off & 0xffff;
     if (eip >>> 0 > descLimit(c.descLo, c.descHi)) c.faultCode(13, 0);
+    markAccessed(c);
     pushReturn(c, size);
     enterCode(c, sel, c.cpl, eip);
     return;
@@ -123,30 +125,30 @@ export function retFar(c: Cpu, imm: number): void {
     return;
   }
   checkReturnCode(c, sel);
-  const csLo = c.descLo,
-    csHi = c.descHi,
-    csAddr = c.descAddr;
   const rpl = sel & 3;
   if (rpl === c.cpl) {
-    if (eip >>> 0 > descLimit(csLo, csHi)) c.faultCode(13, 0);
+    if (eip >>> 0 > descLimit(c.descLo, c.descHi)) c.faultCode(13, 0);
+    markAccessed(c);
     c.setSp(c.sp() + 2 * size + imm);
-    restoreDescriptor(c, csLo, csHi, csAddr);
     enterCode(c, sel, rpl, eip);
     return;
   }
   // Return to an outer ring: the caller's SS:ESP sits above the parameters.
+  const csLo = c.descLo,
+    csHi = c.descHi,
+    csAddr = c.descAddr;
   const esp = size === 4 ? c.peek32(8 + imm) : c.peek16(4 + imm);
   const ssSel = (size === 4 ? c.peek32(12 + imm) : c.peek16(6 + imm)) & 0xffff;
   checkReturnStack(c, ssSel, rpl);
   if (eip >>> 0 > descLimit(csLo, csHi)) c.faultCode(13, 0);
+  markAccessed(c);
   const ssLo = c.descLo,
-    ssHi = c.descHi,
-    ssAddr = c.descAddr;
-  c.setCpl(rpl);
+    ssHi = c.descHi;
   restoreDescriptor(c, csLo, csHi, csAddr);
+  markAccessed(c);
+  c.setCpl(rpl);
   enterCode(c, sel, rpl, eip);
-  restoreDescriptor(c, ssLo, ssHi, ssAddr);
-  enterStack(c, ssSel, esp, size);
+  enterStack(c, ssSel, ssLo, ssHi, esp, size);
   c.setSp(c.sp() + imm);
   invalidateOuterSegments(c, OUTER_DATA_SEGS);
 }
@@ -191,20 +193,21 @@ export function restoreDescriptor(c: Cpu, lo: number, hi: number, addr: number):
   c.descAddr = addr;
 }
 
+// Commits. Callers mark descriptors accessed first: that GDT write can #PF (a read-only
+// page under CR0.WP), and memory side effects must all precede the first register change.
+
 /** Commit: load CS from the current descriptor with RPL = `cpl`, and jump to `eip`. */
 export function enterCode(c: Cpu, sel: number, cpl: number, eip: number): void {
-  markAccessed(c);
   loadFromDescriptor(c, CS, (sel & 0xfffc) | cpl);
   c.eip = eip | 0;
 }
 
 /**
- * Commit: load SS from the current descriptor and the stack pointer popped with operand
+ * Commit: load SS from descriptor (lo, hi) and the stack pointer popped with operand
  * `size`. A 16-bit pop into a 16-bit stack replaces SP only; otherwise ESP is replaced.
  */
-export function enterStack(c: Cpu, sel: number, esp: number, size: number): void {
-  markAccessed(c);
-  loadFromDescriptor(c, SS, sel);
+export function enterStack(c: Cpu, sel: number, lo: number, hi: number, esp: number, size: number): void {
+  setSegCache(c, SS, sel, descBase(lo, hi), descLimit(lo, hi), descAccess(hi));
   if (size === 2 && !c.ss32) c.r16[ESP << 1] = esp;
   else c.regs[ESP] = esp;
 }
@@ -297,6 +300,7 @@ function jmpGate(c: Cpu, sel: number, access: number): void {
   if ((csAccess & ACC_DC) === 0 && accDpl(csAccess) !== c.cpl) c.faultCode(13, csSel & 0xfffc);
   if ((csAccess & ACC_PRESENT) === 0) c.faultCode(11, csSel & 0xfffc);
   if (offset >>> 0 > descLimit(c.descLo, c.descHi)) c.faultCode(13, 0);
+  markAccessed(c);
   enterCode(c, csSel, c.cpl, offset);
 }
 
@@ -319,6 +323,7 @@ function callGate(c: Cpu, sel: number, access: number): void {
   if ((csAccess & ACC_DC) !== 0 || dpl === c.cpl) {
     checkRoom(c, 2, size);
     if (offset >>> 0 > descLimit(c.descLo, c.descHi)) c.faultCode(13, 0);
+    markAccessed(c);
     pushReturn(c, size);
     enterCode(c, csSel, c.cpl, offset);
     return;
@@ -352,13 +357,15 @@ function callGate(c: Cpu, sel: number, access: number): void {
   for (let i = 0; i < count; i++) putInner(c, ssBase, (bottom + (2 + i) * size) & spMask, size, params[i]);
   putInner(c, ssBase, (bottom + (2 + count) * size) & spMask, size, c.regs[ESP]);
   putInner(c, ssBase, (bottom + (3 + count) * size) & spMask, size, c.segSel[SS]);
-  // Commit: the inner ring, its stack (still the descriptor last read), the entry point.
+  // The stack is still the descriptor last read; mark it and the code segment accessed.
   markAccessed(c);
-  c.setCpl(dpl);
-  loadFromDescriptor(c, SS, ssSel);
-  if (spMask === -1) c.regs[ESP] = bottom;
-  else c.regs[ESP] = (stackEsp & ~0xffff) | bottom;
+  const ssLo = c.descLo,
+    ssHi = c.descHi;
   restoreDescriptor(c, csLo, csHi, csAddr);
+  markAccessed(c);
+  // Commit: the inner ring, its stack, the entry point.
+  c.setCpl(dpl);
+  enterStack(c, ssSel, ssLo, ssHi, spMask === -1 ? bottom : (stackEsp & ~0xffff) | bottom, 4);
   enterCode(c, csSel, dpl, offset);
 }
 

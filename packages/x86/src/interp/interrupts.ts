@@ -70,7 +70,9 @@ export function deliverPending(c: Cpu): boolean {
 
 /** An external interrupt acknowledged from the interrupt controller. */
 export function deliverExternal(c: Cpu, vector: number): void {
-  c.delivering = vector;
+  // Marked above 255: a fault while delivering a hardware interrupt is handled serially,
+  // whatever vector the interrupt controller chose.
+  c.delivering = 0x100 | vector;
   c.instrStart = c.eip;
   deliver(c, vector & 0xff, false, 0, 1, false);
   c.delivering = -1;
@@ -119,6 +121,8 @@ export function deliver(c: Cpu, vector: number, hasCode: boolean, code: number, 
   if ((csAccess & (ACC_S | ACC_CODE)) !== (ACC_S | ACC_CODE) || dpl > c.cpl) c.faultCode(13, selErr);
   if ((csAccess & ACC_PRESENT) === 0) c.faultCode(11, selErr);
   const conforming = (csAccess & ACC_DC) !== 0;
+  // The handler must lie inside its code segment; checked before any state changes.
+  if (offset >>> 0 > descLimit(csLo, csHi)) c.faultCode(13, 0);
   const fromV86 = c.v86;
   const eflags = c.getEflags();
 
@@ -177,8 +181,7 @@ export function deliver(c: Cpu, vector: number, hasCode: boolean, code: number, 
     }
     c.setCpl(dpl);
     setSegCache(c, SS, ssSel, ssBase, ssLimit, ssAccess | 1);
-    if (ssAccess & ACC_DB) c.regs[ESP] = p;
-    else c.r16[ESP << 1] = p;
+    c.regs[ESP] = ssAccess & ACC_DB ? p : (stack.esp & ~0xffff) | (p & 0xffff);
   } else if (conforming || dpl === c.cpl) {
     if (fromV86) c.faultCode(13, selErr);
     const size = gate32 ? 4 : 2;

@@ -10,7 +10,7 @@
 import type { Cpu } from './cpu';
 import { CS, SS, ES, DS, FS, GS, TR, ESP } from './regs';
 import { AC, ID, IF, IOPL, NT, RF, VM } from './flags';
-import { descLimit, invalidateOuterSegments, setSegCache } from './segments';
+import { descLimit, invalidateOuterSegments, markAccessed, setSegCache } from './segments';
 import {
   OUTER_DATA_SEGS,
   checkReturnCode,
@@ -77,6 +77,7 @@ function iretProtected(c: Cpu): void {
   const rpl = sel & 3;
   if (rpl === c.cpl) {
     if (eip >>> 0 > descLimit(csLo, csHi)) c.faultCode(13, 0);
+    markAccessed(c);
     c.setSp(c.sp() + 3 * size);
     enterCode(c, sel, rpl, eip);
     c.setEflags(flags, mask);
@@ -87,15 +88,15 @@ function iretProtected(c: Cpu): void {
   const ssSel = (o32 ? c.peek32(16) : c.peek16(8)) & 0xffff;
   checkReturnStack(c, ssSel, rpl);
   if (eip >>> 0 > descLimit(csLo, csHi)) c.faultCode(13, 0);
+  markAccessed(c);
   const ssLo = c.descLo,
-    ssHi = c.descHi,
-    ssAddr = c.descAddr;
+    ssHi = c.descHi;
+  restoreDescriptor(c, csLo, csHi, csAddr);
+  markAccessed(c);
   c.setEflags(flags, mask);
   c.setCpl(rpl);
-  restoreDescriptor(c, csLo, csHi, csAddr);
   enterCode(c, sel, rpl, eip);
-  restoreDescriptor(c, ssLo, ssHi, ssAddr);
-  enterStack(c, ssSel, esp, size);
+  enterStack(c, ssSel, ssLo, ssHi, esp, size);
   invalidateOuterSegments(c, OUTER_DATA_SEGS);
 }
 

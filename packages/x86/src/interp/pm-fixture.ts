@@ -80,7 +80,15 @@ export function r32(c: Cpu, a: number): number {
 }
 
 /** A segment descriptor in the GDT (or the LDT when `table` is LDT). */
-export function seg(c: Cpu, sel: number, base: number, limit: number, access: number, flags: number, table = GDT): void {
+export function seg(
+  c: Cpu,
+  sel: number,
+  base: number,
+  limit: number,
+  access: number,
+  flags: number,
+  table = GDT,
+): void {
   const a = table + (sel & ~7);
   w32(c, a, (limit & 0xffff) | ((base & 0xffff) << 16));
   w32(c, a + 4, ((base >>> 16) & 0xff) | (access << 8) | (limit & 0xf0000) | (flags << 20) | (base & 0xff000000));
@@ -125,7 +133,12 @@ export function cacheOf(c: Cpu, sel: number, table = GDT): SegmentState {
   const lo = r32(c, a) | 0;
   const hi = r32(c, a + 4) | 0;
   const access = descAccess(hi);
-  return { selector: sel, base: descBase(lo, hi) >>> 0, limit: descLimit(lo, hi), access: access & 0x10 ? access | 1 : access };
+  return {
+    selector: sel,
+    base: descBase(lo, hi) >>> 0,
+    limit: descLimit(lo, hi),
+    access: access & 0x10 ? access | 1 : access,
+  };
 }
 
 export interface PmSetup {

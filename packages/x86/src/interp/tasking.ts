@@ -9,6 +9,12 @@
 // old task's state is saved, the busy bits and back link are updated and TR changes: from
 // here on the CPU *is* the new task, and faults raised while loading its segments are
 // delivered in its context (EIP included), as the SDM describes.
+//
+// Choices where the manuals are silent or disagree: only IRET clears NT in the outgoing
+// task's saved EFLAGS (SDM table "Effect of a Task Switch"; a JMP leaves it alone, and the
+// incoming task's NT after a JMP comes from its TSS). A 16-bit TSS zero-extends EIP,
+// EFLAGS and the general registers and leaves FS and GS null. The TSS debug-trap (T) bit
+// is not implemented.
 
 import type { Cpu } from './cpu';
 import { CS, SS, ES, DS, FS, GS, LDTR, TR, ESP, CR0_TS } from './regs';
