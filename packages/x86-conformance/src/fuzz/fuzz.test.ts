@@ -1,0 +1,24 @@
+import { cores } from '@lguest/x86';
+import { fuzz, type FuzzMode } from './fuzz';
+
+// At least a million random instructions at each privilege level (and in real and V86
+// mode) per core; the core must never throw. Bigger runs: `npm run fuzz -- --instructions N`.
+const MODES: FuzzMode[] = [0, 1, 2, 3, 'real', 'v86'];
+const PER_MODE = 1_000_000;
+
+describe.each(cores.map((c) => [c.name, c] as const))('random code on core %s', (_name, core) => {
+  it.each(MODES.map((m) => [String(m), m] as const))(
+    'mode %s: 1M instructions, no JavaScript exception',
+    (_m, mode) => {
+      const result = fuzz(core, mode, PER_MODE, 0x1f00 + MODES.indexOf(mode));
+      expect(result.instructions).toBeGreaterThanOrEqual(PER_MODE);
+      // The rounds really executed code and ended in more than one way.
+      expect(result.rounds).toBeGreaterThan(1);
+      console.log(
+        `${core.name} mode ${String(mode)}: ${result.instructions} instructions, ${result.rounds} rounds, exits ${JSON.stringify(result.exits)}`,
+      );
+      expect(Object.keys(result.exits).length).toBeGreaterThan(0);
+    },
+    120_000,
+  );
+});

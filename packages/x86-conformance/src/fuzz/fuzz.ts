@@ -1,0 +1,229 @@
+// Random code at every privilege level. The guarantee under test: nothing guest code does
+// makes a core throw a JavaScript exception. A round fills memory with seeded random
+// bytes, builds just enough of a protected-mode world (GDT with ring 0–3 code and data, an
+// IDT whose gates are valid, a TSS with stacks for the inner rings) for execution to get
+// somewhere interesting, then runs until the core exits (halt, triple fault, …) or the
+// round's budget runs out. Everything after the start is up to the random bytes —
+// including overwriting the tables themselves.
+
+import { Exit, type CoreFactory, type CpuState, type SegmentState } from '@lguest/x86';
+
+/** Where a round starts: protected mode at a CPL, real mode or virtual-8086 mode. */
+export type FuzzMode = 0 | 1 | 2 | 3 | 'real' | 'v86';
+
+export interface FuzzResult {
+  mode: FuzzMode;
+  rounds: number;
+  instructions: number;
+  exits: Record<string, number>;
+}
+
+const MEM_SIZE = 2 << 20;
+const GDT = 0x1000;
+const IDT = 0x2000;
+const TSS = 0x3000;
+const CODE = 0x10000;
+
+/** A seeded xorshift32 generator: every run of the fuzzer is reproducible from its seed. */
+export class Random {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0 || 0x9e3779b9;
+  }
+  next(): number {
+    let x = this.s;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.s = x >>> 0;
+    return this.s;
+  }
+  below(n: number): number {
+    return this.next() % n;
+  }
+}
+
+/** GDT selector for ring `r` code (32-bit) and data: entries 1+2r and 2+2r. */
+function codeSel(ring: number): number {
+  return ((1 + 2 * ring) << 3) | ring;
+}
+function dataSel(ring: number): number {
+  return ((2 + 2 * ring) << 3) | ring;
+}
+
+function descriptor(mem: DataView, at: number, base: number, limit: number, access: number, flags: number): void {
+  mem.setUint32(at, ((base & 0xffff) << 16) | (limit & 0xffff), true);
+  mem.setUint32(
+    at + 4,
+    (base & 0xff000000) | (flags << 20) | (limit & 0xf0000) | (access << 8) | ((base >>> 16) & 0xff),
+    true,
+  );
+}
+
+/**
+ * Fill memory with random bytes (all of it on the first round, then a few random pages
+ * per round, which keeps short rounds cheap) and lay the protected-mode tables over it.
+ */
+function buildWorld(bytes: Uint8Array, view: DataView, rng: Random, first: boolean): void {
+  const words = new Uint32Array(bytes.buffer, 0, MEM_SIZE >>> 2);
+  if (first) for (let i = 0; i < words.length; i++) words[i] = rng.next();
+  else
+    for (let n = 0; n < 16; n++) {
+      const page = rng.below(MEM_SIZE >>> 12) << 10;
+      for (let i = 0; i < 1024; i++) words[page + i] = rng.next();
+    }
+  bytes.fill(0, GDT, TSS + 0x100);
+  for (let ring = 0; ring < 4; ring++) {
+    const dpl = ring << 5;
+    descriptor(view, GDT + (1 + 2 * ring) * 8, 0, 0xfffff, 0x9a | dpl, 0xc);
+    descriptor(view, GDT + (2 + 2 * ring) * 8, 0, 0xfffff, 0x92 | dpl, 0xc);
+  }
+  descriptor(view, GDT + 10 * 8, TSS, 0x67, 0x89, 0);
+  // Gates: interrupt or trap gates into ring 0 code at random addresses, callable from ring 3.
+  for (let v = 0; v < 256; v++) {
+    const off = CODE + rng.below(MEM_SIZE - CODE - 16);
+    const type = rng.below(2) ? 0xee : 0xef;
+    view.setUint32(IDT + v * 8, (codeSel(0) << 16) | (off & 0xffff), true);
+    view.setUint32(IDT + v * 8 + 4, (off & 0xffff0000) | (type << 8), true);
+  }
+  for (let ring = 0; ring < 3; ring++) {
+    view.setUint32(TSS + 4 + ring * 8, 0x1f0000 - ring * 0x10000, true);
+    view.setUint32(TSS + 8 + ring * 8, dataSel(ring), true);
+  }
+  view.setUint16(TSS + 0x66, 0x68, true);
+}
+
+function seg(selector: number, base: number, limit: number, access: number): SegmentState {
+  return { selector, base, limit, access };
+}
+
+function startState(template: CpuState, mode: FuzzMode, rng: Random): CpuState {
+  const r = (): number => rng.next();
+  const regs = { eax: r(), ecx: r(), edx: r(), ebx: r(), esi: r(), edi: r(), ebp: r() };
+  const eip = CODE + rng.below(MEM_SIZE - CODE - 16);
+  const state: CpuState = {
+    ...template,
+    ...regs,
+    gdtr: { base: GDT, limit: 11 * 8 - 1 },
+    idtr: { base: IDT, limit: 256 * 8 - 1 },
+    tr: seg(10 << 3, TSS, 0x67, 0x8b),
+    ldtr: seg(0, 0, 0, 0),
+    cr0: 0x11,
+    cr2: 0,
+    cr3: 0,
+    cr4: 0,
+    halted: false,
+  };
+  if (mode === 'real') {
+    const cs = (eip >>> 4) & 0xf000;
+    const flat = (s: number, a: number): SegmentState => seg(s, s << 4, 0xffff, a);
+    return {
+      ...state,
+      cr0: 0x10,
+      cpl: 0,
+      eip: eip - (cs << 4),
+      esp: rng.below(0x10000),
+      eflags: 0x2 | (r() & 0xcd5),
+      cs: flat(cs, 0x9b),
+      ss: flat(0x2000, 0x93),
+      ds: flat(r() & 0x1fff, 0x93),
+      es: flat(r() & 0x1fff, 0x93),
+      fs: flat(r() & 0x1fff, 0x93),
+      gs: flat(r() & 0x1fff, 0x93),
+      idtr: { base: 0, limit: 0x3ff },
+    };
+  }
+  if (mode === 'v86') {
+    const cs = (eip >>> 4) & 0xf000;
+    const v = (s: number): SegmentState => seg(s, s << 4, 0xffff, 0xf3);
+    return {
+      ...state,
+      cpl: 3,
+      eip: eip - (cs << 4),
+      esp: rng.below(0x10000),
+      eflags: 0x20002 | (r() & 0x3cd5),
+      cs: seg(cs, cs << 4, 0xffff, 0xfb),
+      ss: v(0x2000),
+      ds: v(r() & 0x1fff),
+      es: v(r() & 0x1fff),
+      fs: v(r() & 0x1fff),
+      gs: v(r() & 0x1fff),
+    };
+  }
+  const ring = mode;
+  const data = seg(dataSel(ring), 0, 0xffffffff, 0xc093 | (ring << 5));
+  return {
+    ...state,
+    cpl: ring,
+    eip,
+    esp: 0x100000 + rng.below(0x80000),
+    eflags: 0x2 | (r() & 0x3cd5),
+    cs: seg(codeSel(ring), 0, 0xffffffff, 0xc09b | (ring << 5)),
+    ss: data,
+    ds: data,
+    es: data,
+    fs: data,
+    gs: data,
+  };
+}
+
+const EXIT_NAMES: Record<number, string> = {
+  [Exit.Budget]: 'budget',
+  [Exit.Halt]: 'halt',
+  [Exit.HostEscape]: 'host-escape',
+  [Exit.TripleFault]: 'triple-fault',
+  [Exit.Breakpoint]: 'breakpoint',
+  [Exit.Stopped]: 'stopped',
+};
+
+/** An I/O bus with nothing on it (reads all ones), as on an empty PC. */
+const emptyBus = {
+  in8: (): number => 0xff,
+  in16: (): number => 0xffff,
+  in32: (): number => 0xffffffff,
+  out8: (): void => undefined,
+  out16: (): void => undefined,
+  out32: (): void => undefined,
+};
+
+/**
+ * Run random code in `mode` until at least `instructions` have retired, in rounds of at
+ * most `roundBudget`. Throws only if the core does (which is the failure being hunted).
+ */
+export function fuzz(
+  factory: CoreFactory,
+  mode: FuzzMode,
+  instructions: number,
+  seed: number,
+  roundBudget = 20_000,
+): FuzzResult {
+  const memory = new ArrayBuffer(MEM_SIZE);
+  const bytes = new Uint8Array(memory);
+  const view = new DataView(memory);
+  const core = factory.create({ memory, io: emptyBus });
+  const rng = new Random(seed);
+  const result: FuzzResult = { mode, rounds: 0, instructions: 0, exits: {} };
+  while (result.instructions < instructions) {
+    buildWorld(bytes, view, rng, result.rounds === 0);
+    core.reset();
+    const start = startState(core.getState(), mode, rng);
+    core.setState(start);
+    result.rounds++;
+    let left = roundBudget;
+    while (left > 0) {
+      let exit: Exit;
+      try {
+        exit = core.run(Math.min(left, 5000));
+      } catch (e) {
+        const where = `mode ${String(mode)}, seed ${seed}, round ${result.rounds}, state ${JSON.stringify(core.getState())}`;
+        throw new Error(`core '${factory.name}' threw on random code (${where}): ${(e as Error).stack ?? String(e)}`);
+      }
+      result.instructions += core.retired;
+      left -= Math.max(core.retired, 1);
+      const name = EXIT_NAMES[exit] ?? String(exit);
+      result.exits[name] = (result.exits[name] ?? 0) + 1;
+      if (exit !== Exit.Budget) break;
+    }
+  }
+  return result;
+}
