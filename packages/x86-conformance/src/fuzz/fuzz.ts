@@ -216,7 +216,9 @@ export function fuzz(
         exit = core.run(Math.min(left, 5000));
       } catch (e) {
         const where = `mode ${String(mode)}, seed ${seed}, round ${result.rounds}, state ${JSON.stringify(core.getState())}`;
-        throw new Error(`core '${factory.name}' threw on random code (${where}): ${(e as Error).stack ?? String(e)}`);
+        throw new Error(`core '${factory.name}' threw on random code (${where}): ${(e as Error).stack ?? String(e)}`, {
+          cause: e,
+        });
       }
       result.instructions += core.retired;
       left -= Math.max(core.retired, 1);
