@@ -87,12 +87,14 @@ export class Cpu implements CpuCore {
   protectedMode = false;
   v86 = false;
   paging = false;
-  cs32 = false;
-  ss32 = false;
+  // Sizes as 0/1 rather than booleans: these are written on hot paths, and a small integer
+  // store needs no write barrier where a boolean (a heap object to V8) does.
+  cs32 = 0;
+  ss32 = 0;
 
   // --- per-instruction decode state ---
-  o32 = false;
-  a32 = false;
+  o32 = 0;
+  a32 = 0;
   segOvr = -1;
   rep = 0;
   eaSeg = DS;
@@ -452,8 +454,8 @@ export class Cpu implements CpuCore {
     this.protectedMode = (this.cr0 & CR0_PE) !== 0;
     this.v86 = this.protectedMode && (this.fl.flags & VM) !== 0;
     this.paging = this.protectedMode && (this.cr0 & CR0_PG) !== 0;
-    this.cs32 = !this.v86 && (this.segAccess[CS] & 0x4000) !== 0;
-    this.ss32 = !this.v86 && (this.segAccess[SS] & 0x4000) !== 0;
+    this.cs32 = !this.v86 && (this.segAccess[CS] & 0x4000) !== 0 ? 1 : 0;
+    this.ss32 = !this.v86 && (this.segAccess[SS] & 0x4000) !== 0 ? 1 : 0;
     this.selectTlb();
   }
 

@@ -1027,10 +1027,10 @@ function prefixes(c: Cpu, op: number): number {
         c.segOvr = 5;
         break;
       case 0x66:
-        c.o32 = !c.cs32;
+        c.o32 = c.cs32 ^ 1;
         break;
       case 0x67:
-        c.a32 = !c.cs32;
+        c.a32 = c.cs32 ^ 1;
         break;
       case 0xf0:
         lock = true;

@@ -74,7 +74,7 @@ describe('far transfers in real mode', () => {
   it('JMP loads CS as a paragraph and truncates a 16-bit offset', () => {
     const c = newCpu();
     realMode(c);
-    c.o32 = false;
+    c.o32 = 0;
     jmpFar(c, 0x1234, 0x15678);
     expect([c.segSel[CS], c.segBase[CS], c.segLimit[CS], c.eip]).toEqual([0x1234, 0x12340, 0xffff, 0x5678]);
   });
@@ -82,14 +82,14 @@ describe('far transfers in real mode', () => {
   it('a 32-bit offset beyond the CS limit is #GP(0) and changes nothing', () => {
     const c = newCpu();
     realMode(c);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => jmpFar(c, 0x1234, 0x10000))).toEqual([13, 0]);
   });
 
   it('CALL pushes CS then IP; RETF pops them and releases its parameters', () => {
     const c = newCpu();
     realMode(c);
-    c.o32 = false;
+    c.o32 = 0;
     callFar(c, 0x3000, 0x10);
     expect([c.segSel[CS], c.eip, c.regs[4]]).toEqual([0x3000, 0x10, 0xfc]);
     expect([r16(c, 0xfc), r16(c, 0xfe)]).toEqual([0x44, 0x2000]);
@@ -101,7 +101,7 @@ describe('far transfers in real mode', () => {
     const c = newCpu();
     realMode(c);
     w32(c, 0xfc, 0xffffffff);
-    c.o32 = true;
+    c.o32 = 1;
     callFar(c, 0x3000, 0x10);
     expect(c.regs[4]).toBe(0xf8);
     expect([r32(c, 0xf8), r32(c, 0xfc)]).toEqual([0x44, 0x2000]);
@@ -111,7 +111,7 @@ describe('far transfers in real mode', () => {
     const c = newCpu();
     realMode(c);
     c.regs[4] = 0;
-    c.o32 = false;
+    c.o32 = 0;
     callFar(c, 0x3000, 0x10);
     expect(c.regs[4]).toBe(0xfffc);
     expect([r16(c, 0xfffc), r16(c, 0xfffe)]).toEqual([0x44, 0x2000]);
@@ -126,10 +126,10 @@ describe('far transfers in real mode', () => {
     st.cs = { selector: 0x100, base: 0x1000, limit: 0xffff, access: 0xfb };
     st.ss = { selector: 0x200, base: 0x2000, limit: 0xffff, access: 0xf3 };
     c.setState(st);
-    c.o32 = false;
+    c.o32 = 0;
     jmpFar(c, 0x1234, 0x20);
     expect([c.segBase[CS], c.segLimit[CS], c.segAccess[CS], c.eip, c.cpl]).toEqual([0x12340, 0xffff, 0xfb, 0x20, 3]);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => jmpFar(c, 0x1234, 0x10000))).toEqual([13, 0]);
   });
 });
@@ -138,27 +138,27 @@ describe('JMP and CALL to code segments in protected mode', () => {
   it('JMP loads CS with RPL = CPL, sets the accessed bit in the GDT and the cache', () => {
     const c = machine();
     ring0(c);
-    c.o32 = true;
+    c.o32 = 1;
     seg(c, 0x50, 0, 0xfffff, A_CODE, F_32);
     jmpFar(c, 0x50, 0x12345678);
     expect([c.segSel[CS], c.eip >>> 0, c.cpl]).toEqual([0x50, 0x12345678, 0]);
     expect(accessByte(c, 0x50)).toBe(0x9b);
     expect(c.segAccess[CS] & 0xff).toBe(0x9b);
-    expect(c.cs32).toBe(true);
+    expect(c.cs32).toBe(1);
   });
 
   it('a 16-bit operand size truncates the offset', () => {
     const c = machine();
     ring0(c);
-    c.o32 = false;
+    c.o32 = 0;
     jmpFar(c, CODE16, 0x12345);
-    expect([c.segSel[CS], c.segBase[CS], c.eip, c.cs32]).toEqual([CODE16, 0x10000, 0x2345, false]);
+    expect([c.segSel[CS], c.segBase[CS], c.eip, c.cs32]).toEqual([CODE16, 0x10000, 0x2345, 0]);
   });
 
   it('a conforming segment keeps CPL and takes RPL = CPL', () => {
     const c = machine();
     ring3(c);
-    c.o32 = true;
+    c.o32 = 1;
     jmpFar(c, CONF0, 0x4000);
     expect([c.segSel[CS], c.cpl, c.eip]).toEqual([CONF0 | 3, 3, 0x4000]);
   });
@@ -173,7 +173,7 @@ describe('JMP and CALL to code segments in protected mode', () => {
   ] as const)('JMP to %s faults', (_name, sel, expected) => {
     const c = machine();
     ring0(c);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => jmpFar(c, sel, 0))).toEqual(expected);
   });
 
@@ -188,7 +188,7 @@ describe('JMP and CALL to code segments in protected mode', () => {
     const c = machine();
     seg(c, 0x50, 0, 0xfffff, A_CODE & 0x7f, F_32);
     ring0(c);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => jmpFar(c, 0x50, 0))).toEqual([11, 0x50]);
     expect(faultsCleanly(c, () => jmpFar(c, CODE16, 0x10000))).toEqual([13, 0]);
     expect(faultsCleanly(c, () => callFar(c, CODE16, 0x10000))).toEqual([13, 0]);
@@ -198,10 +198,10 @@ describe('JMP and CALL to code segments in protected mode', () => {
     const c = machine();
     ring0(c);
     c.eip = 0x1007;
-    c.o32 = true;
+    c.o32 = 1;
     callFar(c, CODE0, 0x2000);
     expect([c.regs[4], r32(c, 0x8ff8), r32(c, 0x8ffc), c.eip]).toEqual([0x8ff8, 0x1007, CODE0, 0x2000]);
-    c.o32 = false;
+    c.o32 = 0;
     c.eip = 0x2005;
     callFar(c, CODE16, 0x30);
     expect([c.regs[4], r16(c, 0x8ff4), r16(c, 0x8ff6), c.eip]).toEqual([0x8ff4, 0x2005, CODE0, 0x30]);
@@ -211,7 +211,7 @@ describe('JMP and CALL to code segments in protected mode', () => {
     const c = machine();
     seg(c, DATA0, 0, 0x8fff, A_DATA, 0x4);
     ring0(c, 4);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => callFar(c, CODE0, 0x2000))).toEqual([12, 0]);
   });
 });
@@ -224,7 +224,7 @@ describe('call gates', () => {
     w32(c, 0x8000, 0x11111111);
     w32(c, 0x8004, 0x22222222);
     c.eip = 0x1007;
-    c.o32 = false; // the gate's size decides, not the operand size
+    c.o32 = 0; // the gate's size decides, not the operand size
     callFar(c, GATE | 3, 0xdead);
     expect([c.cpl, c.segSel[CS], c.eip, c.segSel[SS], c.regs[4]]).toEqual([0, CODE0, 0x123456, DATA0, 0x9000 - 24]);
     const frame = [0, 4, 8, 12, 16, 20].map((o) => r32(c, 0x9000 - 24 + o));
@@ -232,7 +232,7 @@ describe('call gates', () => {
     expect(accessByte(c, CODE0) & 1).toBe(1);
     expect(accessByte(c, DATA0) & 1).toBe(1);
     // ...and RETF 8 comes back out, releasing the parameters on both stacks.
-    c.o32 = true;
+    c.o32 = 1;
     retFar(c, 8);
     expect([c.cpl, c.segSel[CS], c.eip, c.segSel[SS], c.regs[4], c.segSel[DS]]).toEqual([
       3,
@@ -250,7 +250,7 @@ describe('call gates', () => {
     ring3(c);
     w16(c, 0x8000, 0xbeef);
     c.eip = 0x11007;
-    c.o32 = true;
+    c.o32 = 1;
     callFar(c, GATE | 3, 0);
     expect([c.cpl, c.eip, c.regs[4]]).toEqual([0, 0x2345, 0x9000 - 10]);
     const frame = [0, 2, 4, 6, 8].map((o) => r16(c, 0x9000 - 10 + o));
@@ -370,12 +370,12 @@ describe('RETF in protected mode', () => {
     ring0(c, 0x8000);
     w32(c, 0x8000, 0x3000);
     w32(c, 0x8004, CODE0);
-    c.o32 = true;
+    c.o32 = 1;
     retFar(c, 4);
     expect([c.segSel[CS], c.eip, c.regs[4]]).toEqual([CODE0, 0x3000, 0x800c]);
     w16(c, 0x800c, 0x40);
     w16(c, 0x800e, CODE16);
-    c.o32 = false;
+    c.o32 = 0;
     retFar(c, 0);
     expect([c.segSel[CS], c.eip, c.regs[4]]).toEqual([CODE16, 0x40, 0x8010]);
   });
@@ -387,7 +387,7 @@ describe('RETF in protected mode', () => {
     w32(c, 0x9004, CODE3);
     w32(c, 0x9010, 0x7000);
     w32(c, 0x9014, DATA3);
-    c.o32 = true;
+    c.o32 = 1;
     retFar(c, 8);
     expect([c.cpl, c.segSel[CS], c.eip, c.segSel[SS], c.regs[4]]).toEqual([3, CODE3, 0x1234, DATA3, 0x7008]);
     expect([c.segSel[DS], c.segSel[ES], c.segSel[FS], c.segSel[GS]]).toEqual([0, DATA3, CONF0, 0]);
@@ -401,7 +401,7 @@ describe('RETF in protected mode', () => {
     w16(c, 0xa002, CODE3);
     w16(c, 0xa004, 0x7000);
     w16(c, 0xa006, DATA3);
-    c.o32 = false;
+    c.o32 = 0;
     retFar(c, 0);
     expect([c.cpl, c.segSel[CS], c.eip, c.segSel[SS], c.regs[4], c.segSel[DS]]).toEqual([
       3,
@@ -419,7 +419,7 @@ describe('RETF in protected mode', () => {
     w32(c, 0x9004, cs);
     w32(c, 0x9008, 0x7000);
     w32(c, 0x900c, ss);
-    c.o32 = true;
+    c.o32 = 1;
   }
 
   it.each([
@@ -441,7 +441,7 @@ describe('RETF in protected mode', () => {
     ring3(c);
     w32(c, 0x8000, 0x1234);
     w32(c, 0x8004, CODE0);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => retFar(c, 0))).toEqual([13, CODE0]);
   });
 
@@ -470,7 +470,7 @@ describe('RETF in protected mode', () => {
     w32(c, 0x9004, CODE3);
     w32(c, 0x9008, 0x7000);
     w32(c, 0x900c, DATA3);
-    c.o32 = true;
+    c.o32 = 1;
     const before = c.getState();
     expect(faultOf(c, () => retFar(c, 0))).toEqual([14, 3]);
     expect({ ...c.getState(), cr2: 0 }).toEqual({ ...before, cr2: 0 });

@@ -55,7 +55,7 @@ describe('IRET in real mode', () => {
     const c = newCpu();
     real(c);
     frame(c, 0x100, 2, [0x1234, 0x3000, 0xffff]);
-    c.o32 = false;
+    c.o32 = 0;
     iret(c);
     expect([c.segSel[CS], c.segBase[CS], c.eip, c.regs[4], c.getEflags()]).toEqual([
       0x3000, 0x30000, 0x1234, 0x106, 0x7fd7,
@@ -66,7 +66,7 @@ describe('IRET in real mode', () => {
     const c = newCpu();
     real(c);
     frame(c, 0x100, 4, [0x1234, 0xffff3000, 0xffffffff]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.segSel[CS], c.regs[4], c.getEflags() >>> 0]).toEqual([0x3000, 0x10c, 0x257fd7]);
     expect(c.v86).toBe(false);
@@ -76,7 +76,7 @@ describe('IRET in real mode', () => {
     const c = newCpu();
     real(c);
     frame(c, 0x100, 4, [0x10000, 0x3000, 0x2]);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => iret(c))).toEqual([13, 0]);
   });
 });
@@ -97,7 +97,7 @@ describe('IRET in virtual-8086 mode', () => {
     const c = newCpu();
     v86(c, 2);
     frame(c, 0x100, 2, [0x10, 0x200, 0x202]);
-    c.o32 = false;
+    c.o32 = 0;
     expect(faultsCleanly(c, () => iret(c))).toEqual([13, 0]);
   });
 
@@ -105,14 +105,14 @@ describe('IRET in virtual-8086 mode', () => {
     const c = newCpu();
     v86(c, 3);
     frame(c, 0x100, 2, [0x10, 0x200, 0x0a02]);
-    c.o32 = false;
+    c.o32 = 0;
     iret(c);
     expect([c.segSel[CS], c.segBase[CS], c.segAccess[CS], c.eip, c.regs[4]]).toEqual([
       0x200, 0x2000, 0xfb, 0x10, 0x106,
     ]);
     expect(c.getEflags()).toBe(VM | IOPL3 | 0x0a02);
     frame(c, 0x106, 4, [0x20, 0x300, 0x2 | RF]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.segSel[CS], c.eip, c.getEflags(), c.v86]).toEqual([0x300, 0x20, VM | IOPL3 | RF | 0x2, true]);
   });
@@ -121,7 +121,7 @@ describe('IRET in virtual-8086 mode', () => {
     const c = newCpu();
     v86(c, 3);
     frame(c, 0x100, 4, [0x10000, 0x200, 0x2]);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => iret(c))).toEqual([13, 0]);
   });
 });
@@ -131,7 +131,7 @@ describe('IRET in protected mode within a ring', () => {
     const c = machine();
     enterPm(c, { cpl: 0, cs: CODE0, ss: DATA0, esp: 0x9000 });
     frame(c, 0x9000, 4, [0x1234, CODE0, 0x3f7fd7 & ~VM]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.segSel[CS], c.eip, c.regs[4], c.cpl]).toEqual([CODE0, 0x1234, 0x900c, 0]);
     expect(c.getEflags() >>> 0).toBe(0x3f7fd7 & ~VM);
@@ -141,7 +141,7 @@ describe('IRET in protected mode within a ring', () => {
     const c = machine();
     enterPm(c, { cpl: 3, cs: CODE3, ss: DATA3, esp: 0x8000 });
     frame(c, 0x8000, 4, [0x1234, CODE3, VM | IOPL3 | IF | NT | 0x8d5]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.segSel[CS], c.eip, c.cpl, c.v86]).toEqual([CODE3, 0x1234, 3, false]);
     expect(c.getEflags()).toBe(NT | 0x8d5 | 0x2);
@@ -151,7 +151,7 @@ describe('IRET in protected mode within a ring', () => {
     const c = machine();
     enterPm(c, { cpl: 3, cs: CODE3, ss: DATA3, esp: 0x8000, eflags: IOPL3 | 0x2 });
     frame(c, 0x8000, 4, [0x1234, CODE3, IF | 0x2]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect(c.getEflags()).toBe(IOPL3 | IF | 0x2);
   });
@@ -160,7 +160,7 @@ describe('IRET in protected mode within a ring', () => {
     const c = machine();
     enterPm(c, { cpl: 0, cs: CODE0, ss: DATA0, esp: 0x9000, eflags: AC | ID | 0x2 });
     frame(c, 0x9000, 2, [0x1234, CODE0, 0x0246]);
-    c.o32 = false;
+    c.o32 = 0;
     iret(c);
     expect([c.eip, c.regs[4], c.getEflags()]).toEqual([0x1234, 0x9006, AC | ID | 0x0246]);
   });
@@ -169,7 +169,7 @@ describe('IRET in protected mode within a ring', () => {
     const c = machine();
     enterPm(c, { cpl: 3, cs: CODE3, ss: DATA3, esp: 0x8000 });
     frame(c, 0x8000, 4, [0x1234, CONF0 | 3, 0x2]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.segSel[CS], c.cpl]).toEqual([CONF0 | 3, 3]);
   });
@@ -180,7 +180,7 @@ describe('IRET to an outer ring', () => {
     const c = machine();
     enterPm(c, { cpl: 0, cs: CODE0, ss: DATA0, ds: DATA0, es: DATA3, fs: CONF0, gs: CODE0, esp: 0x9000 });
     frame(c, 0x9000, 4, [0x1234, CODE3, IF | 0x2, 0x7000, DATA3]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.cpl, c.segSel[CS], c.eip, c.segSel[SS], c.regs[4], c.getEflags()]).toEqual([
       3,
@@ -197,7 +197,7 @@ describe('IRET to an outer ring', () => {
     const c = machine();
     enterPm(c, { cpl: 1, cs: CODE1, ss: DATA1, ds: DATA1, esp: 0xa000 });
     frame(c, 0xa000, 4, [0x1234, CODE3, IOPL3 | IF | 0x1, 0x7000, DATA3]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.cpl, c.segSel[SS], c.regs[4], c.segSel[DS], c.getEflags()]).toEqual([3, DATA3, 0x7000, 0, 0x3]);
   });
@@ -209,15 +209,15 @@ describe('IRET to an outer ring', () => {
     seg(c, 0x50, 0x20000, 0xffff, A_DATA | DPL3, 0);
     enterPm(c, { cpl: 0, cs: CODE0, ss: 0x48, esp: 0x109000 });
     frame(c, 0x9000, 2, [0x1234, CODE3, 0x2, 0x7000, 0x53]);
-    c.o32 = false;
+    c.o32 = 0;
     iret(c);
-    expect([c.segSel[SS], c.segBase[SS], c.regs[4], c.ss32, c.eip]).toEqual([0x53, 0x20000, 0x107000, false, 0x1234]);
+    expect([c.segSel[SS], c.segBase[SS], c.regs[4], c.ss32, c.eip]).toEqual([0x53, 0x20000, 0x107000, 0, 0x1234]);
   });
 
   function outer(c: Cpu, cs: number, ss: number, eip = 0x1234): void {
     enterPm(c, { cpl: 0, cs: CODE0, ss: DATA0, esp: 0x9000 });
     frame(c, 0x9000, 4, [eip, cs, 0x2, 0x7000, ss]);
-    c.o32 = true;
+    c.o32 = 1;
   }
 
   it.each([
@@ -252,7 +252,7 @@ describe('IRET to an outer ring', () => {
     const c = machine();
     enterPm(c, { cpl: 3, cs: CODE3, ss: DATA3, esp: 0x8000 });
     frame(c, 0x8000, 4, [0x1234, CODE0, 0x2]);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => iret(c))).toEqual([13, CODE0]);
   });
 });
@@ -262,7 +262,7 @@ describe('IRET to virtual-8086 mode', () => {
     const c = machine();
     enterPm(c, { cpl: 0, cs: CODE0, ss: DATA0, ds: DATA0, esp: 0x9000 });
     frame(c, 0x9000, 4, [0x100, 0x1000, VM | IF | 0x2, 0xfffe, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.v86, c.cpl, c.eip, c.regs[4], c.getEflags()]).toEqual([true, 3, 0x100, 0xfffe, VM | IF | 0x2]);
     const segs = [CS, SS, ES, DS, FS, GS].map((s) => [c.segSel[s], c.segBase[s], c.segLimit[s], c.segAccess[s]]);
@@ -274,14 +274,14 @@ describe('IRET to virtual-8086 mode', () => {
       [0x5000, 0x50000, 0xffff, 0xf3],
       [0x6000, 0x60000, 0xffff, 0xf3],
     ]);
-    expect([c.cs32, c.ss32]).toEqual([false, false]);
+    expect([c.cs32, c.ss32]).toEqual([0, 0]);
   });
 
   it('an EIP past 64 KiB is #GP(0); a short frame #SS(0)', () => {
     const c = machine();
     enterPm(c, { cpl: 0, cs: CODE0, ss: DATA0, esp: 0x9000 });
     frame(c, 0x9000, 4, [0x10000, 0x1000, VM | 0x2, 0, 0, 0, 0, 0, 0]);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => iret(c))).toEqual([13, 0]);
     seg(c, DATA0, 0, 0x901f, A_DATA, 0x4);
     enterPm(c, { cpl: 0, cs: CODE0, ss: DATA0, esp: 0x9000 });
@@ -293,7 +293,7 @@ describe('IRET to virtual-8086 mode', () => {
     const c = machine();
     enterPm(c, { cpl: 1, cs: CODE1, ss: DATA1, esp: 0xa000 });
     frame(c, 0xa000, 4, [0x100, CODE1, VM | 0x2]);
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.v86, c.cpl, c.segSel[CS]]).toEqual([false, 1, CODE1]);
   });

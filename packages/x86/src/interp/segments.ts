@@ -46,10 +46,10 @@ export function setSegCache(c: Cpu, seg: number, sel: number, base: number, limi
   c.segAccess[seg] = access;
   computeBounds(c, seg);
   if (seg === CS) {
-    c.cs32 = !c.v86 && (access & ACC_DB) !== 0;
+    c.cs32 = !c.v86 && (access & ACC_DB) !== 0 ? 1 : 0;
     c.fetchLen = 0;
   } else if (seg === SS) {
-    c.ss32 = !c.v86 && (access & ACC_DB) !== 0;
+    c.ss32 = !c.v86 && (access & ACC_DB) !== 0 ? 1 : 0;
   }
 }
 

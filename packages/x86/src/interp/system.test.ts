@@ -49,8 +49,8 @@ function machine(cpl = 0): Cpu {
   const cs = [CODE0, CODE1, CODE1, CODE3][cpl];
   const ds = [DATA0, DATA1, DATA1, DATA3][cpl];
   enterPm(c, { cpl, cs, ss: ds, ds, esp: 0x8000 });
-  c.a32 = true;
-  c.o32 = true;
+  c.a32 = 1;
+  c.o32 = 1;
   c.regs[EBX] = SCRATCH;
   return c;
 }
@@ -60,7 +60,7 @@ function realMode(c: Cpu): void {
   st.cs = { selector: 0, base: 0, limit: 0xffff, access: 0x9b };
   st.ds = { selector: 0, base: 0, limit: 0xffff, access: 0x93 };
   c.setState(st);
-  c.a32 = true;
+  c.a32 = 1;
   c.regs[EBX] = SCRATCH;
 }
 
@@ -72,7 +72,7 @@ function v86(c: Cpu): void {
   st.cs = { selector: 0, base: 0, limit: 0xffff, access: 0xfb };
   st.ds = { selector: 0, base: 0, limit: 0xffff, access: 0xf3 };
   c.setState(st);
-  c.a32 = true;
+  c.a32 = 1;
   c.regs[EBX] = SCRATCH;
 }
 
@@ -100,7 +100,7 @@ describe('0F 00: SLDT STR LLDT LTR VERR VERW', () => {
     c.regs[2] = -1;
     group6(c, reg(1, 2));
     expect(c.regs[2]).toBe(TSSA);
-    c.o32 = false;
+    c.o32 = 0;
     c.regs[2] = -1;
     group6(c, reg(0, 2));
     expect(c.regs[2] >>> 0).toBe(0xffff0000);
@@ -205,7 +205,7 @@ describe('0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG', () => {
     c.gdtBase = 0x12345678;
     group7(c, mem(0));
     expect([r16(c, SCRATCH), r32(c, SCRATCH + 2)]).toEqual([GDT_LIMIT, 0x12345678]);
-    c.o32 = false;
+    c.o32 = 0;
     c.idtBase = 0x87654321 | 0;
     c.idtLimit = 0x7ff;
     group7(c, mem(1));
@@ -218,7 +218,7 @@ describe('0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG', () => {
     w32(c, SCRATCH + 2, 0xc0012345);
     group7(c, mem(2));
     expect([c.gdtLimit, c.gdtBase >>> 0]).toEqual([0x1ff, 0xc0012345]);
-    c.o32 = false;
+    c.o32 = 0;
     group7(c, mem(3));
     expect([c.idtLimit, c.idtBase]).toEqual([0x1ff, 0x012345]);
   });
@@ -228,7 +228,7 @@ describe('0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG', () => {
     realMode(c);
     w16(c, SCRATCH, 0x27);
     w32(c, SCRATCH + 2, 0x5000);
-    c.o32 = true;
+    c.o32 = 1;
     group7(c, mem(2));
     expect([c.gdtLimit, c.gdtBase]).toEqual([0x27, 0x5000]);
     v86(c);
@@ -246,10 +246,10 @@ describe('0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG', () => {
     const c = machine(3);
     c.cr0 = 0x8005003b | 0;
     c.regs[2] = -1;
-    c.o32 = false;
+    c.o32 = 0;
     group7(c, reg(4, 2));
     expect(c.regs[2] >>> 0).toBe(0xffff003b);
-    c.o32 = true;
+    c.o32 = 1;
     group7(c, reg(4, 2));
     expect(c.regs[2] >>> 0).toBe(0x8005003b);
     w32(c, SCRATCH, 0xffffffff);
@@ -291,7 +291,7 @@ describe('LAR and LSL', () => {
   function probe(cpl: number, sel: number, lsl: boolean, o32 = true, setup?: (c: Cpu) => void): [boolean, number] {
     const c = machine(cpl);
     setup?.(c);
-    c.o32 = o32;
+    c.o32 = o32 ? 1 : 0;
     c.regs[1] = sel;
     c.regs[2] = 0x5a5a5a5a;
     c.fl.setStatus(lsl ? 0 : ZF, ZF);
@@ -362,7 +362,7 @@ describe('ARPL', () => {
     const c = machine();
     seg(c, 0x50, 0, 0xfffff, A_DATA & ~2, F_32);
     enterPm(c, { cpl: 0, cs: CODE0, ss: DATA0, ds: 0x50, esp: 0x8000 });
-    c.a32 = true;
+    c.a32 = 1;
     c.regs[EBX] = SCRATCH;
     c.regs[1] = 0;
     expect(faultsCleanly(c, () => arpl(c, mem(1)))).toEqual([13, 0]);

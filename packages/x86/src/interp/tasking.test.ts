@@ -177,7 +177,7 @@ describe('nested tasks', () => {
     // Task B runs for a while, then returns.
     c.regs[0] = 0x1234;
     c.eip = 0x5010;
-    c.o32 = true;
+    c.o32 = 1;
     iret(c);
     expect([c.segSel[TR], c.eip, c.regs[0], c.getEflags()]).toEqual([TSSA, 0x1007, 0xa0, 0x246]);
     expect([accessByte(c, TSSA), accessByte(c, TSSB)]).toEqual([0x8b, 0x89]);
@@ -200,14 +200,14 @@ describe('nested tasks', () => {
       TSSC,
       0x100,
       0x10000,
-      false,
+      0,
       0xc0,
       0x800,
       0,
     ]);
     expect([r16(c, TSS_C), c.getEflags()]).toEqual([TSSA, NT | 0x2]);
     c.eip = 0x110;
-    c.o32 = false;
+    c.o32 = 0;
     iret(c);
     expect([c.segSel[TR], c.eip, c.regs[0] >>> 0, accessByte(c, TSSC)]).toEqual([TSSA, 0x1007, 0x12340000, 0x81]);
     expect([r16(c, TSS_C + 0x0e), r16(c, TSS_C + 0x10), r16(c, TSS_C + 0x12)]).toEqual([0x110, 0x2, 0xc0]);
@@ -274,7 +274,7 @@ describe('checks before the switch point leave the old task untouched', () => {
     const c = machine();
     taskA(c, NT | 0x2);
     w16(c, TSS_A, TSSB);
-    c.o32 = true;
+    c.o32 = 1;
     expect(faultsCleanly(c, () => iret(c))).toEqual([10, TSSB]);
   });
 
