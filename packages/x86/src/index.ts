@@ -1,3 +1,12 @@
 export * from './contract';
 export { cores, findCore } from './cores';
 export { interpreter } from './interp/index';
+export * from './isa/types';
+export { FORMS, CONDITIONS, ONE_BYTE_MAP, TWO_BYTE_MAP, entryFor, formFor, hasModrm } from './isa/table';
+export type { OpcodeEntry } from './isa/table';
+export { decode, isDecodeError, operandBits, MAX_INSTRUCTION_LENGTH } from './isa/decode';
+export type { Decoded, DecodeError, DecodeFailure, EffectiveAddress } from './isa/decode';
+export { disassemble, disassembleAt, formatDecoded } from './isa/disasm';
+export type { Disassembly, DisasmOptions, Syntax } from './isa/disasm';
+export { encode } from './isa/encode';
+export type { Encoding, MemoryOperand } from './isa/encode';

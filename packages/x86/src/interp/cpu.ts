@@ -265,6 +265,8 @@ export class Cpu implements CpuCore {
     this.instructions = st.instructions;
     this.trapPending = false;
     this.delivering = -1;
+    // A new state: nothing pending from the old one (an exit, a stop, an RDTSC result, a shadow).
+    this.events = 0;
     this.updateEvents();
     this.flushTlb();
   }
@@ -317,6 +319,13 @@ export class Cpu implements CpuCore {
           n++;
         }
         if (this.events & EV_RDTSC) this.completeRdtsc(n);
+        if (this.events & EV_EXIT) {
+          // The last instruction of the budget exited (HLT, the host escape): report it now.
+          this.events &= ~EV_EXIT;
+          this.retired = n;
+          this.instructions += n;
+          return this.exitCode;
+        }
         break;
       } catch (e) {
         if (e !== FAULT) {

@@ -16,6 +16,7 @@ import { jmpFar, callFar, retFar } from './far';
 import { iret } from './iret';
 import { arpl } from './system';
 import { EV_SHADOW } from './cpu';
+import { decode, isDecodeError } from '../isa/decode';
 
 /** Prefix bytes, for the prefix loop. */
 const PREFIX = new Uint8Array(256);
@@ -1631,12 +1632,31 @@ function prefixes(c: Cpu, op: number): number {
         c.rep = op;
         break;
     }
-    // An instruction longer than 15 bytes raises #GP(0).
     if (++count >= 15) c.faultCode(13, 0);
     op = c.fetch8();
   }
+  // Without prefixes no instruction reaches 15 bytes (the longest is 12); with four or more
+  // the table's decoder measures it, and an instruction longer than 15 bytes is #GP(0).
+  if (count >= 4) checkLength(c);
   if (lock && !lockable(c, op)) c.fault(6);
   return op;
+}
+
+const lengthWindow = new Uint8Array(16);
+
+function checkLength(c: Cpu): void {
+  const eip = c.eip;
+  c.eip = c.instrStart;
+  try {
+    for (let i = 0; i < 16; i++) lengthWindow[i] = c.fetch8();
+  } catch {
+    // The window runs into a fault: the instruction itself will meet it while decoding.
+    c.eip = eip;
+    return;
+  }
+  c.eip = eip;
+  const d = decode(lengthWindow, 0, c.cs32 === 1);
+  if (isDecodeError(d) && d.error === 'too-long') c.faultCode(13, 0);
 }
 
 /** Whether LOCK may prefix this instruction: a read-modify-write with a memory destination. */

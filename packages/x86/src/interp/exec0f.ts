@@ -2,7 +2,7 @@
 // operations, double shifts, MOVZX/MOVSX, the 486 atomics, CPUID/RDTSC, and the host escape.
 
 import { type Cpu, EAX, ECX, EDX, EBX, FS, GS, SS, R8, CR0_PE, CR0_PG, CR0_WP, CR0_ET, CR0_TS } from './cpu';
-import { CR4_DE, CR4_PSE, CR4_PVI, CR4_TSD, CR4_VME, EV_RDTSC } from './cpu';
+import { CR0_CD, CR0_NW, CR4_PSE, CR4_TSD, EV_RDTSC } from './cpu';
 import { Exit } from '../contract';
 import { ZF, CF } from './flags';
 import { ea, readE8, readE16, readE32, writeE8 } from './modrm';
@@ -272,10 +272,12 @@ function moveControl(c: Cpu, op: number): void {
     if (n === 0) writeCr0(c, v);
     else if (n === 2) c.cr2 = v;
     else if (n === 3) {
-      c.cr3 = v & ~0xfff;
+      // The page-directory base and the PWT/PCD cache-control bits.
+      c.cr3 = v & 0xfffff018;
       c.flushTlb();
     } else {
-      if ((v & ~(CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE)) !== 0) c.faultCode(13, 0);
+      // Only what CPUID reports this core implements: TSD (with TSC) and PSE.
+      if ((v & ~(CR4_TSD | CR4_PSE)) !== 0) c.faultCode(13, 0);
       if ((v ^ c.cr4) & CR4_PSE) c.flushTlb();
       c.cr4 = v;
     }
@@ -289,6 +291,7 @@ function moveControl(c: Cpu, op: number): void {
 
 export function writeCr0(c: Cpu, v: number): void {
   if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) c.faultCode(13, 0);
+  if ((v & CR0_NW) !== 0 && (v & CR0_CD) === 0) c.faultCode(13, 0);
   const old = c.cr0;
   c.cr0 = (v | CR0_ET) & 0xe005003f;
   if ((old ^ c.cr0) & (CR0_PG | CR0_WP | CR0_PE)) c.flushTlb();

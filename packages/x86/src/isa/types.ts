@@ -8,7 +8,8 @@
  *   `M` ModRM memory only, `R` ModRM r/m register only, `S` ModRM reg as a segment register,
  *   `C`/`D` ModRM reg as a control/debug register, `I` immediate, `J` relative offset,
  *   `A` direct far pointer, `O` memory offset (moffs), `X` DS:(E)SI, `Y` ES:(E)DI,
- *   `Z` a general register in the low 3 bits of the opcode byte.
+ *   `Z` a general register in the low 3 bits of the opcode byte, `Ef` the ModRM byte of a
+ *   coprocessor escape (D8–DF: any r/m; memory is addressed but its size is the FPU's).
  * - Sizes: `b` byte, `w` word, `d` dword, `v` word or dword by operand size, `p` 32- or
  *   48-bit far pointer, `a` two words or dwords (BOUND), `q` qword, `bs` byte sign-extended
  *   to the operand size.
@@ -48,6 +49,7 @@ export type Operand =
   | 'Yv'
   | 'Zb'
   | 'Zv'
+  | 'Ef'
   | 'AL'
   | 'CL'
   | 'DX'
@@ -88,6 +90,11 @@ export interface InstructionForm {
   reg?: number;
   /** Lower-case Intel mnemonic ('add', 'jcc' forms spelled out: 'jz'). */
   mnemonic: string;
+  /**
+   * Intel's mnemonic when the operand size is 16 bits, where it differs ('cbw' for 'cwde',
+   * 'pusha' for 'pushad'); for JECXZ it is the address size that selects 'jcxz'.
+   */
+  mnemonic16?: string;
   /** Operands in Intel order (destination first). */
   operands: readonly Operand[];
   flags?: FlagEffect;
@@ -101,7 +108,7 @@ export interface InstructionForm {
   /** Not in real or virtual-8086 mode (#UD there). */
   protectedOnly?: boolean;
   /** The processor generation that introduced it, for documentation and generators. */
-  since?: 86 | 186 | 286 | 386 | 486 | 586;
+  since?: 86 | 186 | 286 | 386 | 486 | 586 | 686;
   /** Short note on quirks the executor implements (shown by the disassembler's verbose mode). */
   note?: string;
 }
