@@ -17,7 +17,7 @@ import {
   type Machine,
   type SegmentState,
 } from '../contract';
-import { Flags, IF, TF, VM, RF } from './flags';
+import { Flags, IF, TF, VM, RF, AC } from './flags';
 import { execute } from './exec';
 import { deliverPending, deliverExternal } from './interrupts';
 import { loadDescriptorCache, setSegCache } from './segments';
@@ -27,6 +27,7 @@ import {
   CR0_PE,
   CR0_PG,
   CR0_WP,
+  CR0_AM,
   CR4_PSE,
   FAULT,
   EV_EXIT,
@@ -109,8 +110,12 @@ export class Cpu implements CpuCore {
   readonly tlbSW = new Int32Array(1 << 20);
   readonly tlbUR = new Int32Array(1 << 20);
   readonly tlbUW = new Int32Array(1 << 20);
+  /** Never filled: selected while alignment checking is on, so every access takes the slow path. */
+  readonly tlbNone = new Int32Array(1 << 20);
   tlbR: Int32Array = this.tlbSR;
   tlbW: Int32Array = this.tlbSW;
+  /** CR0.AM, EFLAGS.AC and CPL 3 together: misaligned data accesses raise #AC(0). */
+  alignCheck = false;
   readonly tlbPages = new Int32Array(PAGE_LIST_MAX);
   tlbCount = 0;
 
@@ -475,9 +480,15 @@ export class Cpu implements CpuCore {
 
   private selectTlb(): void {
     const user = this.cpl === 3;
-    this.tlbR = user ? this.tlbUR : this.tlbSR;
-    this.tlbW = user ? this.tlbUW : this.tlbSW;
+    this.alignCheck = user && (this.cr0 & CR0_AM) !== 0 && (this.fl.flags & AC) !== 0;
+    this.tlbR = this.alignCheck ? this.tlbNone : user ? this.tlbUR : this.tlbSR;
+    this.tlbW = this.alignCheck ? this.tlbNone : user ? this.tlbUW : this.tlbSW;
     this.fetchLen = 0;
+  }
+
+  /** #AC(0) for a misaligned access while alignment checking is on (only on slow paths). */
+  private checkAlignment(lin: number, size: number): void {
+    if (this.alignCheck && (lin & (size - 1)) !== 0) this.faultCode(17, 0);
   }
 
   getEflags(): number {
@@ -491,6 +502,7 @@ export class Cpu implements CpuCore {
     const old = f.flags;
     f.flags = ((old & ~mask) | (value & mask) | 0x2) & 0x3f7fd7;
     if ((old ^ f.flags) & VM) this.updateModeAndSegments();
+    else if ((old ^ f.flags) & AC) this.selectTlb();
     this.updateEvents();
   }
 
@@ -654,11 +666,13 @@ export class Cpu implements CpuCore {
   }
 
   private readLin16Slow(lin: number): number {
+    this.checkAlignment(lin, 2);
     if ((lin & 0xfff) === 0xfff) return this.readLin8(lin) | (this.readLin8((lin + 1) | 0) << 8);
     return this.physRead16(this.translate(lin, false, this.cpl === 3));
   }
 
   private readLin32Slow(lin: number): number {
+    this.checkAlignment(lin, 4);
     if ((lin & 0xfff) > 0xffc) {
       let v = 0;
       for (let i = 3; i >= 0; i--) v = (v << 8) | this.readLin8((lin + i) | 0);
@@ -699,6 +713,7 @@ export class Cpu implements CpuCore {
 
   /** A write that may cross a page or miss the TLB: translate every page before writing. */
   private writeSlow(lin: number, v: number, size: number): void {
+    this.checkAlignment(lin, size);
     const user = this.cpl === 3;
     const p0 = this.translate(lin, true, user);
     const last = (lin + size - 1) | 0;
@@ -806,6 +821,7 @@ export class Cpu implements CpuCore {
   }
   rmwRead16(seg: number, off: number): number {
     const lin = this.linW(seg, off, 2);
+    if (this.alignCheck) this.checkAlignment(lin, 2);
     if ((lin & 0xfff) === 0xfff) return this.rmwSplit(lin, 2);
     const e = this.tlbW[lin >>> 12];
     const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, this.cpl === 3);
@@ -822,6 +838,7 @@ export class Cpu implements CpuCore {
   }
   rmwRead32(seg: number, off: number): number {
     const lin = this.linW(seg, off, 4);
+    if (this.alignCheck) this.checkAlignment(lin, 4);
     if ((lin & 0xfff) > 0xffc) return this.rmwSplit(lin, 4);
     const e = this.tlbW[lin >>> 12];
     const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, this.cpl === 3);

@@ -623,15 +623,15 @@ function opCB(c: Cpu, _op: number): void {
 }
 
 function opCC(c: Cpu, _op: number): void {
-  softwareInterrupt(c, 3);
+  softwareInterrupt(c, 3, false);
 }
 
 function opCD(c: Cpu, _op: number): void {
-  softwareInterrupt(c, c.fetch8());
+  softwareInterrupt(c, c.fetch8(), true);
 }
 
 function opCE(c: Cpu, _op: number): void {
-  if (c.fl.of()) softwareInterrupt(c, 4);
+  if (c.fl.of()) softwareInterrupt(c, 4, false);
 }
 
 function opCF(c: Cpu, _op: number): void {

@@ -174,16 +174,17 @@ export function checkReturnCode(c: Cpu, sel: number): void {
 
 /**
  * Check the SS a return to ring `rpl` pops (#GP(0) null, #GP(sel) bad index, RPL, DPL or
- * type, #SS(sel) not present). Leaves its descriptor in c.descLo/descHi/descAddr.
+ * type; not present: #SS(sel) for RETF, `notPresent` = 11 (#NP) for IRET, as Bochs and
+ * QEMU agree). Leaves its descriptor in c.descLo/descHi/descAddr.
  */
-export function checkReturnStack(c: Cpu, sel: number, rpl: number): void {
+export function checkReturnStack(c: Cpu, sel: number, rpl: number, notPresent = 12): void {
   const err = sel & 0xfffc;
   if (err === 0) c.faultCode(13, 0);
   if (!readDescriptor(c, sel)) c.faultCode(13, err);
   const access = descAccess(c.descHi);
   if ((sel & 3) !== rpl || accDpl(access) !== rpl) c.faultCode(13, err);
   if ((access & (ACC_S | ACC_CODE | ACC_RW)) !== (ACC_S | ACC_RW)) c.faultCode(13, err);
-  if ((access & ACC_PRESENT) === 0) c.faultCode(12, err);
+  if ((access & ACC_PRESENT) === 0) c.faultCode(notPresent, err);
 }
 
 /** Put back a descriptor read earlier, so markAccessed/loadFromDescriptor act on it. */

@@ -78,9 +78,12 @@ export function deliverExternal(c: Cpu, vector: number): void {
   c.delivering = -1;
 }
 
-/** INT n / INT3 / INTO: EIP already points after the instruction. */
-export function softwareInterrupt(c: Cpu, vector: number): void {
-  if (c.v86 && ((c.fl.flags >> 12) & 3) < 3) c.faultCode(13, 0);
+/**
+ * INT n / INT3 / INTO: EIP already points after the instruction. Only INT n is
+ * IOPL-sensitive in virtual-8086 mode (`iopl`); INT3 and INTO answer to the gate's DPL alone.
+ */
+export function softwareInterrupt(c: Cpu, vector: number, iopl: boolean): void {
+  if (iopl && c.v86 && ((c.fl.flags >> 12) & 3) < 3) c.faultCode(13, 0);
   deliver(c, vector, false, 0, 0, true);
 }
 

@@ -86,7 +86,7 @@ function iretProtected(c: Cpu): void {
   // Return to an outer ring: its SS:ESP follows EFLAGS.
   const esp = o32 ? c.peek32(12) : c.peek16(6);
   const ssSel = (o32 ? c.peek32(16) : c.peek16(8)) & 0xffff;
-  checkReturnStack(c, ssSel, rpl);
+  checkReturnStack(c, ssSel, rpl, 11);
   if (eip >>> 0 > descLimit(csLo, csHi)) c.faultCode(13, 0);
   markAccessed(c);
   const ssLo = c.descLo,
