@@ -12,7 +12,7 @@ import { loadFarPointer, popSeg, jump } from './exec';
 import { recomputeAllBounds } from './segments';
 
 /** CPUID leaf 0 vendor string, "lguest.ts386", as EBX, EDX, ECX. */
-const VENDOR = [0x75676c, 0x2e747365, 0x36383373].map((x) => x | 0);
+const VENDOR = [0x6575676c, 0x742e7473, 0x36383373];
 /** CPUID.1:EDX — PSE, TSC, CX8, CMOV: exactly what this core implements (no FPU). */
 export const CPUID_FEATURES = (1 << 3) | (1 << 4) | (1 << 8) | (1 << 15);
 /** Family 4 (i486-class), model 8, stepping 0. */

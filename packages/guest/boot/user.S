@@ -1,0 +1,34 @@
+/*
+ * The first (and only) user program, carried inside the kernel image and copied by the
+ * kernel into a user page at USER_CODE. It runs in ring 3 and can do only two things: ask the
+ * kernel through int $0x80 (Linux numbers: eax = 4 write(ebx fd, ecx buf, edx len), eax = 1
+ * exit(ebx code)), and touch its own pages. Where to find its message it learns from its TLS
+ * segment, which the kernel installed with the load_tls op; its stack starts unmapped, so
+ * the first push page-faults from ring 3 into the kernel. It exits with CS & 3: its ring.
+ * Position-independent: it never names its own addresses.
+ */
+#include <lguest/abi.h>
+#include <desc.h>
+
+#define SYS_exit 1
+#define SYS_write 4
+
+	.section .rodata
+	.align 16
+	.globl user_program_start, user_program_end
+user_program_start:
+	movl $TLS_SELECTOR, %eax
+	movl %eax, %gs
+	movl %gs:0, %ecx /* message address */
+	movl %gs:4, %edx /* message length */
+	pushl %edx       /* the first touch of the stack */
+	movl $SYS_write, %eax
+	movl $1, %ebx
+	int $SYSCALL_VECTOR
+	popl %edx
+	movl %cs, %ebx
+	andl $3, %ebx
+	movl $SYS_exit, %eax
+	int $SYSCALL_VECTOR
+1:	jmp 1b
+user_program_end:

@@ -1,0 +1,17 @@
+// The emulated PC's public surface: createPc and the devices and loader it is made of.
+export { createPc, type Pc, type PcOptions, type RunOptions, type RunResult, type StopReason } from './pc';
+export { DualPic, Pic8259 } from './pic';
+export { Pit, PitChannel, PIT_HZ } from './pit';
+export { Uart16550, COM1_BASE, COM1_IRQ } from './uart';
+export { PowerPort, POWER_PORT, POWER_OFF_VALUE } from './power';
+export { PortBus, type PortDevice } from './port-bus';
+export { VirtualClock } from './clock';
+export {
+  findMultibootHeader,
+  loadElfPhysical,
+  loadMultiboot,
+  multibootEntryState,
+  MULTIBOOT_BOOTLOADER_MAGIC,
+  MULTIBOOT_HEADER_MAGIC,
+  type MultibootBoot,
+} from './multiboot';
