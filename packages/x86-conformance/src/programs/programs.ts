@@ -53,7 +53,6 @@ export function runProgram(factory: CoreFactory, program: string, image: Uint8Ar
   new Uint8Array(memory).set(image, LOAD_ADDRESS);
   let output = '';
   let status: number | undefined;
-  let core: ReturnType<CoreFactory['create']> | undefined;
   const io = {
     in8: (): number => 0xff,
     in16: (): number => 0xffff,
@@ -65,11 +64,12 @@ export function runProgram(factory: CoreFactory, program: string, image: Uint8Ar
     out32: (port: number, value: number): void => {
       if (port === EXIT_PORT) {
         status = value >>> 0;
-        core?.requestStop();
+        // `core` exists by the time a program can write a port.
+        core.requestStop();
       }
     },
   };
-  core = factory.create({ memory, io });
+  const core = factory.create({ memory, io });
   core.reset();
   // The multiboot hand-off of programs/README.md.
   const state: CpuState = {

@@ -8,13 +8,19 @@ describe('SST data', () => {
   const dir = sstDir();
 
   it('holds every 286 file counts.tsv lists, byte for byte', () => {
-    const rows = readFileSync(join(dir, '286/counts.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+    const rows = readFileSync(join(dir, '286/counts.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
     expect(rows).toHaveLength(325);
     const files = list286(dir).map((p) => basename(p));
     expect(files).toEqual(rows.map((r) => r[0]).sort());
     for (const [file, , , , , , tests, , , , sha256] of rows) {
       expect([file, tests]).toEqual([file, '1000']);
-      const digest = createHash('sha256').update(readFileSync(join(dir, '286', file))).digest('hex');
+      const digest = createHash('sha256')
+        .update(readFileSync(join(dir, '286', file)))
+        .digest('hex');
       expect([file, digest]).toEqual([file, sha256]);
     }
     expect(list386(dir).map((p) => basename(p))).toEqual(['00.MOO']);

@@ -93,7 +93,8 @@ export function loadMetadata(path: string): (file: string) => OpcodeInfo {
   return (file) => {
     const { opcode, reg } = opcodeOfFile(file);
     const top = opcodes[opcode];
-    const missing = (): Error => new Error(`${path}: no entry for ${opcode}${reg === undefined ? '' : '.' + reg} (needed by ${file})`);
+    const missing = (): Error =>
+      new Error(`${path}: no entry for ${opcode}${reg === undefined ? '' : '.' + reg} (needed by ${file})`);
     if (!top) throw missing();
     if (reg !== undefined || !top.reg) {
       const entry = reg === undefined ? top : top.reg?.[String(reg)];

@@ -8,14 +8,31 @@ const regs: Regs = { sp: 0x100, ip: 0x100 };
 /** Classifies `bytes` (HLT appended) as if it had recorded `vector` (-1: none). */
 function decide(bytes: number[], vector = -1, r: Regs = regs, ram: [number, number][] = []): string | undefined {
   const values = new Uint32Array(20);
-  const at = { bx: Reg.EBX, bp: Reg.EBP, si: Reg.ESI, di: Reg.EDI, sp: Reg.ESP, ip: Reg.EIP, ax: Reg.EAX, cx: Reg.ECX, dx: Reg.EDX, flags: Reg.EFLAGS };
+  const at = {
+    bx: Reg.EBX,
+    bp: Reg.EBP,
+    si: Reg.ESI,
+    di: Reg.EDI,
+    sp: Reg.ESP,
+    ip: Reg.EIP,
+    ax: Reg.EAX,
+    cx: Reg.ECX,
+    dx: Reg.EDX,
+    flags: Reg.EFLAGS,
+  };
   for (const [k, v] of Object.entries(r)) values[at[k as keyof Regs]] = v;
   const test = {
     index: 0,
     name: '',
     bytes: Uint8Array.from([...bytes, 0xf4]),
-    initial: { regs: { present: 0x3fff, values }, ram: { addresses: Uint32Array.from(ram.map((p) => p[0])), values: Uint8Array.from(ram.map((p) => p[1])) } },
-    final: { regs: { present: 0, values: new Uint32Array(20) }, ram: { addresses: new Uint32Array(0), values: new Uint8Array(0) } },
+    initial: {
+      regs: { present: 0x3fff, values },
+      ram: { addresses: Uint32Array.from(ram.map((p) => p[0])), values: Uint8Array.from(ram.map((p) => p[1])) },
+    },
+    final: {
+      regs: { present: 0, values: new Uint32Array(20) },
+      ram: { addresses: new Uint32Array(0), values: new Uint8Array(0) },
+    },
     exception: vector >= 0 ? { vector, flagAddress: 0 } : undefined,
   } as unknown as MooTest;
   const c = classify(DIFFERENCES_286_ON_386, candidate(test, values));
@@ -25,7 +42,16 @@ function decide(bytes: number[], vector = -1, r: Regs = regs, ram: [number, numb
 describe('286-on-386 differences', () => {
   it('reads prefixes, ModRM and the operand segment', () => {
     const s = readShape(Uint8Array.from([0xf0, 0x2e, 0x36, 0x01, 0x46, 0x10, 0xf4]));
-    expect(s).toMatchObject({ lock: true, override: 2, opcode: 0x01, reg: 0, memory: true, segment: 2, prefixCount: 3, length: 6 });
+    expect(s).toMatchObject({
+      lock: true,
+      override: 2,
+      opcode: 0x01,
+      reg: 0,
+      memory: true,
+      segment: 2,
+      prefixCount: 3,
+      length: 6,
+    });
     expect(readShape(Uint8Array.from([0x00, 0x42, 0x05, 0xf4])).segment).toBe(2); // [bp+si+5] is SS
     expect(readShape(Uint8Array.from([0x00, 0x06, 0x34, 0x12, 0xf4])).segment).toBe(3); // [1234h] is DS
   });
@@ -42,7 +68,9 @@ describe('286-on-386 differences', () => {
 
   it('skips the escape opcodes, over-long instructions and MOV FS/GS', () => {
     expect(decide([0xd8, 0x07])).toBe('fpu-escape:skip');
-    expect(decide([0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x81, 0x07, 0x34, 0x12], 13)).toBe('long-instruction:skip');
+    expect(decide([0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x81, 0x07, 0x34, 0x12], 13)).toBe(
+      'long-instruction:skip',
+    );
     expect(decide([0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x81, 0x07, 0x34, 0x12], 13)).toBeUndefined(); // 10 bytes
     expect(decide([0x8e, 0xe0], 6)).toBe('mov-fs-gs:skip');
     expect(decide([0x8e, 0xf0], 6)).toBeUndefined(); // reg 6 is #UD on both

@@ -10,7 +10,17 @@
 // before making a core "pass" a test some other way.
 
 import { type MooTest, Reg } from './moo';
-import { DS, effectiveOffset, lockable, operandBytes, readShape, SEGMENT_REG, type Shape, SS, usesStack } from './shape';
+import {
+  DS,
+  effectiveOffset,
+  lockable,
+  operandBytes,
+  readShape,
+  SEGMENT_REG,
+  type Shape,
+  SS,
+  usesStack,
+} from './shape';
 
 /** What the kit does with a test a class claims. */
 export type Resolution =
@@ -208,7 +218,9 @@ function quotientFits(c: Candidate): boolean | undefined {
   const bits = word ? 16 : 8;
   const d = (divisor << (32 - bits)) >> (32 - bits);
   if (d === 0) return undefined; // #DE on both, recorded as such
-  const dividend = word ? ((regs[Reg.EDX] & 0xffff) << 16) | (regs[Reg.EAX] & 0xffff) : ((regs[Reg.EAX] & 0xffff) << 16) >> 16;
+  const dividend = word
+    ? ((regs[Reg.EDX] & 0xffff) << 16) | (regs[Reg.EAX] & 0xffff)
+    : ((regs[Reg.EAX] & 0xffff) << 16) >> 16;
   const q = Math.trunc(dividend / d);
   const limit = 1 << (bits - 1);
   return q >= -limit && q < limit;

@@ -20,15 +20,34 @@ const seg = (selector = 0, access = 0x93): SegmentState => ({ selector, base: se
 
 function resetState(): CpuState {
   return {
-    eax: 0, ecx: 0, edx: 0, ebx: 0, esp: 0, ebp: 0, esi: 0, edi: 0,
+    eax: 0,
+    ecx: 0,
+    edx: 0,
+    ebx: 0,
+    esp: 0,
+    ebp: 0,
+    esi: 0,
+    edi: 0,
     eip: 0xfff0,
     eflags: 2,
-    es: seg(), cs: { selector: 0xf000, base: 0xffff0000, limit: 0xffff, access: 0x9b }, ss: seg(), ds: seg(), fs: seg(), gs: seg(),
-    ldtr: seg(0, 0x82), tr: seg(0, 0x8b),
-    gdtr: { base: 0, limit: 0xffff }, idtr: { base: 0, limit: 0x3ff },
-    cr0: 0x10, cr2: 0, cr3: 0, cr4: 0,
+    es: seg(),
+    cs: { selector: 0xf000, base: 0xffff0000, limit: 0xffff, access: 0x9b },
+    ss: seg(),
+    ds: seg(),
+    fs: seg(),
+    gs: seg(),
+    ldtr: seg(0, 0x82),
+    tr: seg(0, 0x8b),
+    gdtr: { base: 0, limit: 0xffff },
+    idtr: { base: 0, limit: 0x3ff },
+    cr0: 0x10,
+    cr2: 0,
+    cr3: 0,
+    cr4: 0,
     dr: [0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400],
-    cpl: 0, halted: false, instructions: 0,
+    cpl: 0,
+    halted: false,
+    instructions: 0,
   };
 }
 
@@ -36,8 +55,17 @@ function copyState(s: CpuState): CpuState {
   const c = (x: SegmentState): SegmentState => ({ ...x });
   return {
     ...s,
-    es: c(s.es), cs: c(s.cs), ss: c(s.ss), ds: c(s.ds), fs: c(s.fs), gs: c(s.gs), ldtr: c(s.ldtr), tr: c(s.tr),
-    gdtr: { ...s.gdtr }, idtr: { ...s.idtr }, dr: [...s.dr],
+    es: c(s.es),
+    cs: c(s.cs),
+    ss: c(s.ss),
+    ds: c(s.ds),
+    fs: c(s.fs),
+    gs: c(s.gs),
+    ldtr: c(s.ldtr),
+    tr: c(s.tr),
+    gdtr: { ...s.gdtr },
+    idtr: { ...s.idtr },
+    dr: [...s.dr],
   };
 }
 
@@ -140,7 +168,10 @@ class FakeCore implements CpuCore {
     const s = this.s;
     const mod = modrm >> 6;
     const rm = modrm & 7;
-    const bx = s.ebx & 0xffff, bp = s.ebp & 0xffff, si = s.esi & 0xffff, di = s.edi & 0xffff;
+    const bx = s.ebx & 0xffff,
+      bp = s.ebp & 0xffff,
+      si = s.esi & 0xffff,
+      di = s.edi & 0xffff;
     const bases = [bx + si, bx + di, bp + si, bp + di, si, di, mod === 0 ? 0 : bp, bx];
     let disp = 0;
     if (mod === 1) disp = (this.fetch() << 24) >> 24;

@@ -82,7 +82,8 @@ function main(): number {
 function pickCores(name: string | undefined): readonly CoreFactory[] {
   const fake = fakeCore();
   if (name === fake.name) return [fake];
-  if (!cores.length) throw new Error('@lguest/x86 registers no cores (its `cores` list is empty); try --core fake to check the kit');
+  if (!cores.length)
+    throw new Error('@lguest/x86 registers no cores (its `cores` list is empty); try --core fake to check the kit');
   if (name === undefined) return cores;
   const found = cores.find((c) => c.name === name);
   if (!found) throw new Error(`no core "${name}"; registered: ${cores.map((c) => c.name).join(', ')}`);
@@ -100,7 +101,9 @@ function findFile(arg: string, all: readonly SstFile[]): SstFile {
   const path = resolve(arg);
   if (existsSync(path)) {
     const sibling = all.find((f) => resolve(f.path) === path);
-    return sibling ?? { path, set: '386', name: basename(path), flagsMask: 0xffff, revoked: new Set(), differences: [] };
+    return (
+      sibling ?? { path, set: '386', name: basename(path), flagsMask: 0xffff, revoked: new Set(), differences: [] }
+    );
   }
   throw new Error(`no SST file "${arg}" in ${join(sstDir(), '286')} or ${join(sstDir(), '386')}, and no such path`);
 }

@@ -26,7 +26,8 @@ const u32 = (...v: number[]): Uint8Array => {
 const header = (count: number): Uint8Array => chunk('MOO ', u8(1, 0, 0, 0), u32(count), Buffer.from('C286'));
 const meta = (): Uint8Array =>
   chunk('META', u8(1, 0, 6), u32(0xf4), Buffer.from('hlt     '), u32(1), Buffer.alloc(8), u8(0, 0xff, 0, 0));
-const fullRegs = (): Uint8Array => chunk('REGS', u16(0x3fff), u16(1, 2, 3, 4, 0x1000, 0x2000, 0x3000, 0x4000, 0x100, 0x200, 0x300, 0x400, 0x10, 0xf002));
+const fullRegs = (): Uint8Array =>
+  chunk('REGS', u16(0x3fff), u16(1, 2, 3, 4, 0x1000, 0x2000, 0x3000, 0x4000, 0x100, 0x200, 0x300, 0x400, 0x10, 0xf002));
 const ram = (...pairs: [number, number][]): Uint8Array =>
   chunk('RAM ', u32(pairs.length), ...pairs.map(([a, v]) => Buffer.concat([u32(a), u8(v)])));
 const test = (index: number, extra: Uint8Array[] = [], finalRegs = chunk('REGS', u16(0x1000), u16(0x11))): Uint8Array =>
@@ -69,17 +70,23 @@ describe('MOO reader', () => {
   });
 
   it('skips unknown chunks by their length, at the top and inside tests', () => {
-    const file = readMoo(Buffer.concat([header(1), chunk('ZZZZ', u8(1, 2, 3)), meta(), test(0, [chunk('NEW1', u32(7))])]));
+    const file = readMoo(
+      Buffer.concat([header(1), chunk('ZZZZ', u8(1, 2, 3)), meta(), test(0, [chunk('NEW1', u32(7))])]),
+    );
     expect(file.tests).toHaveLength(1);
   });
 
   it('rejects a header count that does not match the tests', () => {
-    expect(() => readMoo(Buffer.concat([header(2), meta(), test(0)]), 'x.MOO')).toThrow(/x\.MOO.*announces 2 tests, file holds 1/);
+    expect(() => readMoo(Buffer.concat([header(2), meta(), test(0)]), 'x.MOO')).toThrow(
+      /x\.MOO.*announces 2 tests, file holds 1/,
+    );
   });
 
   it('rejects register masks with bits above the last register', () => {
     const bad = chunk('REGS', u16(0x5000), u16(0x11, 0x22));
-    expect(() => readMoo(Buffer.concat([header(1), meta(), test(0, [], bad)]))).toThrow(/mask 0x5000 has bits above 13/);
+    expect(() => readMoo(Buffer.concat([header(1), meta(), test(0, [], bad)]))).toThrow(
+      /mask 0x5000 has bits above 13/,
+    );
   });
 
   it('rejects an incomplete initial register file', () => {

@@ -38,24 +38,90 @@ export const REG_COUNT = 20;
 
 /** Display names in `Reg` order; 16-bit files show the 16-bit names. */
 export const REG_NAMES_32 = [
-  'EAX', 'EBX', 'ECX', 'EDX', 'ESI', 'EDI', 'EBP', 'ESP', 'CS', 'DS', 'ES', 'FS', 'GS', 'SS', 'EIP',
-  'EFLAGS', 'CR0', 'CR3', 'DR6', 'DR7',
+  'EAX',
+  'EBX',
+  'ECX',
+  'EDX',
+  'ESI',
+  'EDI',
+  'EBP',
+  'ESP',
+  'CS',
+  'DS',
+  'ES',
+  'FS',
+  'GS',
+  'SS',
+  'EIP',
+  'EFLAGS',
+  'CR0',
+  'CR3',
+  'DR6',
+  'DR7',
 ] as const;
 export const REG_NAMES_16 = [
-  'AX', 'BX', 'CX', 'DX', 'SI', 'DI', 'BP', 'SP', 'CS', 'DS', 'ES', 'FS', 'GS', 'SS', 'IP', 'FLAGS',
-  'CR0', 'CR3', 'DR6', 'DR7',
+  'AX',
+  'BX',
+  'CX',
+  'DX',
+  'SI',
+  'DI',
+  'BP',
+  'SP',
+  'CS',
+  'DS',
+  'ES',
+  'FS',
+  'GS',
+  'SS',
+  'IP',
+  'FLAGS',
+  'CR0',
+  'CR3',
+  'DR6',
+  'DR7',
 ] as const;
 
 /** `REGS` bit n holds this register: AX BX CX DX CS SS DS ES SP BP SI DI IP FLAGS. */
 const REGS_ORDER: readonly Reg[] = [
-  Reg.EAX, Reg.EBX, Reg.ECX, Reg.EDX, Reg.CS, Reg.SS, Reg.DS, Reg.ES, Reg.ESP, Reg.EBP, Reg.ESI,
-  Reg.EDI, Reg.EIP, Reg.EFLAGS,
+  Reg.EAX,
+  Reg.EBX,
+  Reg.ECX,
+  Reg.EDX,
+  Reg.CS,
+  Reg.SS,
+  Reg.DS,
+  Reg.ES,
+  Reg.ESP,
+  Reg.EBP,
+  Reg.ESI,
+  Reg.EDI,
+  Reg.EIP,
+  Reg.EFLAGS,
 ];
 
 /** `RG32` bit n holds this register: CR0 CR3 EAX EBX ECX EDX ESI EDI EBP ESP CS DS ES FS GS SS EIP EFLAGS DR6 DR7. */
 const RG32_ORDER: readonly Reg[] = [
-  Reg.CR0, Reg.CR3, Reg.EAX, Reg.EBX, Reg.ECX, Reg.EDX, Reg.ESI, Reg.EDI, Reg.EBP, Reg.ESP, Reg.CS,
-  Reg.DS, Reg.ES, Reg.FS, Reg.GS, Reg.SS, Reg.EIP, Reg.EFLAGS, Reg.DR6, Reg.DR7,
+  Reg.CR0,
+  Reg.CR3,
+  Reg.EAX,
+  Reg.EBX,
+  Reg.ECX,
+  Reg.EDX,
+  Reg.ESI,
+  Reg.EDI,
+  Reg.EBP,
+  Reg.ESP,
+  Reg.CS,
+  Reg.DS,
+  Reg.ES,
+  Reg.FS,
+  Reg.GS,
+  Reg.SS,
+  Reg.EIP,
+  Reg.EFLAGS,
+  Reg.DR6,
+  Reg.DR7,
 ];
 
 /** A register file: which registers are present (bit `1 << Reg`) and their values. */
@@ -176,7 +242,7 @@ export function readMoo(input: Uint8Array, source = ''): MooFile {
   const tests: MooTest[] = [];
 
   let first = true;
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const c = r.chunk(at, bytes.length);
     if (first && c.tag !== 'MOO ') r.fail(`file must start with a "MOO " chunk, found "${c.tag}"`, at);
     first = false;
@@ -249,7 +315,7 @@ function readTest(r: ChunkReader, start: number, end: number): { test: MooTest; 
   let exception: MooException | undefined;
   let hash = '';
   let cycles = 0;
-  for (let at = start + 4; at < end; ) {
+  for (let at = start + 4; at < end;) {
     const c = r.chunk(at, end);
     switch (c.tag) {
       case 'NAME':
@@ -291,7 +357,8 @@ function readTest(r: ChunkReader, start: number, end: number): { test: MooTest; 
   if (initial.rawMask !== full) {
     r.fail(`test ${index}: INIT register mask 0x${initial.rawMask.toString(16)} is not complete`, start);
   }
-  if (final.wide !== initial.wide && final.rawMask !== 0) r.fail(`test ${index}: INIT and FINA register widths differ`, start);
+  if (final.wide !== initial.wide && final.rawMask !== 0)
+    r.fail(`test ${index}: INIT and FINA register widths differ`, start);
   return {
     test: { index, name, bytes, initial: initial.state, final: final.state, exception, hash, cycles },
     wide: initial.wide,
@@ -307,7 +374,7 @@ function readState(r: ChunkReader, start: number, end: number): { state: MooStat
   let ram: RamList | undefined;
   let ea: EffectiveAddress | undefined;
   let queue: Uint8Array | undefined;
-  for (let at = start; at < end; ) {
+  for (let at = start; at < end;) {
     const c = r.chunk(at, end);
     switch (c.tag) {
       case 'REGS':
@@ -419,7 +486,8 @@ class ChunkReader {
     let at = start + size;
     for (let bit = 0; bit < order.length; bit++) {
       if (!(mask & (1 << bit))) continue;
-      if (at + size > end) this.fail(`register mask 0x${mask.toString(16)} needs more values than the chunk holds`, start);
+      if (at + size > end)
+        this.fail(`register mask 0x${mask.toString(16)} needs more values than the chunk holds`, start);
       values[order[bit]] = wide ? this.u32(at) : this.u16(at);
       present |= 1 << order[bit];
       at += size;

@@ -53,7 +53,17 @@ export interface Totals {
 }
 
 export function totals(results: readonly FileResult[]): Totals {
-  const t: Totals = { files: 0, failedFiles: 0, total: 0, passed: 0, failed: 0, revoked: 0, skipped: {}, adjusted: {}, ms: 0 };
+  const t: Totals = {
+    files: 0,
+    failedFiles: 0,
+    total: 0,
+    passed: 0,
+    failed: 0,
+    revoked: 0,
+    skipped: {},
+    adjusted: {},
+    ms: 0,
+  };
   for (const r of results) {
     t.files++;
     if (!fileOk(r)) t.failedFiles++;
@@ -106,13 +116,19 @@ export function testDump(test: MooTest, wide: boolean): string {
       .filter(Boolean)
       .join(' ');
   const ram = (l: RamList): string =>
-    Array.from(l.addresses, (a, k) => `${a.toString(16).padStart(6, '0')}:${l.values[k].toString(16).padStart(2, '0')}`).join(' ');
+    Array.from(
+      l.addresses,
+      (a, k) => `${a.toString(16).padStart(6, '0')}:${l.values[k].toString(16).padStart(2, '0')}`,
+    ).join(' ');
   const lines = [
     `    initial: ${regs(test.initial.regs)}`,
     `    initial ram: ${ram(test.initial.ram)}`,
     `    final:   ${regs(test.final.regs)}`,
     `    final ram: ${ram(test.final.ram)}`,
   ];
-  if (test.exception) lines.push(`    exception: vector ${test.exception.vector}, FLAGS pushed near 0x${test.exception.flagAddress.toString(16)}`);
+  if (test.exception)
+    lines.push(
+      `    exception: vector ${test.exception.vector}, FLAGS pushed near 0x${test.exception.flagAddress.toString(16)}`,
+    );
   return lines.join('\n');
 }

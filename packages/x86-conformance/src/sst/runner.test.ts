@@ -24,7 +24,11 @@ const info = (name: string, extra: Partial<FileInfo> = {}): FileInfo => ({
 describe('SST runner', () => {
   it('passes a correct core on the 286 ADD and HLT captures and the 386 ADD sample', () => {
     const runner = new SstRunner(fakeCore());
-    for (const [moo, name] of [[add286, '00'], [hlt286, 'F4'], [add386, '386/00']] as const) {
+    for (const [moo, name] of [
+      [add286, '00'],
+      [hlt286, 'F4'],
+      [add386, '386/00'],
+    ] as const) {
       const r = runner.runFile(moo, info(name, name === '386/00' ? { differences: [] } : {}));
       expect({ ok: fileOk(r), report: fileReport(r) }).toEqual({ ok: true, report: expect.any(String) });
       expect(r.passed + r.failed + r.revoked + Object.values(r.skipped).reduce((a, b) => a + b, 0)).toBe(r.total);
@@ -54,8 +58,12 @@ describe('SST runner', () => {
     const loose = new SstRunner(fakeCore({ strayWrite: true })).runFile(add386, info('386/00', { differences: [] }));
     expect(loose.strayWrites.length).toBeGreaterThan(0);
     expect(fileOk(loose)).toBe(false);
-    const strict = new SstRunner(fakeCore({ strayWrite: true }), { strictMemory: true }).runFile(add386, info('386/00', { differences: [] }), new Set([0, 1, 2]));
-    expect(strict.failures.map((f) => f.lines[0])).toContain('wrote 1 byte(s) outside the test\'s lists');
+    const strict = new SstRunner(fakeCore({ strayWrite: true }), { strictMemory: true }).runFile(
+      add386,
+      info('386/00', { differences: [] }),
+      new Set([0, 1, 2]),
+    );
+    expect(strict.failures.map((f) => f.lines[0])).toContain("wrote 1 byte(s) outside the test's lists");
   });
 
   it('names an exception the chip did not take', () => {
@@ -105,8 +113,22 @@ describe('SST runner, ss-overrun', () => {
     values: Uint8Array.from(pairs.map((p) => p[1])),
   });
   const moo = {
-    major: 1, minor: 0, cpuId: 'C286', count: 1, wide: false,
-    meta: { setMajor: 1, setMinor: 0, cpuType: 6, opcode: 0, mnemonic: 'add', testCount: 1, seed: 0n, mode: 0, groupExtension: 0 },
+    major: 1,
+    minor: 0,
+    cpuId: 'C286',
+    count: 1,
+    wide: false,
+    meta: {
+      setMajor: 1,
+      setMinor: 0,
+      cpuType: 6,
+      opcode: 0,
+      mnemonic: 'add',
+      testCount: 1,
+      seed: 0n,
+      mode: 0,
+      groupExtension: 0,
+    },
     tests: [
       {
         index: 0,
@@ -114,12 +136,48 @@ describe('SST runner, ss-overrun', () => {
         bytes: Uint8Array.from([0x36, 0x00, 0x00, 0xf4]),
         // Reg order: EAX EBX ECX EDX ESI EDI EBP ESP CS DS ES FS GS SS EIP EFLAGS
         initial: {
-          regs: regs([[0, 0], [1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [6, 0], [7, 0x200], [8, 0x1000], [9, 0x3000], [10, 0], [13, 0x2000], [14, 0x100], [15, 0x0002]]),
-          ram: ram([[0x10100, 0x36], [0x10101, 0x00], [0x10102, 0x00], [0x10103, 0xf4], [0x34, 0], [0x35, 0], [0x36, 0x00], [0x37, 0x50], [0x50000, 0xf4]]),
+          regs: regs([
+            [0, 0],
+            [1, 0],
+            [2, 0],
+            [3, 0],
+            [4, 0],
+            [5, 0],
+            [6, 0],
+            [7, 0x200],
+            [8, 0x1000],
+            [9, 0x3000],
+            [10, 0],
+            [13, 0x2000],
+            [14, 0x100],
+            [15, 0x0002],
+          ]),
+          ram: ram([
+            [0x10100, 0x36],
+            [0x10101, 0x00],
+            [0x10102, 0x00],
+            [0x10103, 0xf4],
+            [0x34, 0],
+            [0x35, 0],
+            [0x36, 0x00],
+            [0x37, 0x50],
+            [0x50000, 0xf4],
+          ]),
         },
         final: {
-          regs: regs([[7, 0x1fa], [8, 0x5000], [14, 1]]),
-          ram: ram([[0x201fa, 0x00], [0x201fb, 0x01], [0x201fc, 0x00], [0x201fd, 0x10], [0x201fe, 0x02], [0x201ff, 0x00]]),
+          regs: regs([
+            [7, 0x1fa],
+            [8, 0x5000],
+            [14, 1],
+          ]),
+          ram: ram([
+            [0x201fa, 0x00],
+            [0x201fb, 0x01],
+            [0x201fc, 0x00],
+            [0x201fd, 0x10],
+            [0x201fe, 0x02],
+            [0x201ff, 0x00],
+          ]),
         },
         exception: { vector: 13, flagAddress: 0x201fe },
         hash: '',
@@ -133,7 +191,10 @@ describe('SST runner, ss-overrun', () => {
     expect(new SstRunner(fakeCore({ ssVector: 13 })).runFile(moo, file)).toMatchObject({ passed: 1, adjusted: {} });
   });
   it('accepts #SS instead and counts it under ss-overrun', () => {
-    expect(new SstRunner(fakeCore({ ssVector: 12 })).runFile(moo, file)).toMatchObject({ passed: 1, adjusted: { 'ss-overrun': 1 } });
+    expect(new SstRunner(fakeCore({ ssVector: 12 })).runFile(moo, file)).toMatchObject({
+      passed: 1,
+      adjusted: { 'ss-overrun': 1 },
+    });
   });
   it('still fails any other vector', () => {
     const r = new SstRunner(fakeCore({ ssVector: 6 })).runFile(moo, file);

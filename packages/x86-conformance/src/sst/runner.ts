@@ -13,7 +13,15 @@
 // it touched are put back; a scan at the end of each file catches a core that wrote anywhere
 // else.
 
-import { type CoreFactory, type CpuCore, type CpuState, Exit, type IoBus, type Machine, type SegmentState } from '@lguest/x86';
+import {
+  type CoreFactory,
+  type CpuCore,
+  type CpuState,
+  Exit,
+  type IoBus,
+  type Machine,
+  type SegmentState,
+} from '@lguest/x86';
 import { candidate, classify, type Difference, type Resolution } from './differences';
 import { type MooFile, type MooTest, Reg, REG_COUNT, REG_NAMES_16, REG_NAMES_32 } from './moo';
 
@@ -87,7 +95,23 @@ export const floatingBus: IoBus = {
 /** Segment of the background handlers: vector n is handled by a HLT at SENTINEL_CS:n. */
 const SENTINEL_CS = 0x0040;
 const SENTINEL = SENTINEL_CS << 4;
-const VECTOR_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', '', '#TS', '#NP', '#SS', '#GP', '#PF'];
+const VECTOR_NAMES = [
+  '#DE',
+  '#DB',
+  'NMI',
+  '#BP',
+  '#OF',
+  '#BR',
+  '#UD',
+  '#NM',
+  '#DF',
+  '',
+  '#TS',
+  '#NP',
+  '#SS',
+  '#GP',
+  '#PF',
+];
 
 /** One expected end state: registers, and memory bytes with compare masks. */
 class Expectation {
@@ -177,7 +201,9 @@ export class SstRunner {
   ) {
     const bytes = options.memoryBytes ?? 2 << 20;
     if (bytes < MIN_MEMORY || bytes % 4096) {
-      throw new Error(`memoryBytes must be a multiple of 4 KiB and at least ${MIN_MEMORY} (1 MiB + 64 KiB), not ${bytes}`);
+      throw new Error(
+        `memoryBytes must be a multiple of 4 KiB and at least ${MIN_MEMORY} (1 MiB + 64 KiB), not ${bytes}`,
+      );
     }
     this.machine = { memory: new ArrayBuffer(bytes), io: floatingBus };
     this.mem = new Uint8Array(this.machine.memory);
@@ -381,7 +407,11 @@ export class SstRunner {
    * leaves them, and exception `vector` taken (which may differ from the recorded one).
    * Returns why it could not be built, or undefined.
    */
-  private expectRestart(test: MooTest, set: readonly { reg: Reg; value: number }[], vector: number): string | undefined {
+  private expectRestart(
+    test: MooTest,
+    set: readonly { reg: Reg; value: number }[],
+    vector: number,
+  ): string | undefined {
     const e = this.primary;
     for (const { reg, value } of set) e.regs[reg] = value;
     if (vector === test.exception?.vector) return undefined;
@@ -413,7 +443,11 @@ export class SstRunner {
    * unless the test's bytes (or addresses `covered` names) lie on that entry or HLT, in which
    * case the end cannot be told apart and the result is undefined.
    */
-  private handlerFor(test: MooTest, vector: number, covered?: (a: number) => boolean): { cs: number; ip: number } | undefined {
+  private handlerFor(
+    test: MooTest,
+    vector: number,
+    covered?: (a: number) => boolean,
+  ): { cs: number; ip: number } | undefined {
     const ini = test.initial.ram;
     const entry = [0, 1, 2, 3].map((k) => {
       const at = ini.addresses.indexOf(vector * 4 + k);
@@ -421,7 +455,8 @@ export class SstRunner {
     });
     if (!entry.includes(-1)) return { cs: entry[2] | (entry[3] << 8), ip: entry[0] | (entry[1] << 8) };
     const mine = [vector * 4, vector * 4 + 1, vector * 4 + 2, vector * 4 + 3, SENTINEL + vector];
-    const taken = (a: number): boolean => ini.addresses.includes(a) || test.final.ram.addresses.includes(a) || (covered?.(a) ?? false);
+    const taken = (a: number): boolean =>
+      ini.addresses.includes(a) || test.final.ram.addresses.includes(a) || (covered?.(a) ?? false);
     return mine.some(taken) ? undefined : { cs: SENTINEL_CS, ip: vector };
   }
 
@@ -452,14 +487,15 @@ export class SstRunner {
       const exit = this.core.run(this.limit);
       const state = this.core.getState();
       if (exit !== Exit.Halt) {
-        const why = exit === Exit.Budget ? `no HLT within ${this.limit} instructions` : `run() returned exit ${exitName(exit)}`;
+        const why =
+          exit === Exit.Budget ? `no HLT within ${this.limit} instructions` : `run() returned exit ${exitName(exit)}`;
         return { state, problem: `${why} (retired ${this.core.retired})` };
       }
       return { state };
     } catch (e) {
       // The contract forbids this; make a fresh core so one bug does not poison the file.
       this.core = this.factory.create(this.machine);
-      return { state: undefined, problem: `core threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}` };
+      return { state: undefined, problem: `core threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
     }
   }
 
@@ -471,15 +507,26 @@ export class SstRunner {
       const got = stateRegs(s);
       const taken = got[Reg.CS] === SENTINEL_CS && got[Reg.EIP] >= 1 && got[Reg.EIP] <= 256 ? got[Reg.EIP] - 1 : -1;
       if (taken >= 0 && (e.regs[Reg.CS] !== SENTINEL_CS || e.regs[Reg.EIP] !== got[Reg.EIP])) {
-        out.push(`took exception ${taken} ${VECTOR_NAMES[taken] ?? ''} where the expected end is ${hx(e.regs[Reg.CS], 4)}:${hx(e.regs[Reg.EIP], 4)}`);
+        out.push(
+          `took exception ${taken} ${VECTOR_NAMES[taken] ?? ''} where the expected end is ${hx(e.regs[Reg.CS], 4)}:${hx(e.regs[Reg.EIP], 4)}`,
+        );
       }
       for (let r = 0; r < REG_COUNT; r++) {
         const m = e.regMask[r];
         if (m && ((got[r] ^ e.regs[r]) & m) !== 0) out.push(regLine(names[r], r, e.regs[r], got[r], m));
       }
-      for (const [name, seg] of [['CS', s.cs], ['SS', s.ss], ['DS', s.ds], ['ES', s.es], ['FS', s.fs], ['GS', s.gs]] as const) {
-        if (seg.base >>> 0 !== ((seg.selector & 0xffff) << 4)) {
-          out.push(`${name}.base: 0x${hx(seg.base >>> 0, 8)} but selector 0x${hx(seg.selector, 4)} means 0x${hx(seg.selector << 4, 8)} in real mode`);
+      for (const [name, seg] of [
+        ['CS', s.cs],
+        ['SS', s.ss],
+        ['DS', s.ds],
+        ['ES', s.es],
+        ['FS', s.fs],
+        ['GS', s.gs],
+      ] as const) {
+        if (seg.base >>> 0 !== (seg.selector & 0xffff) << 4) {
+          out.push(
+            `${name}.base: 0x${hx(seg.base >>> 0, 8)} but selector 0x${hx(seg.selector, 4)} means 0x${hx(seg.selector << 4, 8)} in real mode`,
+          );
         }
       }
     }
@@ -492,7 +539,9 @@ export class SstRunner {
         continue;
       }
       if (((mem[a] ^ e.value[k]) & m) !== 0) {
-        out.push(`[0x${hx(a, 6)}] expected 0x${hx(e.value[k], 2)}, got 0x${hx(mem[a], 2)}${m === 0xff ? '' : ` (mask 0x${hx(m, 2)})`}`);
+        out.push(
+          `[0x${hx(a, 6)}] expected 0x${hx(e.value[k], 2)}, got 0x${hx(mem[a], 2)}${m === 0xff ? '' : ` (mask 0x${hx(m, 2)})`}`,
+        );
       }
     }
     return out;
@@ -572,14 +621,43 @@ function setRegMasks(e: Expectation, flagsCompare: number): void {
 /** The core's registers in `Reg` order. */
 function stateRegs(s: CpuState): number[] {
   return [
-    s.eax, s.ebx, s.ecx, s.edx, s.esi, s.edi, s.ebp, s.esp, s.cs.selector, s.ds.selector, s.es.selector,
-    s.fs.selector, s.gs.selector, s.ss.selector, s.eip, s.eflags, s.cr0, s.cr3, s.dr[6] ?? 0, s.dr[7] ?? 0,
+    s.eax,
+    s.ebx,
+    s.ecx,
+    s.edx,
+    s.esi,
+    s.edi,
+    s.ebp,
+    s.esp,
+    s.cs.selector,
+    s.ds.selector,
+    s.es.selector,
+    s.fs.selector,
+    s.gs.selector,
+    s.ss.selector,
+    s.eip,
+    s.eflags,
+    s.cr0,
+    s.cr3,
+    s.dr[6] ?? 0,
+    s.dr[7] ?? 0,
   ].map((v) => v >>> 0);
 }
 
 const FLAG_NAMES: [number, string][] = [
-  [0x1, 'CF'], [0x4, 'PF'], [0x10, 'AF'], [0x40, 'ZF'], [0x80, 'SF'], [0x100, 'TF'], [0x200, 'IF'], [0x400, 'DF'],
-  [0x800, 'OF'], [0x3000, 'IOPL'], [0x4000, 'NT'], [0x10000, 'RF'], [0x20000, 'VM'],
+  [0x1, 'CF'],
+  [0x4, 'PF'],
+  [0x10, 'AF'],
+  [0x40, 'ZF'],
+  [0x80, 'SF'],
+  [0x100, 'TF'],
+  [0x200, 'IF'],
+  [0x400, 'DF'],
+  [0x800, 'OF'],
+  [0x3000, 'IOPL'],
+  [0x4000, 'NT'],
+  [0x10000, 'RF'],
+  [0x20000, 'VM'],
 ];
 
 function regLine(name: string, r: number, expected: number, got: number, mask: number): string {

@@ -24,7 +24,9 @@ describe('SingleStepTests data', () => {
 
 if (cores.length === 0) {
   it('has a core to test', () => {
-    throw new Error('@lguest/x86 exports an empty `cores` registry: register the core (src/cores.ts) so the kit can run it');
+    throw new Error(
+      '@lguest/x86 exports an empty `cores` registry: register the core (src/cores.ts) so the kit can run it',
+    );
   });
 }
 

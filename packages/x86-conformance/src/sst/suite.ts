@@ -35,7 +35,14 @@ export function sstFiles(dir = sstDir()): SstFile[] {
   }
   // No 80386 metadata or revocation list was available; the ADD sample has no undefined flags.
   for (const path of list386(dir)) {
-    out.push({ path, set: '386', name: `386/${basename(path)}`, flagsMask: 0xffff, revoked: new Set(), differences: [] });
+    out.push({
+      path,
+      set: '386',
+      name: `386/${basename(path)}`,
+      flagsMask: 0xffff,
+      revoked: new Set(),
+      differences: [],
+    });
   }
   return out;
 }

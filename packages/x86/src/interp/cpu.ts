@@ -487,7 +487,7 @@ export class Cpu implements CpuCore {
   }
 
   /** #AC(0) for a misaligned access while alignment checking is on (only on slow paths). */
-  private checkAlignment(lin: number, size: number): void {
+  checkAlignment(lin: number, size: number): void {
     if (this.alignCheck && (lin & (size - 1)) !== 0) this.faultCode(17, 0);
   }
 

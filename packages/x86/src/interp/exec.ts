@@ -3,7 +3,8 @@
 // bigger semantics call into alu.ts, string.ts and the protected-mode mechanism files.
 // The 0F map lives in exec0f.ts.
 
-import { type Cpu, EAX, ECX, EDX, EBX, ESP, EBP, ES, CS, SS, DS, R8 } from './cpu';
+import { type Cpu } from './cpu';
+import { EAX, ECX, EDX, EBX, ESP, EBP, ES, CS, SS, DS, R8 } from './regs';
 import { IF, TF, DF, VM, RF, CF, AF, PF, ZF, SF, AC, ID, IOPL, NT, OSZAPC } from './flags';
 import { Exit } from '../contract';
 import { ea, readE8, readE16, readE32, writeE8, writeE16, writeE32 } from './modrm';
@@ -15,7 +16,7 @@ import { softwareInterrupt, deliver } from './interrupts';
 import { jmpFar, callFar, retFar } from './far';
 import { iret } from './iret';
 import { arpl } from './system';
-import { EV_SHADOW } from './cpu';
+import { EV_SHADOW } from './regs';
 import { decode, isDecodeError } from '../isa/decode';
 
 /** Prefix bytes, for the prefix loop. */
@@ -1656,7 +1657,8 @@ function checkLength(c: Cpu): void {
   }
   c.eip = eip;
   const d = decode(lengthWindow, 0, c.cs32 === 1);
-  if (isDecodeError(d) && d.error === 'too-long') c.faultCode(13, 0);
+  // The window holds 16 bytes: an instruction it cannot finish is longer than 15 as well.
+  if (isDecodeError(d) && (d.error === 'too-long' || d.error === 'truncated' || d.length > 15)) c.faultCode(13, 0);
 }
 
 /** Whether LOCK may prefix this instruction: a read-modify-write with a memory destination. */
@@ -1713,7 +1715,8 @@ function pushSeg(c: Cpu, seg: number): void {
   if (c.o32) {
     // A 32-bit push of a selector writes only its 16 bits (as current processors do).
     const n = c.ss32 ? (c.regs[ESP] - 4) | 0 : (c.regs[ESP] - 4) & 0xffff;
-    c.linW(SS, n, 4);
+    const lin = c.linW(SS, n, 4);
+    if (c.alignCheck) c.checkAlignment(lin, 4);
     c.wr16(SS, n, c.segSel[seg]);
     c.setSp(n);
   } else c.push16(c.segSel[seg]);
@@ -1769,7 +1772,7 @@ function bound(c: Cpu): void {
   const reg = (m >> 3) & 7;
   if (c.o32) {
     const lo = c.rd32(seg, off);
-    const hi = c.rd32(seg, (off + 4) | 0);
+    const hi = c.rd32(seg, (off + 4) & (c.a32 ? -1 : 0xffff));
     const v = c.regs[reg];
     if (v < lo || v > hi) c.fault(5);
   } else {
@@ -1828,7 +1831,8 @@ function enter(c: Cpu): void {
     else c.wr16(SS, sp, val);
   };
   put(c.o32 ? regs[EBP] : c.r16[EBP << 1]);
-  const frame = sp;
+  // A 32-bit frame pointer on a 16-bit stack keeps the upper half of ESP.
+  const frame = c.o32 && !c.ss32 ? (regs[ESP] & ~0xffff) | sp : sp;
   if (level > 0) {
     for (let i = 1; i < level; i++) {
       bp = (bp - o) & mask;
@@ -1837,8 +1841,11 @@ function enter(c: Cpu): void {
     put(frame);
   }
   const newSp = (sp - size) & mask;
-  // The final stack pointer must be writable (the 486 checks the last byte of the frame).
-  if (size > 0) c.linW(SS, newSp, 1);
+  if (size > 0) {
+    // The new stack top must be writable, and aligned when alignment checking is on.
+    const lin = c.linW(SS, newSp, 1);
+    if (c.alignCheck) c.checkAlignment(lin, o);
+  }
   if (c.o32) regs[EBP] = frame;
   else c.r16[EBP << 1] = frame;
   c.setSp(newSp);

@@ -1,8 +1,9 @@
 // The two-byte (0F xx) opcode map: system instructions, near Jcc, SETcc, CMOVcc, bit
 // operations, double shifts, MOVZX/MOVSX, the 486 atomics, CPUID/RDTSC, and the host escape.
 
-import { type Cpu, EAX, ECX, EDX, EBX, FS, GS, SS, R8, CR0_PE, CR0_PG, CR0_WP, CR0_ET, CR0_TS } from './cpu';
-import { CR0_CD, CR0_NW, CR4_PSE, CR4_TSD, EV_RDTSC } from './cpu';
+import { type Cpu } from './cpu';
+import { EAX, ECX, EDX, EBX, FS, GS, SS, R8, CR0_PE, CR0_PG, CR0_WP, CR0_ET, CR0_TS } from './regs';
+import { CR0_CD, CR0_NW, CR4_PSE, CR4_TSD, EV_RDTSC } from './regs';
 import { Exit } from '../contract';
 import { ZF, CF } from './flags';
 import { ea, readE8, readE16, readE32, writeE8 } from './modrm';
@@ -126,7 +127,8 @@ export function execute0F(c: Cpu): void {
       const sel = c.segSel[op === 0xa0 ? FS : GS];
       if (c.o32) {
         const n = c.ss32 ? (regs[4] - 4) | 0 : (regs[4] - 4) & 0xffff;
-        c.linW(SS, n, 4);
+        const lin = c.linW(SS, n, 4);
+        if (c.alignCheck) c.checkAlignment(lin, 4);
         c.wr16(SS, n, sel);
         c.setSp(n);
       } else c.push16(sel);
@@ -439,7 +441,8 @@ function cmpxchg8b(c: Cpu): void {
   const off = ea(c, m);
   const seg = c.eaSeg;
   const regs = c.regs;
-  c.linW(seg, off, 8);
+  const lin = c.linW(seg, off, 8);
+  if (c.alignCheck && (lin & 7) !== 0) c.faultCode(17, 0);
   const lo = c.rd32(seg, off);
   const hi = c.rd32(seg, (off + 4) | 0);
   if (lo === regs[EAX] && hi === regs[EDX]) {

@@ -7,7 +7,8 @@
 // lguest depends on every detail here: the guest kernel's traps, its system calls through
 // a trap gate and the switcher's own entry all arrive through deliver().
 
-import { type Cpu, CS, SS, DS, ES, FS, GS, TR, FAULT, ESP } from './cpu';
+import { type Cpu } from './cpu';
+import { CS, SS, DS, ES, FS, GS, TR, FAULT, ESP } from './regs';
 import { IF, TF, NT, RF, VM, AC } from './flags';
 import {
   ACC_CODE,
@@ -37,6 +38,8 @@ function contributory(v: number): boolean {
  * or by a failed delivery). Returns false when the processor must shut down.
  */
 export function deliverPending(c: Cpu): boolean {
+  // The instruction did not complete, so no single-step trap follows it.
+  c.trapPending = false;
   let first = c.delivering;
   c.delivering = -1;
   c.eip = c.instrStart;

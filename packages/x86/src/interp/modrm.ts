@@ -1,7 +1,8 @@
 // ModRM and SIB decoding: effective addresses in 16- and 32-bit addressing, and the
 // register-or-memory operand accessors every instruction with an E operand uses.
 
-import { type Cpu, EBX, EBP, ESI, EDI, DS, SS, R8 } from './cpu';
+import { type Cpu } from './cpu';
+import { EBX, EBP, ESI, EDI, DS, SS, R8 } from './regs';
 
 /**
  * Decode the memory operand of ModRM byte `m` (mod != 3), fetching any SIB and

@@ -2,7 +2,8 @@
 // and the checks a protected-mode load makes. Every other mechanism (far transfers,
 // interrupts, task switches) builds on the helpers here.
 
-import { type Cpu, CS, SS, LDTR } from './cpu';
+import { type Cpu } from './cpu';
+import { CS, SS, LDTR } from './regs';
 
 /** Access-rights bits (descriptor high dword bits 8–23, shifted down by 8). */
 export const ACC_ACCESSED = 0x01,

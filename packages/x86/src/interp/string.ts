@@ -3,8 +3,9 @@
 // already advanced, so interrupts and the run budget are honoured mid-copy, exactly as an
 // interrupted REP on hardware resumes.
 
-import { type Cpu, ECX, ESI, EDI, EDX, EAX, ES, DS } from './cpu';
-import { DF } from './flags';
+import { type Cpu } from './cpu';
+import { ECX, ESI, EDI, EDX, EAX, ES, DS } from './regs';
+import { DF, TF } from './flags';
 import { alu, ALU_CMP } from './alu';
 
 const CHUNK = 4096;
@@ -18,9 +19,15 @@ export function stringOp(c: Cpu, op: number): void {
   const a32 = c.a32;
   const regs = c.regs;
   let count = a32 ? regs[ECX] : c.r16[ECX << 1];
-  if (count === 0) return;
+  if (count === 0) {
+    // I/O permission is checked even when nothing is transferred.
+    if (op >= 0x6c && op <= 0x6f) c.checkIo(c.r16[EDX << 1], (op & 1) === 0 ? 1 : c.o32 ? 4 : 2);
+    return;
+  }
   const compares = op === 0xa6 || op === 0xa7 || op === 0xae || op === 0xaf;
-  for (let n = 0; n < CHUNK; n++) {
+  // Single-stepping traps after every iteration, so then each execution does one.
+  const chunk = (c.fl.flags & TF) !== 0 ? 1 : CHUNK;
+  for (let n = 0; n < chunk; n++) {
     stringStep(c, op);
     count = a32 ? (regs[ECX] = (regs[ECX] - 1) | 0) : (c.r16[ECX << 1] = (c.r16[ECX << 1] - 1) & 0xffff);
     if (count === 0) return;

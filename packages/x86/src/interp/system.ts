@@ -159,11 +159,13 @@ export function arpl(c: Cpu, modrm: number): void {
       raised = true;
     }
   } else {
-    // A read-modify-write operand: it must be writable even when nothing changes.
+    // Written only when the RPL is raised (a read-only operand that needs no change is
+    // fine: that is what the hardware does, though Bochs faults).
     const off = ea(c, modrm);
-    const dst = c.rmwRead16(c.eaSeg, off);
+    const seg = c.eaSeg;
+    const dst = c.rd16(seg, off);
     if ((dst & 3) < rpl) {
-      c.rmwWrite16((dst & ~3) | rpl);
+      c.wr16(seg, off, (dst & ~3) | rpl);
       raised = true;
     }
   }

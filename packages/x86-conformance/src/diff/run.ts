@@ -1,0 +1,124 @@
+// One differential run: plan the forms, generate the cases, run them natively, run them on
+// every core, compare. The Jest test and `npm run diff` both call runDiff().
+
+import type { CoreFactory } from '@lguest/x86';
+import type { DiffCase, Outcome } from './case';
+import { differences, describeMismatch } from './compare';
+import { CoreHarness } from './core';
+import { formName } from './forms';
+import { instructionForms, type InstructionForm } from './isa';
+import { KNOWN_CORE_MISMATCHES, knownMismatch, type KnownMismatch } from './known';
+import { runNative } from './native';
+import { generateCases, makePlan, type Plan } from './plan';
+
+export interface DiffOptions {
+  seed: number;
+  cases: number;
+  /** Only forms with this mnemonic (or this exact form name). */
+  form?: string;
+  cores: readonly CoreFactory[];
+  /** Mismatches described in full per core (default 20). */
+  details?: number;
+}
+
+export interface CoreResult {
+  core: string;
+  mismatches: number;
+  /** Mismatches of forms listed in KNOWN_CORE_MISMATCHES, by entry. */
+  known: Map<KnownMismatch, number>;
+  /** Reports of the first `details` unexpected mismatches. */
+  reports: string[];
+  /** One line per form with unexpected mismatches: name and count. */
+  byForm: Map<string, number>;
+  ms: number;
+}
+
+export interface DiffResult {
+  plan: Plan;
+  cases: DiffCase[];
+  native: Outcome[];
+  /** Cases per supported form, and how many of them faulted natively. */
+  perForm: Map<InstructionForm, { cases: number; faulted: number }>;
+  cores: CoreResult[];
+  timings: { generateMs: number; buildMs: number; nativeMs: number };
+}
+
+export function runDiff(opts: DiffOptions): DiffResult {
+  const plan = makePlan(instructionForms(), opts.form);
+  const t0 = performance.now();
+  const cases = generateCases(plan, opts.seed, opts.cases);
+  const generateMs = performance.now() - t0;
+  const native = runNative(cases);
+  const perForm = new Map<InstructionForm, { cases: number; faulted: number }>();
+  for (const f of plan.supported) perForm.set(f, { cases: 0, faulted: 0 });
+  cases.forEach((c, i) => {
+    const s = perForm.get(c.form);
+    if (!s) return;
+    s.cases++;
+    if (native.outcomes[i].vector >= 0) s.faulted++;
+  });
+  const details = opts.details ?? 20;
+  const results: CoreResult[] = [];
+  for (const factory of opts.cores) {
+    const t = performance.now();
+    const harness = new CoreHarness(factory, native.cs, native.ds);
+    const r: CoreResult = {
+      core: factory.name,
+      mismatches: 0,
+      known: new Map(),
+      reports: [],
+      byForm: new Map(),
+      ms: 0,
+    };
+    cases.forEach((c, i) => {
+      const got = harness.run(c);
+      const lines = differences(c, native.outcomes[i], got);
+      if (lines.length === 0) return;
+      const known = knownMismatch(factory.name, c, native.outcomes[i]);
+      if (known) {
+        r.known.set(known, (r.known.get(known) ?? 0) + 1);
+        return;
+      }
+      r.mismatches++;
+      const name = formName(c.form);
+      r.byForm.set(name, (r.byForm.get(name) ?? 0) + 1);
+      if (r.reports.length < details) r.reports.push(describeMismatch(factory.name, c, native.outcomes[i], lines));
+    });
+    r.ms = performance.now() - t;
+    results.push(r);
+  }
+  return {
+    plan,
+    cases,
+    native: native.outcomes,
+    perForm,
+    cores: results,
+    timings: { generateMs, buildMs: native.buildMs, nativeMs: native.runMs },
+  };
+}
+
+/** The run as text: coverage, timings, per core the mismatches and known mismatches. */
+export function summary(r: DiffResult): string {
+  const lines: string[] = [];
+  const covered = [...r.perForm.values()].filter((s) => s.cases > 0).length;
+  lines.push(
+    `${r.cases.length} cases over ${covered}/${r.plan.supported.length} forms (${r.plan.excluded.length} excluded) ` +
+      `of the instruction-set table`,
+  );
+  const t = r.timings;
+  lines.push(`generate ${ms(t.generateMs)}, assemble+link ${ms(t.buildMs)}, native run ${ms(t.nativeMs)}`);
+  for (const c of r.cores) {
+    lines.push(`core "${c.core}": ${c.mismatches} unexpected mismatches in ${ms(c.ms)}`);
+    for (const [name, n] of [...c.byForm].sort((a, b) => b[1] - a[1]))
+      lines.push(`  ${n.toString().padStart(6)}  ${name}`);
+    for (const [k, n] of c.known) lines.push(`  known: ${k.title}, ${n} cases — ${k.reason}`);
+    const unseen = KNOWN_CORE_MISMATCHES.filter((k) => k.core === c.core && !c.known.has(k));
+    if (unseen.length) lines.push(`  known mismatches not met in this run: ${unseen.map((k) => k.title).join('; ')}`);
+    lines.push(...c.reports);
+  }
+  return lines.join('\n');
+}
+
+function ms(v: number): string {
+  return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(0)} ms`;
+}
