@@ -37,6 +37,7 @@ import {
   EV_STOP,
   EV_SHADOW,
   EV_RDTSC,
+  EV_DECODE,
 } from './regs';
 
 export * from './regs';
@@ -272,6 +273,7 @@ export class Cpu implements CpuCore {
     this.delivering = -1;
     // A new state: nothing pending from the old one (an exit, a stop, an RDTSC result, a shadow).
     this.events = 0;
+    this.resetDecode();
     this.updateEvents();
     this.flushTlb();
   }
@@ -340,6 +342,7 @@ export class Cpu implements CpuCore {
           throw e;
         }
         n++;
+        this.events |= EV_DECODE;
         if (!deliverPending(this)) {
           this.retired = n;
           this.instructions += n;
@@ -356,6 +359,7 @@ export class Cpu implements CpuCore {
   /** Work at an instruction boundary. Returns an Exit to leave run(), or -1 to go on. */
   private atBoundary(): number {
     const ev = this.events;
+    if (ev & EV_DECODE) this.resetDecode();
     if (ev & EV_EXIT) {
       this.events &= ~EV_EXIT;
       this.updateEvents();
@@ -394,9 +398,17 @@ export class Cpu implements CpuCore {
     return -1;
   }
 
+  /** Back to the decode defaults of the code segment (no prefixes). */
+  resetDecode(): void {
+    this.o32 = this.a32 = this.cs32;
+    this.segOvr = -1;
+    this.rep = 0;
+    this.events &= ~EV_DECODE;
+  }
+
   /** Recompute which events the run loop must look at. */
   updateEvents(): void {
-    let ev = this.events & (EV_EXIT | EV_STOP | EV_SHADOW | EV_RDTSC);
+    let ev = this.events & (EV_EXIT | EV_STOP | EV_SHADOW | EV_RDTSC | EV_DECODE);
     if (this.irq) ev |= EV_IRQ;
     if (this.breakpoints.size !== 0) ev |= EV_BREAK;
     if ((this.fl.flags & TF) !== 0 || this.trapPending) ev |= EV_TRAP;
@@ -469,6 +481,7 @@ export class Cpu implements CpuCore {
     this.v86 = this.protectedMode && (this.fl.flags & VM) !== 0;
     this.paging = this.protectedMode && (this.cr0 & CR0_PG) !== 0;
     this.cs32 = !this.v86 && (this.segAccess[CS] & 0x4000) !== 0 ? 1 : 0;
+    this.events |= EV_DECODE;
     this.ss32 = !this.v86 && (this.segAccess[SS] & 0x4000) !== 0 ? 1 : 0;
     this.selectTlb();
   }

@@ -16,20 +16,26 @@ import { softwareInterrupt, deliver } from './interrupts';
 import { jmpFar, callFar, retFar } from './far';
 import { iret } from './iret';
 import { arpl } from './system';
-import { EV_SHADOW } from './regs';
+import { EV_SHADOW, EV_DECODE } from './regs';
 import { decode, isDecodeError } from '../isa/decode';
 
 /** Prefix bytes, for the prefix loop. */
 const PREFIX = new Uint8Array(256);
 for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) PREFIX[p] = 1;
 
+/**
+ * Execute one instruction. The decode state (c.o32, c.a32, c.segOvr, c.rep) already holds
+ * the defaults of the code segment: prefixes change it and raise EV_DECODE, and the run
+ * loop restores it at the next boundary.
+ */
 export function execute(c: Cpu): void {
-  let op = c.fetch8();
-  c.o32 = c.a32 = c.cs32;
-  c.segOvr = -1;
-  c.rep = 0;
-  if (PREFIX[op] !== 0) op = prefixes(c, op);
-  dispatch(c, op);
+  dispatch(c, c.fetch8());
+}
+
+/** A prefix byte: gather every prefix, then execute the instruction they prefix. */
+function prefixed(c: Cpu, op: number): void {
+  c.events |= EV_DECODE;
+  dispatch(c, prefixes(c, op));
 }
 
 // ---- ALU Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz for ADD OR ADC SBB AND SUB XOR CMP
@@ -1590,6 +1596,19 @@ function dispatch(c: Cpu, op: number): void {
       return;
     case 0xff:
       opFF(c, 0xff);
+      return;
+    case 0x26:
+    case 0x2e:
+    case 0x36:
+    case 0x3e:
+    case 0x64:
+    case 0x65:
+    case 0x66:
+    case 0x67:
+    case 0xf0:
+    case 0xf2:
+    case 0xf3:
+      prefixed(c, op);
       return;
     default:
       opInvalid(c, op);

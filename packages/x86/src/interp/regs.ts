@@ -49,4 +49,10 @@ export const EV_EXIT = 1,
   EV_STOP = 16,
   EV_SHADOW = 32,
   /** RDTSC executed: its result is completed at the boundary (see Cpu.completeRdtsc). */
-  EV_RDTSC = 64;
+  EV_RDTSC = 64,
+  /**
+   * The per-instruction decode state (operand/address size, segment override, REP) differs
+   * from the defaults of the current code segment: set by a prefix, or by a change of CS.
+   * The boundary restores the defaults, so unprefixed instructions never store them.
+   */
+  EV_DECODE = 128;

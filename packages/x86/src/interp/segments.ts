@@ -3,7 +3,7 @@
 // interrupts, task switches) builds on the helpers here.
 
 import { type Cpu } from './cpu';
-import { CS, SS, LDTR } from './regs';
+import { CS, SS, LDTR, EV_DECODE } from './regs';
 
 /** Access-rights bits (descriptor high dword bits 8–23, shifted down by 8). */
 export const ACC_ACCESSED = 0x01,
@@ -49,6 +49,9 @@ export function setSegCache(c: Cpu, seg: number, sel: number, base: number, limi
   if (seg === CS) {
     c.cs32 = !c.v86 && (access & ACC_DB) !== 0 ? 1 : 0;
     c.fetchLen = 0;
+    // The instruction that loaded CS finishes with its own sizes; the next one decodes
+    // with the new segment's defaults.
+    c.events |= EV_DECODE;
   } else if (seg === SS) {
     c.ss32 = !c.v86 && (access & ACC_DB) !== 0 ? 1 : 0;
   }
