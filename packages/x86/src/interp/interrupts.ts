@@ -121,7 +121,8 @@ export function deliver(c: Cpu, vector: number, hasCode: boolean, code: number, 
   if ((sel & 0xfffc) === 0 && (sel & 4) === 0) c.faultCode(13, ext);
   if (!readDescriptor(c, sel)) c.faultCode(13, selErr);
   const csLo = c.descLo,
-    csHi = c.descHi;
+    csHi = c.descHi,
+    csAddr = c.descAddr;
   const csAccess = descAccess(csHi);
   const dpl = accDpl(csAccess);
   if ((csAccess & (ACC_S | ACC_CODE)) !== (ACC_S | ACC_CODE) || dpl > c.cpl) c.faultCode(13, selErr);
@@ -181,6 +182,7 @@ export function deliver(c: Cpu, vector: number, hasCode: boolean, code: number, 
     if ((ssHi & 0x100) === 0) c.sysWrite8((ssAddr + 5) | 0, ((ssHi | 0x100) >>> 8) & 0xff);
     c.descLo = csLo;
     c.descHi = csHi;
+    c.descAddr = csAddr;
     if (fromV86) {
       c.setEflags(0, VM);
       for (const s of V86_DATA_SEGS) loadNull(c, s, 0);
@@ -213,8 +215,10 @@ export function deliver(c: Cpu, vector: number, hasCode: boolean, code: number, 
     c.faultCode(13, selErr);
   }
   // Enter the handler.
+  // The CS descriptor again (the stack switch read the SS one in between): its accessed bit.
   c.descLo = csLo;
   c.descHi = csHi;
+  c.descAddr = csAddr;
   markAccessed(c);
   const newCpl = conforming ? c.cpl : dpl;
   setSegCache(c, CS, (sel & 0xfffc) | newCpl, descBase(csLo, csHi), descLimit(csLo, csHi), descAccess(c.descHi));
