@@ -43,6 +43,16 @@ export interface IoBus {
   out32(port: number, value: number): void;
 }
 
+/** A bus with nothing on it: every port reads as all ones and writes go nowhere. */
+export const EMPTY_IO_BUS: IoBus = Object.freeze({
+  in8: (): number => 0xff,
+  in16: (): number => 0xffff,
+  in32: (): number => 0xffffffff,
+  out8: (): void => undefined,
+  out16: (): void => undefined,
+  out32: (): void => undefined,
+});
+
 /**
  * The interrupt controller seen from the CPU: the INTR line and the INTA cycle. The core
  * samples `intrPending()` only after the host raised `CpuCore.irqLine`, so a controller

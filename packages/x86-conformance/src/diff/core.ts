@@ -10,7 +10,15 @@
 // raises #GP(0) with the frame's EIP at the end of the snippet: that, and only that, is a
 // normal completion.
 
-import { type CoreFactory, type CpuCore, type CpuState, Exit, type Machine, type SegmentState } from '@lguest/x86';
+import {
+  EMPTY_IO_BUS,
+  type CoreFactory,
+  type CpuCore,
+  type CpuState,
+  Exit,
+  type Machine,
+  type SegmentState,
+} from '@lguest/x86';
 import type { DiffCase, Outcome } from './case';
 import {
   CODE_BASE,
@@ -84,14 +92,7 @@ export class CoreHarness {
   ) {
     const machine: Machine = {
       memory: new ArrayBuffer(RAM_BYTES),
-      io: {
-        in8: () => 0xff,
-        in16: () => 0xffff,
-        in32: () => 0xffffffff,
-        out8: () => undefined,
-        out16: () => undefined,
-        out32: () => undefined,
-      },
+      io: EMPTY_IO_BUS,
     };
     this.mem = new Uint8Array(machine.memory);
     this.dv = new DataView(machine.memory);

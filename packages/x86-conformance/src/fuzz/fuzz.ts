@@ -6,7 +6,7 @@
 // round's budget runs out. Everything after the start is up to the random bytes —
 // including overwriting the tables themselves.
 
-import { Exit, type CoreFactory, type CpuState, type SegmentState } from '@lguest/x86';
+import { EMPTY_IO_BUS, Exit, type CoreFactory, type CpuState, type SegmentState } from '@lguest/x86';
 
 /** Where a round starts: protected mode at a CPL, real mode or virtual-8086 mode. */
 export type FuzzMode = 0 | 1 | 2 | 3 | 'real' | 'v86';
@@ -176,16 +176,6 @@ const EXIT_NAMES: Record<number, string> = {
   [Exit.Stopped]: 'stopped',
 };
 
-/** An I/O bus with nothing on it (reads all ones), as on an empty PC. */
-const emptyBus = {
-  in8: (): number => 0xff,
-  in16: (): number => 0xffff,
-  in32: (): number => 0xffffffff,
-  out8: (): void => undefined,
-  out16: (): void => undefined,
-  out32: (): void => undefined,
-};
-
 /**
  * Run random code in `mode` until at least `instructions` have retired, in rounds of at
  * most `roundBudget`. Throws only if the core does (which is the failure being hunted).
@@ -200,7 +190,7 @@ export function fuzz(
   const memory = new ArrayBuffer(MEM_SIZE);
   const bytes = new Uint8Array(memory);
   const view = new DataView(memory);
-  const core = factory.create({ memory, io: emptyBus });
+  const core = factory.create({ memory, io: EMPTY_IO_BUS });
   const rng = new Random(seed);
   const result: FuzzResult = { mode, rounds: 0, instructions: 0, exits: {} };
   while (result.instructions < instructions) {

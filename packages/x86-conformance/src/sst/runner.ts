@@ -14,6 +14,7 @@
 // else.
 
 import {
+  EMPTY_IO_BUS,
   type CoreFactory,
   type CpuCore,
   type CpuState,
@@ -83,14 +84,7 @@ const REAL_MODE_CODE = 0x9b; // present, DPL 0, execute/read code, accessed
 const FLAG_IF_TF = 0x0300;
 
 /** I/O as the recording rigs had it: every read returns all ones, writes vanish. */
-export const floatingBus: IoBus = {
-  in8: () => 0xff,
-  in16: () => 0xffff,
-  in32: () => 0xffffffff,
-  out8: () => undefined,
-  out16: () => undefined,
-  out32: () => undefined,
-};
+export const floatingBus: IoBus = EMPTY_IO_BUS;
 
 /** Segment of the background handlers: vector n is handled by a HLT at SENTINEL_CS:n. */
 const SENTINEL_CS = 0x0040;

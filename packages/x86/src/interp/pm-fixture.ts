@@ -3,7 +3,7 @@
 // byte by byte as a kernel would, and puts the CPU into a chosen ring with setState — so a
 // test can call one mechanism directly and look at exactly what it did to memory and state.
 
-import type { IoBus, SegmentState } from '../contract';
+import { EMPTY_IO_BUS, type SegmentState } from '../contract';
 import { Cpu } from './cpu';
 import { FAULT } from './regs';
 import { descAccess, descBase, descLimit } from './segments';
@@ -48,17 +48,8 @@ export const DPL3 = 0x60,
 export const F_32 = 0xc,
   F_16 = 0x0;
 
-const io: IoBus = {
-  in8: () => 0xff,
-  in16: () => 0xffff,
-  in32: () => -1,
-  out8: () => undefined,
-  out16: () => undefined,
-  out32: () => undefined,
-};
-
 export function newCpu(): Cpu {
-  return new Cpu({ memory: new ArrayBuffer(1 << 20), io });
+  return new Cpu({ memory: new ArrayBuffer(1 << 20), io: EMPTY_IO_BUS });
 }
 
 export function w8(c: Cpu, a: number, v: number): void {

@@ -15,7 +15,7 @@
 // mismatch, so the lead can fix the core and delete the entry (the test insists that every
 // listed bug still reproduces).
 
-import { Exit, type CpuState, type Machine, type SegmentState } from '../contract';
+import { EMPTY_IO_BUS, Exit, type CpuState, type Machine, type SegmentState } from '../contract';
 import { Cpu } from '../interp/cpu';
 import { CPUID_FEATURES } from '../interp/exec0f';
 import { decode, isDecodeError } from './decode';
@@ -41,15 +41,7 @@ const SEL_CODE = 0x08,
   SEL_CODE3 = 0x2b,
   SEL_DATA3 = 0x33;
 
-const io = {
-  in8: (): number => 0xff,
-  in16: (): number => 0xffff,
-  in32: (): number => 0xffffffff,
-  out8: (): void => undefined,
-  out16: (): void => undefined,
-  out32: (): void => undefined,
-};
-const machine: Machine = { memory: new ArrayBuffer(MEMORY_SIZE), io };
+const machine: Machine = { memory: new ArrayBuffer(MEMORY_SIZE), io: EMPTY_IO_BUS };
 const mem = new Uint8Array(machine.memory);
 const view = new DataView(machine.memory);
 const cpu = new Cpu(machine);
