@@ -21,35 +21,45 @@ export function szp(res: number, sb: number): number {
   return ((res >>> sb) & 1 ? SF : 0) | ((res & sizeMask(sb)) === 0 ? ZF : 0) | PARITY[res & 0xff];
 }
 
-/** One of ADD OR ADC SBB AND SUB XOR CMP; returns the result (CMP's is discarded). */
+/**
+ * One of ADD OR ADC SBB AND SUB XOR CMP; returns the result (CMP's is discarded). Written
+ * flat, with the lazy-flag record stored in place, because it sits on the hottest path.
+ */
 export function alu(c: Cpu, kind: number, a: number, b: number, sb: number): number {
-  let r: number;
+  let r: number, op: number;
   switch (kind) {
     case ALU_ADD:
       r = (a + b) | 0;
-      c.fl.set(LazyOp.Add, a, b, r, sb, OSZAPC);
-      return r;
+      op = LazyOp.Add;
+      break;
     case ALU_OR:
       r = a | b;
-      c.fl.set(LazyOp.Logic, a, b, r, sb, OSZAPC);
-      return r;
+      op = LazyOp.Logic;
+      break;
+    case ALU_AND:
+      r = a & b;
+      op = LazyOp.Logic;
+      break;
+    case ALU_XOR:
+      r = a ^ b;
+      op = LazyOp.Logic;
+      break;
     case ALU_ADC:
       return adc(c, a, b, sb);
     case ALU_SBB:
       return sbb(c, a, b, sb);
-    case ALU_AND:
-      r = a & b;
-      c.fl.set(LazyOp.Logic, a, b, r, sb, OSZAPC);
-      return r;
-    case ALU_XOR:
-      r = a ^ b;
-      c.fl.set(LazyOp.Logic, a, b, r, sb, OSZAPC);
-      return r;
     default:
       r = (a - b) | 0;
-      c.fl.set(LazyOp.Sub, a, b, r, sb, OSZAPC);
-      return r;
+      op = LazyOp.Sub;
   }
+  const f = c.fl;
+  f.op = op;
+  f.a = a;
+  f.b = b;
+  f.res = r;
+  f.sizeBit = sb;
+  f.lazy = OSZAPC;
+  return r;
 }
 
 function adc(c: Cpu, a: number, b: number, sb: number): number {

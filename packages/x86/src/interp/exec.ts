@@ -5,7 +5,7 @@
 
 import { type Cpu } from './cpu';
 import { EAX, ECX, EDX, EBX, ESP, EBP, ES, CS, SS, DS, R8 } from './regs';
-import { IF, TF, DF, VM, RF, CF, AF, PF, ZF, SF, AC, ID, IOPL, NT, OSZAPC } from './flags';
+import { IF, TF, DF, VM, RF, CF, AF, PF, ZF, SF, OF, AC, ID, IOPL, NT, OSZAPC, LazyOp } from './flags';
 import { Exit } from '../contract';
 import { ea, readE8, readE16, readE32, writeE8, writeE16, writeE32 } from './modrm';
 import * as A from './alu';
@@ -55,19 +55,23 @@ function aluEbGb(c: Cpu, kind: number): void {
 }
 
 function aluEvGv(c: Cpu, kind: number): void {
+  const m = c.fetch8();
+  if (m >= 0xc0 && c.o32) {
+    // Register to register, 32-bit: kept small so V8 inlines it with `kind` fixed.
+    const regs = c.regs;
+    const r = A.alu(c, kind, regs[m & 7], regs[(m >> 3) & 7], 31);
+    if (kind !== A.ALU_CMP) regs[m & 7] = r;
+  } else aluEvGvOther(c, kind, m);
+}
+
+function aluEvGvOther(c: Cpu, kind: number, m: number): void {
   const regs = c.regs;
   let off: number, r: number;
-  const m = c.fetch8();
   if (c.o32) {
     const src = regs[(m >> 3) & 7];
-    if (m >= 0xc0) {
-      r = A.alu(c, kind, regs[m & 7], src, 31);
-      if (kind !== A.ALU_CMP) regs[m & 7] = r;
-    } else {
-      off = ea(c, m);
-      if (kind === A.ALU_CMP) A.alu(c, kind, c.rd32(c.eaSeg, off), src, 31);
-      else c.rmwWrite32(A.alu(c, kind, c.rmwRead32(c.eaSeg, off), src, 31));
-    }
+    off = ea(c, m);
+    if (kind === A.ALU_CMP) A.alu(c, kind, c.rd32(c.eaSeg, off), src, 31);
+    else c.rmwWrite32(A.alu(c, kind, c.rmwRead32(c.eaSeg, off), src, 31));
   } else {
     const src = c.r16[((m >> 3) & 7) << 1];
     if (m >= 0xc0) {
@@ -554,8 +558,35 @@ function opC0(c: Cpu, op: number): void {
     const count = op <= 0xc1 ? c.fetch8() : op <= 0xd1 ? 1 : c.r8[4];
     const rm = m & 7;
     if (byte) c.r8[R8[rm]] = A.shift(c, kind, c.r8[R8[rm]], count, 7);
-    else if (sb === 31) regs[rm] = A.shift(c, kind, regs[rm], count, 31);
-    else c.r16[rm << 1] = A.shift(c, kind, c.r16[rm << 1], count, 15);
+    else if (sb === 31) {
+      const n = count & 31;
+      const x = regs[rm];
+      if (n !== 0 && (kind === 4 || kind === 5 || kind === 7)) {
+        // SHL/SHR/SAR of a 32-bit register: the common case, done here with the same
+        // flags as A.shift (CF and OF now, SF/ZF/PF lazy, AF cleared).
+        let r: number, cf: number, of: number;
+        if (kind === 5) {
+          r = x >>> n;
+          cf = (x >>> (n - 1)) & 1;
+          of = n === 1 ? x >>> 31 : 0;
+        } else if (kind === 7) {
+          r = x >> n;
+          cf = (x >> (n - 1)) & 1;
+          of = 0;
+        } else {
+          r = x << n;
+          cf = (x >>> (32 - n)) & 1;
+          of = ((r >>> 31) ^ cf) & 1;
+        }
+        regs[rm] = r;
+        const f = c.fl;
+        f.flags = (f.flags & ~(CF | OF | AF)) | cf | (of << 11);
+        f.op = LazyOp.Logic;
+        f.res = r | 0;
+        f.sizeBit = 31;
+        f.lazy = SF | ZF | PF;
+      } else regs[rm] = A.shift(c, kind, x, count, 31);
+    } else c.r16[rm << 1] = A.shift(c, kind, c.r16[rm << 1], count, 15);
   } else {
     off = ea(c, m);
     const count = op <= 0xc1 ? c.fetch8() : op <= 0xd1 ? 1 : c.r8[4];
