@@ -887,763 +887,9 @@ function opInvalid(c: Cpu, _op: number): void {
   c.fault(6);
 }
 
-/**
- * The one-byte opcode map: a switch of direct calls (V8 compiles it to a jump table and
- * calls each handler directly, which is cheaper than calling through a table of functions).
- */
+/** Execute the instruction whose first byte (opcode or prefix) is `op`. */
 function dispatch(c: Cpu, op: number): void {
-  switch (op) {
-    case 0x00:
-      aluEbGb(c, A.ALU_ADD);
-      return;
-    case 0x01:
-      aluEvGv(c, A.ALU_ADD);
-      return;
-    case 0x02:
-      aluGbEb(c, A.ALU_ADD);
-      return;
-    case 0x03:
-      aluGvEv(c, A.ALU_ADD);
-      return;
-    case 0x04:
-      aluALIb(c, A.ALU_ADD);
-      return;
-    case 0x05:
-      aluEAXIv(c, A.ALU_ADD);
-      return;
-    case 0x06:
-      op06(c, 0x06);
-      return;
-    case 0x07:
-      op07(c, 0x07);
-      return;
-    case 0x08:
-      aluEbGb(c, A.ALU_OR);
-      return;
-    case 0x09:
-      aluEvGv(c, A.ALU_OR);
-      return;
-    case 0x0a:
-      aluGbEb(c, A.ALU_OR);
-      return;
-    case 0x0b:
-      aluGvEv(c, A.ALU_OR);
-      return;
-    case 0x0c:
-      aluALIb(c, A.ALU_OR);
-      return;
-    case 0x0d:
-      aluEAXIv(c, A.ALU_OR);
-      return;
-    case 0x0e:
-      op0E(c, 0x0e);
-      return;
-    case 0x0f:
-      op0F(c, 0x0f);
-      return;
-    case 0x10:
-      aluEbGb(c, A.ALU_ADC);
-      return;
-    case 0x11:
-      aluEvGv(c, A.ALU_ADC);
-      return;
-    case 0x12:
-      aluGbEb(c, A.ALU_ADC);
-      return;
-    case 0x13:
-      aluGvEv(c, A.ALU_ADC);
-      return;
-    case 0x14:
-      aluALIb(c, A.ALU_ADC);
-      return;
-    case 0x15:
-      aluEAXIv(c, A.ALU_ADC);
-      return;
-    case 0x16:
-      op16(c, 0x16);
-      return;
-    case 0x17:
-      op17(c, 0x17);
-      return;
-    case 0x18:
-      aluEbGb(c, A.ALU_SBB);
-      return;
-    case 0x19:
-      aluEvGv(c, A.ALU_SBB);
-      return;
-    case 0x1a:
-      aluGbEb(c, A.ALU_SBB);
-      return;
-    case 0x1b:
-      aluGvEv(c, A.ALU_SBB);
-      return;
-    case 0x1c:
-      aluALIb(c, A.ALU_SBB);
-      return;
-    case 0x1d:
-      aluEAXIv(c, A.ALU_SBB);
-      return;
-    case 0x1e:
-      op1E(c, 0x1e);
-      return;
-    case 0x1f:
-      op1F(c, 0x1f);
-      return;
-    case 0x20:
-      aluEbGb(c, A.ALU_AND);
-      return;
-    case 0x21:
-      aluEvGv(c, A.ALU_AND);
-      return;
-    case 0x22:
-      aluGbEb(c, A.ALU_AND);
-      return;
-    case 0x23:
-      aluGvEv(c, A.ALU_AND);
-      return;
-    case 0x24:
-      aluALIb(c, A.ALU_AND);
-      return;
-    case 0x25:
-      aluEAXIv(c, A.ALU_AND);
-      return;
-    case 0x27:
-      op27(c, 0x27);
-      return;
-    case 0x28:
-      aluEbGb(c, A.ALU_SUB);
-      return;
-    case 0x29:
-      aluEvGv(c, A.ALU_SUB);
-      return;
-    case 0x2a:
-      aluGbEb(c, A.ALU_SUB);
-      return;
-    case 0x2b:
-      aluGvEv(c, A.ALU_SUB);
-      return;
-    case 0x2c:
-      aluALIb(c, A.ALU_SUB);
-      return;
-    case 0x2d:
-      aluEAXIv(c, A.ALU_SUB);
-      return;
-    case 0x2f:
-      op2F(c, 0x2f);
-      return;
-    case 0x30:
-      aluEbGb(c, A.ALU_XOR);
-      return;
-    case 0x31:
-      aluEvGv(c, A.ALU_XOR);
-      return;
-    case 0x32:
-      aluGbEb(c, A.ALU_XOR);
-      return;
-    case 0x33:
-      aluGvEv(c, A.ALU_XOR);
-      return;
-    case 0x34:
-      aluALIb(c, A.ALU_XOR);
-      return;
-    case 0x35:
-      aluEAXIv(c, A.ALU_XOR);
-      return;
-    case 0x37:
-      op37(c, 0x37);
-      return;
-    case 0x38:
-      aluEbGb(c, A.ALU_CMP);
-      return;
-    case 0x39:
-      aluEvGv(c, A.ALU_CMP);
-      return;
-    case 0x3a:
-      aluGbEb(c, A.ALU_CMP);
-      return;
-    case 0x3b:
-      aluGvEv(c, A.ALU_CMP);
-      return;
-    case 0x3c:
-      aluALIb(c, A.ALU_CMP);
-      return;
-    case 0x3d:
-      aluEAXIv(c, A.ALU_CMP);
-      return;
-    case 0x3f:
-      op3F(c, 0x3f);
-      return;
-    case 0x40:
-      op40(c, 0x40);
-      return;
-    case 0x41:
-      op40(c, 0x41);
-      return;
-    case 0x42:
-      op40(c, 0x42);
-      return;
-    case 0x43:
-      op40(c, 0x43);
-      return;
-    case 0x44:
-      op40(c, 0x44);
-      return;
-    case 0x45:
-      op40(c, 0x45);
-      return;
-    case 0x46:
-      op40(c, 0x46);
-      return;
-    case 0x47:
-      op40(c, 0x47);
-      return;
-    case 0x48:
-      op48(c, 0x48);
-      return;
-    case 0x49:
-      op48(c, 0x49);
-      return;
-    case 0x4a:
-      op48(c, 0x4a);
-      return;
-    case 0x4b:
-      op48(c, 0x4b);
-      return;
-    case 0x4c:
-      op48(c, 0x4c);
-      return;
-    case 0x4d:
-      op48(c, 0x4d);
-      return;
-    case 0x4e:
-      op48(c, 0x4e);
-      return;
-    case 0x4f:
-      op48(c, 0x4f);
-      return;
-    case 0x50:
-      op50(c, 0x50);
-      return;
-    case 0x51:
-      op50(c, 0x51);
-      return;
-    case 0x52:
-      op50(c, 0x52);
-      return;
-    case 0x53:
-      op50(c, 0x53);
-      return;
-    case 0x54:
-      op50(c, 0x54);
-      return;
-    case 0x55:
-      op50(c, 0x55);
-      return;
-    case 0x56:
-      op50(c, 0x56);
-      return;
-    case 0x57:
-      op50(c, 0x57);
-      return;
-    case 0x58:
-      op58(c, 0x58);
-      return;
-    case 0x59:
-      op58(c, 0x59);
-      return;
-    case 0x5a:
-      op58(c, 0x5a);
-      return;
-    case 0x5b:
-      op58(c, 0x5b);
-      return;
-    case 0x5c:
-      op58(c, 0x5c);
-      return;
-    case 0x5d:
-      op58(c, 0x5d);
-      return;
-    case 0x5e:
-      op58(c, 0x5e);
-      return;
-    case 0x5f:
-      op58(c, 0x5f);
-      return;
-    case 0x60:
-      op60(c, 0x60);
-      return;
-    case 0x61:
-      op61(c, 0x61);
-      return;
-    case 0x62:
-      op62(c, 0x62);
-      return;
-    case 0x63:
-      op63(c, 0x63);
-      return;
-    case 0x68:
-      op68(c, 0x68);
-      return;
-    case 0x69:
-      op69(c, 0x69);
-      return;
-    case 0x6a:
-      op6A(c, 0x6a);
-      return;
-    case 0x6b:
-      op69(c, 0x6b);
-      return;
-    case 0x6c:
-      op6C(c, 0x6c);
-      return;
-    case 0x6d:
-      op6C(c, 0x6d);
-      return;
-    case 0x6e:
-      op6C(c, 0x6e);
-      return;
-    case 0x6f:
-      op6C(c, 0x6f);
-      return;
-    case 0x70:
-      jccShort(c, 0);
-      return;
-    case 0x71:
-      jccShort(c, 1);
-      return;
-    case 0x72:
-      jccShort(c, 2);
-      return;
-    case 0x73:
-      jccShort(c, 3);
-      return;
-    case 0x74:
-      jccShort(c, 4);
-      return;
-    case 0x75:
-      jccShort(c, 5);
-      return;
-    case 0x76:
-      jccShort(c, 6);
-      return;
-    case 0x77:
-      jccShort(c, 7);
-      return;
-    case 0x78:
-      jccShort(c, 8);
-      return;
-    case 0x79:
-      jccShort(c, 9);
-      return;
-    case 0x7a:
-      jccShort(c, 10);
-      return;
-    case 0x7b:
-      jccShort(c, 11);
-      return;
-    case 0x7c:
-      jccShort(c, 12);
-      return;
-    case 0x7d:
-      jccShort(c, 13);
-      return;
-    case 0x7e:
-      jccShort(c, 14);
-      return;
-    case 0x7f:
-      jccShort(c, 15);
-      return;
-    case 0x80:
-      op80(c, 0x80);
-      return;
-    case 0x81:
-      op81(c, 0x81);
-      return;
-    case 0x82:
-      op80(c, 0x82);
-      return;
-    case 0x83:
-      op81(c, 0x83);
-      return;
-    case 0x84:
-      op84(c, 0x84);
-      return;
-    case 0x85:
-      op85(c, 0x85);
-      return;
-    case 0x86:
-      op86(c, 0x86);
-      return;
-    case 0x87:
-      op87(c, 0x87);
-      return;
-    case 0x88:
-      op88(c, 0x88);
-      return;
-    case 0x89:
-      op89(c, 0x89);
-      return;
-    case 0x8a:
-      op8A(c, 0x8a);
-      return;
-    case 0x8b:
-      op8B(c, 0x8b);
-      return;
-    case 0x8c:
-      op8C(c, 0x8c);
-      return;
-    case 0x8d:
-      op8D(c, 0x8d);
-      return;
-    case 0x8e:
-      op8E(c, 0x8e);
-      return;
-    case 0x8f:
-      op8F(c, 0x8f);
-      return;
-    case 0x90:
-      op90(c, 0x90);
-      return;
-    case 0x91:
-      op91(c, 0x91);
-      return;
-    case 0x92:
-      op91(c, 0x92);
-      return;
-    case 0x93:
-      op91(c, 0x93);
-      return;
-    case 0x94:
-      op91(c, 0x94);
-      return;
-    case 0x95:
-      op91(c, 0x95);
-      return;
-    case 0x96:
-      op91(c, 0x96);
-      return;
-    case 0x97:
-      op91(c, 0x97);
-      return;
-    case 0x98:
-      op98(c, 0x98);
-      return;
-    case 0x99:
-      op99(c, 0x99);
-      return;
-    case 0x9a:
-      op9A(c, 0x9a);
-      return;
-    case 0x9b:
-      op9B(c, 0x9b);
-      return;
-    case 0x9c:
-      op9C(c, 0x9c);
-      return;
-    case 0x9d:
-      op9D(c, 0x9d);
-      return;
-    case 0x9e:
-      op9E(c, 0x9e);
-      return;
-    case 0x9f:
-      op9F(c, 0x9f);
-      return;
-    case 0xa0:
-      opA0(c, 0xa0);
-      return;
-    case 0xa1:
-      opA0(c, 0xa1);
-      return;
-    case 0xa2:
-      opA0(c, 0xa2);
-      return;
-    case 0xa3:
-      opA0(c, 0xa3);
-      return;
-    case 0xa4:
-      opA4(c, 0xa4);
-      return;
-    case 0xa5:
-      opA4(c, 0xa5);
-      return;
-    case 0xa6:
-      opA4(c, 0xa6);
-      return;
-    case 0xa7:
-      opA4(c, 0xa7);
-      return;
-    case 0xa8:
-      opA8(c, 0xa8);
-      return;
-    case 0xa9:
-      opA9(c, 0xa9);
-      return;
-    case 0xaa:
-      opA4(c, 0xaa);
-      return;
-    case 0xab:
-      opA4(c, 0xab);
-      return;
-    case 0xac:
-      opA4(c, 0xac);
-      return;
-    case 0xad:
-      opA4(c, 0xad);
-      return;
-    case 0xae:
-      opA4(c, 0xae);
-      return;
-    case 0xaf:
-      opA4(c, 0xaf);
-      return;
-    case 0xb0:
-      opB0(c, 0xb0);
-      return;
-    case 0xb1:
-      opB0(c, 0xb1);
-      return;
-    case 0xb2:
-      opB0(c, 0xb2);
-      return;
-    case 0xb3:
-      opB0(c, 0xb3);
-      return;
-    case 0xb4:
-      opB0(c, 0xb4);
-      return;
-    case 0xb5:
-      opB0(c, 0xb5);
-      return;
-    case 0xb6:
-      opB0(c, 0xb6);
-      return;
-    case 0xb7:
-      opB0(c, 0xb7);
-      return;
-    case 0xb8:
-      opB8(c, 0xb8);
-      return;
-    case 0xb9:
-      opB8(c, 0xb9);
-      return;
-    case 0xba:
-      opB8(c, 0xba);
-      return;
-    case 0xbb:
-      opB8(c, 0xbb);
-      return;
-    case 0xbc:
-      opB8(c, 0xbc);
-      return;
-    case 0xbd:
-      opB8(c, 0xbd);
-      return;
-    case 0xbe:
-      opB8(c, 0xbe);
-      return;
-    case 0xbf:
-      opB8(c, 0xbf);
-      return;
-    case 0xc0:
-      opC0(c, 0xc0);
-      return;
-    case 0xc1:
-      opC0(c, 0xc1);
-      return;
-    case 0xc2:
-      opC2(c, 0xc2);
-      return;
-    case 0xc3:
-      opC2(c, 0xc3);
-      return;
-    case 0xc4:
-      opC4(c, 0xc4);
-      return;
-    case 0xc5:
-      opC4(c, 0xc5);
-      return;
-    case 0xc6:
-      opC6(c, 0xc6);
-      return;
-    case 0xc7:
-      opC7(c, 0xc7);
-      return;
-    case 0xc8:
-      opC8(c, 0xc8);
-      return;
-    case 0xc9:
-      opC9(c, 0xc9);
-      return;
-    case 0xca:
-      opCA(c, 0xca);
-      return;
-    case 0xcb:
-      opCB(c, 0xcb);
-      return;
-    case 0xcc:
-      opCC(c, 0xcc);
-      return;
-    case 0xcd:
-      opCD(c, 0xcd);
-      return;
-    case 0xce:
-      opCE(c, 0xce);
-      return;
-    case 0xcf:
-      opCF(c, 0xcf);
-      return;
-    case 0xd0:
-      opC0(c, 0xd0);
-      return;
-    case 0xd1:
-      opC0(c, 0xd1);
-      return;
-    case 0xd2:
-      opC0(c, 0xd2);
-      return;
-    case 0xd3:
-      opC0(c, 0xd3);
-      return;
-    case 0xd4:
-      opD4(c, 0xd4);
-      return;
-    case 0xd5:
-      opD5(c, 0xd5);
-      return;
-    case 0xd6:
-      opD6(c, 0xd6);
-      return;
-    case 0xd7:
-      opD7(c, 0xd7);
-      return;
-    case 0xd8:
-      opD8(c, 0xd8);
-      return;
-    case 0xd9:
-      opD8(c, 0xd9);
-      return;
-    case 0xda:
-      opD8(c, 0xda);
-      return;
-    case 0xdb:
-      opD8(c, 0xdb);
-      return;
-    case 0xdc:
-      opD8(c, 0xdc);
-      return;
-    case 0xdd:
-      opD8(c, 0xdd);
-      return;
-    case 0xde:
-      opD8(c, 0xde);
-      return;
-    case 0xdf:
-      opD8(c, 0xdf);
-      return;
-    case 0xe0:
-      opE0(c, 0xe0);
-      return;
-    case 0xe1:
-      opE0(c, 0xe1);
-      return;
-    case 0xe2:
-      opE0(c, 0xe2);
-      return;
-    case 0xe3:
-      opE3(c, 0xe3);
-      return;
-    case 0xe4:
-      opE4(c, 0xe4);
-      return;
-    case 0xe5:
-      opE5(c, 0xe5);
-      return;
-    case 0xe6:
-      opE6(c, 0xe6);
-      return;
-    case 0xe7:
-      opE7(c, 0xe7);
-      return;
-    case 0xe8:
-      opE8(c, 0xe8);
-      return;
-    case 0xe9:
-      opE9(c, 0xe9);
-      return;
-    case 0xea:
-      opEA(c, 0xea);
-      return;
-    case 0xeb:
-      opEB(c, 0xeb);
-      return;
-    case 0xec:
-      opEC(c, 0xec);
-      return;
-    case 0xed:
-      opED(c, 0xed);
-      return;
-    case 0xee:
-      opEE(c, 0xee);
-      return;
-    case 0xef:
-      opEF(c, 0xef);
-      return;
-    case 0xf1:
-      opF1(c, 0xf1);
-      return;
-    case 0xf4:
-      opF4(c, 0xf4);
-      return;
-    case 0xf5:
-      opF5(c, 0xf5);
-      return;
-    case 0xf6:
-      opF6(c, 0xf6);
-      return;
-    case 0xf7:
-      opF6(c, 0xf7);
-      return;
-    case 0xf8:
-      opF8(c, 0xf8);
-      return;
-    case 0xf9:
-      opF9(c, 0xf9);
-      return;
-    case 0xfa:
-      opFA(c, 0xfa);
-      return;
-    case 0xfb:
-      opFB(c, 0xfb);
-      return;
-    case 0xfc:
-      opFC(c, 0xfc);
-      return;
-    case 0xfd:
-      opFD(c, 0xfd);
-      return;
-    case 0xfe:
-      opFE(c, 0xfe);
-      return;
-    case 0xff:
-      opFF(c, 0xff);
-      return;
-    case 0x26:
-    case 0x2e:
-    case 0x36:
-    case 0x3e:
-    case 0x64:
-    case 0x65:
-    case 0x66:
-    case 0x67:
-    case 0xf0:
-    case 0xf2:
-    case 0xf3:
-      prefixed(c, op);
-      return;
-    default:
-      opInvalid(c, op);
-  }
+  OPS[op](c, op);
 }
 
 /** Consume prefix bytes; returns the opcode that follows them. */
@@ -2004,3 +1250,267 @@ function group5(c: Cpu): void {
       c.fault(6);
   }
 }
+
+/**
+ * The one-byte opcode map: a handler per opcode byte. Opcodes that share a handler but fix
+ * an operation (the ALU rows, Jcc conditions) get their own small wrapper, so each is its own
+ * function to V8 and is compiled with that operation constant. A table of functions measured
+ * faster than a switch of direct calls here (~100 against ~92 MIPS on the benchmark).
+ */
+const OPS: ((c: Cpu, op: number) => void)[] = new Array<(c: Cpu, op: number) => void>(256).fill(opInvalid);
+OPS[0x00] = (c: Cpu): void => aluEbGb(c, A.ALU_ADD);
+OPS[0x01] = (c: Cpu): void => aluEvGv(c, A.ALU_ADD);
+OPS[0x02] = (c: Cpu): void => aluGbEb(c, A.ALU_ADD);
+OPS[0x03] = (c: Cpu): void => aluGvEv(c, A.ALU_ADD);
+OPS[0x04] = (c: Cpu): void => aluALIb(c, A.ALU_ADD);
+OPS[0x05] = (c: Cpu): void => aluEAXIv(c, A.ALU_ADD);
+OPS[0x06] = op06;
+OPS[0x07] = op07;
+OPS[0x08] = (c: Cpu): void => aluEbGb(c, A.ALU_OR);
+OPS[0x09] = (c: Cpu): void => aluEvGv(c, A.ALU_OR);
+OPS[0x0a] = (c: Cpu): void => aluGbEb(c, A.ALU_OR);
+OPS[0x0b] = (c: Cpu): void => aluGvEv(c, A.ALU_OR);
+OPS[0x0c] = (c: Cpu): void => aluALIb(c, A.ALU_OR);
+OPS[0x0d] = (c: Cpu): void => aluEAXIv(c, A.ALU_OR);
+OPS[0x0e] = op0E;
+OPS[0x0f] = op0F;
+OPS[0x10] = (c: Cpu): void => aluEbGb(c, A.ALU_ADC);
+OPS[0x11] = (c: Cpu): void => aluEvGv(c, A.ALU_ADC);
+OPS[0x12] = (c: Cpu): void => aluGbEb(c, A.ALU_ADC);
+OPS[0x13] = (c: Cpu): void => aluGvEv(c, A.ALU_ADC);
+OPS[0x14] = (c: Cpu): void => aluALIb(c, A.ALU_ADC);
+OPS[0x15] = (c: Cpu): void => aluEAXIv(c, A.ALU_ADC);
+OPS[0x16] = op16;
+OPS[0x17] = op17;
+OPS[0x18] = (c: Cpu): void => aluEbGb(c, A.ALU_SBB);
+OPS[0x19] = (c: Cpu): void => aluEvGv(c, A.ALU_SBB);
+OPS[0x1a] = (c: Cpu): void => aluGbEb(c, A.ALU_SBB);
+OPS[0x1b] = (c: Cpu): void => aluGvEv(c, A.ALU_SBB);
+OPS[0x1c] = (c: Cpu): void => aluALIb(c, A.ALU_SBB);
+OPS[0x1d] = (c: Cpu): void => aluEAXIv(c, A.ALU_SBB);
+OPS[0x1e] = op1E;
+OPS[0x1f] = op1F;
+OPS[0x20] = (c: Cpu): void => aluEbGb(c, A.ALU_AND);
+OPS[0x21] = (c: Cpu): void => aluEvGv(c, A.ALU_AND);
+OPS[0x22] = (c: Cpu): void => aluGbEb(c, A.ALU_AND);
+OPS[0x23] = (c: Cpu): void => aluGvEv(c, A.ALU_AND);
+OPS[0x24] = (c: Cpu): void => aluALIb(c, A.ALU_AND);
+OPS[0x25] = (c: Cpu): void => aluEAXIv(c, A.ALU_AND);
+OPS[0x27] = op27;
+OPS[0x28] = (c: Cpu): void => aluEbGb(c, A.ALU_SUB);
+OPS[0x29] = (c: Cpu): void => aluEvGv(c, A.ALU_SUB);
+OPS[0x2a] = (c: Cpu): void => aluGbEb(c, A.ALU_SUB);
+OPS[0x2b] = (c: Cpu): void => aluGvEv(c, A.ALU_SUB);
+OPS[0x2c] = (c: Cpu): void => aluALIb(c, A.ALU_SUB);
+OPS[0x2d] = (c: Cpu): void => aluEAXIv(c, A.ALU_SUB);
+OPS[0x2f] = op2F;
+OPS[0x30] = (c: Cpu): void => aluEbGb(c, A.ALU_XOR);
+OPS[0x31] = (c: Cpu): void => aluEvGv(c, A.ALU_XOR);
+OPS[0x32] = (c: Cpu): void => aluGbEb(c, A.ALU_XOR);
+OPS[0x33] = (c: Cpu): void => aluGvEv(c, A.ALU_XOR);
+OPS[0x34] = (c: Cpu): void => aluALIb(c, A.ALU_XOR);
+OPS[0x35] = (c: Cpu): void => aluEAXIv(c, A.ALU_XOR);
+OPS[0x37] = op37;
+OPS[0x38] = (c: Cpu): void => aluEbGb(c, A.ALU_CMP);
+OPS[0x39] = (c: Cpu): void => aluEvGv(c, A.ALU_CMP);
+OPS[0x3a] = (c: Cpu): void => aluGbEb(c, A.ALU_CMP);
+OPS[0x3b] = (c: Cpu): void => aluGvEv(c, A.ALU_CMP);
+OPS[0x3c] = (c: Cpu): void => aluALIb(c, A.ALU_CMP);
+OPS[0x3d] = (c: Cpu): void => aluEAXIv(c, A.ALU_CMP);
+OPS[0x3f] = op3F;
+OPS[0x40] = op40;
+OPS[0x41] = op40;
+OPS[0x42] = op40;
+OPS[0x43] = op40;
+OPS[0x44] = op40;
+OPS[0x45] = op40;
+OPS[0x46] = op40;
+OPS[0x47] = op40;
+OPS[0x48] = op48;
+OPS[0x49] = op48;
+OPS[0x4a] = op48;
+OPS[0x4b] = op48;
+OPS[0x4c] = op48;
+OPS[0x4d] = op48;
+OPS[0x4e] = op48;
+OPS[0x4f] = op48;
+OPS[0x50] = op50;
+OPS[0x51] = op50;
+OPS[0x52] = op50;
+OPS[0x53] = op50;
+OPS[0x54] = op50;
+OPS[0x55] = op50;
+OPS[0x56] = op50;
+OPS[0x57] = op50;
+OPS[0x58] = op58;
+OPS[0x59] = op58;
+OPS[0x5a] = op58;
+OPS[0x5b] = op58;
+OPS[0x5c] = op58;
+OPS[0x5d] = op58;
+OPS[0x5e] = op58;
+OPS[0x5f] = op58;
+OPS[0x60] = op60;
+OPS[0x61] = op61;
+OPS[0x62] = op62;
+OPS[0x63] = op63;
+OPS[0x68] = op68;
+OPS[0x69] = op69;
+OPS[0x6a] = op6A;
+OPS[0x6b] = op69;
+OPS[0x6c] = op6C;
+OPS[0x6d] = op6C;
+OPS[0x6e] = op6C;
+OPS[0x6f] = op6C;
+OPS[0x70] = (c: Cpu): void => jccShort(c, 0);
+OPS[0x71] = (c: Cpu): void => jccShort(c, 1);
+OPS[0x72] = (c: Cpu): void => jccShort(c, 2);
+OPS[0x73] = (c: Cpu): void => jccShort(c, 3);
+OPS[0x74] = (c: Cpu): void => jccShort(c, 4);
+OPS[0x75] = (c: Cpu): void => jccShort(c, 5);
+OPS[0x76] = (c: Cpu): void => jccShort(c, 6);
+OPS[0x77] = (c: Cpu): void => jccShort(c, 7);
+OPS[0x78] = (c: Cpu): void => jccShort(c, 8);
+OPS[0x79] = (c: Cpu): void => jccShort(c, 9);
+OPS[0x7a] = (c: Cpu): void => jccShort(c, 10);
+OPS[0x7b] = (c: Cpu): void => jccShort(c, 11);
+OPS[0x7c] = (c: Cpu): void => jccShort(c, 12);
+OPS[0x7d] = (c: Cpu): void => jccShort(c, 13);
+OPS[0x7e] = (c: Cpu): void => jccShort(c, 14);
+OPS[0x7f] = (c: Cpu): void => jccShort(c, 15);
+OPS[0x80] = op80;
+OPS[0x81] = op81;
+OPS[0x82] = op80;
+OPS[0x83] = op81;
+OPS[0x84] = op84;
+OPS[0x85] = op85;
+OPS[0x86] = op86;
+OPS[0x87] = op87;
+OPS[0x88] = op88;
+OPS[0x89] = op89;
+OPS[0x8a] = op8A;
+OPS[0x8b] = op8B;
+OPS[0x8c] = op8C;
+OPS[0x8d] = op8D;
+OPS[0x8e] = op8E;
+OPS[0x8f] = op8F;
+OPS[0x90] = op90;
+OPS[0x91] = op91;
+OPS[0x92] = op91;
+OPS[0x93] = op91;
+OPS[0x94] = op91;
+OPS[0x95] = op91;
+OPS[0x96] = op91;
+OPS[0x97] = op91;
+OPS[0x98] = op98;
+OPS[0x99] = op99;
+OPS[0x9a] = op9A;
+OPS[0x9b] = op9B;
+OPS[0x9c] = op9C;
+OPS[0x9d] = op9D;
+OPS[0x9e] = op9E;
+OPS[0x9f] = op9F;
+OPS[0xa0] = opA0;
+OPS[0xa1] = opA0;
+OPS[0xa2] = opA0;
+OPS[0xa3] = opA0;
+OPS[0xa4] = opA4;
+OPS[0xa5] = opA4;
+OPS[0xa6] = opA4;
+OPS[0xa7] = opA4;
+OPS[0xa8] = opA8;
+OPS[0xa9] = opA9;
+OPS[0xaa] = opA4;
+OPS[0xab] = opA4;
+OPS[0xac] = opA4;
+OPS[0xad] = opA4;
+OPS[0xae] = opA4;
+OPS[0xaf] = opA4;
+OPS[0xb0] = opB0;
+OPS[0xb1] = opB0;
+OPS[0xb2] = opB0;
+OPS[0xb3] = opB0;
+OPS[0xb4] = opB0;
+OPS[0xb5] = opB0;
+OPS[0xb6] = opB0;
+OPS[0xb7] = opB0;
+OPS[0xb8] = opB8;
+OPS[0xb9] = opB8;
+OPS[0xba] = opB8;
+OPS[0xbb] = opB8;
+OPS[0xbc] = opB8;
+OPS[0xbd] = opB8;
+OPS[0xbe] = opB8;
+OPS[0xbf] = opB8;
+OPS[0xc0] = opC0;
+OPS[0xc1] = opC0;
+OPS[0xc2] = opC2;
+OPS[0xc3] = opC2;
+OPS[0xc4] = opC4;
+OPS[0xc5] = opC4;
+OPS[0xc6] = opC6;
+OPS[0xc7] = opC7;
+OPS[0xc8] = opC8;
+OPS[0xc9] = opC9;
+OPS[0xca] = opCA;
+OPS[0xcb] = opCB;
+OPS[0xcc] = opCC;
+OPS[0xcd] = opCD;
+OPS[0xce] = opCE;
+OPS[0xcf] = opCF;
+OPS[0xd0] = opC0;
+OPS[0xd1] = opC0;
+OPS[0xd2] = opC0;
+OPS[0xd3] = opC0;
+OPS[0xd4] = opD4;
+OPS[0xd5] = opD5;
+OPS[0xd6] = opD6;
+OPS[0xd7] = opD7;
+OPS[0xd8] = opD8;
+OPS[0xd9] = opD8;
+OPS[0xda] = opD8;
+OPS[0xdb] = opD8;
+OPS[0xdc] = opD8;
+OPS[0xdd] = opD8;
+OPS[0xde] = opD8;
+OPS[0xdf] = opD8;
+OPS[0xe0] = opE0;
+OPS[0xe1] = opE0;
+OPS[0xe2] = opE0;
+OPS[0xe3] = opE3;
+OPS[0xe4] = opE4;
+OPS[0xe5] = opE5;
+OPS[0xe6] = opE6;
+OPS[0xe7] = opE7;
+OPS[0xe8] = opE8;
+OPS[0xe9] = opE9;
+OPS[0xea] = opEA;
+OPS[0xeb] = opEB;
+OPS[0xec] = opEC;
+OPS[0xed] = opED;
+OPS[0xee] = opEE;
+OPS[0xef] = opEF;
+OPS[0xf1] = opF1;
+OPS[0xf4] = opF4;
+OPS[0xf5] = opF5;
+OPS[0xf6] = opF6;
+OPS[0xf7] = opF6;
+OPS[0xf8] = opF8;
+OPS[0xf9] = opF9;
+OPS[0xfa] = opFA;
+OPS[0xfb] = opFB;
+OPS[0xfc] = opFC;
+OPS[0xfd] = opFD;
+OPS[0xfe] = opFE;
+OPS[0xff] = opFF;
+OPS[0x26] = prefixed;
+OPS[0x2e] = prefixed;
+OPS[0x36] = prefixed;
+OPS[0x3e] = prefixed;
+OPS[0x64] = prefixed;
+OPS[0x65] = prefixed;
+OPS[0x66] = prefixed;
+OPS[0x67] = prefixed;
+OPS[0xf0] = prefixed;
+OPS[0xf2] = prefixed;
+OPS[0xf3] = prefixed;
