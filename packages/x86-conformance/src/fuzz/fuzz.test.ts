@@ -3,7 +3,7 @@ import { fuzz, type FuzzMode } from './fuzz';
 
 // At least a million random instructions at each privilege level (and in real and V86
 // mode) per core; the core must never throw. Bigger runs: `npm run fuzz -- --instructions N`.
-const MODES: FuzzMode[] = [0, 1, 2, 3, 'real', 'v86'];
+const MODES: FuzzMode[] = [0, 1, 2, 3, 'real', 'v86', 'paged0', 'paged3'];
 const PER_MODE = 1_000_000;
 
 describe.each(cores.map((c) => [c.name, c] as const))('random code on core %s', (_name, core) => {

@@ -8,8 +8,11 @@
 
 import { EMPTY_IO_BUS, Exit, type CoreFactory, type CpuState, type SegmentState } from '@lguest/x86';
 
-/** Where a round starts: protected mode at a CPL, real mode or virtual-8086 mode. */
-export type FuzzMode = 0 | 1 | 2 | 3 | 'real' | 'v86';
+/**
+ * Where a round starts: protected mode at a CPL, real mode, virtual-8086 mode, or protected
+ * mode with paging on (ring 0 or 3) over page tables with random present, U/S and R/W bits.
+ */
+export type FuzzMode = 0 | 1 | 2 | 3 | 'real' | 'v86' | 'paged0' | 'paged3';
 
 export interface FuzzResult {
   mode: FuzzMode;
@@ -23,6 +26,8 @@ const GDT = 0x1000;
 const IDT = 0x2000;
 const TSS = 0x3000;
 const CODE = 0x10000;
+const PAGE_DIR = 0x5000;
+const PAGE_TABLE = 0x6000;
 
 /** A seeded xorshift32 generator: every run of the fuzzer is reproducible from its seed. */
 export class Random {
@@ -93,6 +98,21 @@ function buildWorld(bytes: Uint8Array, view: DataView, rng: Random, first: boole
   view.setUint16(TSS + 0x66, 0x68, true);
 }
 
+/**
+ * Page tables for the paged modes: the first 4 MiB mapped 1:1 with random flags (the pages
+ * holding the tables and the stacks stay present and writable so rounds get somewhere),
+ * everything above not present.
+ */
+function buildPageTables(view: DataView, rng: Random): void {
+  for (let i = 0; i < 1024; i++) view.setUint32(PAGE_DIR + i * 4, 0, true);
+  view.setUint32(PAGE_DIR, PAGE_TABLE | 7, true);
+  for (let p = 0; p < 1024; p++) {
+    const keep = p < 8 || (p >= 0x1c0 && p < 0x200);
+    const flags = keep ? 7 : (rng.next() & 7) | (rng.below(8) === 0 ? 0 : 1);
+    view.setUint32(PAGE_TABLE + p * 4, (p << 12) | flags, true);
+  }
+}
+
 function seg(selector: number, base: number, limit: number, access: number): SegmentState {
   return { selector, base, limit, access };
 }
@@ -150,13 +170,16 @@ function startState(template: CpuState, mode: FuzzMode, rng: Random): CpuState {
       gs: v(r() & 0x1fff),
     };
   }
-  const ring = mode;
+  const paged = mode === 'paged0' || mode === 'paged3';
+  const ring = mode === 'paged0' ? 0 : mode === 'paged3' ? 3 : mode;
   const data = seg(dataSel(ring), 0, 0xffffffff, 0xc093 | (ring << 5));
   return {
     ...state,
+    cr0: paged ? 0x80010011 : state.cr0,
+    cr3: paged ? PAGE_DIR : 0,
     cpl: ring,
     eip,
-    esp: 0x100000 + rng.below(0x80000),
+    esp: paged ? 0x1c8000 + rng.below(0x20000) : 0x100000 + rng.below(0x80000),
     eflags: 0x2 | (r() & 0x3cd5),
     cs: seg(codeSel(ring), 0, 0xffffffff, 0xc09b | (ring << 5)),
     ss: data,
@@ -195,6 +218,7 @@ export function fuzz(
   const result: FuzzResult = { mode, rounds: 0, instructions: 0, exits: {} };
   while (result.instructions < instructions) {
     buildWorld(bytes, view, rng, result.rounds === 0);
+    if (mode === 'paged0' || mode === 'paged3') buildPageTables(view, rng);
     core.reset();
     const start = startState(core.getState(), mode, rng);
     core.setState(start);

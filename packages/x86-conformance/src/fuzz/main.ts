@@ -11,7 +11,7 @@ const coreName = args.includes('--core') ? args[args.indexOf('--core') + 1] : un
 const instructions = opt('--instructions', 10_000_000);
 const seed = opt('--seed', Date.now() & 0xffffffff);
 for (const core of cores.filter((c) => !coreName || c.name === coreName)) {
-  for (const mode of [0, 1, 2, 3, 'real', 'v86'] as FuzzMode[]) {
+  for (const mode of [0, 1, 2, 3, 'real', 'v86', 'paged0', 'paged3'] as FuzzMode[]) {
     const t0 = performance.now();
     const r = fuzz(core, mode, instructions, seed);
     const s = (performance.now() - t0) / 1000;
