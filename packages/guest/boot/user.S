@@ -9,6 +9,9 @@
  */
 #include <lguest/abi.h>
 #include <desc.h>
+#ifdef GUEST_ATTACK
+#include <attack.h>
+#endif
 
 #define SYS_exit 1
 #define SYS_write 4
@@ -17,6 +20,13 @@
 	.align 16
 	.globl user_program_start, user_program_end
 user_program_start:
+#if defined(GUEST_ATTACK) && GUEST_ATTACK == ATTACK_RING3_HCALL
+	/* The ring-3 attack (kernel/attacks.c): a hypercall from user mode. The gate is the
+	 * guest kernel's privilege only, so this must fault; if it ran, the program would just
+	 * go on and the guest would power off cleanly, which a test counts as a failure. */
+	movl $LHCALL_FLUSH_ASYNC, %eax
+	int $LGUEST_TRAP_ENTRY
+#endif
 	movl $TLS_SELECTOR, %eax
 	movl %eax, %gs
 	movl %gs:0, %ecx /* message address */

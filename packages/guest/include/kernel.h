@@ -67,8 +67,8 @@ noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void start_kernel(void);
 
 #ifdef GUEST_ATTACK
-/* An adversarial variant's attack, chosen by the GUEST_ATTACK number (none exist yet). */
-void guest_attack(int which);
+/* An adversarial variant's attack, chosen by GUEST_ATTACK (the names are in attack.h). */
+#include <attack.h>
 #endif
 
 #endif /* GUEST_KERNEL_H */

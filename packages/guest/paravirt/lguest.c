@@ -346,6 +346,9 @@ noreturn void lguest_init(void *boot)
 	/* The host reads the no-interrupt window once, at LGUEST_INIT. */
 	lguest_data.noirq_start = (u32)lguest_noirq_start;
 	lguest_data.noirq_end = (u32)lguest_noirq_end;
+#ifdef GUEST_ATTACK
+	guest_attack_early(GUEST_ATTACK); /* the one attack that must come before LGUEST_INIT */
+#endif
 	hcall(LHCALL_LGUEST_INIT, __pa(&lguest_data), 0, 0);
 
 	boot_info.platform = "lguest";

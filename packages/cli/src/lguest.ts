@@ -1,0 +1,160 @@
+// The lguest command, as a function: parse the command line, check the kernel files, run
+// the session, say how each guest ended, return the exit status. main.ts calls it with the
+// process's streams; the system tests call it with their own, in-process.
+//
+// Exit status: 0 when every guest powered off; the launcher's status (1) when a guest died —
+// killed by the host or by its own panic — with the reason on stderr; 124 when --timeout
+// stopped it; 130 when the user interrupted it (141 when its console output was closed, as
+// SIGPIPE would); 2 for bad input, which gets a sentence and a pointer to the usage, never
+// a stack trace.
+
+import { accessSync, constants, statSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
+import type { ConsoleInputSource } from '@lguest/console';
+import { readKernelImage } from './image';
+import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
+import { LinePrefixer, type ByteSink } from './prefix';
+import { runSession, type GuestOutcome, type GuestPlan } from './session';
+
+export interface LguestIo {
+  readonly stdout: ByteSink;
+  readonly stderr: ByteSink;
+  /** Console input for a single guest (run-many guests get none yet). */
+  readonly stdin?: ConsoleInputSource;
+  /** Relative paths are taken from here. */
+  readonly cwd: string;
+  /** The bundled guest image, booted when no KERNEL is given. */
+  readonly defaultKernel: string;
+  /** Aborting stops every running guest (main.ts: SIGINT). */
+  readonly signal?: AbortSignal;
+}
+
+export const EXIT_USAGE = 2;
+
+/** Runs the lguest command line `argv` (without node and the script); resolves to the exit status. */
+export async function lguest(argv: readonly string[], io: LguestIo): Promise<number> {
+  const say = (line: string) => io.stderr.write(`lguest: ${line}\n`);
+  try {
+    const command = parseCommand(argv);
+    if (command.kind === 'help') {
+      io.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    const guests = command.kind === 'run' ? [command.guest] : command.guests;
+    const plans = planGuests(command.kind === 'run-many', guests, io);
+    const memory = hostMemoryMiB(command.host, guests);
+    return await runAndReport(command.host, memory, plans, command.kind === 'run-many', io, say);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      say(e.message);
+      io.stderr.write(`Try 'lguest help' for the usage.\n`);
+      return EXIT_USAGE;
+    }
+    say(`internal error: ${(e as Error).stack ?? String(e)}`);
+    return 1;
+  }
+}
+
+/** Resolves every guest's files (checking the kernels) and gives each its console sink. */
+function planGuests(
+  many: boolean,
+  guests: readonly GuestSpec[],
+  io: LguestIo,
+): (GuestPlan & { prefix?: LinePrefixer })[] {
+  const names = new Map<string, number>();
+  return guests.map((spec, i) => {
+    const where = many ? `--guest #${i + 1}: ` : '';
+    const unsupported = spec.devices[0];
+    if (unsupported) {
+      throw new UsageError(
+        `${where}--${unsupported.kind}=${unsupported.arg}: ${unsupported.kind === 'block' ? 'block devices' : 'network devices'} ` +
+          `are not yet supported by this lguest (the console is the only device so far); leave the option out`,
+      );
+    }
+    const kernelPath = spec.kernel === null ? io.defaultKernel : absolute(io.cwd, spec.kernel);
+    const hint =
+      spec.kernel === null
+        ? 'The bundled guest is built by `npm run build` at the repository root.'
+        : 'Give the path of an lguest guest image, e.g. packages/guest/build/guest.elf.';
+    try {
+      readKernelImage(kernelPath, spec.kernel ?? kernelPath, hint);
+    } catch (e) {
+      if (e instanceof UsageError && where) throw new UsageError(where + e.message);
+      throw e;
+    }
+    const initrdPath = spec.initrd === null ? null : absolute(io.cwd, spec.initrd);
+    if (initrdPath !== null && spec.initrd !== null) checkReadable(initrdPath, spec.initrd, 'initrd', where);
+    let name = 'guest';
+    if (many) {
+      const base = basename(kernelPath).replace(/\.(elf|bin)$/, '');
+      const seen = (names.get(base) ?? 0) + 1;
+      names.set(base, seen);
+      name = seen === 1 ? base : `${base}#${seen}`;
+    }
+    const prefix = many ? new LinePrefixer(io.stdout, `[${name}] `) : undefined;
+    return {
+      name,
+      spec,
+      kernelPath,
+      initrdPath,
+      output: prefix ?? io.stdout,
+      input: many ? undefined : io.stdin,
+      prefix,
+    };
+  });
+}
+
+async function runAndReport(
+  host: HostSpec,
+  memoryMiB: number,
+  plans: (GuestPlan & { prefix?: LinePrefixer })[],
+  many: boolean,
+  io: LguestIo,
+  say: (line: string) => void,
+): Promise<number> {
+  const outcome = await runSession({
+    host,
+    hostMemoryMiB: memoryMiB,
+    guests: plans,
+    log: host.verbose ? say : undefined,
+    signal: io.signal,
+  });
+  for (const plan of plans) plan.prefix?.finish();
+  for (const g of outcome.guests) {
+    const label = many ? `[${g.name}] ` : '';
+    if (!g.poweredOff) say(`${label}${describeDeath(g)}`);
+    else if (many) say(`${label}powered off`);
+  }
+  if (host.verbose) say(`instructions: ${outcome.instructions}`);
+  return exitStatus(outcome.guests);
+}
+
+/** One guest: its launcher's status. Several: 1 if any died, else a stop's status (124, 130), else 0. */
+function exitStatus(guests: readonly GuestOutcome[]): number {
+  if (guests.length === 1) return guests[0].exitStatus;
+  if (guests.some((g) => g.exitStatus !== 0 && g.stoppedBy === null)) return 1;
+  return guests.find((g) => g.exitStatus !== 0)?.exitStatus ?? 0;
+}
+
+/** "guest died: bad hypercall 99" in words a user can act on. */
+function describeDeath(g: GuestOutcome): string {
+  if (g.stoppedBy) return g.reason;
+  if (!g.started) return `cannot start the guest: ${g.reason}`;
+  return `guest died: ${g.reason}`;
+}
+
+/** An initrd must be a readable regular file (the launcher maps it whole). */
+function checkReadable(file: string, path: string, what: string, where: string): void {
+  try {
+    if (!statSync(file).isFile()) throw new UsageError(`${where}${what} '${path}' is not a regular file`);
+    accessSync(file, constants.R_OK);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`${where}cannot read ${what} '${path}': ${code === 'ENOENT' ? 'no such file' : code}`);
+  }
+}
+
+function absolute(cwd: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}

@@ -1,0 +1,135 @@
+import { hostMemoryMiB, parseCommand, parseMiB, splitSpec, UsageError, type Command } from './options';
+
+function run(argv: string[]): Extract<Command, { kind: 'run' }> {
+  const c = parseCommand(argv);
+  if (c.kind !== 'run') throw new Error(`expected run, got ${c.kind}`);
+  return c;
+}
+
+function usageError(argv: string[]): string {
+  try {
+    parseCommand(argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
+  throw new Error(`no error for ${argv.join(' ')}`);
+}
+
+describe('lguest run', () => {
+  it('takes MEM, KERNEL and the kernel arguments, with options anywhere (getopt permutes)', () => {
+    const c = run(['run', '64m', 'vmlinux', '--block=root.img', 'root=/dev/lgba', '-v', 'quiet']);
+    expect(c.guest).toEqual({
+      memMiB: 64,
+      kernel: 'vmlinux',
+      cmdline: ['root=/dev/lgba', 'quiet'],
+      initrd: null,
+      devices: [{ kind: 'block', arg: 'root.img' }],
+    });
+    expect(c.host).toEqual({ verbose: true, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null });
+  });
+
+  it('keeps device options in command-line order, both --opt=V and --opt V', () => {
+    const c = run(['run', '--tunnet', '10.0.0.1', '32', '--block=a', 'k', '--sharenet=s', '--block', 'b']);
+    expect(c.guest.devices).toEqual([
+      { kind: 'tunnet', arg: '10.0.0.1' },
+      { kind: 'block', arg: 'a' },
+      { kind: 'sharenet', arg: 's' },
+      { kind: 'block', arg: 'b' },
+    ]);
+  });
+
+  it('passes arguments after -- to the kernel even when they look like options', () => {
+    expect(run(['run', '32', 'k', '--', '--weird', '-x']).guest.cmdline).toEqual(['--weird', '-x']);
+  });
+
+  it('defaults to 32 MiB and the bundled guest', () => {
+    expect(run(['run']).guest).toMatchObject({ memMiB: 32, kernel: null });
+    expect(run(['run', '48']).guest).toMatchObject({ memMiB: 48, kernel: null });
+  });
+
+  it('reads the host options', () => {
+    const c = run(['run', '--clock=virtual', '--cpu', 'interpreter', '--memory-host=256', '--timeout=2.5', '32', 'k']);
+    expect(c.host).toEqual({ verbose: false, clock: 'virtual', cpu: 'interpreter', memoryHostMiB: 256, timeoutS: 2.5 });
+    expect(c.guest.initrd).toBeNull();
+    expect(run(['run', '--initrd=rd.img', '32', 'k']).guest.initrd).toBe('rd.img');
+  });
+
+  it('says what was wrong and what to do', () => {
+    expect(usageError(['run', 'abc', 'k'])).toBe("MEM must be a size in MiB such as 32 or 64m, not 'abc'");
+    expect(usageError(['run', '0', 'k'])).toBe('MEM must be at least 1 MiB');
+    expect(usageError(['run', '1', 'k'])).toBe("MEM must be from 2 to 2560 MiB (the launcher's limits), not 1");
+    expect(usageError(['run', '--bogus', '32'])).toMatch(/^unknown option '--bogus' \(see 'lguest help'/);
+    expect(usageError(['run', '32', 'k', '--block'])).toBe('option --block needs a value, e.g. --block=VALUE');
+    expect(usageError(['run', '--clock=wall'])).toMatch(/--clock must be 'host' .* or 'virtual' .*, not 'wall'/);
+    expect(usageError(['run', '--cpu=jit'])).toBe("unknown CPU core 'jit': the cores are interpreter");
+    expect(usageError(['run', '--timeout=soon'])).toMatch(/--timeout takes a positive number of seconds/);
+    expect(usageError(['run', '--memory-host=4096'])).toMatch(/more than the emulated host can have \(2048 MiB\)/);
+    expect(usageError(['boot'])).toBe("unknown command 'boot': the commands are run, run-many and help");
+    expect(usageError(['32', 'k'])).toBe("'32' looks like MEM, but a command comes first: try 'lguest run 32 k'");
+  });
+
+  it('has help', () => {
+    expect(parseCommand([]).kind).toBe('help');
+    expect(parseCommand(['help']).kind).toBe('help');
+    expect(parseCommand(['run', '--help']).kind).toBe('help');
+    expect(parseCommand(['run', '-h']).kind).toBe('help');
+  });
+});
+
+describe('lguest run-many', () => {
+  it('parses each --guest like run, and the host options once', () => {
+    const c = parseCommand([
+      'run-many',
+      '--clock=virtual',
+      '--guest',
+      '32 a.elf',
+      '--guest',
+      '--block=d 16m b.elf x=1 "y z"',
+    ]);
+    if (c.kind !== 'run-many') throw new Error(c.kind);
+    expect(c.host.clock).toBe('virtual');
+    expect(c.guests).toEqual([
+      { memMiB: 32, kernel: 'a.elf', cmdline: [], initrd: null, devices: [] },
+      { memMiB: 16, kernel: 'b.elf', cmdline: ['x=1', 'y z'], initrd: null, devices: [{ kind: 'block', arg: 'd' }] },
+    ]);
+  });
+
+  it('names the guest spec that is wrong', () => {
+    expect(usageError(['run-many'])).toMatch(/needs at least one --guest/);
+    expect(usageError(['run-many', '--guest', '32 a', '--guest', 'lots b'])).toBe(
+      `--guest #2 "lots b": MEM must be a size in MiB such as 32 or 64m, not 'lots'`,
+    );
+    expect(usageError(['run-many', '--guest', '32 a --clock=virtual'])).toMatch(
+      /^--guest #1 .*unknown option '--clock'/,
+    );
+    expect(usageError(['run-many', '32', 'a'])).toMatch(/run-many takes each guest as --guest/);
+  });
+});
+
+describe('helpers', () => {
+  it('parseMiB reads digits with an optional m', () => {
+    expect(parseMiB('64', 'MEM')).toBe(64);
+    expect(parseMiB('64M', 'MEM')).toBe(64);
+    expect(() => parseMiB('64k', 'MEM')).toThrow(UsageError);
+    expect(() => parseMiB('-1', 'MEM')).toThrow(UsageError);
+  });
+
+  it('splitSpec splits on whitespace and honours quotes', () => {
+    expect(splitSpec('  32   a.elf  "x y" \'z\'')).toEqual(['32', 'a.elf', 'x y', 'z']);
+    expect(splitSpec('a ""')).toEqual(['a', '']);
+    expect(() => splitSpec('a "b')).toThrow(/unterminated/);
+    expect(() => splitSpec('   ')).toThrow(/empty guest/);
+  });
+
+  it('sizes the host from the guests, and refuses guests that do not fit', () => {
+    const host = { verbose: false, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null } as const;
+    const g = (memMiB: number) => ({ memMiB, kernel: null, cmdline: [], initrd: null, devices: [] });
+    expect(hostMemoryMiB(host, [g(32)])).toBe(64);
+    expect(hostMemoryMiB(host, [g(64), g(64)])).toBe(144);
+    expect(() => hostMemoryMiB(host, [g(4000)])).toThrow(/MEM 4000 MiB is too big for this host: .* at most 2032 MiB/);
+    expect(() => hostMemoryMiB({ ...host, memoryHostMiB: 40 }, [g(32)])).toThrow(
+      /the guests need 48 MiB of host RAM .* but --memory-host is 40/,
+    );
+  });
+});

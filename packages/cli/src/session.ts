@@ -1,0 +1,230 @@
+// One host, its guests, start to finish. This is the whole system put together, in the
+// order a real machine would do it: boot the host (RAM, the CPU core, the clock), load the lg
+// module into it (the switcher at the top of every address space, /dev/lguest), then for
+// each guest start a launcher process with its devices — the console last, as the original
+// does — and let every launcher run its guest. The host's scheduler shares the one CPU
+// between them; the session ends when the last guest has ended.
+//
+// The CLI owns the outside world: where each console's bytes go, and what stops a guest
+// early — the --timeout watchdog (a host timer, so on the virtual clock it fires at the same
+// instruction every run) or the user (an AbortSignal, e.g. from SIGINT). Either stops a
+// launcher the way its own devices would, with Launcher.stop(): the guest is broken out of
+// its run with LHREQ_BREAK, which works even when it spins with interrupts off, because the
+// host's tick preempts it regardless.
+
+import { addConsole, type ConsoleDevice, type ConsoleInputSource, type ConsoleOutput } from '@lguest/console';
+import { Host, type Process } from '@lguest/host';
+import { Launcher, POWER_DOWN, type LaunchResult } from '@lguest/launcher';
+import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
+import { UsageError, type GuestSpec, type HostSpec } from './options';
+
+/** One guest to run: what the user asked for, resolved to real files and streams. */
+export interface GuestPlan {
+  /** Shown in messages and run-many's line prefixes. */
+  readonly name: string;
+  readonly spec: GuestSpec;
+  /** Absolute paths on the real file system (the launcher sees them under /host). */
+  readonly kernelPath: string;
+  readonly initrdPath: string | null;
+  /** The guest's console. */
+  readonly output: ConsoleOutput;
+  readonly input?: ConsoleInputSource;
+}
+
+/** How one guest ended. */
+export interface GuestOutcome {
+  readonly name: string;
+  /** The launcher's exit status: 0 after a clean power-off. */
+  readonly exitStatus: number;
+  /** The death reason as lg gave it ("CRASH: Power down", "Bad hypercall 99", …), or the launcher's. */
+  readonly reason: string;
+  readonly poweredOff: boolean;
+  /** The launcher got as far as starting the guest (else `reason` is why it could not). */
+  readonly started: boolean;
+  /** Stopped from outside before it ended by itself: by the --timeout watchdog or an abort. */
+  readonly stoppedBy: 'timeout' | 'abort' | null;
+  /** Host clock time (ns since host boot) when it ended. */
+  readonly endedNs: number;
+  /** Console input bytes delivered into the guest. */
+  readonly consoleInputBytes: number;
+  /** lg's counters for the guest (null if it never got as far as LHREQ_INITIALIZE). */
+  readonly stats: GuestStats | null;
+}
+
+export interface SessionOutcome {
+  readonly guests: readonly GuestOutcome[];
+  /** Instructions the CPU retired over the whole session (every guest and the switcher). */
+  readonly instructions: number;
+  /** Host clock time at the end, in ns. */
+  readonly clockNs: number;
+}
+
+export interface SessionOptions {
+  readonly host: HostSpec;
+  readonly hostMemoryMiB: number;
+  readonly guests: readonly GuestPlan[];
+  /** Verbose progress lines (without the "lguest: " prefix). */
+  readonly log?: (line: string) => void;
+  /**
+   * Aborting stops every guest still running: the user's Ctrl-C, or a console nobody reads
+   * any more. A StopRequest as the abort reason says why and with what status (default:
+   * "killed: interrupted by the user", 130).
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Why a session was aborted, given as the AbortSignal's reason. */
+export interface StopRequest {
+  readonly reason: string;
+  readonly status: number;
+}
+
+/** Where the host mounts the real file system (Host's default passthrough mount). */
+const REAL_ROOT = '/host';
+
+/** Boots a host, runs every guest in it to its end, shuts the host down. */
+export async function runSession(options: SessionOptions): Promise<SessionOutcome> {
+  const log = options.log ?? (() => {});
+  const { host: spec } = options;
+  let host: Host;
+  try {
+    host = new Host({ memoryMiB: options.hostMemoryMiB, core: spec.cpu, clock: spec.clock });
+  } catch (e) {
+    // The host's RAM is one ArrayBuffer: this machine may not give us that much.
+    throw new UsageError(
+      `cannot build a host with ${options.hostMemoryMiB} MiB of RAM (${(e as Error).message}): ` +
+        `give less MEM or a smaller --memory-host`,
+    );
+  }
+  log(`host: ${options.hostMemoryMiB} MiB of RAM, CPU core ${spec.cpu}, ${spec.clock} clock`);
+  try {
+    const lg = lguestInit(host);
+    if (typeof lg === 'number') throw new Error(`loading the lg module failed (error ${lg})`);
+    const runs = options.guests.map((plan) => new GuestRun(host, lg, plan, log));
+
+    const stopAll = (reason: string, status: number, by: 'timeout' | 'abort') => {
+      for (const r of runs) r.stop(status, reason, by);
+    };
+    const onAbort = () => {
+      const why = options.signal?.reason as Partial<StopRequest> | undefined;
+      stopAll(why?.reason ?? 'killed: interrupted by the user', why?.status ?? 130, 'abort');
+    };
+    options.signal?.addEventListener('abort', onAbort);
+    if (options.signal?.aborted) onAbort();
+    const watchdog =
+      spec.timeoutS === null
+        ? null
+        : host.startTimer(Math.round(spec.timeoutS * 1e9), () =>
+            // Timer callbacks run in interrupt context: stop the launchers once it is over.
+            queueMicrotask(() =>
+              stopAll(
+                `killed: still running after ${spec.timeoutS} s of ${spec.clock} clock time (--timeout)`,
+                124,
+                'timeout',
+              ),
+            ),
+          );
+    try {
+      const guests = await Promise.all(runs.map((r) => r.run()));
+      return { guests, instructions: host.clock.instructions, clockNs: host.clock.now() };
+    } finally {
+      watchdog?.cancel();
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  } finally {
+    host.shutdown();
+  }
+}
+
+/** One guest's launcher process, its console and what became of it. */
+class GuestRun {
+  private readonly proc: Process;
+  private readonly launcher: Launcher;
+  private readonly console: ConsoleDevice;
+  private guest: Guest | null = null;
+  private stoppedBy: 'timeout' | 'abort' | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly host: Host,
+    private readonly lg: Lguest,
+    private readonly plan: GuestPlan,
+    private readonly log: (line: string) => void,
+  ) {
+    const proc = host.createProcess(`lguest ${plan.name}`);
+    if (typeof proc === 'number')
+      throw new Error(`creating the launcher process for ${plan.name} failed (error ${proc})`);
+    this.proc = proc;
+    const { spec } = plan;
+    this.launcher = new Launcher(proc, {
+      memoryMiB: spec.memMiB,
+      kernel: REAL_ROOT + plan.kernelPath,
+      initrd: plan.initrdPath === null ? undefined : REAL_ROOT + plan.initrdPath,
+      args: spec.cmdline,
+      warn: (message) => log(`${plan.name}: ${message}`),
+    });
+    // Command-line devices come first (none exist yet), then the console.
+    this.console = addConsole(this.launcher, {
+      output: { write: (chunk) => this.onOutput(chunk) },
+      input: plan.input,
+    });
+  }
+
+  async run(): Promise<GuestOutcome> {
+    const { plan } = this;
+    this.log(
+      `${plan.name}: launcher pid ${this.proc.pid}, ${plan.spec.memMiB} MiB, kernel ${plan.kernelPath}` +
+        (plan.spec.cmdline.length ? `, command line "${plan.spec.cmdline.join(' ')}"` : ''),
+    );
+    let result: LaunchResult;
+    try {
+      result = await this.launcher.run();
+    } catch (e) {
+      // A bug in the launcher or a device: this guest is over, the host and the others go on.
+      result = { exitStatus: 1, reason: `launcher failed: ${(e as Error).stack ?? String(e)}` };
+    } finally {
+      this.ended = true;
+      this.console.close();
+    }
+    this.guest ??= this.findGuest();
+    this.proc.exit(result.exitStatus);
+    const outcome: GuestOutcome = {
+      name: plan.name,
+      exitStatus: result.exitStatus,
+      reason: result.reason,
+      poweredOff: result.exitStatus === 0 && result.reason === POWER_DOWN,
+      started: this.console.setUp,
+      consoleInputBytes: this.console.console.inputBytes,
+      stoppedBy: this.stoppedBy,
+      endedNs: this.host.clock.now(),
+      stats: this.guest ? { ...this.guest.stats } : null,
+    };
+    const s = outcome.stats;
+    this.log(
+      `${plan.name}: ${outcome.reason} (exit status ${outcome.exitStatus})` +
+        (s
+          ? `; ${s.switches} switches, ${s.hypercalls} hypercalls + ${s.asyncHypercalls} async, ` +
+            `${s.demandFaults} demand faults, ${s.reflectedTraps} reflected traps, ${s.interrupts} interrupts`
+          : '') +
+        (outcome.consoleInputBytes ? `; ${outcome.consoleInputBytes} bytes of console input delivered` : ''),
+    );
+    return outcome;
+  }
+
+  /** Ends this guest's run early (nothing happens if it already ended). */
+  stop(status: number, reason: string, by: 'timeout' | 'abort'): void {
+    if (this.ended || this.stoppedBy) return;
+    this.stoppedBy = by;
+    this.launcher.stop(status, reason);
+  }
+
+  private onOutput(chunk: Uint8Array): void {
+    // The first output comes after LHREQ_INITIALIZE: remember lg's guest for its counters.
+    this.guest ??= this.findGuest();
+    this.plan.output.write(chunk);
+  }
+
+  private findGuest(): Guest | null {
+    return this.lg.guests.find((g) => g?.proc === this.proc) ?? null;
+  }
+}

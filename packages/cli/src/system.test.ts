@@ -1,0 +1,332 @@
+// Whole-system tests: the lguest command boots real guest images — the C kernel of
+// packages/guest, in ring 1 on the emulated i386, through the lg module's switcher and a
+// launcher process — and we read what a user would read: the console, the messages on
+// stderr and the exit status. Most run the command in-process (lguest() with captured
+// streams); one runs the built executable the way a user does.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { lguest, type LguestIo } from './lguest';
+import { runSession } from './session';
+
+const GUEST_BUILD = join(dirname(require.resolve('@lguest/guest/package.json')), 'build');
+const CLI_DIR = join(__dirname, '..');
+const image = (name: string) => join(GUEST_BUILD, `${name}.elf`);
+const GUEST = image('guest');
+
+beforeAll(() => {
+  if (!existsSync(image('attack-irqs-off-loop'))) {
+    throw new Error(`the guest images are not built (${GUEST_BUILD}): run 'npm run build' at the repository root`);
+  }
+});
+
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `lguest ARGV` in-process with captured streams. */
+async function run(argv: string[], extra: Partial<LguestIo> = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const status = await lguest(argv, {
+    stdout: { write: (c) => (stdout += Buffer.from(c).toString()) },
+    stderr: { write: (c) => (stderr += Buffer.from(c).toString()) },
+    cwd: CLI_DIR,
+    defaultKernel: GUEST,
+    ...extra,
+  });
+  return { status, stdout, stderr };
+}
+
+/** The lines of run-many's console output that came from guest `name`, without the prefix. */
+function consoleOf(out: string, name: string): string {
+  const prefix = `[${name}] `;
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => l.slice(prefix.length))
+    .join('\n');
+}
+
+/** What every well-behaved boot of the guest prints, in order. */
+function expectGoodBoot(console: string, memMiB: number): void {
+  const story = [
+    `Booting the lguest.ts guest kernel on lguest (paravirt_ops "lguest"), ring 1`,
+    `memory: ${memMiB} MiB (boot_params e820: 1 entry)`,
+    'console: lguest console (device 0), input buffer of 256 bytes bound on IRQ 1',
+    'timer: lguest clock event device, one-shot, HZ=100',
+    'timer: tick 1',
+    'timer: tick 5',
+    'page faults: 16 pages faulted in at 0xe0000000, pattern ok',
+    'hello from ring 3',
+    'user: program exited with status 3 after 2 system calls',
+    'powering off',
+  ];
+  let at = 0;
+  for (const line of story) {
+    const i = console.indexOf(line, at);
+    expect({ line, found: i >= 0 }).toEqual({ line, found: true });
+    at = i + line.length;
+  }
+}
+
+describe('lguest run', () => {
+  it('boots the guest: banner in ring 1 with its memory, ticks, ring 3, exit 0 at power-off', async () => {
+    const r = await run(['run', '32', GUEST]);
+    expectGoodBoot(r.stdout, 32);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('boots the bundled guest when no KERNEL is given, with the memory asked for', async () => {
+    const r = await run(['run', '--clock=virtual', '48m']);
+    expectGoodBoot(r.stdout, 48);
+    expect(r.status).toBe(0);
+  });
+
+  it('passes the kernel arguments on the command line', async () => {
+    const r = await run(['run', '--clock=virtual', '32', GUEST, 'root=/dev/lgba', '--', '--quiet']);
+    expect(r.stdout).toContain('command line: root=/dev/lgba --quiet \n');
+    expect(r.status).toBe(0);
+  });
+
+  it("reports the guest's own panic as its death, exit 1", async () => {
+    const r = await run(['run', '--clock=virtual', '32', image('panic')]);
+    expect(r.stdout).toContain('Kernel panic: the panic variant panics on purpose after 5 ticks\n');
+    expect(r.stderr).toBe('lguest: guest died: CRASH: the panic variant panics on purpose after 5 ticks\n');
+    expect(r.status).toBe(1);
+  });
+
+  it('loads an initrd at the top of guest memory and still boots', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lguest-initrd-'));
+    writeFileSync(join(dir, 'initrd.img'), Buffer.alloc(10_000, 0xa5));
+    const r = await run(['run', '--clock=virtual', `--initrd=${join(dir, 'initrd.img')}`, '32', GUEST]);
+    expectGoodBoot(r.stdout, 32);
+    expect(r.status).toBe(0);
+  });
+
+  it('gives the same run twice on the virtual clock, instruction for instruction', async () => {
+    const counts = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await run(['run', '-v', '--clock=virtual', '32', GUEST]);
+      expect(r.status).toBe(0);
+      const m = /^lguest: instructions: (\d+)$/m.exec(r.stderr);
+      expect(m).not.toBeNull();
+      counts.push(Number(m?.[1]));
+    }
+    expect(counts[0]).toBeGreaterThan(500_000);
+    expect(counts[1]).toBe(counts[0]);
+  });
+
+  it('delivers console input into the buffer the guest bound, and raises its IRQ', async () => {
+    const stdin = new PassThrough();
+    stdin.write('hello, guest\n');
+    const outcome = await runSession({
+      host: { verbose: false, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null },
+      hostMemoryMiB: 64,
+      guests: [
+        {
+          name: 'guest',
+          spec: spec(32),
+          kernelPath: GUEST,
+          initrdPath: null,
+          output: { write: () => 0 },
+          input: stdin,
+        },
+      ],
+    });
+    expect(outcome.guests[0].poweredOff).toBe(true);
+    expect(outcome.guests[0].consoleInputBytes).toBe('hello, guest\n'.length);
+    expect(outcome.guests[0].stats?.interrupts).toBeGreaterThan(5); // the 5 ticks and the console's
+  });
+});
+
+function spec(memMiB: number) {
+  return { memMiB, kernel: null, cmdline: [], initrd: null, devices: [] };
+}
+
+describe('attack guests: killed with a clear reason while a second guest in the same host boots', () => {
+  const attacks: [string, RegExp][] = [
+    // The kernel's data segment is cut below the switcher: the write faults (#SS through %ss).
+    ['attack-switcher-write', /^unhandled trap 12 at 0xc01[0-9a-f]{5} \(0x0\): mov %edx,%ss:\(%eax\)$/],
+    // DPL 0 became 1 (the far jump lands in ring 1), and the data twin is cut: #GP on the write.
+    ['attack-gdt-dpl0', /^unhandled trap 13 at 0xc01[0-9a-f]{5} \(0x0\): mov %edx,%fs:\(%ecx\)$/],
+    ['attack-gdt-limit', /^unhandled trap 13 at 0xc01[0-9a-f]{5} \(0x0\): mov %edx,%fs:\(%ecx\)$/],
+    ['attack-set-pte-beyond', /^bad page table entry$/],
+    ['attack-hcall-bad-pointer', /^bad read address 0xb7ff0000 len 256$/],
+    ['attack-hcall-unknown', /^Bad hypercall 99$/],
+    ['attack-hcall-before-init', /^hypercall 9 before LGUEST_INIT$/],
+    // The hypercall gate is DPL 1: from ring 3, int $0x1f is a #GP with error code (0x1f << 3) | 2.
+    ['attack-ring3-hcall', /^unhandled trap 13 at 0x8048005 \(0xfa\): int \$0x1f$/],
+  ];
+
+  it.each(attacks)('%s', async (attack, reason) => {
+    const r = await run(['run-many', '--clock=virtual', '--guest', `32 ${image(attack)}`, '--guest', `32 ${GUEST}`]);
+    const death = new RegExp(`^lguest: \\[${attack}\\] guest died: (.*)$`, 'm').exec(r.stderr);
+    expect(death?.[1]).toMatch(reason);
+    expect(r.stderr).not.toContain('ATTACK SUCCEEDED');
+    expect(r.stdout).not.toContain('ATTACK SUCCEEDED');
+    // The attack ran after the guest was fully up (except the one that attacks before LGUEST_INIT).
+    if (attack !== 'attack-hcall-before-init') expect(consoleOf(r.stdout, attack)).toContain('attack: ');
+    expectGoodBoot(consoleOf(r.stdout, 'guest'), 32);
+    expect(r.stderr).toContain('lguest: [guest] powered off\n');
+    expect(r.status).toBe(1);
+  });
+
+  it('attack-irqs-off-loop: preempted by the host tick; the other guest completes; the watchdog stops it', async () => {
+    const attack = 'attack-irqs-off-loop';
+    const r = await run([
+      'run-many',
+      '-v',
+      '--clock=virtual',
+      '--timeout=0.15',
+      '--guest',
+      `32 ${image(attack)}`,
+      '--guest',
+      `32 ${GUEST}`,
+    ]);
+    expect(consoleOf(r.stdout, attack)).toContain('attack: spinning forever with interrupts disabled');
+    expectGoodBoot(consoleOf(r.stdout, 'guest'), 32);
+    // The good guest powered off long before the watchdog, while the attacker spun.
+    const lines = r.stderr.split('\n');
+    const goodEnd = lines.findIndex((l) => l.startsWith('lguest: guest: CRASH: Power down'));
+    const attackEnd = lines.findIndex((l) => l.startsWith(`lguest: ${attack}: killed:`));
+    expect(goodEnd).toBeGreaterThanOrEqual(0);
+    expect(attackEnd).toBeGreaterThan(goodEnd);
+    // It kept being switched out (the host's tick) rather than owning the CPU.
+    const switches = Number(/attack-irqs-off-loop: killed: .*?; (\d+) switches/.exec(r.stderr)?.[1]);
+    expect(switches).toBeGreaterThan(100);
+    expect(r.stderr).toContain(
+      `lguest: [${attack}] killed: still running after 0.15 s of virtual clock time (--timeout)\n`,
+    );
+    // 0.15 s of virtual time: one instruction per ns, except while every guest was halted
+    // waiting for a tick (the clock skips those) — which never happens once the attacker spins.
+    const instructions = Number(/^lguest: instructions: (\d+)$/m.exec(r.stderr)?.[1]);
+    expect(instructions).toBeGreaterThan(80_000_000);
+    expect(instructions).toBeLessThanOrEqual(150_000_000);
+    expect(r.status).toBe(124);
+  }, 60_000);
+
+  it('a user interrupt stops a spinning guest at once (host clock)', async () => {
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 300);
+    const started = Date.now();
+    const r = await run(['run', '32', image('attack-irqs-off-loop')], { signal: stop.signal });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(r.stderr).toBe('lguest: killed: interrupted by the user\n');
+    expect(r.status).toBe(130);
+  });
+
+  it('interleaves two guests the same way twice on the virtual clock', async () => {
+    const argv = ['run-many', '-v', '--clock=virtual', '--guest', `32 ${GUEST}`, '--guest', `24 ${GUEST}`];
+    const [a, b] = [await run(argv), await run(argv)];
+    expect(a.status).toBe(0);
+    expect(a.stdout).toBe(b.stdout); // the same lines from each guest, in the same order
+    expect(/^lguest: instructions: (\d+)$/m.exec(a.stderr)?.[1]).toBe(
+      /^lguest: instructions: (\d+)$/m.exec(b.stderr)?.[1],
+    );
+  });
+
+  it('run-many exits 0 when every guest powers off, and names each console', async () => {
+    const r = await run(['run-many', '--clock=virtual', '--guest', `32 ${GUEST}`, '--guest', `16 ${GUEST} second`]);
+    expectGoodBoot(consoleOf(r.stdout, 'guest'), 32);
+    expectGoodBoot(consoleOf(r.stdout, 'guest#2'), 16);
+    expect(consoleOf(r.stdout, 'guest#2')).toContain('command line: second');
+    expect(r.stderr).toBe('lguest: [guest] powered off\nlguest: [guest#2] powered off\n');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('bad input: a sentence saying what is wrong and what to do, status 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lguest-cli-'));
+  const garbage = join(dir, 'garbage.img');
+  writeFileSync(garbage, 'this is not a kernel');
+  // An i386 executable ELF header and nothing lguest about it.
+  const noSignature = join(dir, 'plain.elf');
+  const elf = Buffer.alloc(128);
+  elf.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1]);
+  elf.writeUInt16LE(2, 16); // ET_EXEC
+  elf.writeUInt16LE(3, 18); // EM_386
+  writeFileSync(noSignature, elf);
+
+  const cases: [string, string[], RegExp][] = [
+    [
+      'a missing kernel',
+      ['run', '32', join(dir, 'nope.elf')],
+      /cannot read kernel '.*nope\.elf': no such file\. Give the path of an lguest guest image/,
+    ],
+    [
+      'a file that is not a kernel',
+      ['run', '32', garbage],
+      /is not a kernel image: neither an ELF vmlinux nor a bzImage \(it starts with 74 68 69 73\)/,
+    ],
+    [
+      'an ELF for another machine',
+      ['run', '32', process.execPath],
+      /is an ELF file but not an i386 executable \(it is a 64-bit x86-64 /,
+    ],
+    [
+      'an i386 ELF without the signature',
+      ['run', '32', noSignature],
+      /has no GenuineLguest signature: is this image a genuine lguest\?/,
+    ],
+    ['MEM that is not a number', ['run', 'lots', GUEST], /MEM must be a size in MiB such as 32 or 64m, not 'lots'/],
+    [
+      'MEM too big for the host',
+      ['run', '--memory-host=64', '64', GUEST],
+      /the guests need 80 MiB of host RAM .* but --memory-host is 64/,
+    ],
+    ['MEM beyond the launcher', ['run', '3000', GUEST], /MEM must be from 2 to 2560 MiB/],
+    [
+      'a missing initrd',
+      ['run', `--initrd=${join(dir, 'rd.img')}`, '32', GUEST],
+      /cannot read initrd '.*rd\.img': no such file/,
+    ],
+    ['an unknown option', ['run', '--frobnicate', '32', GUEST], /unknown option '--frobnicate'/],
+    [
+      'a device that does not exist yet',
+      ['run', '32', GUEST, '--block=disk.img'],
+      /--block=disk\.img: block devices are not yet supported/,
+    ],
+    [
+      'an unknown CPU core',
+      ['run', '--cpu=quantum', '32', GUEST],
+      /unknown CPU core 'quantum': the cores are interpreter/,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_what, argv, message) => {
+    const r = await run(argv);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/^lguest: /);
+    expect(r.stderr).toContain("Try 'lguest help' for the usage.");
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(2);
+  });
+});
+
+describe('the lguest executable', () => {
+  const main = join(CLI_DIR, 'dist', 'main.js');
+
+  it('is built, boots a guest with its own streams and exits with its status', () => {
+    expect({ built: existsSync(main), hint: 'npx nx build cli' }).toEqual({ built: true, hint: 'npx nx build cli' });
+    const ok = spawnSync(process.execPath, [main, 'run', '32', GUEST], { encoding: 'utf8', timeout: 60_000 });
+    expectGoodBoot(ok.stdout, 32);
+    expect(ok.status).toBe(0);
+    const dead = spawnSync(process.execPath, [main, 'run', '32', image('attack-hcall-unknown')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(dead.stderr).toBe('lguest: guest died: Bad hypercall 99\n');
+    expect(dead.status).toBe(1);
+    const help = spawnSync(process.execPath, [main, 'help'], { encoding: 'utf8' });
+    expect(help.stdout).toMatch(/^usage:\n {2}lguest run \[options\] \[MEM \[KERNEL \[kernel args…\]\]\]/);
+    expect(help.status).toBe(0);
+  });
+});

@@ -1,0 +1,339 @@
+// The end-to-end test: a host, lg loaded into it, and a launcher booting the guest kernel of
+// packages/guest to its power-off — guest code on the CPU core in ring 1, every exit through
+// the switcher, the console on the DMA protocol (key 0) with a minimal handler here.
+
+import { LGUEST_CONSOLE_DMA_KEY, LGUEST_DEVICE_T_CONSOLE, LGUEST_TRAP_ENTRY, LHCALL_LGUEST_INIT } from '@lguest/abi';
+import { Host, TIMER_VECTOR, type HostOptions } from '@lguest/host';
+import { Launcher, type Device, type LaunchResult } from '@lguest/launcher';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { lguestInit, type Lguest } from './core';
+import { getReg, type Guest, type GuestStats } from './lg';
+
+const GUEST_BUILD = join(dirname(require.resolve('@lguest/guest/package.json')), 'build');
+const GUEST_ELF = join(GUEST_BUILD, 'guest.elf');
+const SYMBOLS = JSON.parse(readFileSync(join(GUEST_BUILD, 'guest.sym.json'), 'utf8')) as Record<string, number>;
+const PAGE_OFFSET = 0xc0000000;
+
+interface Exit {
+  trapnum: number;
+  eip: number;
+  cs: number;
+  eax: number;
+  edx: number;
+  errcode: number;
+}
+
+interface Boot {
+  result: LaunchResult;
+  console: string;
+  lines: string[];
+  instructions: number;
+  stats: GuestStats;
+  exits: Exit[];
+  hostTimerInterrupts: number;
+  inputIrqs: number;
+  injected: number;
+}
+
+interface BootOptions {
+  kernel?: string;
+  controlFile?: string;
+  host?: Host;
+  /** Send this to the console input once the guest has ticked once. */
+  input?: string;
+  /** Called after every exit of this guest. */
+  onExit?: (guest: Guest, launcher: Launcher) => void;
+}
+
+/** Boot one guest (32 MiB, "root=none") with a console that collects its output. */
+async function boot(options: BootOptions = {}): Promise<Boot> {
+  const host = options.host ?? newHost();
+  const lg = lguestHere(host);
+  const proc = host.createProcess('launcher');
+  if (typeof proc === 'number') throw new Error('createProcess failed');
+  const launcher = new Launcher(proc, {
+    memoryMiB: 32,
+    kernel: `/host${options.kernel ?? GUEST_ELF}`,
+    args: ['root=none'],
+    controlFile: options.controlFile,
+  });
+  let guest: Guest | null = null;
+  const exits: Exit[] = [];
+  const previous = lg.onExit;
+  lg.onExit = (g) => {
+    previous?.(g);
+    if (g.proc !== proc) return;
+    guest = g;
+    options.onExit?.(g, launcher);
+    if (exits.length < 20000) {
+      exits.push({
+        trapnum: getReg(g, 'trapnum'),
+        eip: getReg(g, 'eip'),
+        cs: getReg(g, 'cs'),
+        eax: getReg(g, 'eax'),
+        edx: getReg(g, 'edx'),
+        errcode: getReg(g, 'errcode'),
+      });
+    }
+  };
+  let hostTimerInterrupts = 0;
+  host.requestIrq(TIMER_VECTOR, () => hostTimerInterrupts++);
+
+  let out = '';
+  let inputIrqs = -1;
+  let injected = 0;
+  let asked = false;
+  const consoleDevice: Device = launcher.addDevice({
+    type: LGUEST_DEVICE_T_CONSOLE,
+    watchKey: LGUEST_CONSOLE_DMA_KEY,
+    handleOutput(dma) {
+      const bytes = dma.bytes();
+      out += new TextDecoder().decode(bytes);
+      if (options.input && !asked && out.includes('timer: tick 1\n')) {
+        asked = true;
+        launcher.inputReady(consoleDevice);
+      }
+      if (out.includes('power:') && inputIrqs < 0) {
+        const count = launcher.readGuest(SYMBOLS.lgcons_input_irqs - PAGE_OFFSET, 4);
+        inputIrqs = new DataView(count.buffer, count.byteOffset, 4).getUint32(0, true);
+      }
+      return bytes.length;
+    },
+    async handleInput(_device, l) {
+      injected = await l.injectInput(LGUEST_CONSOLE_DMA_KEY, new TextEncoder().encode(options.input ?? ''));
+      return true;
+    },
+  });
+
+  const result = await launcher.run();
+  if (!guest) throw new Error(`the guest never ran: ${result.reason}`);
+  const stats = (guest as Guest).stats;
+  lg.onExit = previous;
+  const instructions = host.clock.instructions;
+  proc.exit(0);
+  if (!options.host) host.shutdown();
+  return {
+    result,
+    console: out,
+    lines: out.split('\n'),
+    instructions,
+    stats,
+    exits,
+    hostTimerInterrupts,
+    inputIrqs,
+    injected,
+  };
+}
+
+/**
+ * A host on the virtual clock. Its scheduler tick is short (50 µs of guest time) so that
+ * host timer interrupts also arrive while the guest runs, not only while it halts.
+ */
+function newHost(extra: Partial<HostOptions> = {}): Host {
+  return new Host({ memoryMiB: 96, clock: 'virtual', tickNs: 50_000, ...extra });
+}
+
+const modules = new WeakMap<Host, Lguest>();
+function lguestHere(host: Host): Lguest {
+  let lg = modules.get(host);
+  if (!lg) {
+    const loaded = lguestInit(host);
+    if (typeof loaded === 'number') throw new Error(`lguestInit failed: ${loaded}`);
+    lg = loaded;
+    modules.set(host, lg);
+  }
+  return lg;
+}
+
+describe('booting packages/guest under lg and the launcher', () => {
+  let run: Boot;
+  beforeAll(async () => {
+    run = await boot({ input: 'hi\n' });
+    process.stdout.write(`--- guest console ---\n${run.console}--- ${JSON.stringify(run.result)} ---\n`);
+  });
+
+  it('powers down cleanly: "CRASH: Power down", exit status 0', () => {
+    expect(run.result).toEqual({ exitStatus: 0, reason: 'CRASH: Power down' });
+  });
+
+  it('prints a banner saying lguest, ring 1, and the memory size', () => {
+    expect(run.lines[0]).toBe('Booting the lguest.ts guest kernel on lguest (paravirt_ops "lguest"), ring 1');
+    expect(run.lines[1]).toBe('memory: 32 MiB (boot_params e820: 1 entry)');
+    expect(run.console).toContain('command line: root=none \n');
+    expect(run.console).toContain('lguest: guest id 0, host reserves 4 MiB at the top, tsc 1000000 kHz\n');
+    expect(run.console).toContain('console: lguest console (device 0), input buffer of 256 bytes bound on IRQ 1\n');
+  });
+
+  it('ticks on the host timer behind LHCALL_SET_CLOCKEVENT', () => {
+    expect(run.console).toContain('timer: lguest clock event device, one-shot, HZ=100\n');
+    expect(run.lines.filter((l) => /^timer: tick \d$/.test(l))).toEqual([1, 2, 3, 4, 5].map((n) => `timer: tick ${n}`));
+  });
+
+  it('fills memory by page faults the guest handles itself, reflected with cr2', () => {
+    expect(run.console).toContain('page faults: 16 pages faulted in at 0xe0000000, pattern ok\n');
+    expect(run.console).toContain('page faults: 0xe0000000 unmapped, flushed and faulted back in zeroed\n');
+    expect(run.stats.reflectedTraps).toBeGreaterThanOrEqual(18);
+    expect(run.stats.demandFaults).toBeGreaterThan(50);
+  });
+
+  it('runs a ring-3 program whose system calls are direct traps', () => {
+    expect(run.console).toContain('hello from ring 3\n');
+    expect(run.console).toMatch(/user: program exited with status 3 after 2 system calls, 1 stack page faults\n/);
+    expect(run.exits.some((e) => e.trapnum === 0x80)).toBe(false);
+    // Its stack fault came to the host from ring 3, with the user bit in the error code.
+    expect(run.exits.some((e) => e.trapnum === 14 && (e.cs & 3) === 3 && (e.errcode & 4) !== 0)).toBe(true);
+    expect(run.lines.at(-2)).toMatch(/^power: \d+ pages allocated, 18 page faults filled; powering off$/);
+  });
+
+  it('takes input: the launcher breaks out, fills the bound buffer and raises the console IRQ', () => {
+    expect(run.injected).toBe(3);
+    expect(run.inputIrqs).toBe(1);
+  });
+
+  it('really switches: every exit is a trip through the switcher with the registers saved', () => {
+    expect(run.stats.switches).toBe(run.exits.length);
+    expect(run.stats.switches).toBeGreaterThan(300);
+    // The first entry faults on its first instruction: the shadow page table starts empty.
+    expect(run.exits[0]).toMatchObject({ trapnum: 14, eip: SYMBOLS.lguest_entry, cs: 0x61 });
+    // The first hypercall, as the switcher saved it: int $0x1f from ring 1 with
+    // eax = LHCALL_LGUEST_INIT and edx = the physical address of lguest_data.
+    const first = run.exits.find((e) => e.trapnum === LGUEST_TRAP_ENTRY);
+    expect(first).toMatchObject({ eax: LHCALL_LGUEST_INIT, edx: SYMBOLS.lguest_data - PAGE_OFFSET, cs: 0x61 });
+    expect(first && first.eip - SYMBOLS.lguest_init).toBeGreaterThan(0);
+    expect(run.stats.hypercalls).toBe(run.exits.filter((e) => e.trapnum === LGUEST_TRAP_ENTRY).length);
+    expect(run.stats.asyncHypercalls).toBeGreaterThan(0);
+    // Host timer interrupts arrived while the guest ran: through deliver_to_host to the
+    // host's handler (counted there) and back out as exits for vector 0x20.
+    const timerExits = run.exits.filter((e) => e.trapnum === TIMER_VECTOR).length;
+    expect(timerExits).toBe(run.stats.hostInterrupts);
+    expect(timerExits).toBeGreaterThan(0);
+    expect(run.hostTimerInterrupts).toBeGreaterThanOrEqual(timerExits);
+  });
+
+  it('is deterministic on the virtual clock: a second run retires exactly as many instructions', async () => {
+    const again = await boot({ input: 'hi\n' });
+    expect(again.console).toBe(run.console);
+    expect(again.stats).toEqual(run.stats);
+    expect(again.instructions).toBe(run.instructions);
+  });
+});
+
+describe('other ways in', () => {
+  it('boots through /proc/lguest, the seed control file', async () => {
+    const run = await boot({ controlFile: '/proc/lguest' });
+    expect(run.result.reason).toBe('CRASH: Power down');
+  });
+
+  it('boots a bzImage: gzip found after a setup stub, PAGE_OFFSET intuited', async () => {
+    // A bzImage's payload is the kernel as loaded at 1 MiB: build it from the ELF.
+    const elf = readFileSync(GUEST_ELF);
+    const v = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
+    const phoff = v.getUint32(28, true);
+    const flat = new Uint8Array(4 << 20);
+    let end = 0;
+    for (let i = 0; i < v.getUint16(44, true); i++) {
+      const ph = phoff + i * 32;
+      if (v.getUint32(ph, true) !== 1) continue;
+      const offset = v.getUint32(ph + 4, true);
+      const paddr = v.getUint32(ph + 12, true);
+      const filesz = v.getUint32(ph + 16, true);
+      flat.set(elf.subarray(offset, offset + filesz), paddr - 0x100000);
+      end = Math.max(end, paddr - 0x100000 + filesz);
+    }
+    const setup = new Uint8Array(0x400).fill(0x90); // no 0x1f 0x8b in here
+    const image = Buffer.concat([setup, gzipSync(flat.subarray(0, end)), Buffer.alloc(64, 0xab)]);
+    const dir = mkdtempSync(join(tmpdir(), 'lguest-bzimage-'));
+    try {
+      writeFileSync(join(dir, 'bzImage'), image);
+      const run = await boot({ kernel: join(dir, 'bzImage') });
+      expect(run.result.reason).toBe('CRASH: Power down');
+      expect(run.lines[0]).toContain('ring 1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs two guests at once in one host, taking turns on the CPU', async () => {
+    const host = newHost({ memoryMiB: 160 });
+    const [a, b] = await Promise.all([boot({ host }), boot({ host })]);
+    host.shutdown();
+    expect(a.result.reason).toBe('CRASH: Power down');
+    expect(b.result.reason).toBe('CRASH: Power down');
+    const ids = [a.console, b.console].map((c) => /lguest: guest id (\d+)/.exec(c)?.[1]).sort();
+    expect(ids).toEqual(['0', '1']);
+    expect(b.console.replace('guest id 1', 'guest id 0')).toBe(a.console.replace('guest id 1', 'guest id 0'));
+  });
+
+  it('explains a kernel that is not an lguest guest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lguest-notakernel-'));
+    try {
+      writeFileSync(join(dir, 'junk'), Buffer.alloc(4096, 0x41));
+      const host = newHost();
+      lguestHere(host);
+      const proc = host.createProcess();
+      if (typeof proc === 'number') throw new Error('createProcess failed');
+      const result = await new Launcher(proc, { memoryMiB: 32, kernel: `/host${join(dir, 'junk')}` }).run();
+      expect(result).toEqual({ exitStatus: 1, reason: 'Could not find kernel in bzImage' });
+      host.shutdown();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// The attack variants of the guest (packages/guest, GUEST_ATTACK): each boots normally, then
+// turns on the host. Each must die with the host's reason — never "ATTACK SUCCEEDED".
+describe('adversarial guests', () => {
+  const attacks: [string, string, RegExp][] = [
+    // The segmentation guard: the kernel's stack segment ends below the switcher (#SS).
+    [
+      'switcher-write',
+      'a write to the switcher is a #SS',
+      /^unhandled trap 12 at 0xc01[0-9a-f]{5} \(0x0\): mov %\w+,%ss:\(%\w+\)$/,
+    ],
+    // A DPL 0 descriptor runs at ring 1, and its data twin is cut below the switcher (#GP).
+    [
+      'gdt-dpl0',
+      'DPL 0 descriptors give no ring 0',
+      /^unhandled trap 13 at 0xc01[0-9a-f]{5} \(0x0\): mov %\w+,%fs:\(%\w+\)$/,
+    ],
+    [
+      'gdt-limit',
+      'a limit past the switcher is cut',
+      /^unhandled trap 13 at 0xc01[0-9a-f]{5} \(0x0\): mov %\w+,%fs:\(%\w+\)$/,
+    ],
+    ['set-pte-beyond', 'a page beyond its memory', /^bad page table entry$/],
+    ['hcall-bad-pointer', 'a hypercall pointer outside its memory', /^bad read address 0x[0-9a-f]+ len \d+$/],
+    ['hcall-unknown', 'an unknown hypercall', /^Bad hypercall \d+$/],
+    ['hcall-before-init', 'a hypercall before LGUEST_INIT', /^hypercall \d+ before LGUEST_INIT$/],
+    // The hypercall gate has DPL 1: from ring 3 it is a #GP with the gate's selector.
+    ['ring3-hcall', 'a hypercall from ring 3', /^unhandled trap 13 at 0x80[0-9a-f]{5} \(0xfa\): int \$0x1f$/],
+  ];
+  for (const [name, what, reason] of attacks) {
+    const image = join(GUEST_BUILD, `attack-${name}.elf`);
+    (existsSync(image) ? it : it.skip)(`${name}: ${what} kills it`, async () => {
+      const run = await boot({ kernel: image });
+      expect(run.result.exitStatus).toBe(1);
+      expect(run.result.reason).toMatch(reason);
+    });
+  }
+
+  const spinner = join(GUEST_BUILD, 'attack-irqs-off-loop.elf');
+  (existsSync(spinner) ? it : it.skip)(
+    'irqs-off-loop: a guest spinning with interrupts off is still preempted',
+    async () => {
+      let seen = 0;
+      const run = await boot({
+        kernel: spinner,
+        onExit(guest, launcher) {
+          if (getReg(guest, 'trapnum') === TIMER_VECTOR && ++seen === 50) launcher.stop(2, 'stopped by the test');
+        },
+      });
+      expect(run.result).toEqual({ exitStatus: 2, reason: 'stopped by the test' });
+      expect(run.stats.hostInterrupts).toBeGreaterThanOrEqual(50);
+    },
+  );
+});

@@ -1,0 +1,273 @@
+// I/O: the "DMA" that all of a guest's devices are made of (2.6.23's io.c).
+//
+// A guest doesn't poke device registers; it names buffers. To receive, it binds an array of
+// struct lguest_dma (each up to 16 guest-physical sections) at a key with LHCALL_BIND_DMA,
+// saying which IRQ to raise when one is filled. To send, it hands one struct lguest_dma to
+// LHCALL_SEND_DMA with a key. A key is an address in the launcher's memory, turned into a
+// futex key: for memory only this launcher has, the key means something only to it, so the
+// send goes to the launcher (read() of the control file returns it). For a page of a file
+// two launchers both map shared, the keys are equal in both, and the host copies the data
+// itself from one guest into a buffer the other bound there — inter-guest networking, with
+// no launcher in the path. The launcher feeds input the other way: LHREQ_GETDMA finds the
+// buffer bound at a key, it writes into it, and LHREQ_IRQ tells the guest.
+//
+// Everything here reads another guest's descriptors, so everything is checked: a bad array
+// kills its owner, a bad section kills its owner, and the sender never learns more than how
+// many bytes arrived.
+
+import { LGUEST_DMA, LGUEST_IRQS, LGUEST_MAX_DMA_SECTIONS, PAGE_SIZE } from '@lguest/abi';
+import { keyEquals, keyString } from '@lguest/host';
+import { hex, killGuest, lgread, lguestAddressOk, lgwriteU32, wakeUpGuest, type DmaInfo, type Guest } from './lg';
+
+/** A struct lguest_dma read out of guest memory. */
+interface Dma {
+  usedLen: number;
+  readonly addr: Uint32Array;
+  readonly len: Uint16Array;
+}
+
+function parseDma(bytes: Uint8Array): Dma {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dma: Dma = {
+    usedLen: LGUEST_DMA.f.used_len.get(view, 0),
+    addr: new Uint32Array(LGUEST_MAX_DMA_SECTIONS),
+    len: new Uint16Array(LGUEST_MAX_DMA_SECTIONS),
+  };
+  for (let i = 0; i < LGUEST_MAX_DMA_SECTIONS; i++) {
+    dma.addr[i] = LGUEST_DMA.f.addr.get(view, 0, i);
+    dma.len[i] = LGUEST_DMA.f.len.get(view, 0, i);
+  }
+  return dma;
+}
+
+/** lgread_other: another guest's memory; null after killing *that* guest. */
+function lgreadOther(guest: Guest, addr: number, len: number): Uint8Array | null {
+  const data = lguestAddressOk(guest, addr, len) ? guest.host.copyFromUser(guest.proc, addr >>> 0, len) : -1;
+  if (typeof data === 'number') {
+    killGuest(guest, 'bad address in registered DMA struct');
+    return null;
+  }
+  return data;
+}
+
+/** lgwrite_other for a u32; false after killing that guest. */
+function lgwriteOtherU32(guest: Guest, addr: number, value: number): boolean {
+  if (lguestAddressOk(guest, addr, 4) && guest.host.putUser32(guest.proc, addr >>> 0, value >>> 0) === 0) return true;
+  killGuest(guest, 'bad address writing to registered DMA');
+  return false;
+}
+
+// ------------------------------------------------------------------ binding
+
+function unlink(guest: Guest, info: DmaInfo): void {
+  const list = guest.globals.dmaHash.get(info.keyName);
+  if (list) {
+    const i = list.indexOf(info);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) guest.globals.dmaHash.delete(info.keyName);
+  }
+  info.interrupt = 0;
+  info.key = null;
+  info.keyName = '';
+}
+
+/**
+ * LHCALL_BIND_DMA(key, dmas, (num << 8) | irq): bind `numdmas` buffers at guest-physical
+ * `dmas` to `ukey`, raising `interrupt` when one is filled; interrupt 0 unbinds (key, dmas).
+ * 1 on success, 0 if no slot is free or the IRQ is out of range. A bad key kills.
+ */
+export function bindDma(guest: Guest, ukey: number, dmas: number, numdmas: number, interrupt: number): number {
+  if (interrupt >= LGUEST_IRQS) return 0;
+  const key = guest.host.futexKey(guest.proc, ukey >>> 0);
+  if (typeof key === 'number') {
+    killGuest(guest, `bad dma key ${hex(ukey)}`);
+    return 0;
+  }
+  if (interrupt === 0) {
+    for (const info of guest.dma) {
+      if (info.interrupt && info.key && keyEquals(info.key, key) && info.dmas === dmas >>> 0) {
+        unlink(guest, info);
+        return 1;
+      }
+    }
+    return 0;
+  }
+  for (const info of guest.dma) {
+    if (info.interrupt) continue;
+    info.dmas = dmas >>> 0;
+    info.numDmas = numdmas;
+    info.nextDma = 0;
+    info.key = key;
+    info.keyName = keyString(key);
+    info.guestId = guest.id;
+    info.interrupt = interrupt;
+    const list = guest.globals.dmaHash.get(info.keyName);
+    if (list) list.unshift(info);
+    else guest.globals.dmaHash.set(info.keyName, [info]);
+    return 1;
+  }
+  return 0;
+}
+
+/** At close: every binding of the guest goes (release of its futex keys). */
+export function releaseAllDma(guest: Guest): void {
+  for (const info of guest.dma) if (info.interrupt) unlink(guest, info);
+}
+
+// ------------------------------------------------------------------ sending
+
+/**
+ * LHCALL_SEND_DMA(key, dma). A shared key goes to the first other guest bound there; a
+ * private one is for our launcher: read() returns (dma, key) before the guest runs again.
+ */
+export function sendDma(guest: Guest, ukey: number, udma: number): void {
+  const key = guest.host.futexKey(guest.proc, ukey >>> 0);
+  if (typeof key === 'number') {
+    killGuest(guest, 'bad sending DMA key');
+    return;
+  }
+  if (!key.shared) {
+    guest.dmaIsPending = true;
+    guest.pendingDma = udma >>> 0;
+    guest.pendingKey = ukey >>> 0;
+    return;
+  }
+  // The original drops its locks and tries once more when the receiver had no free buffer,
+  // so the receiver can restock on another CPU. With one CPU nothing can change in between.
+  for (const info of guest.globals.dmaHash.get(keyString(key)) ?? []) {
+    if (info.guestId === guest.id) continue;
+    dmaTransfer(guest, udma >>> 0, info);
+    break;
+  }
+}
+
+/**
+ * dma_list_ok: every section of `dma` inside `guest`'s memory, at most a page long and not
+ * crossing a page. Kills the owner otherwise.
+ */
+function dmaListOk(guest: Guest, dma: Dma): boolean {
+  for (let i = 0; i < LGUEST_MAX_DMA_SECTIONS; i++) {
+    const len = dma.len[i];
+    if (len === 0) return true;
+    const addr = dma.addr[i];
+    if (!lguestAddressOk(guest, addr, len) || len > PAGE_SIZE || (addr % PAGE_SIZE) + len > PAGE_SIZE) {
+      killGuest(guest, `bad DMA entry: ${len}@${hex(addr)}`);
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * copy_data: the source sections into the destination sections (whose pages are `frames`),
+ * section by section. Returns the bytes copied; 0 after killing the sender for a bad source.
+ */
+function copyData(src: Guest, srcDma: Dma, dst: Dma, frames: number[]): number {
+  const host = src.host;
+  let total = 0;
+  let si = 0;
+  let di = 0;
+  let srcoff = 0;
+  let dstoff = 0;
+  while (si < LGUEST_MAX_DMA_SECTIONS && srcDma.len[si] && di < LGUEST_MAX_DMA_SECTIONS && dst.len[di]) {
+    const len = Math.min(srcDma.len[si] - srcoff, dst.len[di] - dstoff);
+    const at = frames[di] + ((dst.addr[di] + dstoff) % PAGE_SIZE);
+    if (host.copyFromUserInto(src.proc, srcDma.addr[si] + srcoff, host.ram.subarray(at, at + len)) !== 0) {
+      killGuest(src, 'bad address in sending DMA');
+      return 0;
+    }
+    host.invalidate(at, len);
+    total += len;
+    srcoff += len;
+    dstoff += len;
+    if (srcoff === srcDma.len[si]) {
+      si++;
+      srcoff = 0;
+    }
+    if (dstoff === dst.len[di]) {
+      di++;
+      dstoff = 0;
+    }
+  }
+  return total;
+}
+
+/** do_dma: check both lists, pin the destination pages, copy. The bytes copied, or 0. */
+function doDma(src: Guest, srcDma: Dma, dstGuest: Guest, dst: Dma): number {
+  if (!dmaListOk(dstGuest, dst) || !dmaListOk(src, srcDma)) return 0;
+  const frames: number[] = [];
+  for (let i = 0; i < LGUEST_MAX_DMA_SECTIONS && dst.len[i]; i++) {
+    const frame = dstGuest.host.getUserPages(dstGuest.proc, dst.addr[i], true);
+    if (frame < 0) {
+      killGuest(dstGuest, 'Error mapping DMA pages');
+      for (const f of frames) dstGuest.host.putPage(f);
+      return 0;
+    }
+    frames.push(frame);
+  }
+  const ret = copyData(src, srcDma, dst, frames);
+  for (const f of frames) dstGuest.host.putPage(f);
+  return ret;
+}
+
+/**
+ * dma_transfer: from `src`'s descriptor at `udma` into the next free buffer of binding
+ * `info`. The byte count goes into both used_len fields, and the receiver's IRQ is raised —
+ * even when it had no free buffer, so it can restock.
+ */
+function dmaTransfer(src: Guest, udma: number, info: DmaInfo): void {
+  const dstGuest = src.globals.guests[info.guestId];
+  if (!dstGuest || dstGuest.dead !== null) return;
+  const srcBytes = lgread(src, udma, LGUEST_DMA.size);
+  if (!srcBytes) return;
+  const srcDma = parseDma(srcBytes);
+
+  let found: { dma: Dma; at: number } | null = null;
+  for (let i = 0; i < info.numDmas; i++) {
+    const dmanum = (info.nextDma + i) % info.numDmas;
+    const at = info.dmas + dmanum * LGUEST_DMA.size;
+    const bytes = lgreadOther(dstGuest, at, LGUEST_DMA.size);
+    if (!bytes) return;
+    const dma = parseDma(bytes);
+    if (dma.usedLen === 0) {
+      found = { dma, at };
+      break;
+    }
+  }
+  if (found) {
+    const ret = doDma(src, srcDma, dstGuest, found.dma);
+    lgwriteU32(src, udma + LGUEST_DMA.offsetOf.used_len, ret);
+    if (ret === 0 && srcDma.len[0] !== 0) return;
+    if (!lgwriteOtherU32(dstGuest, found.at + LGUEST_DMA.offsetOf.used_len, ret)) return;
+    info.nextDma = (info.nextDma + 1) & 0xffff;
+  }
+  dstGuest.irqsPending |= 1 << info.interrupt;
+  wakeUpGuest(dstGuest);
+}
+
+// ------------------------------------------------------------------ the launcher's side
+
+/**
+ * get_dma_buffer (LHREQ_GETDMA): the first free buffer this guest bound at `ukey`, and the
+ * binding's IRQ. As in the original, if every buffer is in use the last one is returned.
+ * null if nothing is bound there (or the guest was killed for a bad key or array).
+ */
+export function getDmaBuffer(guest: Guest, ukey: number): { dma: number; interrupt: number } | null {
+  const key = guest.host.futexKey(guest.proc, ukey >>> 0);
+  if (typeof key === 'number') {
+    killGuest(guest, 'bad registered DMA buffer');
+    return null;
+  }
+  for (const info of guest.globals.dmaHash.get(keyString(key)) ?? []) {
+    if (info.guestId !== guest.id) continue;
+    let ret = 0;
+    for (let j = 0; j < info.numDmas; j++) {
+      ret = info.dmas + j * LGUEST_DMA.size;
+      const bytes = lgread(guest, ret, LGUEST_DMA.size);
+      if (!bytes) return null;
+      if (parseDma(bytes).usedLen === 0) break;
+    }
+    return { dma: ret >>> 0, interrupt: info.interrupt };
+  }
+  return null;
+}
