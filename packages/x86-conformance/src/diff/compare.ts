@@ -6,6 +6,7 @@ import type { DiffCase, Outcome } from './case';
 import { formName } from './forms';
 import { disassembleOne } from './isa';
 import { CODE_BASE, EFLAGS_VISIBLE, REG_NAMES } from './layout';
+import { EFLAGS_BITS } from '../eflags';
 
 const ERROR_CODE_VECTORS = new Set([8, 10, 11, 12, 13, 14, 17]);
 const TRAPS = new Set([1, 3, 4]);
@@ -26,28 +27,13 @@ const VECTOR_NAMES: Readonly<Record<number, string>> = {
   16: '#MF',
   17: '#AC',
 };
-const FLAG_NAMES: readonly [number, string][] = [
-  [0x1, 'CF'],
-  [0x4, 'PF'],
-  [0x10, 'AF'],
-  [0x40, 'ZF'],
-  [0x80, 'SF'],
-  [0x100, 'TF'],
-  [0x200, 'IF'],
-  [0x400, 'DF'],
-  [0x800, 'OF'],
-  [0x3000, 'IOPL'],
-  [0x4000, 'NT'],
-  [0x40000, 'AC'],
-  [0x200000, 'ID'],
-];
 
 function hex(v: number, digits = 8): string {
   return (v >>> 0).toString(16).padStart(digits, '0');
 }
 
 export function flagNames(bits: number): string {
-  return FLAG_NAMES.filter(([b]) => bits & b)
+  return EFLAGS_BITS.filter(([b]) => bits & b)
     .map(([, n]) => n)
     .join(' ');
 }

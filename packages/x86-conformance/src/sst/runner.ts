@@ -25,6 +25,7 @@ import {
 } from '@lguest/x86';
 import { candidate, classify, type Difference, type Resolution } from './differences';
 import { type MooFile, type MooTest, Reg, REG_COUNT, REG_NAMES_16, REG_NAMES_32 } from './moo';
+import { EFLAGS_BITS } from '../eflags';
 
 /** What the runner needs to know about a file besides its tests. */
 export interface FileInfo {
@@ -638,26 +639,10 @@ function stateRegs(s: CpuState): number[] {
   ].map((v) => v >>> 0);
 }
 
-const FLAG_NAMES: [number, string][] = [
-  [0x1, 'CF'],
-  [0x4, 'PF'],
-  [0x10, 'AF'],
-  [0x40, 'ZF'],
-  [0x80, 'SF'],
-  [0x100, 'TF'],
-  [0x200, 'IF'],
-  [0x400, 'DF'],
-  [0x800, 'OF'],
-  [0x3000, 'IOPL'],
-  [0x4000, 'NT'],
-  [0x10000, 'RF'],
-  [0x20000, 'VM'],
-];
-
 function regLine(name: string, r: number, expected: number, got: number, mask: number): string {
   if (r === Reg.EFLAGS) {
     const diff = (expected ^ got) & mask;
-    const which = FLAG_NAMES.filter(([bit]) => diff & bit).map(([bit, n]) => `${n}${got & bit ? '+' : '-'}`);
+    const which = EFLAGS_BITS.filter(([bit]) => diff & bit).map(([bit, n]) => `${n}${got & bit ? '+' : '-'}`);
     return `FLAGS: expected 0x${hx(expected & mask, 4)}, got 0x${hx(got & mask, 4)} under mask 0x${hx(mask, 4)} (${which.join(' ')})`;
   }
   const width = mask > 0xffff || expected > 0xffff || got > 0xffff ? 8 : 4;
