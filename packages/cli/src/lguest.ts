@@ -14,6 +14,7 @@ import type { ConsoleInputSource } from '@lguest/console';
 import { readKernelImage } from './image';
 import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
+import { runNative } from './native';
 import { runSession, type GuestOutcome, type GuestPlan } from './session';
 
 export interface LguestIo {
@@ -42,6 +43,7 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     }
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
     const plans = planGuests(command.kind === 'run-many', guests, io);
+    if (command.kind === 'run' && command.native) return await runNativeAndReport(command.host, plans[0], io, say);
     const memory = hostMemoryMiB(command.host, guests);
     return await runAndReport(command.host, memory, plans, command.kind === 'run-many', io, say);
   } catch (e) {
@@ -127,6 +129,43 @@ async function runAndReport(
   }
   if (host.verbose) say(`instructions: ${outcome.instructions}`);
   return exitStatus(outcome.guests);
+}
+
+/** `run --native`: the image on the emulated PC, its UART on our console. */
+async function runNativeAndReport(
+  host: HostSpec,
+  plan: GuestPlan,
+  io: LguestIo,
+  say: (line: string) => void,
+): Promise<number> {
+  let outcome;
+  try {
+    outcome = await runNative(
+      host,
+      {
+        kernelPath: plan.kernelPath,
+        memMiB: plan.spec.memMiB,
+        cmdline: plan.spec.cmdline,
+        output: plan.output,
+        input: plan.input,
+      },
+      io.signal,
+      host.verbose ? say : undefined,
+    );
+  } catch (e) {
+    // The PC's loader refuses what it cannot boot (no multiboot header, a bzImage).
+    say(`cannot start the guest on the PC: ${(e as Error).message}`);
+    return 1;
+  }
+  if (!outcome.poweredOff) say(outcome.reason.startsWith('killed') ? outcome.reason : `guest died: ${outcome.reason}`);
+  if (host.verbose) {
+    say(
+      `pc: ${outcome.reason} (exit status ${outcome.exitStatus}) after ${outcome.virtualNs / 1e6} ms of virtual time` +
+        (outcome.inputBytes ? `; ${outcome.inputBytes} bytes of console input delivered` : ''),
+    );
+    say(`instructions: ${outcome.instructions}`);
+  }
+  return outcome.exitStatus;
 }
 
 /** One guest: its launcher's status. Several: 1 if any died, else a stop's status (124, 130), else 0. */

@@ -50,7 +50,7 @@ export interface HostSpec {
 }
 
 export type Command =
-  | { readonly kind: 'run'; readonly host: HostSpec; readonly guest: GuestSpec }
+  | { readonly kind: 'run'; readonly host: HostSpec; readonly guest: GuestSpec; readonly native?: boolean }
   | { readonly kind: 'run-many'; readonly host: HostSpec; readonly guests: readonly GuestSpec[] }
   | { readonly kind: 'help' };
 
@@ -68,6 +68,7 @@ export const HOST_RESERVE_MIB = 16;
 
 export const USAGE = `usage:
   lguest run [options] [MEM [KERNEL [kernel args…]]]
+  lguest run --native [host options] [MEM [KERNEL [kernel args…]]]
   lguest run-many [host options] --guest "[guest options] MEM [KERNEL [kernel args…]]" …
   lguest help
 
@@ -83,6 +84,12 @@ guest options (run, or inside a --guest spec):
   --sharenet=FILE     a network shared with other guests via FILE (not yet supported)
   --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
 
+run only:
+  --native            boot KERNEL on the emulated PC instead (multiboot, ring 0, the
+                      native paravirt_ops): its COM1 UART is the console; the PC's clock
+                      is virtual (--clock=host holds it to wall time, so an idle guest
+                      sleeps), and --timeout counts virtual seconds
+
 host options:
   -v, --verbose       the launchers' steps, lg's counters for each guest, and
                       "instructions: N" (retired by the CPU) at exit, on stderr
@@ -96,9 +103,13 @@ host options:
 run-many starts each --guest (or -g) in the same host, sharing its one CPU; each console
 line is prefixed with the guest's name ([guest], [guest#2], …). It ends when all have ended.
 
-The guest's console is your terminal. Exit status: 0 when the guest powers off (run-many:
-every guest); 1 when a guest died — killed by the host or by its own panic — with the
-reason on stderr; 124 when --timeout stopped it; 130 on Ctrl-C; 2 for bad input.`;
+The guest's console is your terminal, in raw mode while the guest runs: keys go to the
+guest as typed. Type Ctrl-C three times (within a second) to end the guest.
+
+Exit status: 0 when the guest powers off (run-many: every guest); 1 when a guest died —
+killed by the host or by its own panic — with the reason on stderr (--native: a triple fault or a halt for good); 124 when --timeout stopped
+it; 2 after three Ctrl-C, and for bad input; 130 on SIGINT (Ctrl-C when stdin is not a
+terminal, or run-many, whose guests get no input).`;
 
 const HOST_OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
@@ -107,6 +118,11 @@ const HOST_OPTIONS = {
   'memory-host': { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `run` alone: boot on the emulated PC instead of under lguest. */
+const RUN_OPTIONS = {
+  native: { type: 'boolean' },
 } as const;
 
 const GUEST_OPTIONS = {
@@ -139,9 +155,17 @@ export function parseCommand(argv: readonly string[]): Command {
 }
 
 function parseRun(args: readonly string[]): Command {
-  const { values, tokens, positionals } = parse(args, { ...HOST_OPTIONS, ...GUEST_OPTIONS }, true);
+  const { values, tokens, positionals } = parse(args, { ...HOST_OPTIONS, ...GUEST_OPTIONS, ...RUN_OPTIONS }, true);
   if (values.help) return { kind: 'help' };
-  return { kind: 'run', host: hostSpec(values), guest: guestSpec(positionals, tokens, values.initrd) };
+  const guest = guestSpec(positionals, tokens, values.initrd);
+  if (!values.native) return { kind: 'run', host: hostSpec(values), guest };
+  if (guest.initrd !== null || guest.devices.length > 0) {
+    throw new UsageError(
+      '--native boots the kernel on the emulated PC, which has a serial port and nothing else: ' +
+        'leave out --initrd and the device options',
+    );
+  }
+  return { kind: 'run', host: hostSpec(values), guest, native: true };
 }
 
 function parseRunMany(args: readonly string[]): Command {
@@ -190,6 +214,7 @@ interface Parsed {
   values: {
     verbose?: boolean;
     help?: boolean;
+    native?: boolean;
     clock?: string;
     cpu?: string;
     'memory-host'?: string;

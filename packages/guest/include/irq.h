@@ -16,6 +16,8 @@ void request_irq(unsigned int irq, irq_handler_t handler);
 /* Called by trap() for vectors 32..63. */
 void do_IRQ(unsigned int irq, struct trapframe *tf);
 
+/* Interrupts taken, per IRQ. */
+extern unsigned long irq_counts[NR_IRQS];
 /* Ticks since the clock started. */
 extern volatile unsigned long jiffies;
 /* Starts the tick (HZ a second); prints a line for each of the first `loud` ticks. */

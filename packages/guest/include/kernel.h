@@ -37,6 +37,9 @@ struct boot_info {
 	const char *cmdline;
 	/* Bytes at the top of RAM the allocator must leave alone (lguest: Launcher tables). */
 	unsigned long reserved_top;
+	/* The initrd the Launcher loaded (lguest only): guest-physical place and size, or 0. */
+	phys_addr_t initrd_phys;
+	unsigned long initrd_size;
 };
 extern struct boot_info boot_info;
 
@@ -54,6 +57,13 @@ int strcmp(const char *a, const char *b);
  * an optional 0 flag and width (%08x). */
 int printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Like printk, but not kept in the kernel log: what the shell says to its user. */
+int cprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Runs fn with cprintf's output going into buf (size > 0, NUL-terminated, cut short if it
+ * does not fit) instead of the console; returns the bytes kept. */
+unsigned long cprintf_to(char *buf, unsigned long size, void (*fn)(void));
+/* Copies the newest size bytes (or fewer) of the kernel log, oldest first; returns the count. */
+int log_read(char *buf, unsigned long size);
 /* Prints "Kernel panic: <message>", tells the platform (lguest: CRASH) and never returns. */
 noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -15,10 +15,14 @@
 /* The page we share with the host (registered by LHCALL_LGUEST_INIT). */
 extern struct lguest_data lguest_data;
 
+/* Hypercalls made synchronously (int $0x1f) and queued in the ring, for the shell's `lguest`. */
+extern unsigned long lguest_sync_hcalls, lguest_async_hcalls;
+
 /* A synchronous hypercall. The host may read or write any of our memory meanwhile. */
 static inline unsigned long hcall(unsigned long call, unsigned long arg1, unsigned long arg2,
 				  unsigned long arg3)
 {
+	lguest_sync_hcalls++;
 	__asm__ __volatile__("int $" __stringify(LGUEST_TRAP_ENTRY)
 			     : "=a"(call)
 			     : "a"(call), "d"(arg1), "b"(arg2), "c"(arg3)

@@ -32,6 +32,8 @@ extern unsigned long page_faults_filled;
  * (kernel virtual), or panics when memory runs out. */
 void *alloc_page(void);
 void free_page(void *page);
+/* Pages the allocator could still hand out. */
+unsigned long pages_free(void);
 void page_alloc_init(void);
 
 /* Builds the kernel page directory and switches to it (through write_cr3). */

@@ -9,6 +9,7 @@
  * PIT), else re-armed one shot at a time from the handler (lguest's SET_CLOCKEVENT timer).
  */
 #include <irq.h>
+#include <tty.h>
 
 static irq_handler_t irq_handlers[NR_IRQS];
 volatile unsigned long jiffies;
@@ -24,8 +25,11 @@ void request_irq(unsigned int irq, irq_handler_t handler)
 	pv_ops.unmask_irq(irq);
 }
 
+unsigned long irq_counts[NR_IRQS];
+
 void do_IRQ(unsigned int irq, struct trapframe *tf)
 {
+	irq_counts[irq]++;
 	if (irq_handlers[irq])
 		irq_handlers[irq](irq, tf);
 	else
@@ -38,6 +42,7 @@ static void timer_interrupt(unsigned int irq, struct trapframe *tf)
 	(void)irq;
 	(void)tf;
 	jiffies++;
+	tty_poll(); /* lguest console input waits in its buffer until someone looks */
 	if (jiffies <= loud_ticks)
 		printk("timer: tick %u\n", (unsigned int)jiffies);
 	if (!(clockevent->features & CLOCK_EVT_FEAT_PERIODIC))

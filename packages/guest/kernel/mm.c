@@ -20,7 +20,7 @@ static phys_addr_t next_free, free_limit;
 static void *free_list;
 static unsigned long ioremap_next = IOREMAP_BASE;
 
-#define MAX_DEMAND_REGIONS 8
+#define MAX_DEMAND_REGIONS 16
 static struct demand_region *demand_regions[MAX_DEMAND_REGIONS];
 
 void page_alloc_init(void)
@@ -49,6 +49,14 @@ void *alloc_page(void)
 	memset(page, 0, PAGE_SIZE);
 	pages_allocated++;
 	return page;
+}
+
+unsigned long pages_free(void)
+{
+	unsigned long n = (free_limit - next_free) / PAGE_SIZE;
+	for (void *p = free_list; p; p = *(void **)p)
+		n++;
+	return n;
 }
 
 void free_page(void *page)
@@ -115,6 +123,9 @@ void *ioremap(phys_addr_t phys, unsigned long pages)
 void add_demand_region(struct demand_region *r)
 {
 	unsigned int i;
+	for (i = 0; i < MAX_DEMAND_REGIONS; i++)
+		if (demand_regions[i] == r)
+			return; /* already there: a task's region, set up again for its next program */
 	for (i = 0; i < MAX_DEMAND_REGIONS; i++) {
 		if (!demand_regions[i]) {
 			demand_regions[i] = r;

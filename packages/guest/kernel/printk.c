@@ -113,18 +113,72 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 
 /* One line at a time; interrupts off so an interrupt handler's printk can't interleave. */
 static char printk_buf[512];
+/* The kernel log: the last LOG_BUF_SIZE bytes printk wrote, for dmesg. */
+#define LOG_BUF_SIZE 8192
+static char log_buf[LOG_BUF_SIZE];
+static unsigned long log_end;
+
+static int vprintk(int log, const char *fmt, va_list ap)
+{
+	unsigned long flags = local_irq_save();
+	int n = vsnprintf(printk_buf, sizeof(printk_buf), fmt, ap);
+	unsigned int len = n < (int)sizeof(printk_buf) ? (unsigned int)n : sizeof(printk_buf) - 1;
+	pv_ops.console_write(printk_buf, len);
+	for (unsigned int i = 0; log && i < len; i++)
+		log_buf[log_end++ % LOG_BUF_SIZE] = printk_buf[i];
+	local_irq_restore(flags);
+	return n;
+}
 
 int printk(const char *fmt, ...)
 {
-	unsigned long flags = local_irq_save();
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(printk_buf, sizeof(printk_buf), fmt, ap);
+	int n = vprintk(1, fmt, ap);
 	va_end(ap);
-	unsigned int len = n < (int)sizeof(printk_buf) ? (unsigned int)n : sizeof(printk_buf) - 1;
-	pv_ops.console_write(printk_buf, len);
-	local_irq_restore(flags);
 	return n;
+}
+
+/* Where cprintf goes while a /proc file is being generated (cprintf_to). */
+static char *sink;
+static unsigned long sink_len, sink_size;
+
+int cprintf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	if (sink) {
+		n = vsnprintf(sink + sink_len, sink_size - sink_len, fmt, ap);
+		sink_len += (unsigned long)n < sink_size - sink_len ? (unsigned long)n : sink_size - sink_len - 1;
+	} else {
+		n = vprintk(0, fmt, ap);
+	}
+	va_end(ap);
+	return n;
+}
+
+unsigned long cprintf_to(char *buf, unsigned long size, void (*fn)(void))
+{
+	sink = buf;
+	sink_len = 0;
+	sink_size = size;
+	buf[0] = '\0';
+	fn();
+	sink = NULL;
+	return sink_len;
+}
+
+int log_read(char *buf, unsigned long size)
+{
+	unsigned long kept = log_end < LOG_BUF_SIZE ? log_end : LOG_BUF_SIZE;
+	unsigned long start = log_end - (kept < size ? kept : size), n = 0;
+	while (start + n < log_end && n < size) {
+		buf[n] = log_buf[(start + n) % LOG_BUF_SIZE];
+		n++;
+	}
+	return (int)n;
 }
 
 static char panic_buf[LGUEST_CRASH_MSG_SIZE];

@@ -12,6 +12,7 @@
 #include <irq.h>
 #include <mm.h>
 #include <task.h>
+#include <tty.h>
 
 struct desc_struct gdt_table[GDT_ENTRIES] __attribute__((aligned(8)));
 struct desc_struct idt_table[IDT_ENTRIES] __attribute__((aligned(8)));
@@ -102,6 +103,11 @@ static void do_page_fault(struct trapframe *tf)
 
 	if (handle_demand_fault(pgdir, addr, tf->err))
 		return;
+	if ((tf->cs & 3) == 3 && task_current()) {
+		printk("%s[%d]: segmentation fault at %p (eip %08x)\n", task_current()->name, task_current()->pid,
+		       (void *)addr, tf->eip);
+		kill_current(-11);
+	}
 	panic("unhandled page fault at %08x (err %x) eip %08x", (u32)addr, tf->err, tf->eip);
 }
 
@@ -109,10 +115,21 @@ void trap(struct trapframe *tf)
 {
 	if (tf->trapno == TRAP_PAGE_FAULT)
 		do_page_fault(tf);
-	else if (tf->trapno >= FIRST_EXTERNAL_VECTOR && tf->trapno < FIRST_EXTERNAL_VECTOR + NR_IRQS)
+	else if (tf->trapno >= FIRST_EXTERNAL_VECTOR && tf->trapno < FIRST_EXTERNAL_VECTOR + NR_IRQS) {
 		do_IRQ(tf->trapno - FIRST_EXTERNAL_VECTOR, tf);
+		/* Ctrl-C kills the program in the foreground, once its interrupt has been acked. */
+		if ((tf->cs & 3) == 3 && task_current() && !task_current()->catches_interrupt && tty_interrupted) {
+			tty_interrupted = 0;
+			kill_current(-2);
+		}
+	}
 	else if (tf->trapno == SYSCALL_VECTOR)
 		do_syscall(tf);
-	else
+	else if ((tf->cs & 3) == 3 && task_current()) {
+		printk("%s[%d]: killed by %s (trap %u) at eip %08x\n", task_current()->name, task_current()->pid,
+		       tf->trapno < 32 && trap_names[tf->trapno] ? trap_names[tf->trapno] : "trap", tf->trapno,
+		       tf->eip);
+		kill_current(-4);
+	} else
 		bad_trap(tf, (tf->cs & 3) == 3 ? "user trap" : "kernel trap");
 }

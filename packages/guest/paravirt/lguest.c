@@ -40,6 +40,8 @@ static unsigned long current_cr0, current_cr3;
 
 /* Queue a call for the host; if the ring is full, make it synchronously, which makes the
  * host drain the ring first, so the order of calls is kept either way. */
+unsigned long lguest_sync_hcalls, lguest_async_hcalls;
+
 static void async_hcall(unsigned long call, unsigned long arg1, unsigned long arg2, unsigned long arg3)
 {
 	volatile u8 *status = &lguest_data.hcall_status[next_call];
@@ -50,6 +52,7 @@ static void async_hcall(unsigned long call, unsigned long arg1, unsigned long ar
 	if (*status != LHCALL_STATUS_FREE) {
 		hcall(call, arg1, arg2, arg3);
 	} else {
+		lguest_async_hcalls++;
 		lguest_data.hcalls[next_call].eax = call;
 		lguest_data.hcalls[next_call].edx = arg1;
 		lguest_data.hcalls[next_call].ebx = arg2;
@@ -357,10 +360,15 @@ noreturn void lguest_init(void *boot)
 		 boot_params.e820_entries, boot_params.e820_entries == 1 ? "y" : "ies");
 	boot_info.mem_source = lguest_mem_source;
 	boot_info.cmdline = command_line;
-	/* The Launcher's page tables sit at the top of RAM: one PTE page per 4 MiB, then the
-	 * directory. Keep off them (and one page of slack). */
+	/* The Launcher's page tables sit at the top of RAM, below the initrd if there is one:
+	 * one PTE page per 4 MiB, then the directory. Keep off both (and one page of slack). */
 	pages = boot_info.ram_bytes / PAGE_SIZE;
 	boot_info.reserved_top = ((pages + PTRS_PER_PTE - 1) / PTRS_PER_PTE + 2) * PAGE_SIZE;
+	if (boot_params.ramdisk_size && boot_params.ramdisk_image + boot_params.ramdisk_size <= boot_info.ram_bytes) {
+		boot_info.initrd_phys = boot_params.ramdisk_image;
+		boot_info.initrd_size = boot_params.ramdisk_size;
+		boot_info.reserved_top += boot_info.ram_bytes - boot_params.ramdisk_image;
+	}
 	if (lguest_data.reserve_mem > (0xFFFFFFFFUL - RESERVED_TOP + 1))
 		panic("the host reserves %u bytes at the top, more than the %u we leave",
 		      lguest_data.reserve_mem, (unsigned int)(0xFFFFFFFFUL - RESERVED_TOP + 1));

@@ -10,6 +10,7 @@
  */
 #include <desc.h>
 #include <irq.h>
+#include <tty.h>
 #include <mm.h>
 
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002
@@ -213,6 +214,23 @@ static void native_console_write(const char *s, unsigned int len)
 			; /* wait for THR empty */
 		outb(COM1, (u8)*s++);
 	}
+}
+
+/* Receiving: the UART raises IRQ 4 when a byte is in RBR (IER bit 0; OUT2 gates the line to
+ * the PIC on a PC). The handler drains RBR while LSR says data ready. */
+static void uart_rx_interrupt(unsigned int irq, struct trapframe *tf)
+{
+	(void)irq;
+	(void)tf;
+	while (inb(COM1 + 5) & 0x01)
+		tty_receive((char)inb(COM1));
+}
+
+void native_serial_input_init(void)
+{
+	request_irq(4, uart_rx_interrupt);
+	outb(COM1 + 4, 0x0B); /* DTR, RTS, OUT2 */
+	outb(COM1 + 1, 0x01); /* interrupt on received data */
 }
 
 static noreturn void native_power_off(void)

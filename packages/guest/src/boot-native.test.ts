@@ -9,7 +9,7 @@ import { loadGuestImage } from './image';
 
 const MEMORY_MIB = 64;
 
-function bootNatively(memoryMiB = MEMORY_MIB, cmdline = 'console=ttyS0') {
+function bootNatively(memoryMiB = MEMORY_MIB, cmdline = 'console=ttyS0 selftest') {
   let output = '';
   const pc = createPc({ memoryMiB, serial: (b) => (output += String.fromCharCode(b)) });
   pc.boot(loadGuestImage().elf, cmdline);
@@ -31,7 +31,7 @@ describe('the guest kernel on the emulated PC (native paravirt_ops)', () => {
   it('prints a banner saying native, ring 0, and the memory size from multiboot', () => {
     expect(run.lines[0]).toBe('Booting the lguest.ts guest kernel on native hardware (paravirt_ops "native"), ring 0');
     expect(run.lines[1]).toBe(`memory: ${MEMORY_MIB} MiB (multiboot mem_upper ${MEMORY_MIB * 1024 - 1024} KiB)`);
-    expect(run.output).toContain('command line: console=ttyS0\n');
+    expect(run.output).toContain('command line: console=ttyS0 selftest\n');
   });
 
   it('loads its GDT and IDT', () => {
@@ -66,9 +66,137 @@ describe('the guest kernel on the emulated PC (native paravirt_ops)', () => {
   });
 
   it('boots with other memory sizes', () => {
-    const small = bootNatively(16, '');
+    const small = bootNatively(16, 'selftest');
     expect(small.result.reason).toBe('power-off');
     expect(small.lines[1]).toBe('memory: 16 MiB (multiboot mem_upper 15360 KiB)');
-    expect(small.output).not.toContain('command line:');
+    expect(small.output).toContain('command line: selftest\n');
+  });
+});
+
+/**
+ * A person at the serial console: boot without `selftest`, wait for each prompt, type a line
+ * into the UART's receive side, and collect what the kernel answers.
+ */
+function interactiveSession() {
+  let output = '';
+  const pc = createPc({ memoryMiB: MEMORY_MIB, serial: (b) => (output += String.fromCharCode(b)) });
+  pc.boot(loadGuestImage().elf, 'console=ttyS0');
+  /** Runs until the output ends with the prompt again (or the machine stops). */
+  const settle = () => {
+    for (let i = 0; i < 200; i++) {
+      const r = pc.run({ maxInstructions: 500_000 });
+      if (r.reason !== 'instruction-limit') return r.reason;
+      if (output.endsWith('\n# ')) return 'prompt';
+    }
+    return 'no prompt';
+  };
+  const type = (text: string) => pc.uart.receive(Buffer.from(text, 'latin1'));
+  return { settle, type, output: () => output, pc };
+}
+
+describe('the console shell on the emulated PC', () => {
+  const s = interactiveSession();
+  const transcript: Record<string, string> = {};
+  const booted = s.settle();
+  /** Types `line` plus Enter, runs to the next prompt, and returns what came back. */
+  const command = (line: string, keys = `${line}\r`) => {
+    const before = s.output().length;
+    s.type(keys);
+    const how = s.settle();
+    transcript[line] = s.output().slice(before);
+    return { how, text: transcript[line] };
+  };
+
+  it('boots to the shell without selftest, with the motd and a prompt', () => {
+    expect(booted).toBe('prompt');
+    expect(s.output()).toContain('init: starting /bin/sh\n');
+    expect(s.output()).toContain('Welcome to the lguest.ts guest');
+    expect(s.output()).not.toContain('timer: tick 1');
+  });
+
+  it('echoes what is typed and runs echo', () => {
+    expect(command('echo hi')).toEqual({ how: 'prompt', text: 'echo hi\nhi\n# ' });
+  });
+
+  it('rubs out with backspace and DEL', () => {
+    expect(command('echo ok', 'echo oxx\x7f\x08k\r').text).toBe('echo oxx\b \b\b \bk\nok\n# ');
+  });
+
+  it('lists and prints the built-in files', () => {
+    expect(command('ls').text).toBe('ls\nbin/\nproc/\netc/motd\nREADME\netc/hostname\n# ');
+    expect(command('ls /bin').text).toBe('ls /bin\nsh\nhello\nfault\nspin\ngreet\nupper\n# ');
+    expect(command('ls /proc').text).toBe('ls /proc\nuptime\nmeminfo\nps\nkmsg\nlguest\n# ');
+    expect(command('cat /etc/motd').text).toContain('Welcome to the lguest.ts guest');
+    expect(command('cat /nope').text).toContain('cat: /nope: no such file\n');
+  });
+
+  it('reports the system: uname, uptime, free, dmesg, lguest', () => {
+    expect(command('uname -a').text).toBe('uname -a\nlguest.ts lguest 0.1.0 #1 native hardware i386\n# ');
+    expect(command('uptime').text).toMatch(/^uptime\nup \d+\.\d\d seconds, \d+ ticks at HZ=100\n# $/);
+    expect(command('free').text).toMatch(/mem: +65536 +\d+ +\d+ +\d+\n# $/);
+    expect(command('dmesg').text).toContain('Booting the lguest.ts guest kernel on native hardware');
+    expect(command('lguest').text).toContain('not running on lguest: paravirt_ops "native"');
+  });
+
+  it('runs a ring-3 program, and kills one that faults while the shell carries on', () => {
+    expect(command('hello').text).toBe('hello\nhello from ring 3\nhello: exit status 3\n# ');
+    const f = command('fault');
+    expect(f.how).toBe('prompt');
+    expect(f.text).toMatch(/fault\[\d+\]: segmentation fault at 0x00000000 \(eip 08048002\)\n/);
+    expect(f.text).toContain('fault: killed (signal 11)\n');
+    expect(command('ps').text).toMatch(
+      /^ps\n +PID STAT +TIME COMMAND\n +0 S +[\d.]+ \[kernel\] init\n +1 R +[\d.]+ sh\n# $/,
+    );
+  });
+
+  it('loads ELF programs written in C: getpid, and read(0) through the line discipline to EOF', () => {
+    expect(command('greet').text).toMatch(
+      /^greet\nhello from an ELF program in ring 3, pid \d+\nheap: 12288 bytes from brk, checksum 1566720\n# $/,
+    );
+    s.type('upper\r');
+    s.pc.run({ maxInstructions: 2_000_000 });
+    s.type('shout this\r');
+    s.pc.run({ maxInstructions: 2_000_000 });
+    expect(command('upper', '\x04').how).toBe('prompt');
+    expect(transcript.upper).toBe('# '); // Ctrl-D echoes nothing; upper exits 0
+    expect(s.output()).toContain('# upper\nshout this\nSHOUT THIS\n# ');
+    s.type('upper\r');
+    s.pc.run({ maxInstructions: 2_000_000 });
+    expect(command('upper ^C', '\x03').text).toBe('^C\nupper: interrupted\n# ');
+  });
+
+  it("gives a program's pages back when it ends", () => {
+    const used = () => /mem: +\d+ +\d+ +(\d+) +(\d+)\n/.exec(command('free').text)?.slice(1);
+    const before = used();
+    command('greet');
+    command('fault');
+    expect(used()).toEqual(before);
+  });
+
+  it('sleeps through nanosleep, on the tick', () => {
+    const before = s.pc.clock.nanoseconds;
+    expect(command('sleep 2').text).toBe('sleep 2\n# ');
+    expect(s.pc.clock.nanoseconds - before).toBeGreaterThanOrEqual(2e9);
+  });
+
+  it('interrupts a spinning program with Ctrl-C', () => {
+    s.type('spin\r');
+    for (let i = 0; i < 5; i++) s.pc.run({ maxInstructions: 1_000_000 });
+    expect(s.output().endsWith('spin\n')).toBe(true); // still spinning, no prompt
+    expect(command('spin', '\x03')).toEqual({ how: 'prompt', text: '^C\nspin: interrupted\n# ' });
+    expect(command('echo still here').text).toBe('echo still here\nstill here\n# ');
+  });
+
+  it('says reboot is not supported, and powers off on poweroff', () => {
+    expect(command('reboot').text).toContain('not supported by this host');
+    expect(command('nosuch').text).toContain('nosuch: command not found');
+    const off = command('poweroff');
+    expect(off.how).toBe('power-off');
+    expect(off.text).toMatch(/powering off\n$/);
+    expect(s.output()).not.toContain('panic');
+  });
+
+  afterAll(() => {
+    if (process.env.SHOW_SESSION) process.stdout.write(s.output());
   });
 });

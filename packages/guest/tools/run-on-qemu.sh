@@ -18,6 +18,6 @@ command -v qemu-system-i386 >/dev/null || {
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # -cpu 486: the kernel is built for i486; -no-reboot: a triple fault ends the run.
-timeout 60 qemu-system-i386 -cpu 486 -m 64 -kernel "$image" -append "console=ttyS0" \
+timeout 60 qemu-system-i386 -cpu 486 -m 64 -kernel "$image" -append "console=ttyS0 selftest" \
   -display none -serial stdio -monitor none -no-reboot "$@" | tee "$log"
 grep -q 'powering off' "$log" || { echo "run-on-qemu: the guest did not reach power-off" >&2; exit 1; }

@@ -337,3 +337,141 @@ describe('adversarial guests', () => {
     },
   );
 });
+
+/** Boots the guest with the kernel word "shell" and types `script` a line per prompt. */
+async function shellSession(script: string[], initrd?: string): Promise<{ result: LaunchResult; out: string }> {
+  const host = newHost();
+  lguestHere(host);
+  const proc = host.createProcess('launcher');
+  if (typeof proc === 'number') throw new Error('createProcess failed');
+  const launcher = new Launcher(proc, { memoryMiB: 32, kernel: `/host${GUEST_ELF}`, args: ['shell'], initrd });
+  let out = '';
+  let prompts = 0;
+  const consoleDevice: Device = launcher.addDevice({
+    type: LGUEST_DEVICE_T_CONSOLE,
+    watchKey: LGUEST_CONSOLE_DMA_KEY,
+    handleOutput(dma) {
+      const bytes = dma.bytes();
+      out += new TextDecoder().decode(bytes);
+      // Each new prompt asks for the next line of the script.
+      const seen = out.split('\n# ').length - 1;
+      if (seen > prompts && out.endsWith('# ')) {
+        prompts = seen;
+        launcher.inputReady(consoleDevice);
+      }
+      return bytes.length;
+    },
+    async handleInput(_device, l) {
+      const line = script[prompts - 1];
+      if (line !== undefined) await l.injectInput(LGUEST_CONSOLE_DMA_KEY, new TextEncoder().encode(`${line}\r`));
+      return true;
+    },
+  });
+  const result = await launcher.run();
+  proc.exit(0);
+  host.shutdown();
+  return { result, out };
+}
+
+/** A cpio archive in the "newc" format: regular files, then the trailer. */
+function newcArchive(files: Record<string, string>): Buffer {
+  const parts: Buffer[] = [];
+  const pad4 = (b: Buffer) => Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]);
+  const entry = (name: string, mode: number, data: Buffer) => {
+    const fields = [1, mode, 0, 0, 1, 0, data.length, 0, 0, 0, 0, name.length + 1, 0];
+    const header = '070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join('');
+    parts.push(pad4(Buffer.from(`${header}${name}\0`, 'latin1')), pad4(data));
+  };
+  for (const [name, text] of Object.entries(files)) entry(name, 0o100644, Buffer.from(text));
+  entry('TRAILER!!!', 0, Buffer.alloc(0));
+  return Buffer.concat(parts);
+}
+
+describe('the guest shell under lg (kernel word "shell")', () => {
+  it('reads lines from the console input, runs commands and a faulting ring-3 program, powers off', async () => {
+    const script = ['echo hi', 'uname -a', 'uptime', 'lguest', 'fault', 'greet', 'echo alive', 'poweroff'];
+    const { result, out } = await shellSession(script);
+    expect(result).toEqual({ exitStatus: 0, reason: 'CRASH: Power down' });
+    expect(out).toContain('command line: shell \n');
+    expect(out).toContain('init: starting /bin/sh\n');
+    expect(out).not.toContain('timer: tick 1');
+    expect(out).toContain('# echo hi\nhi\n# ');
+    expect(out).toContain('# uname -a\nlguest.ts lguest 0.1.0 #1 lguest i386\n');
+    expect(out).toContain('paravirt_ops "lguest", ring 1\n');
+    expect(out).toMatch(/hypercalls: \d+ synchronous, \d+ through the async ring\n/);
+    expect(out).toMatch(/\ninterrupts:.*\nlguest_data: irq_enabled [0-9a-f]+, blocked_interrupts [0-9a-f]{8}, cr2 /);
+    expect(out).toMatch(
+      /fault\[\d+\]: segmentation fault at 0x00000000 \(eip 08048002\)\nfault: killed \(signal 11\)\n/,
+    );
+    expect(out).toMatch(
+      /# greet\nhello from an ELF program in ring 3, pid \d+\nheap: 12288 bytes from brk, checksum 1566720\n# /,
+    );
+    expect(out).toContain('# echo alive\nalive\n# poweroff\n');
+    expect(out).toMatch(/powering off\n$/);
+  });
+});
+
+describe('an initrd under the shell', () => {
+  it('lists and reads the files of a newc cpio initrd the launcher loaded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lguest-initrd-'));
+    try {
+      const initrd = join(dir, 'initrd.cpio');
+      writeFileSync(initrd, newcArchive({ './hello.txt': 'hello from the initrd\n', 'etc/issue': 'lguest.ts\n' }));
+      const { result, out } = await shellSession(
+        ['ls', 'cat /hello.txt /etc/issue', 'free', 'poweroff'],
+        `/host${initrd}`,
+      );
+      expect(result).toEqual({ exitStatus: 0, reason: 'CRASH: Power down' });
+      expect(out).toContain('# ls\nbin/\nproc/\netc/motd\nREADME\netc/hostname\nhello.txt\netc/issue\n# ');
+      expect(out).toContain('# cat /hello.txt /etc/issue\nhello from the initrd\nlguest.ts\n# ');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Ctrl-C under lg', () => {
+  it('interrupts a spinning ring-3 program: the tick finds the byte, the kill happens in the trap', async () => {
+    const host = newHost();
+    const lg = lguestHere(host);
+    const proc = host.createProcess('launcher');
+    if (typeof proc === 'number') throw new Error('createProcess failed');
+    const launcher = new Launcher(proc, { memoryMiB: 32, kernel: `/host${GUEST_ELF}`, args: ['shell'] });
+    let out = '';
+    let pending: string | null = null;
+    let exitsAfterSpin = -1;
+    const consoleDevice: Device = launcher.addDevice({
+      type: LGUEST_DEVICE_T_CONSOLE,
+      watchKey: LGUEST_CONSOLE_DMA_KEY,
+      handleOutput(dma) {
+        const bytes = dma.bytes();
+        out += new TextDecoder().decode(bytes);
+        if (out.endsWith('# ') && !out.includes('# spin')) send('spin\r');
+        else if (out.endsWith('# ') && out.includes('interrupted')) send('poweroff\r');
+        else if (out.endsWith('# spin\n') && exitsAfterSpin < 0) exitsAfterSpin = 0;
+        return bytes.length;
+      },
+      async handleInput(_device, l) {
+        if (pending !== null) await l.injectInput(LGUEST_CONSOLE_DMA_KEY, new TextEncoder().encode(pending));
+        pending = null;
+        return true;
+      },
+    });
+    function send(text: string): void {
+      pending = text;
+      launcher.inputReady(consoleDevice);
+    }
+    // Let spin run for a while (many exits: ticks, host interrupts), then type Ctrl-C.
+    const previous = lg.onExit;
+    lg.onExit = (g) => {
+      previous?.(g);
+      if (g.proc === proc && exitsAfterSpin >= 0 && ++exitsAfterSpin === 300) send('\x03');
+    };
+    const result = await launcher.run();
+    lg.onExit = previous;
+    proc.exit(0);
+    host.shutdown();
+    expect(result).toEqual({ exitStatus: 0, reason: 'CRASH: Power down' });
+    expect(out).toContain('# spin\n^C\nspin: interrupted\n# poweroff\n');
+  });
+});

@@ -1,0 +1,245 @@
+// The console from the user's side, end to end: the built `lguest` run as a user runs it,
+// in a real pseudo-terminal (util-linux `script` gives it one) or with a pipe on stdin.
+//
+//  * In a terminal: raw mode is entered (the -v log says so, and Ctrl-C arrives as a byte
+//    instead of SIGINT), typed bytes reach the guest's bound console buffer, three Ctrl-C
+//    end the guest with status 2, and `stty -g` is the same before and after.
+//  * Piped: no raw mode, the bytes are delivered, EOF ends the watching and the guest powers
+//    off as usual.
+//  * --native: the same image on the emulated PC, to power-off with status 0, and piped
+//    bytes on its UART's receive line.
+// The Ctrl-C counter itself is tested on a fake clock.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { lguest } from './lguest';
+import { parseCommand, UsageError } from './options';
+import { CtrlCCounter, ConsoleInput, type StdinLike } from './terminal';
+
+const GUEST_BUILD = join(dirname(require.resolve('@lguest/guest/package.json')), 'build');
+const GUEST = join(GUEST_BUILD, 'guest.elf');
+const SPINNER = join(GUEST_BUILD, 'attack-irqs-off-loop.elf');
+const MAIN = join(__dirname, '..', 'dist', 'main.js');
+
+describe('three Ctrl-C', () => {
+  it('fire on the third lone 0x03 within a second, and start over after anything else', () => {
+    let t = 0;
+    const c = new CtrlCCounter(() => t);
+    const ctrlC = Uint8Array.of(3);
+    expect([c.see(ctrlC), c.see(ctrlC), c.see(ctrlC)]).toEqual([false, false, true]);
+    c.see(ctrlC);
+    c.see(Uint8Array.of(0x61));
+    expect([c.see(ctrlC), c.see(ctrlC)]).toEqual([false, false]);
+    expect(c.see(ctrlC)).toBe(true);
+    // Two in a read, or a third too late, do not count.
+    expect(c.see(Uint8Array.of(3, 3))).toBe(false);
+    c.see(ctrlC);
+    c.see(ctrlC);
+    t = 1500;
+    expect(c.see(ctrlC)).toBe(false);
+  });
+});
+
+describe('ConsoleInput', () => {
+  function fakeTty(isTTY: boolean) {
+    const modes: boolean[] = [];
+    const listeners = new Map<string, (chunk?: Buffer | string) => void>();
+    const stdin = {
+      isTTY,
+      setRawMode: (m: boolean) => modes.push(m),
+      on: (e: string, l: (chunk?: Buffer | string) => void) => listeners.set(e, l),
+      off: (e: string) => listeners.delete(e),
+      pause: () => undefined,
+      resume: () => undefined,
+    } as unknown as StdinLike;
+    return { stdin, modes, listeners };
+  }
+
+  it('enters raw mode only when a console listens, passes Ctrl-C on, and restores once', () => {
+    const { stdin, modes, listeners } = fakeTty(true);
+    let fired = 0;
+    const input = new ConsoleInput(stdin, { onTripleCtrlC: () => fired++ });
+    expect(modes).toEqual([]);
+    const got: number[] = [];
+    const onData = (chunk: Buffer | string) => got.push(...Buffer.from(chunk));
+    input.on('data', onData);
+    expect(modes).toEqual([true]);
+    for (let i = 0; i < 3; i++) listeners.get('data')?.(Buffer.of(3));
+    expect(fired).toBe(1);
+    expect(got).toEqual([3, 3, 3]);
+    listeners.get('data')?.(Buffer.from('ls\r'));
+    expect(Buffer.from(got.slice(3)).toString()).toBe('ls\n'); // Enter, as ICRNL made it
+
+    input.off('data', onData);
+    input.restore();
+    expect(modes).toEqual([true, false]);
+    expect(listeners.size).toBe(0);
+  });
+
+  it('leaves a pipe alone and reports its end', () => {
+    const { stdin, modes, listeners } = fakeTty(false);
+    const input = new ConsoleInput(stdin, { onTripleCtrlC: () => undefined });
+    let ended = false;
+    input.on('end', () => (ended = true));
+    input.on('data', () => undefined);
+    listeners.get('end')?.();
+    expect(ended).toBe(true);
+    expect(modes).toEqual([]);
+    expect(listeners.size).toBe(0);
+  });
+});
+
+/** Waits (up to 30 s) until the session log says raw mode is on: keys typed before would be cooked. */
+const WAIT_FOR_RAW =
+  'i=0; while ! grep -q "the terminal is in raw mode" "$LOG" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; ';
+
+/**
+ * Runs `command` in a fresh pseudo-terminal (script, logging the session to $LOG), typing
+ * `keys` ([delay s, bytes as printf]) into it once lguest has put it in raw mode.
+ */
+function inPty(command: string, keys: [number, string][]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lguest-pty-'));
+  const log = join(dir, 'typescript');
+  const typing = keys.map(([delay, bytes]) => `sleep ${delay}; printf '${bytes}'; `).join('');
+  const r = spawnSync(
+    'sh',
+    ['-c', `(${keys.length ? WAIT_FOR_RAW : ''}${typing}sleep 3) | script -qfec "${command}" "$LOG"`],
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOG: log } },
+  );
+  rmSync(dir, { recursive: true, force: true });
+  return r.stdout.replace(/\r/g, '');
+}
+
+describe('lguest in a terminal (a pseudo-terminal from script)', () => {
+  it('puts the terminal in raw mode, delivers typed bytes, ends at three Ctrl-C with status 2, and restores the terminal', () => {
+    const out = inPty(`stty -g; node ${MAIN} run -v --timeout=30 32 ${SPINNER}; echo status=\\$?; stty -g`, [
+      [0.2, 'hi'],
+      [0.3, '\\003'],
+      [0.2, '\\003'],
+      [0.2, '\\003'],
+    ]);
+    const lines = out.split('\n');
+    expect(out).toContain('lguest: console: the terminal is in raw mode; type Ctrl-C three times to end the guest');
+    expect(out).toMatch(
+      /lguest: guest: killed: three Ctrl-C from the console \(exit status 2\).*; [2-5] bytes of console input delivered/,
+    );
+    expect(out).toContain('lguest: console: the terminal is back in its own mode');
+    expect(lines).toContain('status=2');
+    const before = lines[0];
+    const after = lines[lines.indexOf('status=2') + 1];
+    expect(before).toMatch(/^[0-9a-f]+(:[0-9a-f]+)+$/);
+    expect(after).toBe(before);
+  }, 60_000);
+
+  it('restores the terminal when the guest powers off by itself, and --native ends the same way', () => {
+    const out = inPty(
+      `stty -g; node ${MAIN} run 32 ${GUEST} selftest; echo status=\\$?; stty -g; ` +
+        `node ${MAIN} run --native 32 ${GUEST} selftest; echo native=\\$?; stty -g`,
+      [],
+    );
+    const lines = out.split('\n');
+    expect(lines).toContain('status=0');
+    expect(lines).toContain('native=0');
+    expect(lines[lines.indexOf('status=0') + 1]).toBe(lines[0]);
+    expect(lines[lines.indexOf('native=0') + 1]).toBe(lines[0]);
+    expect(out).toContain('hello from ring 3');
+  }, 60_000);
+
+  it('restores the terminal when a signal (SIGTERM) stops it, with status 143', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lguest-term-'));
+    const script = join(dir, 'term.sh');
+    writeFileSync(
+      script,
+      [
+        'stty -g',
+        // $$ is the inner shell, which exec turns into lguest: the killer knows its pid.
+        `sh -c '(${WAIT_FOR_RAW}kill -TERM $$) & exec node ${MAIN} run -v 32 ${SPINNER}'`,
+        'echo status=$?',
+        'stty -g',
+      ].join('\n'),
+    );
+    const out = inPty(`sh ${script}`, []);
+    rmSync(dir, { recursive: true, force: true });
+    const lines = out.split('\n');
+    expect(out).toContain('lguest: console: the terminal is in raw mode');
+    expect(out).toContain('lguest: killed: SIGTERM');
+    expect(lines).toContain('status=143');
+    expect(lines[lines.indexOf('status=143') + 1]).toBe(lines[0]);
+  }, 60_000);
+});
+
+describe('lguest with piped input', () => {
+  it('delivers the bytes to the guest, needs no terminal, and the guest powers off', () => {
+    const r = spawnSync(process.execPath, [MAIN, 'run', '-v', '32', GUEST, 'selftest'], {
+      input: 'hello',
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('5 bytes of console input delivered');
+    expect(r.stderr).not.toContain('raw mode');
+  });
+
+  it('--native: boots the same image on the emulated PC to power-off', () => {
+    const r = spawnSync(process.execPath, [MAIN, 'run', '--native', '-v', '32', GUEST, 'selftest'], {
+      input: '',
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('on native hardware (paravirt_ops "native"), ring 0');
+    expect(r.stdout).toContain('command line: selftest');
+    expect(r.stdout).toContain('hello from ring 3');
+    expect(r.stderr).toContain('pc: power-off (exit status 0)');
+  });
+
+  it('--native: puts the bytes on the UART receive line of a guest that keeps running', () => {
+    // The spinner runs until --timeout (0.5 virtual seconds: 25 slices, each followed by a
+    // turn of the event loop, where the pipe's bytes come in).
+    const r = spawnSync(process.execPath, [MAIN, 'run', '--native', '-v', '--timeout=0.5', '32', SPINNER], {
+      input: 'abc',
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(124);
+    expect(r.stderr).toContain('3 bytes of console input delivered');
+  });
+});
+
+describe('lguest run --native, in-process', () => {
+  const io = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return {
+      out,
+      err,
+      io: {
+        stdout: { write: (c: Uint8Array | string) => out.push(Buffer.from(c).toString()) },
+        stderr: { write: (c: Uint8Array | string) => err.push(Buffer.from(c).toString()) },
+        cwd: process.cwd(),
+        defaultKernel: GUEST,
+      },
+    };
+  };
+
+  // The guest's story (and its power-off) runs when its command line says `selftest`.
+  it('powers off with status 0', async () => {
+    const t = io();
+    expect(await lguest(['run', '--native', '16', GUEST, 'selftest'], t.io)).toBe(0);
+    expect(t.out.join('')).toContain('memory: 16 MiB (multiboot mem_upper 15360 KiB)');
+  });
+
+  it('stops a spinning guest at --timeout (virtual seconds) with 124 and a reason', async () => {
+    const t = io();
+    expect(await lguest(['run', '--native', '--timeout=0.05', '16', SPINNER], t.io)).toBe(124);
+    expect(t.err.join('')).toContain('killed: still running after 0.05 s of virtual clock time (--timeout)');
+  }, 30_000);
+
+  it('parses --native for run only, and refuses devices with it', () => {
+    expect(parseCommand(['run', '--native', '32'])).toMatchObject({ kind: 'run', native: true });
+    expect(() => parseCommand(['run', '--native', '--initrd=x', '32'])).toThrow(UsageError);
+    expect(() => parseCommand(['run-many', '--native', '--guest', '32'])).toThrow(/unknown option '--native'/);
+  });
+});

@@ -1,0 +1,23 @@
+/*
+ * The ELF programs carried inside the kernel image: the C programs in user/, built as their own images
+ * (i386.json lists them before the kernel) and pulled in whole with .incbin from build/.
+ * kernel/task.c finds them by the start and end symbols and loads them with its ELF loader.
+ */
+	.section .rodata
+	.align 16
+	.globl sh_elf_start, sh_elf_end
+sh_elf_start:
+	.incbin "user-sh.elf"
+sh_elf_end:
+
+	.align 16
+	.globl greet_elf_start, greet_elf_end
+greet_elf_start:
+	.incbin "user-greet.elf"
+greet_elf_end:
+
+	.align 16
+	.globl upper_elf_start, upper_elf_end
+upper_elf_start:
+	.incbin "user-upper.elf"
+upper_elf_end:

@@ -1,0 +1,222 @@
+/*
+ * The files a program can open: a few read-only texts built into the image, the directories
+ * "/", "/bin" and "/proc" (reading one gives its names, a line each), and the /proc files,
+ * which the kernel writes when they are opened — the tasks, the tick, the allocator, the
+ * kernel log and what the paravirt layer reports. The shell's ls, cat, ps, uptime, free,
+ * dmesg and lguest are all reads of these. An initrd (`lguest run --initrd=FILE`) in the
+ * "newc" cpio format adds its regular files, read in place where the Launcher put them.
+ */
+#include <irq.h>
+#include <lguest_hcall.h>
+#include <mm.h>
+#include <task.h>
+
+static const struct {
+	const char *path;
+	const char *text;
+} files[] = {
+	{ "/etc/motd", "Welcome to the lguest.ts guest: a small kernel on paravirt_ops.\n"
+		       "Type 'help' for the commands.\n" },
+	{ "/README", "This kernel boots natively on a PC and under lguest in ring 1.\n"
+		     "The same C code runs on both; only the paravirt_ops table differs.\n" },
+	{ "/etc/hostname", "lguest\n" },
+};
+
+static int on_lguest(void)
+{
+	return strcmp(boot_info.platform, "lguest") == 0;
+}
+
+/* The hex field at p (8 digits) of a cpio "newc" header. */
+static unsigned long cpio_field(const char *p)
+{
+	unsigned long v = 0;
+	for (int i = 0; i < 8; i++) {
+		char c = p[i];
+		v = v * 16 + (c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 0);
+	}
+	return v;
+}
+
+/* Walks the initrd's cpio archive, calling fn(name, data, size) for each regular file until it
+ * returns nonzero; returns that, or 0. Names lose a leading "./" or "/". Stops quietly at
+ * anything that is not a well-formed newc header. */
+static int initrd_walk(int (*fn)(const char *name, const char *data, unsigned long size, void *arg), void *arg)
+{
+	const char *base = __va(boot_info.initrd_phys), *p = base;
+	const char *end = base + boot_info.initrd_size;
+
+	if (!boot_info.initrd_size)
+		return 0;
+	while (p + 110 <= end && memcmp(p, "070701", 6) == 0) {
+		unsigned long mode = cpio_field(p + 14), size = cpio_field(p + 54), namesize = cpio_field(p + 94);
+		const char *name = p + 110;
+		const char *data = base + ((name + namesize - base + 3) & ~3UL);
+		int r;
+
+		if (namesize == 0 || data > end || size > (unsigned long)(end - data) || name[namesize - 1] != '\0')
+			break;
+		if (strcmp(name, "TRAILER!!!") == 0)
+			break;
+		while (name[0] == '.' && name[1] == '/')
+			name += 2;
+		while (name[0] == '/')
+			name++;
+		if ((mode & 0170000) == 0100000 && (r = fn(name, data, size, arg)))
+			return r;
+		p = base + ((data + size - base + 3) & ~3UL);
+	}
+	return 0;
+}
+
+static int list_one(const char *name, const char *data, unsigned long size, void *arg)
+{
+	cprintf("%s\n", name);
+	return 0;
+}
+
+struct initrd_lookup {
+	const char *path;
+	struct file *f;
+};
+
+static int open_one(const char *name, const char *data, unsigned long size, void *arg)
+{
+	struct initrd_lookup *l = arg;
+	if (strcmp(name, l->path + 1) != 0)
+		return 0;
+	l->f->data = data;
+	l->f->len = size;
+	return 1;
+}
+
+static void list_root(void)
+{
+	cprintf("bin/\nproc/\n");
+	for (unsigned int i = 0; i < ARRAY_SIZE(files); i++)
+		cprintf("%s\n", files[i].path + 1);
+	initrd_walk(list_one, NULL);
+}
+
+static void list_bin(void)
+{
+	for (unsigned int i = 0; user_program_name(i); i++)
+		cprintf("%s\n", user_program_name(i));
+}
+
+static void list_proc(void)
+{
+	cprintf("uptime\nmeminfo\nps\nkmsg\nlguest\n");
+}
+
+static void cmd_ps(void)
+{
+	cprintf("  PID STAT   TIME COMMAND\n");
+	cprintf("    0 S    %3u.%02u [kernel] init\n", (unsigned int)(jiffies / HZ), (unsigned int)(jiffies % HZ));
+	for (unsigned int i = 0; i < MAX_TASKS; i++) {
+		const struct task *t = &tasks[i];
+		unsigned long ran = jiffies - t->start_jiffies;
+		if (!t->live)
+			continue;
+		cprintf("%5d %s    %3u.%02u %s\n", t->pid, t == task_current() ? "R" : "S", (unsigned int)(ran / HZ),
+			(unsigned int)(ran % HZ), t->name);
+	}
+}
+
+static void cmd_uptime(void)
+{
+	unsigned long j = jiffies;
+	cprintf("up %u.%02u seconds, %u ticks at HZ=%u\n", (unsigned int)(j / HZ), (unsigned int)(j % HZ),
+	       (unsigned int)j, HZ);
+}
+
+static void cmd_free(void)
+{
+	unsigned long total = boot_info.ram_bytes >> 10;
+	unsigned long kernel = (PAGE_ALIGN(__pa(_end)) - 0x100000) >> 10;
+	unsigned long used = pages_allocated * (PAGE_SIZE >> 10);
+	unsigned long freek = pages_free() * (PAGE_SIZE >> 10);
+
+	cprintf("        total     kernel       used       free  (KiB)\n");
+	cprintf("mem: %8u   %8u   %8u   %8u\n", (unsigned int)total, (unsigned int)kernel, (unsigned int)used,
+	       (unsigned int)freek);
+}
+
+
+void report_lguest(void)
+{
+	unsigned int i;
+
+	if (!on_lguest()) {
+		cprintf("not running on lguest: paravirt_ops \"%s\" on %s, ring %u\n", pv_ops.name, boot_info.platform,
+		       current_ring());
+		cprintf("interrupts:");
+		for (i = 0; i < 16; i++)
+			if (irq_counts[i])
+				cprintf(" irq%u=%u", i, (unsigned int)irq_counts[i]);
+		cprintf("\n");
+		return;
+	}
+	cprintf("paravirt_ops \"%s\", ring %u\n", pv_ops.name, current_ring());
+	cprintf("hypercalls: %u synchronous, %u through the async ring\n", (unsigned int)lguest_sync_hcalls,
+	       (unsigned int)lguest_async_hcalls);
+	cprintf("interrupts:");
+	for (i = 0; i < NR_IRQS; i++)
+		if (irq_counts[i])
+			cprintf(" irq%u=%u", i, (unsigned int)irq_counts[i]);
+	cprintf("\n");
+	cprintf("lguest_data: irq_enabled %x, blocked_interrupts %08x, cr2 %08x, reserve_mem %u KiB\n",
+	       lguest_data.irq_enabled, lguest_data.blocked_interrupts[0], lguest_data.cr2,
+	       lguest_data.reserve_mem >> 10);
+	cprintf("lguest_data: time %u.%09u, guestid %u, tsc_khz %u\n", (unsigned int)lguest_data.time.tv_sec,
+	       (unsigned int)lguest_data.time.tv_nsec, lguest_data.guestid, lguest_data.tsc_khz);
+}
+
+/* A generated file: its text written into a fresh page now. */
+static const struct {
+	const char *path;
+	void (*fill)(void);
+} generated[] = {
+	{ "/", list_root },	      { "/bin", list_bin },	      { "/proc", list_proc },
+	{ "/proc/uptime", cmd_uptime }, { "/proc/meminfo", cmd_free }, { "/proc/ps", cmd_ps },
+	{ "/proc/lguest", report_lguest },
+};
+
+int file_open(struct file *f, const char *path)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		if (strcmp(files[i].path, path) == 0) {
+			f->open = 1;
+			f->data = files[i].text;
+			f->len = strlen(files[i].text);
+			f->pos = 0;
+			f->page = NULL;
+			return 0;
+		}
+	}
+	struct initrd_lookup l = { path, f };
+	if (path[0] == '/' && initrd_walk(open_one, &l)) {
+		f->open = 1;
+		f->pos = 0;
+		f->page = NULL;
+		return 0;
+	}
+	if (strcmp(path, "/proc/kmsg") == 0) {
+		f->page = alloc_page();
+		f->len = log_read(f->page, PAGE_SIZE);
+	} else {
+		for (i = 0; i < ARRAY_SIZE(generated); i++)
+			if (strcmp(generated[i].path, path) == 0)
+				break;
+		if (i == ARRAY_SIZE(generated))
+			return -2;
+		f->page = alloc_page();
+		f->len = cprintf_to(f->page, PAGE_SIZE, generated[i].fill);
+	}
+	f->open = 1;
+	f->data = f->page;
+	f->pos = 0;
+	return 0;
+}
