@@ -114,11 +114,9 @@ static int want_selftest(void)
 #ifdef GUEST_ATTACK
 	return 1;
 #else
-	if (cmdline_has("selftest"))
-		return 1;
-	if (cmdline_has("shell"))
-		return 0;
-	return strcmp(boot_info.platform, "lguest") == 0;
+	/* The boot story of the first lguest.ts milestone is a self-test, asked for by name; a
+	 * person who boots the guest gets the shell. */
+	return cmdline_has("selftest");
 #endif
 }
 

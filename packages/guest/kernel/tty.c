@@ -12,11 +12,16 @@
 #include "lguest_console.h"
 
 #define LINE_MAX 128
+#define READY_LINES 8
 
 static char edit[LINE_MAX];
 static int edit_len;
-static char ready[LINE_MAX];
-static volatile int ready_len = -2; /* -2: nothing ready, -1: end of file, else a line */
+/* Finished lines wait here for the reader, oldest first, so a line typed (or pasted) ahead
+ * of the program is kept: lines [ready_tail, ready_head) modulo READY_LINES. A length of -1
+ * is end of file. */
+static char ready[READY_LINES][LINE_MAX];
+static int ready_len[READY_LINES];
+static volatile unsigned int ready_head, ready_tail;
 volatile int tty_interrupted;
 static int on_lguest;
 
@@ -25,15 +30,27 @@ static void echo(const char *s, unsigned int n)
 	pv_ops.console_write(s, n);
 }
 
+/* Queue the edited line (or end of file, len -1) for the reader; a full queue drops it, as a
+ * terminal whose input buffer is full does. */
+static void finish_line(int len)
+{
+	unsigned int slot;
+
+	if (ready_head - ready_tail >= READY_LINES)
+		return;
+	slot = ready_head % READY_LINES;
+	if (len > 0)
+		memcpy(ready[slot], edit, len);
+	ready[slot][len > 0 ? len : 0] = '\0';
+	ready_len[slot] = len;
+	ready_head++;
+}
+
 void tty_receive(char c)
 {
 	if (c == '\r' || c == '\n') {
 		echo("\n", 1);
-		if (ready_len == -2) {
-			memcpy(ready, edit, edit_len);
-			ready[edit_len] = '\0';
-			ready_len = edit_len;
-		}
+		finish_line(edit_len);
 		edit_len = 0;
 	} else if (c == 0x7F || c == '\b') {
 		if (edit_len > 0) {
@@ -43,10 +60,11 @@ void tty_receive(char c)
 	} else if (c == 0x03) {
 		echo("^C\n", 3);
 		edit_len = 0;
+		ready_tail = ready_head; /* an interrupt flushes what was typed ahead */
 		tty_interrupted = 1;
 	} else if (c == 0x04) {
-		if (edit_len == 0 && ready_len == -2)
-			ready_len = -1;
+		if (edit_len == 0)
+			finish_line(-1);
 	} else if (c >= 0x20 && c < 0x7F && edit_len < LINE_MAX - 1) {
 		edit[edit_len++] = c;
 		echo(&c, 1);
@@ -74,12 +92,13 @@ void tty_init(void)
 
 int tty_read_line(char *buf, int size)
 {
+	unsigned int slot;
 	int n;
 
 	for (;;) {
 		local_irq_disable();
 		tty_poll();
-		if (ready_len != -2)
+		if (ready_head != ready_tail)
 			break;
 		if (tty_interrupted) {
 			local_irq_enable();
@@ -87,14 +106,15 @@ int tty_read_line(char *buf, int size)
 		}
 		pv_ops.safe_halt();
 	}
-	n = ready_len;
+	slot = ready_tail % READY_LINES;
+	n = ready_len[slot];
 	if (n >= size)
 		n = size - 1;
 	if (n >= 0) {
-		memcpy(buf, ready, n);
+		memcpy(buf, ready[slot], n);
 		buf[n] = '\0';
 	}
-	ready_len = -2;
+	ready_tail++;
 	local_irq_enable();
 	return n < 0 ? -1 : n;
 }

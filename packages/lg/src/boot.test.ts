@@ -57,7 +57,7 @@ async function boot(options: BootOptions = {}): Promise<Boot> {
   const launcher = new Launcher(proc, {
     memoryMiB: 32,
     kernel: `/host${options.kernel ?? GUEST_ELF}`,
-    args: ['root=none'],
+    args: ['root=none', 'selftest'],
     controlFile: options.controlFile,
   });
   let guest: Guest | null = null;
@@ -162,7 +162,7 @@ describe('booting packages/guest under lg and the launcher', () => {
   it('prints a banner saying lguest, ring 1, and the memory size', () => {
     expect(run.lines[0]).toBe('Booting the lguest.ts guest kernel on lguest (paravirt_ops "lguest"), ring 1');
     expect(run.lines[1]).toBe('memory: 32 MiB (boot_params e820: 1 entry)');
-    expect(run.console).toContain('command line: root=none \n');
+    expect(run.console).toContain('command line: root=none selftest \n');
     expect(run.console).toContain('lguest: guest id 0, host reserves 4 MiB at the top, tsc 1000000 kHz\n');
     expect(run.console).toContain('console: lguest console (device 0), input buffer of 256 bytes bound on IRQ 1\n');
   });
