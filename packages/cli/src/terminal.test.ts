@@ -13,15 +13,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { lguest } from './lguest';
 import { parseCommand, UsageError } from './options';
 import { CtrlCCounter, ConsoleInput, type StdinLike } from './terminal';
-
-const GUEST_BUILD = join(dirname(require.resolve('@lguest/guest/package.json')), 'build');
-const GUEST = join(GUEST_BUILD, 'guest.elf');
-const SPINNER = join(GUEST_BUILD, 'attack-irqs-off-loop.elf');
-const MAIN = join(__dirname, '..', 'dist', 'main.js');
+import { GUEST, inPty, MAIN, SPINNER, STTY_G, WAIT_FOR_RAW } from './testing/pty';
 
 describe('three Ctrl-C', () => {
   it('fire on the third lone 0x03 within a second, and start over after anything else', () => {
@@ -91,27 +87,6 @@ describe('ConsoleInput', () => {
   });
 });
 
-/** Waits (up to 30 s) until the session log says raw mode is on: keys typed before would be cooked. */
-const WAIT_FOR_RAW =
-  'i=0; while ! grep -q "the terminal is in raw mode" "$LOG" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; ';
-
-/**
- * Runs `command` in a fresh pseudo-terminal (script, logging the session to $LOG), typing
- * `keys` ([delay s, bytes as printf]) into it once lguest has put it in raw mode.
- */
-function inPty(command: string, keys: [number, string][]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lguest-pty-'));
-  const log = join(dir, 'typescript');
-  const typing = keys.map(([delay, bytes]) => `sleep ${delay}; printf '${bytes}'; `).join('');
-  const r = spawnSync(
-    'sh',
-    ['-c', `(${keys.length ? WAIT_FOR_RAW : ''}${typing}sleep 3) | script -qfec "${command}" "$LOG"`],
-    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOG: log } },
-  );
-  rmSync(dir, { recursive: true, force: true });
-  return r.stdout.replace(/\r/g, '');
-}
-
 describe('lguest in a terminal (a pseudo-terminal from script)', () => {
   it('puts the terminal in raw mode, delivers typed bytes, ends at three Ctrl-C with status 2, and restores the terminal', () => {
     const out = inPty(`stty -g; node ${MAIN} run -v --timeout=30 32 ${SPINNER}; echo status=\\$?; stty -g`, [
@@ -129,7 +104,7 @@ describe('lguest in a terminal (a pseudo-terminal from script)', () => {
     expect(lines).toContain('status=2');
     const before = lines[0];
     const after = lines[lines.indexOf('status=2') + 1];
-    expect(before).toMatch(/^[0-9a-f]+(:[0-9a-f]+)+$/);
+    expect(before).toMatch(STTY_G);
     expect(after).toBe(before);
   }, 60_000);
 
@@ -237,9 +212,14 @@ describe('lguest run --native, in-process', () => {
     expect(t.err.join('')).toContain('killed: still running after 0.05 s of virtual clock time (--timeout)');
   }, 30_000);
 
-  it('parses --native for run only, and refuses devices with it', () => {
+  it('parses --native for run only, takes an initrd with it, and refuses devices with it', () => {
     expect(parseCommand(['run', '--native', '32'])).toMatchObject({ kind: 'run', native: true });
-    expect(() => parseCommand(['run', '--native', '--initrd=x', '32'])).toThrow(UsageError);
+    expect(parseCommand(['run', '--native', '--initrd=x', '32'])).toMatchObject({
+      kind: 'run',
+      native: true,
+      guest: { initrd: 'x' },
+    });
+    expect(() => parseCommand(['run', '--native', '--block=x', '32'])).toThrow(UsageError);
     expect(() => parseCommand(['run-many', '--native', '--guest', '32'])).toThrow(/unknown option '--native'/);
   });
 });
