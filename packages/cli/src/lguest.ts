@@ -146,6 +146,7 @@ async function runNativeAndReport(
         kernelPath: plan.kernelPath,
         memMiB: plan.spec.memMiB,
         cmdline: plan.spec.cmdline,
+        initrdPath: plan.initrdPath,
         output: plan.output,
         input: plan.input,
       },
@@ -153,7 +154,8 @@ async function runNativeAndReport(
       host.verbose ? say : undefined,
     );
   } catch (e) {
-    // The PC's loader refuses what it cannot boot (no multiboot header, a bzImage).
+    // The PC's loader refuses what it cannot boot (no multiboot header, a bzImage, an
+    // initrd too big for the memory).
     say(`cannot start the guest on the PC: ${(e as Error).message}`);
     return 1;
   }

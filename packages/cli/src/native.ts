@@ -3,15 +3,21 @@
 // multiboot header; the kernel runs in ring 0 with the native paravirt_ops and talks to a
 // 16550 UART on COM1, which is wired to this terminal: what it transmits is our stdout, what
 // we read from stdin arrives on its receive line (RBR, with IRQ 4 when the guest enabled it).
+// An --initrd goes to the kernel as multiboot module 1, its string the file's path.
 //
 // There is no host, no lg and no launcher here. The PC's clock is virtual (a fixed number of
 // instructions per second, and a halted CPU skips straight to its next timer interrupt), so
-// an idle guest would race through its virtual time. With --clock=host (the default) we
-// hold it back: when virtual time is ahead of the wall clock we sleep the difference, so a
-// guest waiting at a prompt costs nothing and its seconds are real ones. With
-// --clock=virtual it runs flat out, as the tests and benchmarks want. Either way --timeout
-// counts virtual seconds. The PC runs in slices, between which we give Node's event loop a
-// turn: input, signals and three Ctrl-C get in, and the console output is flushed.
+// an idle guest would race through its virtual time: halt, skip to the next tick, take it,
+// halt… — hours of ticks in a moment. With --clock=host (the default) we hold it back: each
+// run of the PC gets a virtual-time deadline of the wall clock plus a small lead, which even
+// a sleeping CPU does not skip past. At the deadline we sleep until the wall clock catches
+// up — for a guest idle in HLT, until its next timer interrupt is due — or until input or
+// an abort wakes us. So a guest waiting at a prompt costs next to nothing and its seconds
+// are real ones. With --clock=virtual it runs flat out, as the tests and benchmarks want.
+// Either way --timeout counts virtual seconds of running: instructions retired, at the
+// clock's rate (time a halted CPU skips does not count). The PC runs in slices, between
+// which we give Node's event loop a turn: input, signals and three Ctrl-C get in, and the
+// console output is flushed — all of it, a prompt with no newline too, before any sleep.
 //
 // Exit status: 0 when the guest writes the power-off port, 1 with a reason for a triple fault
 // (the real PC would reset), a halt no interrupt can end, or a stop by the core; 124 for
@@ -28,8 +34,16 @@ import type { StopRequest } from './session';
 export const NATIVE_INSTRUCTIONS_PER_SECOND = 100_000_000;
 /** Instructions per slice between turns of the event loop. */
 const SLICE = 2_000_000;
-/** The longest pacing sleep: input and aborts also end it at once. */
-const PACE_MAX_SLEEP_MS = 50;
+/**
+ * With --clock=host, how far virtual time may run ahead of the wall clock (ns): half of the
+ * guest's 10 ms tick. Small enough that the guest's clock reads true to within it; large
+ * enough that a run is not cut short for nothing. A sleep between timer ticks lasts to the
+ * next tick whatever the lead is, so it does not set how often an idle guest wakes us.
+ */
+const PACE_LEAD_NS = 5_000_000;
+/** The UART's modem control bits we honour: RTS (ready for input) and loopback (line cut off). */
+const MCR_RTS = 0x02;
+const MCR_LOOPBACK = 0x10;
 
 /** Sleeps `ms`, or until the function handed to `onWake` is called. */
 function sleep(ms: number, onWake: (wake: () => void) => void): Promise<void> {
@@ -46,6 +60,8 @@ export interface NativePlan {
   readonly kernelPath: string;
   readonly memMiB: number;
   readonly cmdline: readonly string[];
+  /** The initrd to load as boot module 1 (checked readable by the caller), or none. */
+  readonly initrdPath?: string | null;
   readonly output: ConsoleOutput;
   readonly input?: ConsoleInputSource;
 }
@@ -57,7 +73,7 @@ export interface NativeOutcome {
   readonly poweredOff: boolean;
   readonly instructions: number;
   readonly virtualNs: number;
-  /** Bytes typed into the UART's receive line. */
+  /** Bytes put on the UART's receive line (not counting any held back at the end). */
   readonly inputBytes: number;
 }
 
@@ -84,21 +100,40 @@ export async function runNative(
     },
     instructionsPerSecond: NATIVE_INSTRUCTIONS_PER_SECOND,
   });
-  const boot = pc.boot(readFileSync(plan.kernelPath), plan.cmdline.join(' '));
+  const modules = plan.initrdPath ? [{ data: readFileSync(plan.initrdPath), string: plan.initrdPath }] : [];
+  const boot = pc.boot(readFileSync(plan.kernelPath), plan.cmdline.join(' '), modules);
+  const initrd = boot.modules[0];
   log(
     `pc: ${plan.memMiB} MiB, CPU core ${host.cpu}, virtual clock${host.clock === 'host' ? ' held to wall time' : ''}, kernel ${plan.kernelPath} ` +
       `entered at 0x${boot.entry.toString(16)}` +
-      (plan.cmdline.length ? `, command line "${plan.cmdline.join(' ')}"` : ''),
+      (plan.cmdline.length ? `, command line "${plan.cmdline.join(' ')}"` : '') +
+      (initrd
+        ? `, initrd ${plan.initrdPath} (${initrd.end - initrd.start} bytes) at 0x${initrd.start.toString(16)}`
+        : ''),
   );
 
-  // Input: every byte goes on the UART's receive line; a sleeping guest is woken for it.
+  // Input: every byte goes on the UART's receive line; a sleeping guest is woken for it. The
+  // line has hardware flow control, as a terminal cabled with RTS/CTS does: bytes go out only
+  // while the guest asserts RTS. A kernel resets its UART early in boot — clearing the
+  // receive FIFO — and raises RTS once it is set up, so what is typed or piped before that
+  // waits here instead of being swept away by the reset.
   let inputBytes = 0;
   let inputEnded = false;
   let wake: (() => void) | null = null;
+  const held: number[] = [];
+  /** Puts the held bytes on the line if the guest is ready for them; says whether it did. */
+  const deliverHeld = (): boolean => {
+    const mcr = pc.uart.mcr;
+    if (held.length === 0 || !(mcr & MCR_RTS) || mcr & MCR_LOOPBACK) return false;
+    inputBytes += held.length;
+    pc.uart.receive(held);
+    held.length = 0;
+    return true;
+  };
   const onData = (chunk: Buffer | string) => {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    inputBytes += bytes.length;
-    pc.uart.receive(bytes);
+    for (const b of bytes) held.push(b);
+    deliverHeld();
     wake?.();
   };
   const onEnd = () => {
@@ -110,8 +145,9 @@ export async function runNative(
   const onAbort = () => wake?.();
   signal?.addEventListener('abort', onAbort);
 
-  // Pacing (--clock=host): the wall time that corresponds to virtual time 0.
+  // Pacing (--clock=host): virtual time 0 is the wall time now.
   const wallStart = performance.now();
+  const wallNs = () => (performance.now() - wallStart) * 1e6;
   const limit = host.timeoutS === null ? Infinity : Math.round(host.timeoutS * NATIVE_INSTRUCTIONS_PER_SECOND);
   let retired = 0;
   const end = (exitStatus: number, reason: string, r: RunResult | null): NativeOutcome => ({
@@ -126,11 +162,6 @@ export async function runNative(
     for (;;) {
       // A turn for the event loop first and between slices: input, signals, output draining.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (host.clock === 'host') {
-        const aheadMs = pc.clock.nanoseconds / 1e6 - (performance.now() - wallStart);
-        if (aheadMs >= 1) await sleep(Math.min(aheadMs, PACE_MAX_SLEEP_MS), (w) => (wake = w));
-        wake = null;
-      }
       if (signal?.aborted) {
         const why = signal.reason as Partial<StopRequest> | undefined;
         return end(why?.status ?? 130, why?.reason ?? 'killed: interrupted by the user', null);
@@ -139,21 +170,40 @@ export async function runNative(
       if (budget <= 0) {
         return end(124, `killed: still running after ${host.timeoutS} s of virtual clock time (--timeout)`, null);
       }
-      const r = pc.run({ maxInstructions: budget });
+      // --clock=host: the run may take virtual time only a lead ahead of the wall clock.
+      const untilNs = host.clock === 'host' ? wallNs() + PACE_LEAD_NS : undefined;
+      const r = pc.run({ maxInstructions: budget, untilNs });
       retired += r.instructions;
+      // Everything the guest wrote, a partial line too (its prompt): we may sleep next.
       flush();
+      const delivered = deliverHeld();
       const at = `eip 0x${r.eip.toString(16)}`;
       switch (r.reason) {
         case 'power-off':
           return end(0, 'power-off', r);
         case 'instruction-limit':
           break;
+        case 'deadline': {
+          // Virtual time is a lead ahead of the wall clock (--clock=host only). Sleep until
+          // the wall clock lets the guest go on: a CPU asleep in HLT has nothing to do before
+          // its next timer interrupt, so until that is within the lead; a running one until
+          // the wall clock has caught up with it. Input (its IRQ wakes the CPU), the end of
+          // input and an abort end the sleep at once.
+          if (delivered) break;
+          const resumeNs = r.idleUntilNs !== undefined ? r.idleUntilNs - PACE_LEAD_NS : r.virtualNanoseconds;
+          const ms = (resumeNs - wallNs()) / 1e6;
+          if (ms > 0) await sleep(ms, (w) => (wake = w));
+          wake = null;
+          break;
+        }
         case 'triple-fault':
           return end(1, `triple fault at ${at}: the PC would reset`, r);
         case 'stopped':
           return end(1, `the CPU core stopped at ${at}`, r);
         case 'halted':
-          // Halted with interrupts on and no timer: only typed input can wake it now.
+          // Halted with interrupts on and no timer: only typed input can wake it now (and
+          // bytes it just raised RTS for will).
+          if (delivered) break;
           if (!r.interruptsEnabled || inputEnded || !plan.input) {
             return end(1, `halted for good at ${at} (interrupts ${r.interruptsEnabled ? 'on, no timer' : 'off'})`, r);
           }

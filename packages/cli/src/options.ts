@@ -68,7 +68,7 @@ export const HOST_RESERVE_MIB = 16;
 
 export const USAGE = `usage:
   lguest run [options] [MEM [KERNEL [kernel args…]]]
-  lguest run --native [host options] [MEM [KERNEL [kernel args…]]]
+  lguest run --native [host options] [--initrd=FILE] [MEM [KERNEL [kernel args…]]]
   lguest run-many [host options] --guest "[guest options] MEM [KERNEL [kernel args…]]" …
   lguest help
 
@@ -80,6 +80,7 @@ run boots one guest in a fresh emulated host and serves its console until it end
 
 guest options (run, or inside a --guest spec):
   --initrd=FILE       load FILE as the initial RAM disk, at the top of guest memory
+                      (--native: as multiboot module 1, just past the kernel)
   --block=FILE        a disk backed by FILE                       (not yet supported)
   --sharenet=FILE     a network shared with other guests via FILE (not yet supported)
   --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
@@ -159,10 +160,10 @@ function parseRun(args: readonly string[]): Command {
   if (values.help) return { kind: 'help' };
   const guest = guestSpec(positionals, tokens, values.initrd);
   if (!values.native) return { kind: 'run', host: hostSpec(values), guest };
-  if (guest.initrd !== null || guest.devices.length > 0) {
+  if (guest.devices.length > 0) {
     throw new UsageError(
       '--native boots the kernel on the emulated PC, which has a serial port and nothing else: ' +
-        'leave out --initrd and the device options',
+        'leave out the device options',
     );
   }
   return { kind: 'run', host: hostSpec(values), guest, native: true };

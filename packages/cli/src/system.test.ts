@@ -167,6 +167,91 @@ function spec(memMiB: number) {
   return { memMiB, kernel: null, cmdline: [], initrd: null, devices: [] };
 }
 
+/**
+ * A cpio archive in the "newc" format the guest reads: a 110-byte ASCII header per entry
+ * ("070701", then 13 fields of 8 hex digits), the NUL-terminated name, the data, each padded
+ * to 4 bytes, and the TRAILER!!! entry. Directories get an entry of their own, as `cpio -o`
+ * gives them; the guest serves only the regular files.
+ */
+function newcCpio(entries: [name: string, content: string | 'directory'][]): Buffer {
+  const parts: Buffer[] = [];
+  const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc(-b.length & 3)]);
+  entries.push(['TRAILER!!!', '']);
+  entries.forEach(([name, content], ino) => {
+    const data = content === 'directory' ? Buffer.alloc(0) : Buffer.from(content);
+    const mode = content === 'directory' ? 0o40755 : name === 'TRAILER!!!' ? 0 : 0o100644;
+    // ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize check
+    const fields = [ino + 1, mode, 0, 0, 1, 0, data.length, 0, 0, 0, 0, name.length + 1, 0];
+    const header = `070701${fields.map((f) => f.toString(16).padStart(8, '0')).join('')}`;
+    parts.push(pad(Buffer.from(`${header}${name}\0`, 'latin1')), pad(data));
+  });
+  return Buffer.concat(parts);
+}
+
+describe('an initrd the guest reads: cat from its shell, under lguest and on the PC (--native)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lguest-initrd-'));
+  const initrd = join(dir, 'initrd.cpio');
+  writeFileSync(
+    initrd,
+    newcCpio([
+      ['.', 'directory'],
+      ['./hello.txt', 'hello from the initrd\n'],
+      ['./etc', 'directory'],
+      ['./etc/issue', 'lguest.ts, booted with an initrd\n'],
+    ]),
+  );
+
+  it.each([
+    ['lguest', []],
+    ['--native', ['--native']],
+  ])('%s: the files are there, with their contents, and poweroff exits 0', async (_how, options) => {
+    // All lines at once, before the guest has even booted: the console holds them (natively:
+    // until the guest's UART raises RTS) and the guest's tty keeps the lines typed ahead.
+    const stdin = new PassThrough();
+    stdin.write('ls /\ncat /hello.txt\ncat /etc/issue\npoweroff\n');
+    const r = await run(['run', ...options, '--clock=virtual', `--initrd=${initrd}`, '32'], { stdin });
+    expect(r.stdout).toContain('init: starting /bin/sh');
+    expect(r.stdout).toMatch(/^(# )?hello\.txt$/m); // ls / lists the initrd's files…
+    expect(r.stdout).toMatch(/^etc\/issue$/m);
+    expect(r.stdout).not.toMatch(/^etc$/m); // …but not its directories
+    expect(r.stdout).toMatch(/^(# )?hello from the initrd$/m);
+    expect(r.stdout).toMatch(/^(# )?lguest\.ts, booted with an initrd$/m);
+    expect(r.stdout).toContain('powering off');
+    expect(r.stdout).not.toContain('panic');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('--native: says where the initrd went (-v), after the kernel', async () => {
+    const stdin = new PassThrough();
+    stdin.write('poweroff\n');
+    const r = await run(['run', '--native', '-v', '--clock=virtual', `--initrd=${initrd}`, '32'], { stdin });
+    // Page-aligned, just past the kernel image: a little above 1 MiB…
+    const placed = /^lguest: pc: 32 MiB, .*, initrd .*initrd\.cpio \((\d+) bytes\) at (0x1[0-9a-f]{2}000)$/m.exec(
+      r.stderr,
+    );
+    expect(placed).not.toBeNull();
+    // …where the kernel's page allocator would have begun: its first page (the page
+    // directory) comes from past the initrd instead.
+    const initrdEnd = Number(placed?.[2]) + Number(placed?.[1]);
+    const pgdir = Number(/^paging: kernel page directory at (0x[0-9a-f]+)/m.exec(r.stdout)?.[1]);
+    expect(pgdir).toBeGreaterThanOrEqual(initrdEnd);
+    expect(pgdir).toBeLessThan(initrdEnd + 4096);
+    expect(r.status).toBe(0);
+  });
+
+  it('--native: an initrd too big for the memory is refused before the guest starts, with status 1', async () => {
+    const big = join(dir, 'big.img');
+    writeFileSync(big, Buffer.alloc(4 << 20));
+    const r = await run(['run', '--native', '--clock=virtual', `--initrd=${big}`, '4']);
+    expect(r.stderr).toMatch(
+      /^lguest: cannot start the guest on the PC: module 1 \('.*big\.img', 4194304 bytes\) does not fit in 4 MiB of RAM: .*; give the machine more memory\n$/,
+    );
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(1);
+  });
+});
+
 describe('attack guests: killed with a clear reason while a second guest in the same host boots', () => {
   const attacks: [string, RegExp][] = [
     // The kernel's data segment is cut below the switcher: the write faults (#SS through %ss).
@@ -324,6 +409,11 @@ describe('bad input: a sentence saying what is wrong and what to do, status 2', 
     [
       'a missing initrd',
       ['run', `--initrd=${join(dir, 'rd.img')}`, '32', GUEST],
+      /cannot read initrd '.*rd\.img': no such file/,
+    ],
+    [
+      'a missing initrd with --native',
+      ['run', '--native', `--initrd=${join(dir, 'rd.img')}`, '32', GUEST],
       /cannot read initrd '.*rd\.img': no such file/,
     ],
     ['an unknown option', ['run', '--frobnicate', '32', GUEST], /unknown option '--frobnicate'/],

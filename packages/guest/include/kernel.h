@@ -37,7 +37,8 @@ struct boot_info {
 	const char *cmdline;
 	/* Bytes at the top of RAM the allocator must leave alone (lguest: Launcher tables). */
 	unsigned long reserved_top;
-	/* The initrd the Launcher loaded (lguest only): guest-physical place and size, or 0. */
+	/* The initrd, guest-physical place and size (or 0): under lguest where the Launcher put it
+	 * (the top of RAM), natively the first multiboot module (just past the kernel). */
 	phys_addr_t initrd_phys;
 	unsigned long initrd_size;
 };

@@ -30,6 +30,25 @@ void page_alloc_init(void)
 		top = LOWMEM_MAX;
 	next_free = PAGE_ALIGN(__pa(_end));
 	free_limit = (top - boot_info.reserved_top) & PAGE_MASK;
+	/* Keep off the initrd, which is read in place for as long as the kernel runs. The
+	 * Launcher puts it at the top of RAM, inside reserved_top already; a multiboot loader
+	 * puts its modules just past the kernel (GRUB, QEMU and our PC do), which is exactly
+	 * where next_free starts. The allocator has one range, so it keeps the bigger side of
+	 * the initrd and gives up the other (nothing, for either of those placements). */
+	if (boot_info.initrd_size) {
+		phys_addr_t start = boot_info.initrd_phys & PAGE_MASK;
+		phys_addr_t end = PAGE_ALIGN(boot_info.initrd_phys + boot_info.initrd_size);
+		if (start < free_limit && end > next_free) {
+			unsigned long below = start > next_free ? start - next_free : 0;
+			unsigned long above = end < free_limit ? free_limit - end : 0;
+			if (!below && !above)
+				panic("no RAM left for pages beside the initrd at %08x-%08x", start, end);
+			if (below >= above)
+				free_limit = start;
+			else
+				next_free = end;
+		}
+	}
 	BUG_ON(next_free >= free_limit);
 }
 

@@ -6,7 +6,8 @@
  * the console, and the ACPI PM1a control port 0x604 to power off (QEMU's i440FX and our PC).
  *
  * native_init is where a multiboot boot lands after head.S turned paging on: it checks the
- * loader's magic, takes the memory size from mem_upper, picks these ops and starts the kernel.
+ * loader's magic, takes the memory size from mem_upper and the initrd from the first boot
+ * module, picks these ops and starts the kernel.
  */
 #include <desc.h>
 #include <irq.h>
@@ -16,6 +17,10 @@
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002
 #define MBI_MEMORY (1 << 0)
 #define MBI_CMDLINE (1 << 2)
+#define MBI_MODS (1 << 3)
+/* head.S maps the first 16 MiB until paging_init: all the loader's structures we read here
+ * must lie in it (the modules themselves are read later, through the kernel's own map). */
+#define EARLY_MAP_BYTES (16UL << 20)
 
 #define PIC1_CMD 0x20
 #define PIC1_DATA 0x21
@@ -34,6 +39,14 @@ struct multiboot_info {
 	u32 mem_lower, mem_upper;
 	u32 boot_device;
 	u32 cmdline;
+	u32 mods_count, mods_addr;
+};
+
+/* An entry of the module list: [mod_start, mod_end) and the module's string. */
+struct multiboot_module {
+	u32 mod_start, mod_end;
+	u32 string;
+	u32 reserved;
 };
 
 static inline void outb(u16 port, u8 v) { __asm__ __volatile__("outb %0, %1" : : "a"(v), "Nd"(port)); }
@@ -293,6 +306,29 @@ const struct paravirt_ops native_ops = {
 
 static char native_mem_source[64];
 
+/* The first boot module is the initrd (as with GRUB's `module /initrd.cpio`). The kernel reads
+ * it in place through its linear map, so it must lie in RAM below LOWMEM_MAX; page_alloc_init
+ * keeps the page allocator off it, wherever the loader put it. */
+static void native_find_initrd(const struct multiboot_info *mbi)
+{
+	const struct multiboot_module *mod;
+	unsigned long reachable = boot_info.ram_bytes < LOWMEM_MAX ? boot_info.ram_bytes : LOWMEM_MAX;
+
+	if (!(mbi->flags & MBI_MODS) || mbi->mods_count == 0)
+		return;
+	if (mbi->mods_addr > EARLY_MAP_BYTES - sizeof(*mod))
+		panic("the boot loader put its module list at %08x, beyond the first %u MiB mapped at boot",
+		      mbi->mods_addr, (unsigned int)(EARLY_MAP_BYTES >> 20));
+	mod = __va(mbi->mods_addr);
+	if (mod->mod_end < mod->mod_start)
+		panic("boot module 1 ends (%08x) before it starts (%08x)", mod->mod_end, mod->mod_start);
+	if (mod->mod_end > reachable)
+		panic("the initrd (boot module 1) at %08x-%08x lies beyond the %u MiB of RAM this kernel maps",
+		      mod->mod_start, mod->mod_end, (unsigned int)(reachable >> 20));
+	boot_info.initrd_phys = mod->mod_start;
+	boot_info.initrd_size = mod->mod_end - mod->mod_start;
+}
+
 /* From head.S, paging on, running at our linked address; info is a physical address. */
 noreturn void native_init(u32 magic, u32 info_phys)
 {
@@ -311,5 +347,6 @@ noreturn void native_init(u32 magic, u32 info_phys)
 	boot_info.mem_source = native_mem_source;
 	boot_info.cmdline = mbi->flags & MBI_CMDLINE ? __va(mbi->cmdline) : "";
 	boot_info.reserved_top = 0;
+	native_find_initrd(mbi);
 	start_kernel();
 }

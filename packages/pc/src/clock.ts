@@ -20,7 +20,29 @@ export class VirtualClock {
 
   /** Elapsed virtual time in nanoseconds. */
   get nanoseconds(): number {
-    return (this.instructions / this.instructionsPerSecond) * 1e9;
+    return this.nanosecondsAt(this.instructions);
+  }
+
+  /** The virtual time, in nanoseconds, at which `instructions` instructions have elapsed. */
+  nanosecondsAt(instructions: number): number {
+    return (instructions / this.instructionsPerSecond) * 1e9;
+  }
+
+  /**
+   * The most elapsed instructions whose virtual time is still no later than `ns` (so a
+   * deadline in nanoseconds can be kept exactly: `nanosecondsAt` of the answer is ≤ `ns`,
+   * one more instruction is past it). Infinity for an infinite `ns`.
+   */
+  instructionsBy(ns: number): number {
+    if (ns === Infinity) return Infinity;
+    // The division is exact only up to rounding: nudge the estimate to the exact boundary, as
+    // measured by nanosecondsAt itself, so the two never disagree about which side it is on.
+    let n = Math.floor((ns / 1e9) * this.instructionsPerSecond);
+    // Past 2^53 instructions (years of virtual time) there is no next integer to step to.
+    if (!Number.isSafeInteger(n + 1)) return Math.max(0, n);
+    while (n > 0 && this.nanosecondsAt(n) > ns) n--;
+    while (this.nanosecondsAt(n + 1) <= ns) n++;
+    return Math.max(0, n);
   }
 
   /** Advances by `n` instructions and returns how many whole PIT clocks that completed. */

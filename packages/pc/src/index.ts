@@ -13,5 +13,8 @@ export {
   multibootEntryState,
   MULTIBOOT_BOOTLOADER_MAGIC,
   MULTIBOOT_HEADER_MAGIC,
+  MBI_MODS,
+  type LoadedModule,
   type MultibootBoot,
+  type MultibootModule,
 } from './multiboot';

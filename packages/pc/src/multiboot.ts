@@ -2,14 +2,25 @@
 // the kernel's multiboot header, copy its ELF PT_LOAD segments to their *physical* addresses
 // (p_paddr — a higher-half kernel linked at 0xC0100000 loads at 0x100000), leave a
 // multiboot information structure in low memory (memory sizes, a memory map, the command
-// line, our name), and hand over the CPU as the spec says: 32-bit protected mode, paging off,
-// flat 4 GiB code and data segments, EAX = 0x2BADB002, EBX = the info structure, IF = 0.
+// line, our name, the boot modules), and hand over the CPU as the spec says: 32-bit protected
+// mode, paging off, flat 4 GiB code and data segments, EAX = 0x2BADB002, EBX = the info
+// structure, IF = 0.
 //
 // Low memory used by the loader (all below the 640 KiB the map reports as free, and marked
 // as such by nothing — the kernel may reuse it once it has read the info structure):
 //   0x0800 GDT (null, code 0x08, data 0x10)      0x9000 multiboot info
 //   0x9100 memory map                            0x9200 boot loader name
-//   0x9400 command line (at most 3 KiB)
+//   0x9400 command line (at most 3 KiB)          0xA000 module list (at most 64 entries)
+//   0xA400 module strings (at most 3 KiB)
+//
+// Modules (an initrd, for our kernel) go in RAM right after the kernel image, each starting
+// on a page boundary. That is where GRUB Legacy and QEMU put them too, and it is deliberate:
+// low addresses are ones every kernel can reach early (ours maps only the first 16 MiB until
+// its own page tables are up, and never more than 512 MiB), whereas the top of a large RAM
+// may be out of its reach. The price is that a module sits exactly where a kernel's page
+// allocator would begin, past its image — so the kernel must read the module list and keep
+// its allocator off the modules, as the spec expects of it (the memory map calls that RAM
+// free). Ours does, in page_alloc_init.
 
 import type { CpuState, SegmentState } from '@lguest/x86';
 
@@ -21,6 +32,7 @@ export const MULTIBOOT_SEARCH = 8192;
 /** Info structure flags (which fields are valid). */
 export const MBI_MEMORY = 1 << 0;
 export const MBI_CMDLINE = 1 << 2;
+export const MBI_MODS = 1 << 3;
 export const MBI_MMAP = 1 << 6;
 export const MBI_LOADER_NAME = 1 << 9;
 
@@ -30,6 +42,13 @@ const MMAP_ADDR = 0x9100;
 const NAME_ADDR = 0x9200;
 const CMDLINE_ADDR = 0x9400;
 const CMDLINE_MAX = 0xc00;
+const MODS_ADDR = 0xa000;
+const MODS_MAX = 64;
+/** One module list entry: mod_start, mod_end, string, reserved. */
+const MOD_ENTRY_BYTES = 16;
+const MOD_STRINGS_ADDR = 0xa400;
+const MOD_STRINGS_MAX = 0xc00;
+const PAGE_SIZE = 4096;
 const LOW_MEMORY_KIB = 639; // conventional memory below the EBDA
 const LOADER_NAME = 'lguest.ts pc';
 
@@ -41,6 +60,24 @@ const MBH_PAGE_ALIGN = 1 << 0;
 const MBH_MEMORY_INFO = 1 << 1;
 const MBH_VIDEO_MODE = 1 << 2;
 const MBH_AOUT_KLUDGE = 1 << 16;
+
+/** A boot module, as a boot loader's `module FILE ARGS` line gives it. */
+export interface MultibootModule {
+  /** The module's bytes, copied into RAM as they are. */
+  readonly data: Uint8Array;
+  /** Its string: what the kernel is told about it (GRUB passes the module's command line). */
+  readonly string: string;
+}
+
+/** Where `loadMultiboot` put a module: the values of its module list entry. */
+export interface LoadedModule {
+  /** Physical address of the first byte (page-aligned). */
+  start: number;
+  /** Physical address one past the last byte (mod_end, as the spec defines it). */
+  end: number;
+  /** Physical address of the NUL-terminated string. */
+  stringAddress: number;
+}
 
 /** What `loadMultiboot` did, for the harness and for tests. */
 export interface MultibootBoot {
@@ -56,6 +93,8 @@ export interface MultibootBoot {
   memUpperKiB: number;
   /** Offset of the multiboot header in the file. */
   headerOffset: number;
+  /** The modules, in the order given (the order of the module list). */
+  modules: LoadedModule[];
 }
 
 /** The multiboot header's offset in `image`, or -1. Checks magic + flags + checksum == 0. */
@@ -117,11 +156,17 @@ export function loadElfPhysical(image: Uint8Array, memory: Uint8Array): { entry:
 }
 
 /**
- * Loads a multiboot v1 ELF kernel into `memory` and writes the GDT and the information
- * structure. Throws if the header is missing, asks for something we can't give (video
- * modes, or any other required feature bit), or uses the a.out kludge.
+ * Loads a multiboot v1 ELF kernel into `memory` with its `modules` after it, and writes the
+ * GDT and the information structure. Throws if the header is missing, asks for something we
+ * can't give (video modes, or any other required feature bit), uses the a.out kludge, or if
+ * the kernel, the command line or the modules do not fit.
  */
-export function loadMultiboot(image: Uint8Array, memory: ArrayBuffer, cmdline = ''): MultibootBoot {
+export function loadMultiboot(
+  image: Uint8Array,
+  memory: ArrayBuffer,
+  cmdline = '',
+  modules: readonly MultibootModule[] = [],
+): MultibootBoot {
   const headerOffset = findMultibootHeader(image);
   if (headerOffset < 0) {
     throw new Error('no multiboot header in the first 8 KiB of the image: is this a multiboot kernel?');
@@ -142,9 +187,10 @@ export function loadMultiboot(image: Uint8Array, memory: ArrayBuffer, cmdline = 
   const cmd = new TextEncoder().encode(cmdline);
   if (cmd.length >= CMDLINE_MAX)
     throw new Error(`command line too long (${cmd.length} bytes, at most ${CMDLINE_MAX - 1})`);
-  bytes.fill(0, INFO_ADDR, CMDLINE_ADDR + CMDLINE_MAX);
+  bytes.fill(0, INFO_ADDR, MOD_STRINGS_ADDR + MOD_STRINGS_MAX);
   bytes.set(cmd, CMDLINE_ADDR);
   bytes.set(new TextEncoder().encode(LOADER_NAME), NAME_ADDR);
+  const loaded = loadModules(modules, bytes, end);
 
   // The memory map: conventional memory, then everything above 1 MiB. Each entry is
   // {u32 size (of the rest: 20), u64 base, u64 length, u32 type (1 = RAM)}.
@@ -160,10 +206,23 @@ export function loadMultiboot(image: Uint8Array, memory: ArrayBuffer, cmdline = 
     view.setUint32(e + 20, 1, true);
   });
 
-  view.setUint32(INFO_ADDR, MBI_MEMORY | MBI_CMDLINE | MBI_MMAP | MBI_LOADER_NAME, true);
+  loaded.forEach((m, i) => {
+    const e = MODS_ADDR + i * MOD_ENTRY_BYTES;
+    view.setUint32(e, m.start, true);
+    view.setUint32(e + 4, m.end, true);
+    view.setUint32(e + 8, m.stringAddress, true);
+    view.setUint32(e + 12, 0, true);
+  });
+
+  const mods = loaded.length > 0 ? MBI_MODS : 0;
+  view.setUint32(INFO_ADDR, MBI_MEMORY | MBI_CMDLINE | mods | MBI_MMAP | MBI_LOADER_NAME, true);
   view.setUint32(INFO_ADDR + 4, LOW_MEMORY_KIB, true); // mem_lower
   view.setUint32(INFO_ADDR + 8, memUpperKiB, true); // mem_upper
   view.setUint32(INFO_ADDR + 16, CMDLINE_ADDR, true); // cmdline
+  if (mods) {
+    view.setUint32(INFO_ADDR + 20, loaded.length, true); // mods_count
+    view.setUint32(INFO_ADDR + 24, MODS_ADDR, true); // mods_addr
+  }
   view.setUint32(INFO_ADDR + 44, regions.length * 24, true); // mmap_length
   view.setUint32(INFO_ADDR + 48, MMAP_ADDR, true); // mmap_addr
   view.setUint32(INFO_ADDR + 64, NAME_ADDR, true); // boot_loader_name
@@ -185,7 +244,50 @@ export function loadMultiboot(image: Uint8Array, memory: ArrayBuffer, cmdline = 
     memLowerKiB: LOW_MEMORY_KIB,
     memUpperKiB,
     headerOffset,
+    modules: loaded,
   };
+}
+
+/**
+ * Copies `modules` into RAM one after another from the first page boundary at or past
+ * `kernelEnd` (see the header comment for why there), and their strings into low memory.
+ * Throws, naming the module, if one does not fit in RAM or the strings in their area.
+ */
+function loadModules(modules: readonly MultibootModule[], bytes: Uint8Array, kernelEnd: number): LoadedModule[] {
+  if (modules.length > MODS_MAX) {
+    throw new Error(`${modules.length} boot modules are more than this loader takes (at most ${MODS_MAX})`);
+  }
+  const encoder = new TextEncoder();
+  const loaded: LoadedModule[] = [];
+  let at = pageAlign(kernelEnd);
+  let stringAt = MOD_STRINGS_ADDR;
+  modules.forEach((m, i) => {
+    const what = `module ${i + 1} ('${m.string}', ${m.data.byteLength} bytes)`;
+    const end = at + m.data.byteLength;
+    if (end > bytes.byteLength) {
+      throw new Error(
+        `${what} does not fit in ${bytes.byteLength >> 20} MiB of RAM: it would occupy ` +
+          `0x${at.toString(16)}-0x${end.toString(16)}, after the kernel that ends at 0x${kernelEnd.toString(16)}; ` +
+          `give the machine more memory`,
+      );
+    }
+    const string = encoder.encode(m.string);
+    if (stringAt + string.length + 1 > MOD_STRINGS_ADDR + MOD_STRINGS_MAX) {
+      throw new Error(
+        `the module strings are too long: ${what} overflows the ${MOD_STRINGS_MAX} bytes there are for them`,
+      );
+    }
+    bytes.set(m.data, at);
+    bytes.set(string, stringAt); // the area was zeroed, so the NUL is already there
+    loaded.push({ start: at, end, stringAddress: stringAt });
+    stringAt += string.length + 1;
+    at = pageAlign(end);
+  });
+  return loaded;
+}
+
+function pageAlign(address: number): number {
+  return Math.ceil(address / PAGE_SIZE) * PAGE_SIZE;
 }
 
 function flat(selector: number, access: number): SegmentState {

@@ -1,7 +1,8 @@
 // The whole PC with a real core: hand-assembled multiboot kernels that print on COM1 and
 // power off, take PIT interrupts through the remapped PIC while sleeping in HLT, and die in
 // the two ways a PC can (a triple fault; HLT with interrupts off). Also the loader's view of
-// memory (the info structure) and the entry state it hands over.
+// memory (the info structure) and the entry state it hands over, and runs bounded by a
+// virtual-time deadline (how a caller holds the PC to a wall clock).
 
 import { createPc } from './pc';
 import { multibootCode, multibootElf } from './test-image';
@@ -26,6 +27,60 @@ function boot(code: Code, entry = 'start', memoryMiB = 4): { pc: ReturnType<type
   const pc = createPc({ memoryMiB, serial: (b) => bytes.push(b) });
   pc.boot(multibootElf(code.link(), code.addressOf(entry)), 'console=ttyS0');
   return { pc, out: () => String.fromCharCode(...bytes) };
+}
+
+/**
+ * A kernel that remaps the PICs, runs PIT channel 0 at about 1 kHz (mode 2, divisor 1193),
+ * and sleeps in HLT until `ticks` (at most 127) timer interrupts have come; then it prints the
+ * count + '0' and powers off. The count is a dword at the label 'count'.
+ */
+function tickingKernel(ticks: number): Code {
+  const c = multibootCode().label('start');
+  c.emit(0xfa); // cli
+  for (const [port, value] of [
+    [0x20, 0x11],
+    [0xa0, 0x11],
+    [0x21, 0x20],
+    [0xa1, 0x28],
+    [0x21, 0x04],
+    [0xa1, 0x02],
+    [0x21, 0x01],
+    [0xa1, 0x01],
+    [0x21, 0xfe],
+    [0xa1, 0xff],
+  ]) {
+    outb(c, port, value);
+  }
+  // PIT channel 0, mode 2, divisor 1193: about 1 kHz.
+  outb(c, 0x43, 0x34);
+  outb(c, 0x40, 0xa9);
+  outb(c, 0x40, 0x04);
+  c.emit(0x0f, 0x01, 0x1d).ref('idtr', 'abs32'); // lidt [idtr]
+  c.emit(0xfb); // sti
+  c.label('wait').emit(0xf4); // hlt
+  c.emit(0x83, 0x3d).ref('count', 'abs32').emit(ticks); // cmp dword [count], ticks
+  c.emit(0x72).ref('wait', 'rel8'); // jb wait
+  c.emit(0xfa); // cli
+  c.emit(0xa0).ref('count', 'abs32'); // mov al, [count]
+  c.emit(0x04, 0x30); // add al, '0'
+  c.emit(0x66, 0xba, 0xf8, 0x03, 0xee); // out 0x3f8, al
+  powerOff(c);
+  c.label('timer');
+  c.emit(0xff, 0x05).ref('count', 'abs32'); // inc dword [count]
+  c.emit(0x50);
+  outb(c, 0x20, 0x20); // EOI
+  c.emit(0x58, 0xcf); // pop eax; iret
+  while (c.here % 8) c.emit(0x90);
+  c.label('idt');
+  for (let v = 0; v < 33; v++) {
+    if (v === 32) c.ref('timer', 'lo16').u16(0x08).u16(0x8e00).ref('timer', 'hi16');
+    else c.u32(0).u32(0);
+  }
+  c.label('idtr')
+    .u16(33 * 8 - 1)
+    .ref('idt', 'abs32');
+  c.label('count').u32(0);
+  return c;
 }
 
 describe('the emulated PC', () => {
@@ -63,52 +118,74 @@ describe('the emulated PC', () => {
     expect(r.interruptsEnabled).toBe(false);
   });
 
-  it('takes PIT interrupts through the remapped PIC while the CPU sleeps in HLT', () => {
+  it('loads boot modules page-aligned after the kernel and lists them in the info structure', () => {
     const c = multibootCode().label('start');
-    c.emit(0xfa); // cli
-    for (const [port, value] of [
-      [0x20, 0x11],
-      [0xa0, 0x11],
-      [0x21, 0x20],
-      [0xa1, 0x28],
-      [0x21, 0x04],
-      [0xa1, 0x02],
-      [0x21, 0x01],
-      [0xa1, 0x01],
-      [0x21, 0xfe],
-      [0xa1, 0xff],
-    ]) {
-      outb(c, port, value);
-    }
-    // PIT channel 0, mode 2, divisor 1193: about 1 kHz.
-    outb(c, 0x43, 0x34);
-    outb(c, 0x40, 0xa9);
-    outb(c, 0x40, 0x04);
-    c.emit(0x0f, 0x01, 0x1d).ref('idtr', 'abs32'); // lidt [idtr]
-    c.emit(0xfb); // sti
-    c.label('wait').emit(0xf4); // hlt
-    c.emit(0x83, 0x3d).ref('count', 'abs32').emit(5); // cmp dword [count], 5
-    c.emit(0x72).ref('wait', 'rel8'); // jb wait
-    c.emit(0xfa); // cli
-    c.emit(0xa0).ref('count', 'abs32'); // mov al, [count]
-    c.emit(0x04, 0x30); // add al, '0'
-    c.emit(0x66, 0xba, 0xf8, 0x03, 0xee); // out 0x3f8, al
-    powerOff(c);
-    c.label('timer');
-    c.emit(0xff, 0x05).ref('count', 'abs32'); // inc dword [count]
-    c.emit(0x50);
-    outb(c, 0x20, 0x20); // EOI
-    c.emit(0x58, 0xcf); // pop eax; iret
-    while (c.here % 8) c.emit(0x90);
-    c.label('idt');
-    for (let v = 0; v < 33; v++) {
-      if (v === 32) c.ref('timer', 'lo16').u16(0x08).u16(0x8e00).ref('timer', 'hi16');
-      else c.u32(0).u32(0);
-    }
-    c.label('idtr')
-      .u16(33 * 8 - 1)
-      .ref('idt', 'abs32');
-    c.label('count').u32(0);
+    c.emit(0xf4);
+    const pc = createPc({ memoryMiB: 8, serial: () => undefined });
+    const initrd = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff);
+    const second = new TextEncoder().encode('second module');
+    // 0x1234 bytes of BSS: the kernel ends off a page boundary, and its BSS is its own.
+    const boot = pc.boot(multibootElf(c.link(), c.addressOf('start'), 0x1234), 'console=ttyS0', [
+      { data: initrd, string: '/boot/initrd.cpio' },
+      { data: second, string: 'two' },
+    ]);
+    const kernelEnd = boot.loadEnd;
+    expect(kernelEnd % 4096).not.toBe(0);
+    const first = Math.ceil(kernelEnd / 4096) * 4096;
+    const next = Math.ceil((first + 5000) / 4096) * 4096;
+    expect(boot.modules.map(({ start, end }) => [start, end])).toEqual([
+      [first, first + 5000],
+      [next, next + second.length],
+    ]);
+
+    const mem = new DataView(pc.machine.memory);
+    const ram = new Uint8Array(pc.machine.memory);
+    const info = pc.core.getState().ebx;
+    expect(mem.getUint32(info, true) & (1 << 3)).toBe(1 << 3); // MBI_MODS
+    expect(mem.getUint32(info + 20, true)).toBe(2); // mods_count
+    const list = mem.getUint32(info + 24, true); // mods_addr
+    const cString = (at: number) => String.fromCharCode(...ram.subarray(at, ram.indexOf(0, at)));
+    const entries = [0, 1].map((i) => ({
+      start: mem.getUint32(list + i * 16, true),
+      end: mem.getUint32(list + i * 16 + 4, true),
+      string: cString(mem.getUint32(list + i * 16 + 8, true)),
+      reserved: mem.getUint32(list + i * 16 + 12, true),
+    }));
+    expect(entries).toEqual([
+      { start: first, end: first + 5000, string: '/boot/initrd.cpio', reserved: 0 },
+      { start: next, end: next + second.length, string: 'two', reserved: 0 },
+    ]);
+    expect(ram.subarray(first, first + 5000)).toEqual(initrd);
+    expect(ram.subarray(next, next + second.length)).toEqual(second);
+    // The module list and strings are loader data in low memory, below the kernel.
+    expect(list).toBeLessThan(0x100000);
+    expect(pc.run().reason).toBe('halted');
+  });
+
+  it('gives no module fields when there are no modules', () => {
+    const c = multibootCode().label('start');
+    c.emit(0xf4);
+    const { pc } = boot(c);
+    const info = pc.core.getState().ebx;
+    expect(new DataView(pc.machine.memory).getUint32(info, true) & (1 << 3)).toBe(0);
+  });
+
+  it('refuses a module that does not fit in RAM, naming it', () => {
+    const c = multibootCode().label('start');
+    c.emit(0xf4);
+    const pc = createPc({ memoryMiB: 4, serial: () => undefined });
+    const image = multibootElf(c.link(), c.addressOf('start'));
+    // 3 MiB fits between 1 MiB and the end of 4 MiB only if the kernel took no room at all.
+    const big = { data: new Uint8Array(3 << 20), string: 'big.cpio' };
+    expect(() => pc.boot(image, '', [big])).toThrow(
+      /^module 1 \('big\.cpio', 3145728 bytes\) does not fit in 4 MiB of RAM: it would occupy 0x101000-0x401000, after the kernel that ends at 0x[0-9a-f]+; give the machine more memory$/,
+    );
+    expect(() => pc.boot(image, '', [{ data: new Uint8Array(100), string: 'ok' }, big])).toThrow(/^module 2 /);
+    expect(pc.boot(image, '', [{ data: new Uint8Array(2 << 20), string: 'fits' }]).modules).toHaveLength(1);
+  });
+
+  it('takes PIT interrupts through the remapped PIC while the CPU sleeps in HLT', () => {
+    const c = tickingKernel(5);
     const { pc, out } = boot(c);
     const r = pc.run();
     expect(r.reason).toBe('power-off');
@@ -136,6 +213,95 @@ describe('the emulated PC', () => {
     const r = pc.run({ maxInstructions: 10_000, sliceInstructions: 3000 });
     expect(r.reason).toBe('instruction-limit');
     expect(r.instructions).toBe(10_000);
+  });
+
+  it('stops a halted CPU at a virtual-time deadline instead of skipping to its next timer interrupt', () => {
+    const c = tickingKernel(100);
+    const { pc } = boot(c);
+    const ticks = () => new DataView(pc.machine.memory).getUint32(c.addressOf('count'), true);
+    // Ticks come every 1193 PIT clocks (999.8 µs); the CPU sleeps in between.
+    const r = pc.run({ untilNs: 2_500_000 });
+    expect(r.reason).toBe('deadline');
+    expect(ticks()).toBe(2);
+    // Time is at the deadline — not past it, and not short of it by a whole instruction (10 ns).
+    expect(r.virtualNanoseconds).toBeLessThanOrEqual(2_500_000);
+    expect(r.virtualNanoseconds).toBeGreaterThanOrEqual(2_500_000 - 10);
+    expect(pc.clock.nanoseconds).toBe(r.virtualNanoseconds);
+    // Still asleep, with the third tick next.
+    expect(pc.core.getState().halted).toBe(true);
+    expect(r.idleUntilNs).toBeGreaterThan(2_999_000);
+    expect(r.idleUntilNs).toBeLessThan(3_000_000);
+    // A deadline that has passed runs nothing and moves no time.
+    expect(pc.run({ untilNs: 1_000_000 })).toMatchObject({
+      reason: 'deadline',
+      instructions: 0,
+      virtualNanoseconds: r.virtualNanoseconds,
+      idleUntilNs: r.idleUntilNs,
+    });
+    // The next run sleeps on from where this one stopped and takes the third tick when due.
+    const next = pc.run({ untilNs: 3_500_000 });
+    expect(next.reason).toBe('deadline');
+    expect(ticks()).toBe(3);
+    expect(next.instructions).toBeGreaterThan(0);
+    expect(next.virtualNanoseconds).toBeLessThanOrEqual(3_500_000);
+    expect(next.idleUntilNs).toBeGreaterThan(3_999_000);
+  });
+
+  it('gives the same run, instruction for instruction, when it is cut into deadlines', () => {
+    const whole = boot(tickingKernel(20));
+    const reference = whole.pc.run();
+    expect(reference.reason).toBe('power-off');
+
+    const c = tickingKernel(20);
+    const { pc, out } = boot(c);
+    const ticks = () => new DataView(pc.machine.memory).getUint32(c.addressOf('count'), true);
+    const periodNs = (1193 / 1_193_182) * 1e9;
+    // Steps that fall anywhere relative to the ticks.
+    const step = 137_000;
+    let instructions = 0;
+    let last = 0;
+    let deadlines = 0;
+    for (let untilNs = step; ; untilNs += step) {
+      const r = pc.run({ untilNs });
+      instructions += r.instructions;
+      expect(r.virtualNanoseconds).toBeGreaterThanOrEqual(last);
+      expect(r.virtualNanoseconds).toBeLessThanOrEqual(untilNs);
+      last = r.virtualNanoseconds;
+      if (r.reason === 'power-off') break;
+      expect(r.reason).toBe('deadline');
+      deadlines++;
+      expect(r.virtualNanoseconds).toBeGreaterThanOrEqual(untilNs - 10); // within an instruction (10 ns)
+      // Every tick due by the deadline was taken (but the last one's few instructions), no later one.
+      expect(ticks()).toBeLessThanOrEqual(Math.floor(untilNs / periodNs));
+      expect(ticks()).toBeGreaterThanOrEqual(Math.floor((untilNs - 1000) / periodNs));
+      if (r.idleUntilNs !== undefined) expect(r.idleUntilNs).toBeGreaterThan(untilNs);
+    }
+    expect(deadlines).toBeGreaterThan(100);
+    expect(out()).toBe(whole.out());
+    expect(last).toBe(reference.virtualNanoseconds);
+    expect(instructions).toBe(reference.instructions);
+    expect(pc.core.getState().instructions).toBe(reference.instructions);
+  });
+
+  it('stops a running CPU at a deadline too, to the instruction, alongside the instruction limit', () => {
+    const c = multibootCode().label('start');
+    c.label('spin').emit(0xeb).ref('spin', 'rel8');
+    const { pc } = boot(c);
+    // 100 M instructions per second: 10 ns each. 1005 ns is 100 instructions and a half.
+    const r = pc.run({ untilNs: 1005 });
+    expect(r).toMatchObject({ reason: 'deadline', instructions: 100, virtualNanoseconds: 1000 });
+    expect(r.idleUntilNs).toBeUndefined();
+    expect(pc.run({ untilNs: 1005 })).toMatchObject({ reason: 'deadline', instructions: 0 });
+    expect(pc.run({ untilNs: 2000, maxInstructions: 30 })).toMatchObject({
+      reason: 'instruction-limit',
+      instructions: 30,
+    });
+    expect(pc.run({ untilNs: 2000, sliceInstructions: 7 })).toMatchObject({ reason: 'deadline', instructions: 70 });
+    // No deadline unless asked for.
+    expect(pc.run({ maxInstructions: 1000 })).toMatchObject({ reason: 'instruction-limit', instructions: 1000 });
+    expect(pc.core.getState().instructions).toBe(1200);
+    expect(pc.clock.nanoseconds).toBe(12_000);
+    expect(() => pc.run({ untilNs: NaN })).toThrow(/untilNs/);
   });
 
   it('says what is wrong with a bad image or size', () => {

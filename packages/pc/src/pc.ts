@@ -4,11 +4,14 @@
 // few) devices: two 8259A PICs, an 8254 PIT on IRQ 0, a 16550 UART as COM1 on IRQ 4, and an
 // ACPI-style power-off port. `run()` drives the CPU core in slices, ticks the PIT from
 // virtual time, sleeps through HLT by skipping to the next timer interrupt, and stops when
-// the guest powers off, triple-faults or halts for good.
+// the guest powers off, triple-faults or halts for good — or, when the caller gives a
+// virtual-time deadline (`untilNs`), when time gets there. The deadline is what lets a
+// caller hold the PC to a wall clock: skipping through HLT is free, so without one an idle
+// guest would race through hours of timer ticks in a moment of real time.
 
 import { Exit, findCore, type CpuCore, type Machine } from '@lguest/x86';
 import { VirtualClock } from './clock';
-import { loadMultiboot, multibootEntryState, type MultibootBoot } from './multiboot';
+import { loadMultiboot, multibootEntryState, type MultibootBoot, type MultibootModule } from './multiboot';
 import { DualPic } from './pic';
 import { Pit } from './pit';
 import { PortBus } from './port-bus';
@@ -36,6 +39,8 @@ export type StopReason =
   | 'halted'
   /** `maxInstructions` retired without any of the above. */
   | 'instruction-limit'
+  /** Virtual time reached `untilNs` (the CPU may be running, or asleep in HLT). */
+  | 'deadline'
   /** The core stopped for another reason (a host escape, a breakpoint, requestStop). */
   | 'stopped';
 
@@ -49,6 +54,12 @@ export interface RunResult {
   eip: number;
   /** For 'halted': whether interrupts were enabled (an idle CPU no device will ever wake). */
   interruptsEnabled?: boolean;
+  /**
+   * For 'deadline' with the CPU asleep in HLT: the virtual time (ns) of its next timer
+   * interrupt, before which nothing will happen unless a device (the UART) raises an IRQ.
+   * Absent when the CPU was running at the deadline.
+   */
+  idleUntilNs?: number;
 }
 
 export interface RunOptions {
@@ -56,6 +67,13 @@ export interface RunOptions {
   maxInstructions?: number;
   /** Most instructions per core.run() call (default 1 million). */
   sliceInstructions?: number;
+  /**
+   * A virtual-time deadline, in nanoseconds since power-on (default: none). The run stops
+   * with 'deadline' once virtual time reaches it, and never moves time past it: the CPU
+   * retires no instruction beyond it, and a halted CPU whose next timer interrupt comes
+   * later sleeps only up to it (the next run() sleeps on from there).
+   */
+  untilNs?: number;
 }
 
 export interface Pc {
@@ -67,9 +85,12 @@ export interface Pc {
   readonly uart: Uart16550;
   readonly power: PowerPort;
   readonly clock: VirtualClock;
-  /** Loads a multiboot ELF kernel and puts the CPU at its entry, as a boot loader would. */
-  boot(image: Uint8Array, cmdline?: string): MultibootBoot;
-  /** Runs until the guest powers off, triple-faults, halts for good, or the limit. */
+  /**
+   * Loads a multiboot ELF kernel, its command line and its boot modules (an initrd, say),
+   * and puts the CPU at its entry, as a boot loader would.
+   */
+  boot(image: Uint8Array, cmdline?: string, modules?: readonly MultibootModule[]): MultibootBoot;
+  /** Runs until the guest powers off, triple-faults or halts for good, or to a limit or deadline. */
   run(options?: RunOptions): RunResult;
 }
 
@@ -110,9 +131,22 @@ export function createPc(options: PcOptions): Pc {
     if (clocks > 0) pit.advance(clocks);
   };
 
+  /** At a deadline: when the CPU, if it sleeps in HLT until its next timer interrupt, wakes. */
+  const asleep = (): Pick<RunResult, 'idleUntilNs'> => {
+    const s = cpu.getState();
+    if (!s.halted || (s.eflags & IF) === 0 || pic.intrPending()) return {};
+    const clocks = pit.clocksUntilTimer();
+    if (clocks === Infinity) return {};
+    return { idleUntilNs: clock.nanosecondsAt(clock.instructions + clock.instructionsUntil(clocks)) };
+  };
+
   const run = (runOptions: RunOptions = {}): RunResult => {
     const max = runOptions.maxInstructions ?? 2_000_000_000;
     const slice = runOptions.sliceInstructions ?? 1_000_000;
+    const untilNs = runOptions.untilNs ?? Infinity;
+    if (Number.isNaN(untilNs)) throw new Error('untilNs must be a number of nanoseconds, got NaN');
+    // The deadline in the clock's own unit, so the comparisons below are exact integers.
+    const deadline = clock.instructionsBy(untilNs);
     let retired = 0;
     const result = (reason: StopReason, extra: Partial<RunResult> = {}): RunResult => ({
       reason,
@@ -123,9 +157,11 @@ export function createPc(options: PcOptions): Pc {
     });
     for (;;) {
       if (retired >= max) return result('instruction-limit');
-      // Stop at the next timer edge so IRQ 0 arrives at the instruction it is due.
+      if (clock.instructions >= deadline) return result('deadline', asleep());
+      // Stop at the next timer edge so IRQ 0 arrives at the instruction it is due, and at
+      // the deadline.
       const untilTimer = pit.clocksUntilTimer();
-      let budget = Math.min(slice, max - retired);
+      let budget = Math.min(slice, max - retired, deadline - clock.instructions);
       if (untilTimer !== Infinity) budget = Math.min(budget, clock.instructionsUntil(untilTimer));
       const exit = cpu.run(budget);
       retired += cpu.retired;
@@ -139,10 +175,17 @@ export function createPc(options: PcOptions): Pc {
         case Exit.Halt: {
           if ((cpu.getState().eflags & IF) === 0) return result('halted', { interruptsEnabled: false });
           if (pic.intrPending()) continue; // it wakes at once
-          // Sleep: nothing happens until the next timer interrupt, so skip straight to it.
+          // Sleep: nothing happens until the next timer interrupt, so skip straight to it —
+          // or only as far as the deadline, when that comes first. The CPU stays halted
+          // (the core keeps that state), so the next run() goes on sleeping from there.
           const clocks = pit.clocksUntilTimer();
           if (clocks === Infinity) return result('halted', { interruptsEnabled: true });
-          elapse(clock.instructionsUntil(clocks));
+          const toTimer = clock.instructionsUntil(clocks);
+          if (clock.instructions + toTimer > deadline) {
+            elapse(deadline - clock.instructions);
+            return result('deadline', asleep());
+          }
+          elapse(toTimer);
           continue;
         }
         default:
@@ -160,8 +203,8 @@ export function createPc(options: PcOptions): Pc {
     uart,
     power,
     clock,
-    boot(image: Uint8Array, cmdline = ''): MultibootBoot {
-      const boot = loadMultiboot(image, machine.memory, cmdline);
+    boot(image: Uint8Array, cmdline = '', modules: readonly MultibootModule[] = []): MultibootBoot {
+      const boot = loadMultiboot(image, machine.memory, cmdline, modules);
       cpu.reset();
       cpu.setState(multibootEntryState(cpu.getState(), boot));
       return boot;
