@@ -16,6 +16,13 @@
 
 static int checks, failures;
 
+static void put_long(long v)
+{
+	if (v < 0)
+		puts_raw("-");
+	put_uint(v < 0 ? (unsigned long)-v : (unsigned long)v);
+}
+
 static void check(const char *what, long got, long want)
 {
 	checks++;
@@ -25,17 +32,9 @@ static void check(const char *what, long got, long want)
 	puts_raw("syscheck: FAILED ");
 	puts_raw(what);
 	puts_raw(": got ");
-	if (got < 0) {
-		puts_raw("-");
-		put_uint((unsigned long)-got);
-	} else
-		put_uint((unsigned long)got);
+	put_long(got);
 	puts_raw(", want ");
-	if (want < 0) {
-		puts_raw("-");
-		put_uint((unsigned long)-want);
-	} else
-		put_uint((unsigned long)want);
+	put_long(want);
 	puts_raw("\n");
 }
 
