@@ -7,10 +7,12 @@
  *
  * Reading: probe binds a one-entry array at key 0 with our IRQ. When the user types, the
  * Launcher asks the host for our buffer (LHREQ_GETDMA), reads into it, sets used_len and
- * raises the IRQ. We hand the bytes out and, when all are taken, set used_len back to 0:
- * that is how the Launcher knows it may fill the buffer again.
+ * raises the IRQ. We hand the bytes out (to the terminal, as it has room for them) and, when
+ * all are taken, set used_len back to 0: that is how the Launcher knows it may fill the
+ * buffer again, so a terminal that is full holds the Launcher's input back.
  */
 #include <paravirt.h>
+#include <tty.h>
 #include "lguest_console.h"
 
 static struct lguest_dma out_dma;
@@ -57,6 +59,7 @@ static void lgcons_interrupt(unsigned int irq, struct trapframe *tf)
 	(void)irq;
 	(void)tf;
 	lgcons_input_irqs++;
+	tty_poll(); /* the terminal takes what it has room for; the rest waits in the buffer */
 }
 
 static int lgcons_probe(struct lguest_device *dev)

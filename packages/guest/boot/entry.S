@@ -8,9 +8,7 @@
  * frame being returned to into lguest_data.irq_enabled — because in ring 1 the real iret
  * cannot change IF, and the host only knows our interrupt flag from that word.
  *
- * enter_user/leave_user are a setjmp/longjmp around a user program: enter_user saves the
- * kernel's callee-saved registers and iret's to ring 3; the exit system call, running on the
- * task's own kernel stack, calls leave_user, which picks the kernel context back up.
+ * switch_context and ret_from_fork are the CPU's side of switching tasks (kernel/task.c).
  */
 #include <lguest/abi.h>
 #include <paravirt.h>
@@ -92,50 +90,31 @@ lguest_noirq_start:
 	iret
 lguest_noirq_end:
 
-/* int enter_user(struct kcontext *ctx, u32 eip, u32 esp) */
-	.globl enter_user
-enter_user:
-	movl 4(%esp), %eax
-	movl %ebx, 0(%eax)
-	movl %esi, 4(%eax)
-	movl %edi, 8(%eax)
-	movl %ebp, 12(%eax)
-	movl (%esp), %ecx
-	movl %ecx, 16(%eax) /* resume at our return address */
-	leal 4(%esp), %ecx
-	movl %ecx, 20(%eax) /* with the stack as after our ret */
-	movl 8(%esp), %ecx
-	movl 12(%esp), %edx
-	/* An iret frame to ring 3: ss, esp, eflags (IF on), cs, eip. */
-	pushl $__USER_DS
-	pushl %edx
-	pushl $(X86_EFLAGS_IF | 2)
-	pushl $__USER_CS
-	pushl %ecx
-	movl $__USER_DS, %eax
-	movl %eax, %ds
-	movl %eax, %es
-	xorl %eax, %eax
-	movl %eax, %fs
-	movl %eax, %gs
-	xorl %ebx, %ebx
-	xorl %ecx, %ecx
-	xorl %edx, %edx
-	xorl %esi, %esi
-	xorl %edi, %edi
-	xorl %ebp, %ebp
-	jmp *pv_ops + PV_OPS_iret
-
-/* void leave_user(struct kcontext *ctx, int code): return from enter_user with code. */
-	.globl leave_user
-leave_user:
+/*
+ * void switch_context(unsigned long *save_ksp, unsigned long ksp): the CPU half of a task
+ * switch. Pushes the callee-saved registers on this task's kernel stack, stores the stack
+ * pointer in *save_ksp, takes ksp, and pops the other task's — which then returns from its
+ * own call to switch_context (inside schedule), or, a newborn, into ret_from_fork.
+ */
+	.globl switch_context
+switch_context:
 	movl 4(%esp), %eax
 	movl 8(%esp), %edx
-	movl 0(%eax), %ebx
-	movl 4(%eax), %esi
-	movl 8(%eax), %edi
-	movl 12(%eax), %ebp
-	movl 20(%eax), %esp
-	movl 16(%eax), %ecx
-	movl %edx, %eax
-	jmp *%ecx
+	pushl %ebp
+	pushl %ebx
+	pushl %esi
+	pushl %edi
+	movl %esp, (%eax)
+	movl %edx, %esp
+	popl %edi
+	popl %esi
+	popl %ebx
+	popl %ebp
+	ret
+
+/* A new task's first return: its stack holds the trap frame fork (or execve of a kernel-made
+ * process) built; leave through the ordinary way out of a trap. Interrupts are off, as
+ * schedule left them; the iret turns them on from the frame's EFLAGS. */
+	.globl ret_from_fork
+ret_from_fork:
+	jmp ret_from_trap

@@ -21,3 +21,21 @@ greet_elf_end:
 upper_elf_start:
 	.incbin "user-upper.elf"
 upper_elf_end:
+
+	.align 16
+	.globl init_elf_start, init_elf_end
+init_elf_start:
+	.incbin "user-init.elf"
+init_elf_end:
+
+	.align 16
+	.globl hog_elf_start, hog_elf_end
+hog_elf_start:
+	.incbin "user-hog.elf"
+hog_elf_end:
+
+	.align 16
+	.globl syscheck_elf_start, syscheck_elf_end
+syscheck_elf_start:
+	.incbin "user-syscheck.elf"
+syscheck_elf_end:

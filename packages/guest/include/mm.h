@@ -28,8 +28,10 @@ extern pgd_t *kernel_pgdir;
 extern unsigned long pages_allocated;
 extern unsigned long page_faults_filled;
 
-/* Page allocator over [end of kernel, end of RAM - reserved_top). Returns a zeroed page
- * (kernel virtual), or panics when memory runs out. */
+/* Page allocator over [end of kernel, end of RAM - reserved_top). try_alloc_page returns a
+ * zeroed page (kernel virtual), or NULL when memory ran out; alloc_page panics instead, for
+ * the kernel's own needs at boot. Safe from interrupt handlers. */
+void *try_alloc_page(void);
 void *alloc_page(void);
 void free_page(void *page);
 /* Pages the allocator could still hand out. */
@@ -52,8 +54,13 @@ struct demand_region {
 	u32 pte_flags;
 	unsigned long faults;
 };
+/* A kernel region (the user stack and heap are each task's own, in struct task). */
 void add_demand_region(struct demand_region *r);
-/* The page-fault handler's question: fill addr in pgdir? Returns 1 if it did. */
+/* The page-fault handler's question for region r: fill addr in pgdir? Returns 1 if it did
+ * (or the page is already there), 0 if r does not cover this fault, -1 if memory ran out.
+ * err is the page-fault error code: bit 0 present, 1 write, 2 user. */
+int demand_fill(struct demand_region *r, pgd_t *pgdir, unsigned long addr, u32 err);
+/* The same over the kernel's regions. */
 int handle_demand_fault(pgd_t *pgdir, unsigned long addr, u32 err);
 
 #endif /* GUEST_MM_H */

@@ -12,17 +12,22 @@
 void tty_init(void);
 /* One byte typed at the console (from interrupt context): echo, edit, or finish a line. */
 void tty_receive(char c);
-/* Pulls any bytes waiting in the lguest console's buffer into tty_receive. */
+/* Pulls bytes waiting in the lguest console's buffer into tty_receive, while there is room. */
 void tty_poll(void);
-/* Blocks until a line is complete; copies it (without the newline, NUL-terminated) into
+/* No room for another line: drivers must leave further bytes where they are. */
+int tty_full(void);
+/* Sleeps until a line is complete; copies it (without the newline, NUL-terminated) into
  * buf. Returns its length, -1 for end of file (Ctrl-D on an empty line), or TTY_INTERRUPTED
- * if Ctrl-C came first (tty_interrupted stays set for the caller to clear). */
+ * if a signal came first. */
 #define TTY_INTERRUPTED (-2)
 int tty_read_line(char *buf, int size);
-/* Set by Ctrl-C; whoever runs in the foreground checks and clears it. */
-extern volatile int tty_interrupted;
+/* The terminal's foreground process group (0: none yet): Ctrl-C signals it, and only it may
+ * read. The shell sets it (ioctl TIOCSPGRP) for each job it runs in the foreground. */
+extern int tty_fg_pgrp;
 
-/* paravirt/native.c: turns on the UART's receive interrupt (IRQ 4) and feeds tty_receive. */
+/* paravirt/native.c: turns on the UART's receive interrupt (IRQ 4) and feeds tty_receive;
+ * the interrupt goes off while the terminal is full, and resume turns it back on. */
 void native_serial_input_init(void);
+void native_serial_input_resume(void);
 
 #endif /* GUEST_TTY_H */

@@ -4,12 +4,38 @@
  * which the kernel writes when they are opened — the tasks, the tick, the allocator, the
  * kernel log and what the paravirt layer reports. The shell's ls, cat, ps, uptime, free,
  * dmesg and lguest are all reads of these. An initrd (`lguest run --initrd=FILE`) in the
- * "newc" cpio format adds its regular files, read in place where the Launcher put them.
+ * "newc" cpio format adds its regular files, read in place where the boot loader put them.
+ *
+ * The programs execve runs are here too: the ones built into the image as /bin/NAME, and
+ * any file of the initrd (its ELF programs — bin/NAME in the archive shows up in /bin).
+ * There is one directory, "/", so a relative path is taken from there.
  */
 #include <irq.h>
 #include <lguest_hcall.h>
 #include <mm.h>
 #include <task.h>
+
+/* The programs in /bin: flat code pages (boot/user.S, boot/progs.S) or ELF images. */
+static const struct program {
+	const char *name;
+	const char *start, *end;
+	int is_elf;
+} programs[] = {
+	{ "init", init_elf_start, init_elf_end, 1 },
+	{ "sh", sh_elf_start, sh_elf_end, 1 },
+	{ "hello", user_program_start, user_program_end, 0 },
+	{ "fault", fault_program_start, fault_program_end, 0 },
+	{ "spin", spin_program_start, spin_program_end, 0 },
+	{ "greet", greet_elf_start, greet_elf_end, 1 },
+	{ "upper", upper_elf_start, upper_elf_end, 1 },
+	{ "hog", hog_elf_start, hog_elf_end, 1 },
+	{ "syscheck", syscheck_elf_start, syscheck_elf_end, 1 },
+};
+
+const char *user_program_name(unsigned int i)
+{
+	return i < ARRAY_SIZE(programs) ? programs[i].name : NULL;
+}
 
 static const struct {
 	const char *path;
@@ -76,18 +102,45 @@ static int list_one(const char *name, const char *data, unsigned long size, void
 }
 
 struct initrd_lookup {
-	const char *path;
-	struct file *f;
+	const char *name; /* without the leading "/" */
+	const char *data;
+	unsigned long size;
 };
 
-static int open_one(const char *name, const char *data, unsigned long size, void *arg)
+static int find_one(const char *name, const char *data, unsigned long size, void *arg)
 {
 	struct initrd_lookup *l = arg;
-	if (strcmp(name, l->path + 1) != 0)
+	if (strcmp(name, l->name) != 0)
 		return 0;
-	l->f->data = data;
-	l->f->len = size;
+	l->data = data;
+	l->size = size;
 	return 1;
+}
+
+int find_executable(const char *path, const char **start, unsigned long *size, int *is_elf)
+{
+	const char *name = path;
+	struct initrd_lookup l;
+
+	while (*name == '/')
+		name++;
+	if (memcmp(name, "bin/", 4) == 0) {
+		for (unsigned int i = 0; i < ARRAY_SIZE(programs); i++) {
+			if (strcmp(programs[i].name, name + 4) == 0) {
+				*start = programs[i].start;
+				*size = programs[i].end - programs[i].start;
+				*is_elf = programs[i].is_elf;
+				return 0;
+			}
+		}
+	}
+	l.name = name;
+	if (!*name || !initrd_walk(find_one, &l))
+		return -2;
+	*start = l.data;
+	*size = l.size;
+	*is_elf = 1;
+	return 0;
 }
 
 static void list_root(void)
@@ -98,10 +151,18 @@ static void list_root(void)
 	initrd_walk(list_one, NULL);
 }
 
+static int list_bin_one(const char *name, const char *data, unsigned long size, void *arg)
+{
+	if (memcmp(name, "bin/", 4) == 0 && name[4])
+		cprintf("%s\n", name + 4);
+	return 0;
+}
+
 static void list_bin(void)
 {
 	for (unsigned int i = 0; user_program_name(i); i++)
 		cprintf("%s\n", user_program_name(i));
+	initrd_walk(list_bin_one, NULL);
 }
 
 static void list_proc(void)
@@ -111,15 +172,16 @@ static void list_proc(void)
 
 static void cmd_ps(void)
 {
-	cprintf("  PID STAT   TIME COMMAND\n");
-	cprintf("    0 S    %3u.%02u [kernel] init\n", (unsigned int)(jiffies / HZ), (unsigned int)(jiffies % HZ));
+	static const char state_letter[] = { '?', 'R', 'S', 'Z' };
+
+	cprintf("  PID  PPID STAT   TIME COMMAND\n");
 	for (unsigned int i = 0; i < MAX_TASKS; i++) {
 		const struct task *t = &tasks[i];
-		unsigned long ran = jiffies - t->start_jiffies;
-		if (!t->live)
+		unsigned long ran = task_cpu_ticks(t);
+		if (t->state == TASK_UNUSED)
 			continue;
-		cprintf("%5d %s    %3u.%02u %s\n", t->pid, t == task_current() ? "R" : "S", (unsigned int)(ran / HZ),
-			(unsigned int)(ran % HZ), t->name);
+		cprintf("%5d %5d %c    %3u.%02u %s\n", t->pid, t->parent ? t->parent->pid : 0, state_letter[t->state],
+			(unsigned int)(ran / HZ), (unsigned int)(ran % HZ), t->comm);
 	}
 }
 
@@ -196,9 +258,11 @@ int file_open(struct file *f, const char *path)
 			return 0;
 		}
 	}
-	struct initrd_lookup l = { path, f };
-	if (path[0] == '/' && initrd_walk(open_one, &l)) {
+	struct initrd_lookup l = { path + 1, NULL, 0 };
+	if (path[0] == '/' && initrd_walk(find_one, &l)) {
 		f->open = 1;
+		f->data = l.data;
+		f->len = l.size;
 		f->pos = 0;
 		f->page = NULL;
 		return 0;

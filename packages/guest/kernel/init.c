@@ -1,27 +1,23 @@
 /*
- * init: what the kernel does when it boots without `selftest`. It turns on console input
- * and starts /bin/sh as the first task. If the shell is killed (a fault), init says so and
- * starts another; when the shell ends of its own accord (exit, or Ctrl-D at the prompt), the
- * machine powers off, as there is no one left to talk to.
+ * What the kernel's own thread (pid 0) does when it boots without `selftest`: turn on console
+ * input, start /bin/init as pid 1 — a ring-3 program like any other, which starts the shell
+ * and collects orphans — and then wait. Its waiting is the scheduler's idle loop: with no task
+ * runnable the CPU halts until an interrupt. If init ever ended, there would be nothing left
+ * to run; Linux panics then, and so do we.
  */
 #include <task.h>
 #include <tty.h>
 
 noreturn void init_main(void)
 {
-	int status, err;
+	struct task *init;
 
 	tty_init();
-	printk("init: starting /bin/sh\n");
-	for (;;) {
-		err = task_spawn("sh", &status);
-		if (err)
-			panic("init: cannot start /bin/sh (%d)", err);
-		if (status >= 0)
-			break;
-		printk("init: /bin/sh was killed (signal %d); starting another\n", -status);
-	}
-	printk("power: %u pages allocated, %u page faults filled; powering off\n", (unsigned int)pages_allocated,
-	       (unsigned int)page_faults_filled);
-	pv_ops.power_off();
+	init = start_user_process("/bin/init");
+	if (!init)
+		panic("cannot start /bin/init");
+	BUG_ON(init->pid != INIT_PID);
+	init_task = init;
+	kernel_wait(init);
+	panic("init ended");
 }

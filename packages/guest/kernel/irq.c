@@ -9,6 +9,7 @@
  * PIT), else re-armed one shot at a time from the handler (lguest's SET_CLOCKEVENT timer).
  */
 #include <irq.h>
+#include <task.h>
 #include <tty.h>
 
 static irq_handler_t irq_handlers[NR_IRQS];
@@ -42,7 +43,8 @@ static void timer_interrupt(unsigned int irq, struct trapframe *tf)
 	(void)irq;
 	(void)tf;
 	jiffies++;
-	tty_poll(); /* lguest console input waits in its buffer until someone looks */
+	tty_poll(); /* a safety net: lguest console input is also pulled by its own IRQ */
+	sched_tick();
 	if (jiffies <= loud_ticks)
 		printk("timer: tick %u\n", (unsigned int)jiffies);
 	if (!(clockevent->features & CLOCK_EVT_FEAT_PERIODIC))

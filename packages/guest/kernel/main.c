@@ -135,6 +135,7 @@ noreturn void start_kernel(void)
 
 	page_alloc_init();
 	paging_init();
+	sched_init();
 
 	pv_ops.init_IRQ();
 	lguest_bus_init();
@@ -142,7 +143,7 @@ noreturn void start_kernel(void)
 	if (!want_selftest()) {
 		clock_start(0);
 		local_irq_enable();
-		init_main(); /* never returns: it powers off when the shell ends */
+		init_main(); /* never returns: init powers off when the shell ends */
 	}
 
 	clock_start(DEMO_TICKS);

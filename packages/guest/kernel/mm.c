@@ -52,21 +52,32 @@ void page_alloc_init(void)
 	BUG_ON(next_free >= free_limit);
 }
 
-/* A zeroed page from the free list or past the last one handed out; panics when out. */
-void *alloc_page(void)
+void *try_alloc_page(void)
 {
 	void *page;
+	unsigned long flags = local_irq_save();
+
 	if (free_list) {
 		page = free_list;
 		free_list = *(void **)page;
-	} else {
-		if (next_free >= free_limit)
-			panic("out of memory after %u pages", (unsigned int)pages_allocated);
+	} else if (next_free < free_limit) {
 		page = __va(next_free);
 		next_free += PAGE_SIZE;
+	} else {
+		local_irq_restore(flags);
+		return NULL;
 	}
-	memset(page, 0, PAGE_SIZE);
 	pages_allocated++;
+	local_irq_restore(flags);
+	memset(page, 0, PAGE_SIZE);
+	return page;
+}
+
+void *alloc_page(void)
+{
+	void *page = try_alloc_page();
+	if (!page)
+		panic("out of memory after %u pages", (unsigned int)pages_allocated);
 	return page;
 }
 
@@ -80,22 +91,23 @@ unsigned long pages_free(void)
 
 void free_page(void *page)
 {
+	unsigned long flags = local_irq_save();
 	*(void **)page = free_list;
 	free_list = page;
 	pages_allocated--;
+	local_irq_restore(flags);
 }
 
 /* The PTE slot for addr in pgdir; with alloc, a missing page table is allocated and hooked
- * in through set_pmd with pgd_flags. Returns NULL if absent and !alloc. */
+ * in through set_pmd with pgd_flags. Returns NULL if absent and !alloc, or out of memory. */
 pte_t *lookup_pte(pgd_t *pgdir, unsigned long addr, int alloc, u32 pgd_flags)
 {
 	pgd_t *pgd = &pgdir[addr >> PGDIR_SHIFT];
 	pte_t *table;
 
 	if (!(*pgd & _PAGE_PRESENT)) {
-		if (!alloc)
+		if (!alloc || !(table = try_alloc_page()))
 			return NULL;
-		table = alloc_page();
 		pv_ops.set_pmd(pgd, __pa(table) | pgd_flags);
 	}
 	table = __va(*pgd & PAGE_MASK);
@@ -106,6 +118,8 @@ void map_page(pgd_t *pgdir, unsigned long addr, phys_addr_t phys, u32 flags)
 {
 	u32 pgd_flags = addr < PAGE_OFFSET ? PGD_USER : PGD_KERNEL;
 	pte_t *pte = lookup_pte(pgdir, addr, 1, pgd_flags);
+	if (!pte)
+		panic("out of memory for a page table after %u pages", (unsigned int)pages_allocated);
 	pv_ops.set_pte_at(pgdir, addr, pte, (phys & PAGE_MASK) | flags);
 }
 
@@ -142,9 +156,6 @@ void *ioremap(phys_addr_t phys, unsigned long pages)
 void add_demand_region(struct demand_region *r)
 {
 	unsigned int i;
-	for (i = 0; i < MAX_DEMAND_REGIONS; i++)
-		if (demand_regions[i] == r)
-			return; /* already there: a task's region, set up again for its next program */
 	for (i = 0; i < MAX_DEMAND_REGIONS; i++) {
 		if (!demand_regions[i]) {
 			demand_regions[i] = r;
@@ -154,25 +165,39 @@ void add_demand_region(struct demand_region *r)
 	panic("too many demand regions");
 }
 
-/* err is the page-fault error code: bit 0 present, 1 write, 2 user. Only not-present
- * faults inside a region (from user mode, only in a user region) are filled. */
+int demand_fill(struct demand_region *r, pgd_t *pgdir, unsigned long addr, u32 err)
+{
+	pte_t *pte;
+	void *page;
+
+	if (addr < r->start || addr >= r->end)
+		return 0;
+	if (err & 1)
+		return 0; /* a protection fault, not a missing page */
+	if ((err & 4) && !(r->pte_flags & _PAGE_USER))
+		return 0;
+	pte = lookup_pte(pgdir, addr, 0, 0);
+	if (pte && (*pte & _PAGE_PRESENT))
+		return 1; /* already there (a copy to user space touching it twice) */
+	page = try_alloc_page();
+	pte = page ? lookup_pte(pgdir, addr, 1, addr < PAGE_OFFSET ? PGD_USER : PGD_KERNEL) : NULL;
+	if (!pte) {
+		if (page)
+			free_page(page);
+		return -1;
+	}
+	pv_ops.set_pte_at(pgdir, addr & PAGE_MASK, pte, __pa(page) | r->pte_flags);
+	r->faults++;
+	page_faults_filled++;
+	return 1;
+}
+
 int handle_demand_fault(pgd_t *pgdir, unsigned long addr, u32 err)
 {
-	unsigned int i;
-	for (i = 0; i < MAX_DEMAND_REGIONS; i++) {
-		struct demand_region *r = demand_regions[i];
-		void *page;
-		if (!r || addr < r->start || addr >= r->end)
-			continue;
-		if (err & 1)
-			return 0; /* a protection fault, not a missing page */
-		if ((err & 4) && !(r->pte_flags & _PAGE_USER))
-			return 0;
-		page = alloc_page();
-		map_page(pgdir, addr & PAGE_MASK, __pa(page), r->pte_flags);
-		r->faults++;
-		page_faults_filled++;
-		return 1;
+	for (unsigned int i = 0; i < MAX_DEMAND_REGIONS; i++) {
+		int r = demand_regions[i] ? demand_fill(demand_regions[i], pgdir, addr, err) : 0;
+		if (r)
+			return r;
 	}
 	return 0;
 }

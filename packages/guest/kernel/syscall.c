@@ -1,59 +1,116 @@
 /*
  * System calls: int $0x80 from ring 3, with the Linux i386 conventions — the number in eax,
  * arguments in ebx, ecx, edx, and the result (or -errno) back in eax. What is here is what
- * the shell and its programs use. One call is ours, not Linux's: spawn (500), which runs a
- * program from /bin as a child and waits for it, returning a waitpid-style status.
+ * the shell, init and their programs use: processes (fork, execve, waitpid, exit, getpid,
+ * getppid, setpgid, getpgid, kill, sigaction, sigreturn, sched_yield), files (open, read,
+ * write, close, and the terminal's foreground group through ioctl), memory (brk), time
+ * (nanosleep) and the machine (uname, reboot).
+ *
+ * Every user pointer is checked page by page against the task's own page tables before it
+ * is touched, through the kernel's linear map: a bad pointer is -EFAULT, never a kernel fault.
  */
 #include <irq.h>
 #include <task.h>
 #include <tty.h>
 
 #define SYS_exit 1
+#define SYS_fork 2
 #define SYS_read 3
 #define SYS_write 4
 #define SYS_open 5
 #define SYS_close 6
+#define SYS_waitpid 7
+#define SYS_execve 11
 #define SYS_getpid 20
+#define SYS_kill 37
 #define SYS_brk 45
+#define SYS_ioctl 54
+#define SYS_setpgid 57
+#define SYS_getppid 64
+#define SYS_sigaction 67
 #define SYS_reboot 88
+#define SYS_sigreturn 119
 #define SYS_uname 122
+#define SYS_getpgid 132
+#define SYS_sched_yield 158
 #define SYS_nanosleep 162
-#define SYS_spawn 500
 
+#define EPERM 1
 #define ENOENT 2
+#define ESRCH 3
 #define EINTR 4
+#define EIO 5
 #define EBADF 9
-#define EAGAIN 11
-#define ENOEXEC 8
 #define EFAULT 14
 #define EINVAL 22
 #define EMFILE 24
+#define ENOTTY 25
 #define ENOSYS 38
+
+#define TIOCGPGRP 0x540F
+#define TIOCSPGRP 0x5410
 
 #define REBOOT_MAGIC1 0xfee1deadU
 #define REBOOT_MAGIC2 0x28121969U
 #define REBOOT_CMD_POWER_OFF 0x4321fedcU
 
-/* Copies len bytes from user address src, which must lie wholly below PAGE_OFFSET. */
-static int copy_from_user(void *dst, unsigned long src, unsigned long len)
+/* The kernel address of user address va in the current task, if ring 3 could read it (or
+ * write it, with write); demand-fills a stack or heap page the way a fault would. */
+static char *user_address(unsigned long va, int write)
 {
-	if (src + len < src || src + len > PAGE_OFFSET)
+	pte_t *pte;
+
+	if (va >= PAGE_OFFSET)
+		return NULL;
+	pte = lookup_pte(current->pgdir, va, 0, 0);
+	if (!pte || !(*pte & _PAGE_PRESENT)) {
+		u32 err = 4 | (write ? 2 : 0);
+		if (demand_fill(&current->stack, current->pgdir, va, err) <= 0 &&
+		    demand_fill(&current->heap, current->pgdir, va, err) <= 0)
+			return NULL;
+		pte = lookup_pte(current->pgdir, va, 0, 0);
+	}
+	if (!(*pte & _PAGE_USER) || (write && !(*pte & _PAGE_RW)))
+		return NULL;
+	return (char *)__va(*pte & PAGE_MASK) + (va & ~PAGE_MASK);
+}
+
+/* Copies len bytes between kernel and user space a page-piece at a time. */
+static int copy_user(void *kbuf, unsigned long uaddr, unsigned long len, int to_user)
+{
+	char *k = kbuf;
+
+	if (uaddr + len < uaddr)
 		return -1;
-	memcpy(dst, (const void *)src, len);
+	while (len) {
+		unsigned long n = PAGE_SIZE - (uaddr & ~PAGE_MASK);
+		char *u = user_address(uaddr, to_user);
+		if (!u)
+			return -1;
+		if (n > len)
+			n = len;
+		if (to_user)
+			memcpy(u, k, n);
+		else
+			memcpy(k, u, n);
+		k += n;
+		uaddr += n;
+		len -= n;
+	}
 	return 0;
 }
 
-/* Copies len bytes to user address dst, which must lie wholly below PAGE_OFFSET. */
-static int copy_to_user(unsigned long dst, const void *src, unsigned long len)
+int copy_from_user(void *dst, unsigned long src, unsigned long len)
 {
-	if (dst + len < dst || dst + len > PAGE_OFFSET)
-		return -1;
-	memcpy((void *)dst, src, len);
-	return 0;
+	return copy_user(dst, src, len, 0);
 }
 
-/* A NUL-terminated string from user space into buf; -1 if it faults or does not fit. */
-static int copy_string_from_user(char *buf, unsigned long size, unsigned long src)
+int copy_to_user(unsigned long dst, const void *src, unsigned long len)
+{
+	return copy_user((void *)src, dst, len, 1);
+}
+
+int copy_string_from_user(char *buf, unsigned long size, unsigned long src)
 {
 	for (unsigned long i = 0; i < size; i++) {
 		if (copy_from_user(&buf[i], src + i, 1))
@@ -74,10 +131,9 @@ void close_files(struct task *t)
 	}
 }
 
-static char io_buf[256];
-
 static long sys_read(struct task *t, u32 fd, unsigned long buf, unsigned long len)
 {
+	char line[256];
 	int n;
 
 	if (fd >= 3 && fd < MAX_FDS && t->files[fd].open) {
@@ -92,33 +148,33 @@ static long sys_read(struct task *t, u32 fd, unsigned long buf, unsigned long le
 	}
 	if (fd != 0)
 		return -EBADF;
-	/* fd 0 is the console: one line per read, through the line discipline. */
-	n = tty_read_line(io_buf, sizeof(io_buf) - 1);
-	if (n == TTY_INTERRUPTED) {
-		tty_interrupted = 0;
-		if (t->catches_interrupt)
-			return -EINTR;
-		kill_current(-2);
-	}
+	/* fd 0 is the terminal: one line per read, through the line discipline, for the
+	 * foreground process group only (a background job would steal the shell's lines). */
+	if (tty_fg_pgrp && t->pgid != tty_fg_pgrp)
+		return -EIO;
+	n = tty_read_line(line, sizeof(line) - 1);
+	if (n == TTY_INTERRUPTED)
+		return -EINTR; /* a signal: it acts on the way out */
 	if (n < 0)
 		return 0; /* end of file */
-	io_buf[n++] = '\n';
+	line[n++] = '\n';
 	if ((unsigned long)n > len)
 		n = len;
-	return copy_to_user(buf, io_buf, n) ? -EFAULT : n;
+	return copy_to_user(buf, line, n) ? -EFAULT : n;
 }
 
 static long sys_write(u32 fd, unsigned long buf, unsigned long len)
 {
+	char chunk[256];
 	unsigned long done = 0;
 
 	if (fd != 1 && fd != 2)
 		return -EBADF;
 	while (done < len) {
-		unsigned long n = len - done < sizeof(io_buf) ? len - done : sizeof(io_buf);
-		if (copy_from_user(io_buf, buf + done, n))
+		unsigned long n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
+		if (copy_from_user(chunk, buf + done, n))
 			return done ? (long)done : -EFAULT;
-		pv_ops.console_write(io_buf, n);
+		pv_ops.console_write(chunk, n);
 		done += n;
 	}
 	return done;
@@ -129,13 +185,15 @@ static long sys_open(struct task *t, unsigned long upath)
 	char path[64];
 	int fd;
 
-	if (copy_string_from_user(path, sizeof(path), upath))
+	if (copy_string_from_user(path + 1, sizeof(path) - 1, upath))
 		return -EFAULT;
+	/* The one directory is "/": a relative path starts there. */
+	path[0] = '/';
 	for (fd = 3; fd < MAX_FDS && t->files[fd].open; fd++)
 		;
 	if (fd == MAX_FDS)
 		return -EMFILE;
-	if (file_open(&t->files[fd], path))
+	if (file_open(&t->files[fd], path[1] == '/' ? path + 1 : path))
 		return -ENOENT;
 	return fd;
 }
@@ -163,27 +221,28 @@ static long sys_uname(unsigned long buf)
 	return copy_to_user(buf, u, sizeof(u)) ? -EFAULT : 0;
 }
 
-/* nanosleep(req, rem): sleeps whole ticks, rounding up; Ctrl-C ends it early. */
+/* nanosleep(req, rem): sleeps whole ticks, rounding up; a signal ends it early (-EINTR). */
 static long sys_nanosleep(unsigned long req)
 {
 	u32 ts[2];
-	unsigned long ticks, until;
+	long ret = 0;
 
-	if (copy_from_user(ts, req, sizeof(ts)) || ts[1] >= 1000000000U)
+	if (copy_from_user(ts, req, sizeof(ts)))
+		return -EFAULT;
+	if (ts[1] >= 1000000000U || ts[0] > 86400U * 365)
 		return -EINVAL;
-	ticks = ts[0] * HZ + (ts[1] + (1000000000U / HZ) - 1) / (1000000000U / HZ);
-	until = jiffies + ticks;
-	while (jiffies < until) {
-		local_irq_disable();
-		if (tty_interrupted) {
-			local_irq_enable();
-			return -EINTR;
+	local_irq_disable();
+	current->wake_at = jiffies + ts[0] * HZ + (ts[1] + (1000000000U / HZ) - 1) / (1000000000U / HZ);
+	while (jiffies < current->wake_at) {
+		if (signal_pending()) {
+			ret = -EINTR;
+			break;
 		}
-		if (jiffies < until)
-			pv_ops.safe_halt();
-		local_irq_enable();
+		sleep_on(&jiffies); /* sched_tick wakes us at wake_at */
 	}
-	return 0;
+	current->wake_at = 0;
+	local_irq_enable();
+	return ret;
 }
 
 /* brk(addr): moves the heap's end to addr if it is in [heap start, heap start + 16 MiB];
@@ -195,35 +254,67 @@ static long sys_brk(struct task *t, unsigned long addr)
 	return t->heap.end;
 }
 
-static long sys_spawn(unsigned long upath)
+static long sys_execve(struct trapframe *tf, unsigned long upath, unsigned long uargv)
 {
 	char path[64];
-	int status, err;
 
 	if (copy_string_from_user(path, sizeof(path), upath))
 		return -EFAULT;
-	err = task_spawn(path, &status);
-	if (err == -1)
-		return -ENOENT;
-	if (err == -2)
-		return -ENOEXEC;
-	if (err)
-		return -EAGAIN;
-	/* waitpid's status: exit code << 8, or the signal number. */
-	return status >= 0 ? (status & 0xFF) << 8 : (-status & 0x7F);
+	return do_execve(tf, path, uargv);
+}
+
+/* setpgid(pid, pgid): for itself or a child; 0 means "the caller" and "the same as pid". */
+static long sys_setpgid(int pid, int pgid)
+{
+	struct task *t = pid ? find_task(pid) : current;
+
+	if (!t || t->state == TASK_ZOMBIE)
+		return -ESRCH;
+	if (t != current && t->parent != current)
+		return -ESRCH;
+	if (pgid < 0)
+		return -EINVAL;
+	t->pgid = pgid ? pgid : t->pid;
+	return 0;
+}
+
+/* The terminal's two requests we know: get and set its foreground process group. */
+static long sys_ioctl(u32 fd, u32 request, unsigned long arg)
+{
+	int pgid;
+
+	if (fd != 0 && fd != 1 && fd != 2)
+		return fd < MAX_FDS && current->files[fd].open ? -ENOTTY : -EBADF;
+	switch (request) {
+	case TIOCGPGRP:
+		pgid = tty_fg_pgrp;
+		return copy_to_user(arg, &pgid, 4) ? -EFAULT : 0;
+	case TIOCSPGRP:
+		if (copy_from_user(&pgid, arg, 4))
+			return -EFAULT;
+		if (pgid <= 0)
+			return -EINVAL;
+		tty_fg_pgrp = pgid;
+		return 0;
+	default:
+		return -ENOTTY;
+	}
 }
 
 void do_syscall(struct trapframe *tf)
 {
-	struct task *t = task_current();
+	struct task *t = current;
 	long ret;
 
-	if (!t)
+	if (!t->pid)
 		panic("system call %u from the kernel at eip %08x", tf->eax, tf->eip);
 	t->syscalls++;
 	switch (tf->eax) {
 	case SYS_exit:
-		leave_user(&t->ctx, (int)(tf->ebx & 0xFF));
+		do_exit(W_EXITCODE(tf->ebx));
+	case SYS_fork:
+		ret = do_fork(tf);
+		break;
 	case SYS_read:
 		ret = sys_read(t, tf->ebx, tf->ecx, tf->edx);
 		break;
@@ -236,11 +327,49 @@ void do_syscall(struct trapframe *tf)
 	case SYS_close:
 		ret = sys_close(t, tf->ebx);
 		break;
+	case SYS_waitpid:
+		ret = do_waitpid((int)tf->ebx, tf->ecx, (int)tf->edx);
+		break;
+	case SYS_execve:
+		ret = sys_execve(tf, tf->ebx, tf->ecx);
+		if (ret == 0)
+			return; /* tf is the new program's start; eax stays 0 */
+		break;
 	case SYS_getpid:
 		ret = t->pid;
 		break;
+	case SYS_kill:
+		ret = sys_kill((int)tf->ebx, (int)tf->ecx);
+		break;
 	case SYS_brk:
 		ret = sys_brk(t, tf->ebx);
+		break;
+	case SYS_ioctl:
+		ret = sys_ioctl(tf->ebx, tf->ecx, tf->edx);
+		break;
+	case SYS_setpgid:
+		ret = sys_setpgid((int)tf->ebx, (int)tf->ecx);
+		break;
+	case SYS_getppid:
+		ret = t->parent ? t->parent->pid : 0;
+		break;
+	case SYS_getpgid:
+		if (tf->ebx == 0)
+			ret = t->pgid;
+		else {
+			struct task *p = find_task((int)tf->ebx);
+			ret = p ? p->pgid : -ESRCH;
+		}
+		break;
+	case SYS_sigaction:
+		ret = sys_sigaction((int)tf->ebx, tf->ecx, tf->edx);
+		break;
+	case SYS_sigreturn:
+		ret = sys_sigreturn(tf);
+		break;
+	case SYS_sched_yield:
+		need_resched = 1;
+		ret = 0;
 		break;
 	case SYS_reboot:
 		if (tf->ebx != REBOOT_MAGIC1 || tf->ecx != REBOOT_MAGIC2 || tf->edx != REBOOT_CMD_POWER_OFF) {
@@ -255,9 +384,6 @@ void do_syscall(struct trapframe *tf)
 		break;
 	case SYS_nanosleep:
 		ret = sys_nanosleep(tf->ebx);
-		break;
-	case SYS_spawn:
-		ret = sys_spawn(tf->ebx);
 		break;
 	default:
 		ret = -ENOSYS;

@@ -95,41 +95,74 @@ static noreturn void bad_trap(struct trapframe *tf, const char *what)
 	panic("%s: %s (%u) at eip %08x cs %x err %x", what, name, tf->trapno, tf->eip, tf->cs, tf->err);
 }
 
-/* Page faults: demand regions get pages, anything else is a bug (or a bad user program). */
+/* A fatal trap in ring 3: say what happened and end the task with the signal a Unix sends. */
+static noreturn void user_fault(struct trapframe *tf, int sig, const char *what, unsigned long addr)
+{
+	if (tf->trapno == TRAP_PAGE_FAULT)
+		printk("%s[%d]: %s at %p (eip %08x)\n", current->comm, current->pid, what, (void *)addr, tf->eip);
+	else
+		printk("%s[%d]: killed by %s (trap %u) at eip %08x\n", current->comm, current->pid, what, tf->trapno,
+		       tf->eip);
+	do_exit(W_SIGNALED(sig));
+}
+
+/* Page faults: the task's stack and heap (or a kernel region) get pages on first touch;
+ * anything else from ring 3 ends the program; anything else from the kernel is a bug. */
 static void do_page_fault(struct trapframe *tf)
 {
 	unsigned long addr = pv_ops.read_cr2();
-	pgd_t *pgdir = __va(pv_ops.read_cr3());
+	int user = (tf->cs & 3) == 3;
+	int r;
 
-	if (handle_demand_fault(pgdir, addr, tf->err))
+	if (addr < PAGE_OFFSET && current->pid) {
+		r = demand_fill(&current->stack, current->pgdir, addr, tf->err);
+		if (!r)
+			r = demand_fill(&current->heap, current->pgdir, addr, tf->err);
+	} else
+		r = handle_demand_fault(kernel_pgdir, addr, tf->err);
+	if (r > 0)
 		return;
-	if ((tf->cs & 3) == 3 && task_current()) {
-		printk("%s[%d]: segmentation fault at %p (eip %08x)\n", task_current()->name, task_current()->pid,
-		       (void *)addr, tf->eip);
-		kill_current(-11);
-	}
+	if (user && r < 0)
+		user_fault(tf, SIGKILL, "out of memory for a page", addr);
+	if (user)
+		user_fault(tf, SIGSEGV, "segmentation fault", addr);
 	panic("unhandled page fault at %08x (err %x) eip %08x", (u32)addr, tf->err, tf->eip);
+}
+
+/* The signal a Unix sends for each CPU exception from ring 3. */
+static int trap_signal(unsigned int trapno)
+{
+	switch (trapno) {
+	case 0:
+	case 16:
+		return SIGFPE;
+	case 1:
+	case 3:
+		return SIGTRAP;
+	case 6:
+		return SIGILL;
+	case 17:
+		return SIGBUS;
+	default:
+		return SIGSEGV;
+	}
 }
 
 void trap(struct trapframe *tf)
 {
+	int user = (tf->cs & 3) == 3;
+
 	if (tf->trapno == TRAP_PAGE_FAULT)
 		do_page_fault(tf);
-	else if (tf->trapno >= FIRST_EXTERNAL_VECTOR && tf->trapno < FIRST_EXTERNAL_VECTOR + NR_IRQS) {
+	else if (tf->trapno >= FIRST_EXTERNAL_VECTOR && tf->trapno < FIRST_EXTERNAL_VECTOR + NR_IRQS)
 		do_IRQ(tf->trapno - FIRST_EXTERNAL_VECTOR, tf);
-		/* Ctrl-C kills the program in the foreground, once its interrupt has been acked. */
-		if ((tf->cs & 3) == 3 && task_current() && !task_current()->catches_interrupt && tty_interrupted) {
-			tty_interrupted = 0;
-			kill_current(-2);
-		}
-	}
 	else if (tf->trapno == SYSCALL_VECTOR)
 		do_syscall(tf);
-	else if ((tf->cs & 3) == 3 && task_current()) {
-		printk("%s[%d]: killed by %s (trap %u) at eip %08x\n", task_current()->name, task_current()->pid,
-		       tf->trapno < 32 && trap_names[tf->trapno] ? trap_names[tf->trapno] : "trap", tf->trapno,
-		       tf->eip);
-		kill_current(-4);
-	} else
-		bad_trap(tf, (tf->cs & 3) == 3 ? "user trap" : "kernel trap");
+	else if (user && tf->trapno < 32)
+		user_fault(tf, trap_signal(tf->trapno), trap_names[tf->trapno] ? trap_names[tf->trapno] : "trap", 0);
+	else
+		bad_trap(tf, user ? "user trap" : "kernel trap");
+	/* Back to ring 3: the place to switch tasks and to act on signals. */
+	if (user)
+		return_to_user(tf);
 }

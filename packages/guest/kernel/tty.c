@@ -1,28 +1,33 @@
 /*
  * The line discipline. Every typed byte arrives here, in interrupt context. Printable bytes
  * are echoed and kept in the line being edited; backspace or DEL rubs one out ("\b \b");
- * Enter finishes the line and hands it to the reader; Ctrl-C throws the line away and raises
- * tty_interrupted for the foreground program; Ctrl-D on an empty line is end of file.
+ * Enter finishes the line and wakes the reader; Ctrl-C throws the line (and any typed ahead)
+ * away and sends SIGINT to the terminal's foreground process group; Ctrl-D on an empty line
+ * is end of file. A reader sleeps until a line is ready or a signal arrives.
  *
- * Under lguest the bytes wait in the console driver's bound buffer: its IRQ wakes us from
- * safe_halt, and tty_poll (from the reader and from every tick) takes them out.
+ * Under lguest the bytes wait in the console driver's bound buffer; its IRQ handler (and, as
+ * a safety net, every tick) calls tty_poll, which takes them out.
  */
 #include <irq.h>
+#include <task.h>
 #include <tty.h>
 #include "lguest_console.h"
 
 #define LINE_MAX 128
-#define READY_LINES 8
+#define READY_LINES 16
 
 static char edit[LINE_MAX];
 static int edit_len;
 /* Finished lines wait here for the reader, oldest first, so a line typed (or pasted) ahead
  * of the program is kept: lines [ready_tail, ready_head) modulo READY_LINES. A length of -1
- * is end of file. */
+ * is end of file. When it is full the terminal is throttled instead of dropping input: the
+ * drivers stop taking bytes (under lguest they stay in the console's buffer, and the
+ * Launcher stops reading its input; natively the UART's receive interrupt is turned off and
+ * they wait in its FIFO) until the reader takes a line. */
 static char ready[READY_LINES][LINE_MAX];
 static int ready_len[READY_LINES];
 static volatile unsigned int ready_head, ready_tail;
-volatile int tty_interrupted;
+int tty_fg_pgrp;
 static int on_lguest;
 
 static void echo(const char *s, unsigned int n)
@@ -44,6 +49,7 @@ static void finish_line(int len)
 	ready[slot][len > 0 ? len : 0] = '\0';
 	ready_len[slot] = len;
 	ready_head++;
+	wakeup(&ready_head);
 }
 
 void tty_receive(char c)
@@ -61,7 +67,8 @@ void tty_receive(char c)
 		echo("^C\n", 3);
 		edit_len = 0;
 		ready_tail = ready_head; /* an interrupt flushes what was typed ahead */
-		tty_interrupted = 1;
+		if (tty_fg_pgrp)
+			signal_pgrp(tty_fg_pgrp, SIGINT);
 	} else if (c == 0x04) {
 		if (edit_len == 0)
 			finish_line(-1);
@@ -71,16 +78,22 @@ void tty_receive(char c)
 	}
 }
 
+int tty_full(void)
+{
+	return ready_head - ready_tail >= READY_LINES;
+}
+
 void tty_poll(void)
 {
-	char buf[32];
-	int n, i;
+	unsigned long flags;
+	char c;
 
 	if (!on_lguest)
 		return;
-	while ((n = lgcons_get_chars(buf, sizeof(buf))) > 0)
-		for (i = 0; i < n; i++)
-			tty_receive(buf[i]);
+	flags = local_irq_save();
+	while (!tty_full() && lgcons_get_chars(&c, 1) == 1)
+		tty_receive(c);
+	local_irq_restore(flags);
 }
 
 void tty_init(void)
@@ -95,16 +108,16 @@ int tty_read_line(char *buf, int size)
 	unsigned int slot;
 	int n;
 
+	local_irq_disable();
 	for (;;) {
-		local_irq_disable();
 		tty_poll();
 		if (ready_head != ready_tail)
 			break;
-		if (tty_interrupted) {
+		if (signal_pending()) {
 			local_irq_enable();
 			return TTY_INTERRUPTED;
 		}
-		pv_ops.safe_halt();
+		sleep_on(&ready_head);
 	}
 	slot = ready_tail % READY_LINES;
 	n = ready_len[slot];
@@ -115,6 +128,11 @@ int tty_read_line(char *buf, int size)
 		buf[n] = '\0';
 	}
 	ready_tail++;
+	/* Room again: take what waited while we were throttled. */
+	if (on_lguest)
+		tty_poll();
+	else
+		native_serial_input_resume();
 	local_irq_enable();
 	return n < 0 ? -1 : n;
 }

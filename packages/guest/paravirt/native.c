@@ -230,20 +230,29 @@ static void native_console_write(const char *s, unsigned int len)
 }
 
 /* Receiving: the UART raises IRQ 4 when a byte is in RBR (IER bit 0; OUT2 gates the line to
- * the PIC on a PC). The handler drains RBR while LSR says data ready. */
+ * the PIC on a PC). The handler drains RBR while LSR says data ready and the terminal has
+ * room; when it has none, the receive interrupt goes off and the bytes wait in the UART
+ * until the reader has taken a line (native_serial_input_resume). */
 static void uart_rx_interrupt(unsigned int irq, struct trapframe *tf)
 {
 	(void)irq;
 	(void)tf;
-	while (inb(COM1 + 5) & 0x01)
+	while (!tty_full() && (inb(COM1 + 5) & 0x01))
 		tty_receive((char)inb(COM1));
+	if (tty_full())
+		outb(COM1 + 1, 0x00);
+}
+
+void native_serial_input_resume(void)
+{
+	outb(COM1 + 1, 0x01); /* interrupt on received data (at once, if some is waiting) */
 }
 
 void native_serial_input_init(void)
 {
 	request_irq(4, uart_rx_interrupt);
 	outb(COM1 + 4, 0x0B); /* DTR, RTS, OUT2 */
-	outb(COM1 + 1, 0x01); /* interrupt on received data */
+	native_serial_input_resume();
 }
 
 static noreturn void native_power_off(void)

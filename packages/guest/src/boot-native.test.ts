@@ -124,7 +124,7 @@ describe('the console shell on the emulated PC', () => {
 
   it('lists and prints the built-in files', () => {
     expect(command('ls').text).toBe('ls\nbin/\nproc/\netc/motd\nREADME\netc/hostname\n# ');
-    expect(command('ls /bin').text).toBe('ls /bin\nsh\nhello\nfault\nspin\ngreet\nupper\n# ');
+    expect(command('ls /bin').text).toBe('ls /bin\ninit\nsh\nhello\nfault\nspin\ngreet\nupper\nhog\nsyscheck\n# ');
     expect(command('ls /proc').text).toBe('ls /proc\nuptime\nmeminfo\nps\nkmsg\nlguest\n# ');
     expect(command('cat /etc/motd').text).toContain('Welcome to the lguest.ts guest');
     expect(command('cat /nope').text).toContain('cat: /nope: no such file\n');
@@ -145,7 +145,7 @@ describe('the console shell on the emulated PC', () => {
     expect(f.text).toMatch(/fault\[\d+\]: segmentation fault at 0x00000000 \(eip 08048002\)\n/);
     expect(f.text).toContain('fault: killed (signal 11)\n');
     expect(command('ps').text).toMatch(
-      /^ps\n +PID STAT +TIME COMMAND\n +0 S +[\d.]+ \[kernel\] init\n +1 R +[\d.]+ sh\n# $/,
+      /^ps\n +PID +PPID STAT +TIME COMMAND\n +0 +0 S +[\d.]+ \[idle\]\n +1 +0 S +[\d.]+ init\n +2 +1 R +[\d.]+ sh\n# $/,
     );
   });
 
@@ -198,5 +198,86 @@ describe('the console shell on the emulated PC', () => {
 
   afterAll(() => {
     if (process.env.SHOW_SESSION) process.stdout.write(s.output());
+  });
+});
+
+describe('processes on the emulated PC: fork, execve, waitpid, the scheduler, signals', () => {
+  const s = interactiveSession();
+  const booted = s.settle();
+  const command = (line: string, keys = `${line}\r`) => {
+    const before = s.output().length;
+    s.type(keys);
+    const how = s.settle();
+    return { how, text: s.output().slice(before) };
+  };
+  /** The ps lines as { pid, ppid, stat, ticks, name }. */
+  const ps = () =>
+    [...command('ps').text.matchAll(/^ +(\d+) +(\d+) ([RSZ]) +(\d+)\.(\d\d) (\S+)$/gm)].map((m) => ({
+      pid: Number(m[1]),
+      ppid: Number(m[2]),
+      stat: m[3],
+      ticks: Number(m[4]) * 100 + Number(m[5]),
+      name: m[6],
+    }));
+
+  it('keeps the shell answering while a program spins in ring 3 in the background: the tick preempts it', () => {
+    expect(booted).toBe('prompt');
+    expect(command('spin &').text).toMatch(/^spin &\n\[3\] spin\n# $/);
+    expect(command('echo alive').text).toBe('echo alive\nalive\n# ');
+    const first = ps().find((p) => p.pid === 3);
+    expect(first).toMatchObject({ ppid: 2, stat: 'R', name: 'spin' });
+    for (let i = 0; i < 4; i++) s.pc.run({ maxInstructions: 2_000_000 });
+    const later = ps().find((p) => p.pid === 3);
+    expect(later!.ticks).toBeGreaterThan(first!.ticks); // it kept running between our commands
+    // The shell reports a background job's end before the prompt after it notices.
+    const killed = command('kill 3').text + command('echo after').text;
+    expect(killed).toMatch(
+      /^kill 3\n(\[3\] killed \(signal 15\)\n)?# echo after\nafter\n(\[3\] killed \(signal 15\)\n)?# $/,
+    );
+    expect(killed.match(/\[3\] killed/g)).toHaveLength(1);
+    expect(ps().map((p) => p.pid)).toEqual([0, 1, 2]);
+  });
+
+  it('shares the CPU between two busy programs, each in its own address space', () => {
+    expect(command('hog 30000 &').text).toMatch(/^hog 30000 &\n\[(\d+)\] hog\n# $/);
+    expect(command('hog 30000 &').text).toMatch(/^hog 30000 &\n\[(\d+)\] hog\n# $/);
+    for (let i = 0; i < 3; i++) s.pc.run({ maxInstructions: 2_000_000 });
+    const hogs = ps().filter((p) => p.name === 'hog');
+    expect(hogs).toHaveLength(2);
+    for (const h of hogs) expect(h.ticks).toBeGreaterThan(0); // both ran: neither waited for the other
+    const done = command('wait').text;
+    for (const h of hogs) {
+      expect(done).toContain(`hog[${h.pid}]: 3245 primes below 30000\n`);
+      expect(done).toContain(`[${h.pid}] done\n`);
+    }
+  });
+
+  it('answers bad system calls with errors and keeps signal frames honest (syscheck)', () => {
+    const r = command('syscheck').text;
+    expect(r).not.toContain('FAILED');
+    expect(r).toMatch(/syscheck: (\d+) of \1 checks passed\n# $/);
+  });
+
+  it('refuses the terminal to a background job, and gives a fresh prompt on Ctrl-C', () => {
+    expect(command('upper &').text).toMatch(/^upper &\n\[\d+\] upper\n# $/);
+    expect(command('echo x').text).toMatch(/^echo x\nx\n\[\d+\] done, exit status 1\n# $/); // read(0) was -EIO
+    expect(command('half-typed', 'half-typed\x03').text).toBe('half-typed^C\n# ');
+    expect(command('echo still here').text).toBe('echo still here\nstill here\n# ');
+  });
+
+  it('protects init, and init starts a new shell when the shell is killed', () => {
+    expect(command('kill -9 1').text).toBe('kill -9 1\nkill: 1: not permitted\n# ');
+    const shell = ps().find((p) => p.name === 'sh')!;
+    const r = command(`kill -9 ${shell.pid}`).text;
+    expect(r).toContain('init: /bin/sh was killed (signal 9); starting another\n');
+    expect(r).toContain('Welcome to the lguest.ts guest');
+    const again = ps().find((p) => p.name === 'sh')!;
+    expect(again.pid).not.toBe(shell.pid);
+    expect(again.ppid).toBe(1);
+  });
+
+  it('powers off when the shell exits', () => {
+    expect(command('exit').how).toBe('power-off');
+    expect(s.output()).not.toContain('panic');
   });
 });

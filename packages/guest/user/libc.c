@@ -20,19 +20,6 @@ long write(int fd, const void *buf, size_t len)
 	return syscall3(SYS_write, fd, (long)buf, (long)len);
 }
 
-int getpid(void)
-{
-	return (int)syscall3(SYS_getpid, 0, 0, 0);
-}
-
-void *sbrk(long n)
-{
-	long old = syscall3(SYS_brk, 0, 0, 0);
-	if (syscall3(SYS_brk, old + n, 0, 0) != old + n)
-		return (void *)-1;
-	return (void *)old;
-}
-
 int open(const char *path, int flags)
 {
 	return (int)syscall3(SYS_open, (long)path, flags, 0);
@@ -41,6 +28,91 @@ int open(const char *path, int flags)
 int close(int fd)
 {
 	return (int)syscall3(SYS_close, fd, 0, 0);
+}
+
+int fork(void)
+{
+	return (int)syscall3(SYS_fork, 0, 0, 0);
+}
+
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return (int)syscall3(SYS_execve, (long)path, (long)argv, (long)envp);
+}
+
+int waitpid(int pid, int *status, int options)
+{
+	return (int)syscall3(SYS_waitpid, pid, (long)status, options);
+}
+
+int kill(int pid, int sig)
+{
+	return (int)syscall3(SYS_kill, pid, sig, 0);
+}
+
+int getpid(void)
+{
+	return (int)syscall3(SYS_getpid, 0, 0, 0);
+}
+
+int getppid(void)
+{
+	return (int)syscall3(SYS_getppid, 0, 0, 0);
+}
+
+int setpgid(int pid, int pgid)
+{
+	return (int)syscall3(SYS_setpgid, pid, pgid, 0);
+}
+
+int getpgid(int pid)
+{
+	return (int)syscall3(SYS_getpgid, pid, 0, 0);
+}
+
+#define TIOCGPGRP 0x540F
+#define TIOCSPGRP 0x5410
+
+int tcgetpgrp(int fd)
+{
+	int pgid;
+	long r = syscall3(SYS_ioctl, fd, TIOCGPGRP, (long)&pgid);
+	return r < 0 ? (int)r : pgid;
+}
+
+int tcsetpgrp(int fd, int pgid)
+{
+	return (int)syscall3(SYS_ioctl, fd, TIOCSPGRP, (long)&pgid);
+}
+
+/* Where a handler returns to: straight into sigreturn, which restores what it interrupted. */
+void signal_restorer(void);
+__asm__(".text\n"
+	".globl signal_restorer\n"
+	"signal_restorer:\n\t"
+	"movl $119, %eax\n\t"
+	"int $0x80\n\t"
+	"ud2\n");
+
+#define SA_RESTORER 0x04000000UL
+
+int signal(int sig, void (*handler)(int))
+{
+	unsigned long act[4] = { (unsigned long)handler, 0, SA_RESTORER, (unsigned long)signal_restorer };
+	return (int)syscall3(SYS_sigaction, sig, (long)act, 0);
+}
+
+int sched_yield(void)
+{
+	return (int)syscall3(SYS_sched_yield, 0, 0, 0);
+}
+
+void *sbrk(long n)
+{
+	long old = syscall3(SYS_brk, 0, 0, 0);
+	if (syscall3(SYS_brk, old + n, 0, 0) != old + n)
+		return (void *)-1;
+	return (void *)old;
 }
 
 int uname(struct utsname *u)
@@ -59,9 +131,11 @@ int sleep_seconds(unsigned long s)
 	return (int)syscall3(SYS_nanosleep, (long)ts, 0, 0);
 }
 
-int spawn(const char *path)
+void exit(int status)
 {
-	return (int)syscall3(SYS_spawn, (long)path, 0, 0);
+	syscall3(SYS_exit, status, 0, 0);
+	for (;;)
+		;
 }
 
 int strcmp(const char *a, const char *b)
@@ -73,19 +147,20 @@ int strcmp(const char *a, const char *b)
 	return (unsigned char)*a - (unsigned char)*b;
 }
 
-void exit(int status)
-{
-	syscall3(SYS_exit, status, 0, 0);
-	for (;;)
-		;
-}
-
 size_t strlen(const char *s)
 {
 	size_t n = 0;
 	while (s[n])
 		n++;
 	return n;
+}
+
+char *strchr(const char *s, int c)
+{
+	for (; *s; s++)
+		if (*s == (char)c)
+			return (char *)s;
+	return c ? NULL : (char *)s;
 }
 
 long puts_raw(const char *s)
@@ -102,4 +177,17 @@ void put_uint(unsigned long v)
 		v /= 10;
 	} while (v);
 	write(1, buf + i, sizeof(buf) - i);
+}
+
+long parse_uint(const char *s)
+{
+	long v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 100000000)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
 }

@@ -1,14 +1,20 @@
 /*
  * /bin/sh: the shell init starts, in ring 3. It reads a line from the console (the kernel's
  * line discipline has already echoed and edited it), splits it into words, and either does
- * the command itself or spawns /bin/NAME and reports how it ended. Everything it knows about
- * the system it reads from files: ls reads a directory, and ps, uptime, free, dmesg and
- * lguest read /proc. Ctrl-C at the prompt just gives a fresh prompt (read returns -EINTR);
- * Ctrl-D on an empty line ends the shell, and with it the machine.
+ * the command itself or runs a program the Unix way: fork, and in the child execve
+ * (/bin/NAME, or the path given); the parent waits with waitpid and says how it ended.
+ * Each job gets a process group of its own, made the terminal's foreground group while it
+ * runs, so Ctrl-C goes to the job and not to the shell. A command ending in '&' runs in the
+ * background: the shell carries on at once and reports the job when it ends.
+ *
+ * Everything it knows about the system it reads from files: ls reads a directory, and ps,
+ * uptime, free, dmesg and lguest read /proc. Ctrl-C at the prompt just gives a fresh prompt
+ * (its SIGINT handler does nothing, and the interrupted read returns -EINTR); Ctrl-D on an
+ * empty line ends the shell, and with it the machine.
  */
 #include "libc.h"
 
-#define MAX_ARGS 8
+#define MAX_ARGS 16
 
 static char line[256];
 static char buf[512];
@@ -39,7 +45,9 @@ static void help(void)
 	    "  echo WORDS...     print the words\n"
 	    "  ls [DIR]          list /, /bin or /proc\n"
 	    "  cat FILE...       print files\n"
-	    "  ps                the tasks\n"
+	    "  ps                the processes\n"
+	    "  kill [-N] PID     send signal N (default 15, SIGTERM) to a process\n"
+	    "  wait              wait for the background jobs\n"
 	    "  uptime            time since boot\n"
 	    "  free, mem         memory\n"
 	    "  dmesg             the kernel log\n"
@@ -49,7 +57,13 @@ static void help(void)
 	    "  poweroff          turn the machine off\n"
 	    "  reboot            (not supported by this host)\n"
 	    "  exit              end the shell (init powers off)\n"
-	    "  hello, fault, spin, greet, upper   programs in /bin (spin runs until Ctrl-C)\n");
+	    "programs (ls /bin), run in the foreground, or in the background with '&':\n"
+	    "  hello, greet      say hello from ring 3\n"
+	    "  upper             read lines, print them in capitals (Ctrl-D ends it)\n"
+	    "  fault             dereference NULL (and be killed for it)\n"
+	    "  spin              loop until Ctrl-C\n"
+	    "  hog [N]           count primes below N, to keep the CPU busy (try: hog & hog &)\n"
+	    "  syscheck          ask the kernel bad questions, check its answers\n");
 }
 
 static void do_uname(int argc, char **argv)
@@ -74,29 +88,134 @@ static void do_uname(int argc, char **argv)
 	}
 }
 
-static void run_program(char *name)
+/* How a job ended, in words; nothing for a plain exit 0. */
+static void report(const char *name, int status)
 {
-	int status = spawn(name);
-
-	if (status == -ENOENT) {
+	if (WIFSIGNALED(status)) {
 		say(name);
-		say(": command not found\n");
-	} else if (status < 0) {
-		say(name);
-		say(": cannot run it\n");
-	} else if ((status & 0x7F) == 2) {
-		say(name);
-		say(": interrupted\n");
-	} else if (status & 0x7F) {
-		say(name);
-		say(": killed (signal ");
-		put_uint((unsigned long)(status & 0x7F));
-		say(")\n");
-	} else if (status >> 8) {
+		if (WTERMSIG(status) == SIGINT)
+			say(": interrupted\n");
+		else {
+			say(": killed (signal ");
+			put_uint((unsigned long)WTERMSIG(status));
+			say(")\n");
+		}
+	} else if (WEXITSTATUS(status) && WEXITSTATUS(status) != 127) {
+		/* 127 is "command not found", which the child has said already */
 		say(name);
 		say(": exit status ");
-		put_uint((unsigned long)(status >> 8));
+		put_uint((unsigned long)WEXITSTATUS(status));
 		say("\n");
+	}
+}
+
+/* The child's half: its own process group, the terminal if it is in the foreground, and the
+ * program. It does not return: execve replaces it, or it says why not and exits 127. */
+static __attribute__((noreturn)) void child(char **argv, int background)
+{
+	char path[64] = "/bin/";
+	const char *file = argv[0];
+	size_t n = strlen(argv[0]);
+	int err;
+
+	setpgid(0, 0);
+	if (!background)
+		tcsetpgrp(0, getpid());
+	/* Restore what the shell changed for itself: Ctrl-C must stop the program. */
+	signal(SIGINT, SIG_DFL);
+	if (!strchr(argv[0], '/') && n < sizeof(path) - 5) {
+		for (size_t i = 0; i <= n; i++)
+			path[5 + i] = argv[0][i];
+		file = path;
+	}
+	err = execve(file, argv, NULL);
+	say(argv[0]);
+	say(err == -ENOENT ? ": command not found\n" : err == -ENOEXEC ? ": not an executable this kernel can run\n"
+		: err == -ENOMEM ? ": not enough memory to run it\n"
+				 : ": cannot run it\n");
+	exit(127);
+}
+
+static void run_program(char **argv, int background)
+{
+	int status, pid = fork(), w;
+
+	if (pid < 0) {
+		say(pid == -EAGAIN ? "sh: too many processes\n" : "sh: not enough memory to fork\n");
+		return;
+	}
+	if (pid == 0)
+		child(argv, background);
+	setpgid(pid, pid);
+	if (background) {
+		say("[");
+		put_uint((unsigned long)pid);
+		say("] ");
+		say(argv[0]);
+		say("\n");
+		return;
+	}
+	tcsetpgrp(0, pid);
+	while ((w = waitpid(pid, &status, 0)) == -EINTR)
+		;
+	tcsetpgrp(0, getpgid(0));
+	if (w == pid)
+		report(argv[0], status);
+}
+
+/* Background jobs that have ended since the last prompt (wait: until none is left). */
+static void collect_jobs(int options)
+{
+	int status, pid;
+
+	while ((pid = waitpid(-1, &status, options)) > 0 || pid == -EINTR) {
+		if (pid < 0)
+			continue;
+		say("[");
+		put_uint((unsigned long)pid);
+		say("] ");
+		if (WIFSIGNALED(status)) {
+			say(WTERMSIG(status) == SIGINT ? "interrupted" : "killed (signal ");
+			if (WTERMSIG(status) != SIGINT) {
+				put_uint((unsigned long)WTERMSIG(status));
+				say(")");
+			}
+		} else {
+			say("done");
+			if (WEXITSTATUS(status)) {
+				say(", exit status ");
+				put_uint((unsigned long)WEXITSTATUS(status));
+			}
+		}
+		say("\n");
+	}
+}
+
+static void do_kill(int argc, char **argv)
+{
+	int sig = SIGTERM, i = 1;
+	long pid;
+
+	if (argc > 1 && argv[1][0] == '-') {
+		long n = parse_uint(argv[1] + 1);
+		if (n <= 0 || n >= 32) {
+			say("kill: bad signal number\n");
+			return;
+		}
+		sig = (int)n;
+		i = 2;
+	}
+	if (i >= argc) {
+		say("usage: kill [-N] PID...\n");
+		return;
+	}
+	for (; i < argc; i++) {
+		int err = (pid = parse_uint(argv[i])) > 0 ? kill((int)pid, sig) : -ESRCH;
+		if (err < 0) {
+			say("kill: ");
+			say(argv[i]);
+			say(err == -EPERM ? ": not permitted\n" : ": no such process\n");
+		}
 	}
 }
 
@@ -117,7 +236,7 @@ static int split(char *p, char **argv)
 	return argc;
 }
 
-static void command(int argc, char **argv)
+static void command(int argc, char **argv, int background)
 {
 	const char *cmd = argv[0];
 
@@ -169,17 +288,32 @@ static void command(int argc, char **argv)
 		say("reboot: not supported by this host (lguest has no reboot); use poweroff\n");
 	else if (strcmp(cmd, "exit") == 0)
 		exit(0);
+	else if (strcmp(cmd, "kill") == 0)
+		do_kill(argc, argv);
+	else if (strcmp(cmd, "wait") == 0)
+		collect_jobs(0);
 	else
-		run_program(argv[0]);
+		run_program(argv, background);
+}
+
+/* Ctrl-C at the prompt: nothing to do; the read it interrupted returns -EINTR. */
+static void on_interrupt(int sig)
+{
+	(void)sig;
 }
 
 int main(void)
 {
-	char *argv[MAX_ARGS];
+	char *argv[MAX_ARGS + 1];
 	long n;
 
+	/* An interactive shell leads its own process group and holds the terminal. */
+	setpgid(0, 0);
+	tcsetpgrp(0, getpid());
+	signal(SIGINT, on_interrupt);
 	cat_file("/etc/motd");
 	for (;;) {
+		collect_jobs(WNOHANG);
 		say("# ");
 		n = read(0, line, sizeof(line) - 1);
 		if (n == -EINTR)
@@ -189,8 +323,20 @@ int main(void)
 			return 0;
 		}
 		line[n] = '\0';
-		int argc = split(line, argv);
+		int argc = split(line, argv), background = 0;
+		/* A trailing '&', as a word of its own or stuck to the last one. */
+		if (argc) {
+			char *last = argv[argc - 1];
+			size_t len = strlen(last);
+			if (len && last[len - 1] == '&') {
+				background = 1;
+				last[len - 1] = '\0';
+				if (len == 1)
+					argc--;
+			}
+		}
+		argv[argc] = NULL;
 		if (argc)
-			command(argc, argv);
+			command(argc, argv, background);
 	}
 }

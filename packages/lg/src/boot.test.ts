@@ -371,7 +371,7 @@ async function shellSession(script: string[], initrd?: string): Promise<{ result
 }
 
 /** A cpio archive in the "newc" format: regular files, then the trailer. */
-function newcArchive(files: Record<string, string>): Buffer {
+function newcArchive(files: Record<string, string | Buffer>): Buffer {
   const parts: Buffer[] = [];
   const pad4 = (b: Buffer) => Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]);
   const entry = (name: string, mode: number, data: Buffer) => {
@@ -379,7 +379,7 @@ function newcArchive(files: Record<string, string>): Buffer {
     const header = '070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join('');
     parts.push(pad4(Buffer.from(`${header}${name}\0`, 'latin1')), pad4(data));
   };
-  for (const [name, text] of Object.entries(files)) entry(name, 0o100644, Buffer.from(text));
+  for (const [name, data] of Object.entries(files)) entry(name, 0o100755, Buffer.from(data));
   entry('TRAILER!!!', 0, Buffer.alloc(0));
   return Buffer.concat(parts);
 }
@@ -408,19 +408,53 @@ describe('the guest shell under lg (kernel word "shell")', () => {
   });
 });
 
+describe('processes under lg', () => {
+  it('preempts a spinning background program, kills it, runs syscheck, and powers off when the shell exits', async () => {
+    // spin never makes a system call: once it runs, the shell gets the CPU back only because
+    // an interrupt (the tick, or the console's) preempts ring 3.
+    const script = ['spin &', 'sleep 1', 'echo alive', 'ps', 'kill 3', 'hog 3000', 'syscheck', 'echo done', 'exit'];
+    const { result, out } = await shellSession(script);
+    expect(result).toEqual({ exitStatus: 0, reason: 'CRASH: Power down' });
+    expect(out).toContain('# spin &\n[3] spin\n# sleep 1\n# echo alive\nalive\n# ');
+    // While the shell slept for a second, spin had the CPU.
+    expect(out).toMatch(/# ps\n +PID +PPID STAT +TIME COMMAND\n(.*\n)* +3 +2 R +(0\.[5-9]|1\.[0-4])\d spin\n/);
+    expect(out).toMatch(/\[3\] killed \(signal 15\)\n/);
+    expect(out).toMatch(/# hog 3000\nhog\[\d+\]: 430 primes below 3000\n/);
+    expect(out).not.toContain('FAILED');
+    expect(out).toMatch(/syscheck: (\d+) of \1 checks passed\n/);
+    expect(out).toMatch(/# exit\npower: .*powering off\n$/);
+  }, 60_000);
+});
+
 describe('an initrd under the shell', () => {
   it('lists and reads the files of a newc cpio initrd the launcher loaded', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lguest-initrd-'));
     try {
       const initrd = join(dir, 'initrd.cpio');
-      writeFileSync(initrd, newcArchive({ './hello.txt': 'hello from the initrd\n', 'etc/issue': 'lguest.ts\n' }));
+      writeFileSync(
+        initrd,
+        newcArchive({
+          './hello.txt': 'hello from the initrd\n',
+          'etc/issue': 'lguest.ts\n',
+          'bin/hi': readFileSync(join(dirname(GUEST_ELF), 'user-greet.elf')),
+          'bin/bad': Buffer.from('\x7fELF but nothing after it'),
+        }),
+      );
       const { result, out } = await shellSession(
-        ['ls', 'cat /hello.txt /etc/issue', 'free', 'poweroff'],
+        ['ls', 'cat /hello.txt /etc/issue', 'free', 'ls /bin', 'hi', 'bad', '/hello.txt', 'poweroff'],
         `/host${initrd}`,
       );
       expect(result).toEqual({ exitStatus: 0, reason: 'CRASH: Power down' });
-      expect(out).toContain('# ls\nbin/\nproc/\netc/motd\nREADME\netc/hostname\nhello.txt\netc/issue\n# ');
+      expect(out).toContain(
+        '# ls\nbin/\nproc/\netc/motd\nREADME\netc/hostname\nhello.txt\netc/issue\nbin/hi\nbin/bad\n# ',
+      );
       expect(out).toContain('# cat /hello.txt /etc/issue\nhello from the initrd\nlguest.ts\n# ');
+      // Programs from the initrd: bin/NAME shows up in /bin and runs by name; what is not an
+      // i386 executable is refused by execve (ENOEXEC) and the shell carries on.
+      expect(out).toMatch(/# ls \/bin\ninit\n(\w+\n)*hi\nbad\n# /);
+      expect(out).toMatch(/# hi\nhello from an ELF program in ring 3, pid \d+\nheap: 12288 bytes/);
+      expect(out).toContain('# bad\nbad: not an executable this kernel can run\n# ');
+      expect(out).toContain('# /hello.txt\n/hello.txt: not an executable this kernel can run\n# ');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
