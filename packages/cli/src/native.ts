@@ -14,8 +14,10 @@
 // up — for a guest idle in HLT, until its next timer interrupt is due — or until input or
 // an abort wakes us. So a guest waiting at a prompt costs next to nothing and its seconds
 // are real ones. With --clock=virtual it runs flat out, as the tests and benchmarks want.
-// Either way --timeout counts virtual seconds of running: instructions retired, at the
-// clock's rate (time a halted CPU skips does not count). The PC runs in slices, between
+// Either way --timeout counts the PC's clock, as it counts the host's under lguest: with
+// --clock=host that is the wall clock's time (an idle guest at a prompt is stopped too), with
+// --clock=virtual the guest's own, halts included, the same on every run. The PC runs in
+// slices, between
 // which we give Node's event loop a turn: input, signals and three Ctrl-C get in, and the
 // console output is flushed — all of it, a prompt with no newline too, before any sleep.
 //
@@ -148,7 +150,7 @@ export async function runNative(
   // Pacing (--clock=host): virtual time 0 is the wall time now.
   const wallStart = performance.now();
   const wallNs = () => (performance.now() - wallStart) * 1e6;
-  const limit = host.timeoutS === null ? Infinity : Math.round(host.timeoutS * NATIVE_INSTRUCTIONS_PER_SECOND);
+  const limitNs = host.timeoutS === null ? Infinity : host.timeoutS * 1e9;
   let retired = 0;
   const end = (exitStatus: number, reason: string, r: RunResult | null): NativeOutcome => ({
     exitStatus,
@@ -166,13 +168,14 @@ export async function runNative(
         const why = signal.reason as Partial<StopRequest> | undefined;
         return end(why?.status ?? 130, why?.reason ?? 'killed: interrupted by the user', null);
       }
-      const budget = Math.min(SLICE, limit - retired);
-      if (budget <= 0) {
-        return end(124, `killed: still running after ${host.timeoutS} s of virtual clock time (--timeout)`, null);
+      if (pc.clock.nanoseconds >= limitNs) {
+        return end(124, `killed: still running after ${host.timeoutS} s of ${host.clock} clock time (--timeout)`, null);
       }
-      // --clock=host: the run may take virtual time only a lead ahead of the wall clock.
-      const untilNs = host.clock === 'host' ? wallNs() + PACE_LEAD_NS : undefined;
-      const r = pc.run({ maxInstructions: budget, untilNs });
+      // --clock=host: the run may take virtual time only a lead ahead of the wall clock; and
+      // never past --timeout.
+      const paceNs = host.clock === 'host' ? wallNs() + PACE_LEAD_NS : Infinity;
+      const deadlineNs = Math.min(paceNs, limitNs);
+      const r = pc.run({ maxInstructions: SLICE, untilNs: Number.isFinite(deadlineNs) ? deadlineNs : undefined });
       retired += r.instructions;
       // Everything the guest wrote, a partial line too (its prompt): we may sleep next.
       flush();
@@ -188,8 +191,9 @@ export async function runNative(
           // the wall clock lets the guest go on: a CPU asleep in HLT has nothing to do before
           // its next timer interrupt, so until that is within the lead; a running one until
           // the wall clock has caught up with it. Input (its IRQ wakes the CPU), the end of
-          // input and an abort end the sleep at once.
-          if (delivered) break;
+          // input and an abort end the sleep at once. (At --timeout's deadline, no sleep: the
+          // top of the loop ends the run.)
+          if (delivered || pc.clock.nanoseconds >= limitNs) break;
           const resumeNs = r.idleUntilNs !== undefined ? r.idleUntilNs - PACE_LEAD_NS : r.virtualNanoseconds;
           const ms = (resumeNs - wallNs()) / 1e6;
           if (ms > 0) await sleep(ms, (w) => (wake = w));

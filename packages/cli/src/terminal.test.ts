@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { lguest } from './lguest';
 import { parseCommand, UsageError } from './options';
@@ -206,10 +207,28 @@ describe('lguest run --native, in-process', () => {
     expect(t.out.join('')).toContain('memory: 16 MiB (multiboot mem_upper 15360 KiB)');
   });
 
-  it('stops a spinning guest at --timeout (virtual seconds) with 124 and a reason', async () => {
+  it('stops a spinning guest at --timeout with 124 and a reason', async () => {
     const t = io();
     expect(await lguest(['run', '--native', '--timeout=0.05', '16', SPINNER], t.io)).toBe(124);
-    expect(t.err.join('')).toContain('killed: still running after 0.05 s of virtual clock time (--timeout)');
+    expect(t.err.join('')).toContain('killed: still running after 0.05 s of host clock time (--timeout)');
+  }, 30_000);
+
+  it('stops a guest idle at its prompt at --timeout too: the PC clock keeps the wall clock', async () => {
+    const t = io();
+    const started = performance.now();
+    expect(await lguest(['run', '--native', '--timeout=0.5', '16'], t.io)).toBe(124);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+    expect(t.out.join('')).toContain('# ');
+    expect(t.err.join('')).toContain('killed: still running after 0.5 s of host clock time (--timeout)');
+  }, 30_000);
+
+  it('counts --timeout on the guest clock with --clock=virtual: the same instant on every run', async () => {
+    const runs = [io(), io()];
+    for (const t of runs) {
+      expect(await lguest(['run', '--native', '--clock=virtual', '--timeout=0.2', '16', SPINNER], t.io)).toBe(124);
+      expect(t.err.join('')).toContain('after 0.2 s of virtual clock time (--timeout)');
+    }
+    expect(runs[0].out.join('')).toBe(runs[1].out.join(''));
   }, 30_000);
 
   it('parses --native for run only, takes an initrd with it, and refuses devices with it', () => {
