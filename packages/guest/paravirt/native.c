@@ -314,6 +314,9 @@ const struct paravirt_ops native_ops = {
 };
 
 static char native_mem_source[64];
+/* The command line, copied out of the loader's memory: wherever the loader put it (QEMU puts
+ * it past the kernel image) is free RAM to our page allocator. */
+static char native_command_line[256];
 
 /* The first boot module is the initrd (as with GRUB's `module /initrd.cpio`). The kernel reads
  * it in place through its linear map, so it must lie in RAM below LOWMEM_MAX; page_alloc_init
@@ -354,7 +357,16 @@ noreturn void native_init(u32 magic, u32 info_phys)
 	boot_info.ram_bytes = (mbi->mem_upper + 1024) << 10;
 	snprintf(native_mem_source, sizeof(native_mem_source), "multiboot mem_upper %u KiB", mbi->mem_upper);
 	boot_info.mem_source = native_mem_source;
-	boot_info.cmdline = mbi->flags & MBI_CMDLINE ? __va(mbi->cmdline) : "";
+	if (mbi->flags & MBI_CMDLINE) {
+		const char *from = __va(mbi->cmdline);
+		unsigned int n = 0;
+		while (from[n] && n < sizeof(native_command_line) - 1) {
+			native_command_line[n] = from[n];
+			n++;
+		}
+		native_command_line[n] = '\0';
+	}
+	boot_info.cmdline = native_command_line;
 	boot_info.reserved_top = 0;
 	native_find_initrd(mbi);
 	start_kernel();
