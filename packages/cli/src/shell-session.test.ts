@@ -4,7 +4,8 @@
 // tests type one command at a time, each once the answer to the one before and the next
 // prompt are there, and check each answer: echo, ls, ls /bin, cat, ps, uptime, a program that
 // faults, uname -a, a program that spins until one Ctrl-C, the shell still alive after it,
-// and poweroff, which ends lguest with status 0. In the terminal, `stty -g` is the same
+// the same program in the background (preempted on the tick while the shell answers, then
+// killed), syscheck, and poweroff, which ends lguest with status 0. In the terminal, `stty -g` is the same
 // before and after; three Ctrl-C end the guest with status 2 and give it back as well.
 // The clock is the default (--clock=host): a guest at its prompt sleeps until a key comes.
 
@@ -61,6 +62,18 @@ async function talkToTheShell(c: Conversation, platform: string): Promise<void> 
   await c.expect('^C\n', 'the echo of Ctrl-C');
   await c.answer("'spin' and Ctrl-C", [/^spin: interrupted\n$/]);
   await c.command('echo still here', /^still here\n$/);
+
+  // Processes: spin again, in the background. It never makes a system call, so the shell
+  // answers only because the tick preempts it; ps shows it running, and kill ends it.
+  const started = await c.command('spin &', /^\[\d+\] spin\n$/);
+  const pid = /^\[(\d+)\]/.exec(started)![1];
+  await delay(300);
+  await c.command('echo alive', /^alive\n$/);
+  await c.command('ps', new RegExp(`^ +${pid} +\\d+ R +[\\d.]+ spin$`, 'm'));
+  // The shell reports the job before the first prompt after it has ended: kill's or wait's.
+  const ended = (await c.command(`kill ${pid}`)) + (await c.command('wait'));
+  expect(ended).toMatch(new RegExp(`^\\[${pid}\\] killed \\(signal 15\\)$`, 'm'));
+  await c.command('syscheck', /^syscheck: (\d+) of \1 checks passed$/m);
 }
 
 /** Types poweroff at the prompt and waits for its echo. */
