@@ -89,7 +89,7 @@ run only:
   --native            boot KERNEL on the emulated PC instead (multiboot, ring 0, the
                       native paravirt_ops): its COM1 UART is the console; the PC's clock
                       is virtual (--clock=host holds it to wall time, so an idle guest
-                      sleeps), and --timeout counts virtual seconds
+                      sleeps), and --timeout counts the PC's clock
 
 host options:
   -v, --verbose       the launchers' steps, lg's counters for each guest, and
@@ -105,7 +105,8 @@ run-many starts each --guest (or -g) in the same host, sharing its one CPU; each
 line is prefixed with the guest's name ([guest], [guest#2], …). It ends when all have ended.
 
 The guest's console is your terminal, in raw mode while the guest runs: keys go to the
-guest as typed. Type Ctrl-C three times (within a second) to end the guest.
+guest as typed. The bundled guest lands at a shell: type poweroff to turn it off (exit
+status 0), or Ctrl-C three times (within a second) to end any guest (exit status 2).
 
 Exit status: 0 when the guest powers off (run-many: every guest); 1 when a guest died —
 killed by the host or by its own panic — with the reason on stderr (--native: a triple fault or a halt for good); 124 when --timeout stopped
