@@ -10,11 +10,15 @@
 // as such by nothing — the kernel may reuse it once it has read the info structure):
 //   0x0800 GDT (null, code 0x08, data 0x10)      0x9000 multiboot info
 //   0x9100 memory map                            0x9200 boot loader name
-//   0x9400 command line (at most 3 KiB)          0xA000 module list (at most 64 entries)
-//   0xA400 module strings (at most 3 KiB)
+//   0xA000 module list (at most 64 entries)      0xA400 module strings (at most 3 KiB)
 //
-// Modules (an initrd, for our kernel) go in RAM right after the kernel image, each starting
-// on a page boundary. That is where GRUB Legacy and QEMU put them too, and it is deliberate:
+// The command line (at most 3 KiB) goes on the first page past the kernel image, before the
+// modules, much as QEMU puts it past the kernel: RAM the memory map calls free and a kernel's
+// page allocator hands out first. A kernel must copy its command line before it allocates; one that keeps
+// pointing into loader memory loses it here as it would on QEMU (ours once did).
+//
+// Modules (an initrd, for our kernel) go in RAM right after the kernel image (and its command
+// line), each starting on a page boundary. That is where GRUB Legacy and QEMU put them too, and it is deliberate:
 // low addresses are ones every kernel can reach early (ours maps only the first 16 MiB until
 // its own page tables are up, and never more than 512 MiB), whereas the top of a large RAM
 // may be out of its reach. The price is that a module sits exactly where a kernel's page
@@ -40,7 +44,6 @@ const GDT_ADDR = 0x800;
 const INFO_ADDR = 0x9000;
 const MMAP_ADDR = 0x9100;
 const NAME_ADDR = 0x9200;
-const CMDLINE_ADDR = 0x9400;
 const CMDLINE_MAX = 0xc00;
 const MODS_ADDR = 0xa000;
 const MODS_MAX = 64;
@@ -188,9 +191,14 @@ export function loadMultiboot(
   if (cmd.length >= CMDLINE_MAX)
     throw new Error(`command line too long (${cmd.length} bytes, at most ${CMDLINE_MAX - 1})`);
   bytes.fill(0, INFO_ADDR, MOD_STRINGS_ADDR + MOD_STRINGS_MAX);
-  bytes.set(cmd, CMDLINE_ADDR);
   bytes.set(new TextEncoder().encode(LOADER_NAME), NAME_ADDR);
-  const loaded = loadModules(modules, bytes, end);
+  const cmdlineAddress = pageAlign(end);
+  if (cmdlineAddress + cmd.length + 1 > bytes.length) {
+    throw new Error(`no room for the command line past the kernel in ${bytes.length >> 20} MiB of RAM`);
+  }
+  bytes.set(cmd, cmdlineAddress);
+  bytes[cmdlineAddress + cmd.length] = 0;
+  const loaded = loadModules(modules, bytes, cmdlineAddress + cmd.length + 1);
 
   // The memory map: conventional memory, then everything above 1 MiB. Each entry is
   // {u32 size (of the rest: 20), u64 base, u64 length, u32 type (1 = RAM)}.
@@ -218,7 +226,7 @@ export function loadMultiboot(
   view.setUint32(INFO_ADDR, MBI_MEMORY | MBI_CMDLINE | mods | MBI_MMAP | MBI_LOADER_NAME, true);
   view.setUint32(INFO_ADDR + 4, LOW_MEMORY_KIB, true); // mem_lower
   view.setUint32(INFO_ADDR + 8, memUpperKiB, true); // mem_upper
-  view.setUint32(INFO_ADDR + 16, CMDLINE_ADDR, true); // cmdline
+  view.setUint32(INFO_ADDR + 16, cmdlineAddress, true); // cmdline
   if (mods) {
     view.setUint32(INFO_ADDR + 20, loaded.length, true); // mods_count
     view.setUint32(INFO_ADDR + 24, MODS_ADDR, true); // mods_addr
@@ -267,7 +275,7 @@ function loadModules(modules: readonly MultibootModule[], bytes: Uint8Array, ker
     if (end > bytes.byteLength) {
       throw new Error(
         `${what} does not fit in ${bytes.byteLength >> 20} MiB of RAM: it would occupy ` +
-          `0x${at.toString(16)}-0x${end.toString(16)}, after the kernel that ends at 0x${kernelEnd.toString(16)}; ` +
+          `0x${at.toString(16)}-0x${end.toString(16)}, after the kernel and its command line, which end at 0x${kernelEnd.toString(16)}; ` +
           `give the machine more memory`,
       );
     }

@@ -118,7 +118,7 @@ describe('the emulated PC', () => {
     expect(r.interruptsEnabled).toBe(false);
   });
 
-  it('loads boot modules page-aligned after the kernel and lists them in the info structure', () => {
+  it('loads the command line and then the boot modules page-aligned after the kernel, and lists them', () => {
     const c = multibootCode().label('start');
     c.emit(0xf4);
     const pc = createPc({ memoryMiB: 8, serial: () => undefined });
@@ -131,7 +131,10 @@ describe('the emulated PC', () => {
     ]);
     const kernelEnd = boot.loadEnd;
     expect(kernelEnd % 4096).not.toBe(0);
-    const first = Math.ceil(kernelEnd / 4096) * 4096;
+    // The command line on the first page past the kernel (RAM a kernel's allocator hands out
+    // first, as on QEMU), the modules from the page after it.
+    const cmdline = Math.ceil(kernelEnd / 4096) * 4096;
+    const first = cmdline + 4096;
     const next = Math.ceil((first + 5000) / 4096) * 4096;
     expect(boot.modules.map(({ start, end }) => [start, end])).toEqual([
       [first, first + 5000],
@@ -143,6 +146,8 @@ describe('the emulated PC', () => {
     const info = pc.core.getState().ebx;
     expect(mem.getUint32(info, true) & (1 << 3)).toBe(1 << 3); // MBI_MODS
     expect(mem.getUint32(info + 20, true)).toBe(2); // mods_count
+    expect(mem.getUint32(info + 16, true)).toBe(cmdline);
+    expect(String.fromCharCode(...ram.subarray(cmdline, ram.indexOf(0, cmdline)))).toBe('console=ttyS0');
     const list = mem.getUint32(info + 24, true); // mods_addr
     const cString = (at: number) => String.fromCharCode(...ram.subarray(at, ram.indexOf(0, at)));
     const entries = [0, 1].map((i) => ({
@@ -178,7 +183,7 @@ describe('the emulated PC', () => {
     // 3 MiB fits between 1 MiB and the end of 4 MiB only if the kernel took no room at all.
     const big = { data: new Uint8Array(3 << 20), string: 'big.cpio' };
     expect(() => pc.boot(image, '', [big])).toThrow(
-      /^module 1 \('big\.cpio', 3145728 bytes\) does not fit in 4 MiB of RAM: it would occupy 0x101000-0x401000, after the kernel that ends at 0x[0-9a-f]+; give the machine more memory$/,
+      /^module 1 \('big\.cpio', 3145728 bytes\) does not fit in 4 MiB of RAM: it would occupy 0x102000-0x402000, after the kernel and its command line, which end at 0x[0-9a-f]+; give the machine more memory$/,
     );
     expect(() => pc.boot(image, '', [{ data: new Uint8Array(100), string: 'ok' }, big])).toThrow(/^module 2 /);
     expect(pc.boot(image, '', [{ data: new Uint8Array(2 << 20), string: 'fits' }]).modules).toHaveLength(1);
