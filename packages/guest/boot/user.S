@@ -9,12 +9,11 @@
  */
 #include <lguest/abi.h>
 #include <desc.h>
+#include <uapi.h>
 #ifdef GUEST_ATTACK
 #include <attack.h>
 #endif
 
-#define SYS_exit 1
-#define SYS_write 4
 
 	.section .rodata
 	.align 16

@@ -12,6 +12,7 @@
 
 #include <desc.h>
 #include <mm.h>
+#include <uapi.h>
 
 #define THREAD_SIZE 8192
 #define USER_CODE 0x08048000UL
@@ -25,21 +26,8 @@
 /* Ticks a task runs in ring 3 before the next runnable one gets the CPU. */
 #define TIME_SLICE 5
 
-/* Signals: the Linux i386 numbers of those the kernel sends or a user can. */
-#define SIGHUP 1
-#define SIGINT 2
-#define SIGQUIT 3
-#define SIGILL 4
-#define SIGTRAP 5
-#define SIGBUS 7
-#define SIGFPE 8
-#define SIGKILL 9
-#define SIGSEGV 11
-#define SIGPIPE 13
-#define SIGALRM 14
-#define SIGTERM 15
-#define SIGCHLD 17
-#define NSIG 32
+/* A signal's disposition: default, ignore, or a ring-3 handler's address (uapi.h has the
+ * numbers). */
 #define SIG_DFL 0UL
 #define SIG_IGN 1UL
 
@@ -100,10 +88,6 @@ extern volatile int need_resched;
 /* init (pid 1): orphans are given to it, and it cannot be killed. NULL in the boot story. */
 extern struct task *init_task;
 #define INIT_PID 1
-
-/* waitpid statuses. */
-#define W_EXITCODE(code) (((code)&0xFF) << 8)
-#define W_SIGNALED(sig) ((sig)&0x7F)
 
 /* The programs in /bin, built into the image: flat code pages or ELF images. */
 extern const char user_program_start[], user_program_end[];

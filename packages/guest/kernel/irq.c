@@ -10,7 +10,6 @@
  */
 #include <irq.h>
 #include <task.h>
-#include <tty.h>
 
 static irq_handler_t irq_handlers[NR_IRQS];
 volatile unsigned long jiffies;
@@ -43,7 +42,6 @@ static void timer_interrupt(unsigned int irq, struct trapframe *tf)
 	(void)irq;
 	(void)tf;
 	jiffies++;
-	tty_poll(); /* a safety net: lguest console input is also pulled by its own IRQ */
 	sched_tick();
 	if (jiffies <= loud_ticks)
 		printk("timer: tick %u\n", (unsigned int)jiffies);

@@ -17,11 +17,6 @@
  */
 #include <task.h>
 
-#define EINVAL 22
-#define ESRCH 3
-#define EPERM 1
-#define SA_RESTORER 0x04000000UL
-
 /* EFLAGS bits a user program may set: CF PF AF ZF SF TF DF OF AC. */
 #define USER_EFLAGS 0x40DD5U
 
@@ -69,6 +64,19 @@ int signal_pending(void)
 	return current->sigpending != 0;
 }
 
+/* Is t among kill(pid)'s targets: pid itself; 0, the caller's group; -1, everyone but init;
+ * below -1, the group -pid? */
+static int kill_targets(const struct task *t, int pid)
+{
+	if (pid > 0)
+		return t->pid == pid;
+	if (pid == 0)
+		return t->pgid == current->pgid;
+	if (pid == -1)
+		return t != init_task;
+	return t->pgid == -pid;
+}
+
 long sys_kill(int pid, int sig)
 {
 	int sent = 0;
@@ -77,12 +85,7 @@ long sys_kill(int pid, int sig)
 		return -EINVAL;
 	for (unsigned int i = 1; i < MAX_TASKS; i++) {
 		struct task *t = &tasks[i];
-		if (t->state == TASK_UNUSED || t->state == TASK_ZOMBIE)
-			continue;
-		/* kill(pid), kill(0): my group, kill(-pgid), kill(-1): everyone but init. */
-		if (pid > 0 ? t->pid != pid : pid == 0 ? t->pgid != current->pgid
-				 : pid == -1		 ? t == init_task
-							 : t->pgid != -pid)
+		if (t->state == TASK_UNUSED || t->state == TASK_ZOMBIE || !kill_targets(t, pid))
 			continue;
 		if (t == init_task && current != init_task)
 			return -EPERM; /* init takes no signals from others */
@@ -100,11 +103,11 @@ long sys_sigaction(int sig, unsigned long act, unsigned long oldact)
 	if (sig <= 0 || sig >= NSIG)
 		return -EINVAL;
 	if (oldact && copy_to_user(oldact, &current->sigactions[sig], sizeof(k)))
-		return -14;
+		return -EFAULT;
 	if (!act)
 		return 0;
 	if (copy_from_user(&k, act, sizeof(k)))
-		return -14;
+		return -EFAULT;
 	if (sig == SIGKILL)
 		return -EINVAL;
 	/* A handler needs a way back: we have no trampoline of our own to lend. */

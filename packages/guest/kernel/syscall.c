@@ -13,47 +13,6 @@
 #include <task.h>
 #include <tty.h>
 
-#define SYS_exit 1
-#define SYS_fork 2
-#define SYS_read 3
-#define SYS_write 4
-#define SYS_open 5
-#define SYS_close 6
-#define SYS_waitpid 7
-#define SYS_execve 11
-#define SYS_getpid 20
-#define SYS_kill 37
-#define SYS_brk 45
-#define SYS_ioctl 54
-#define SYS_setpgid 57
-#define SYS_getppid 64
-#define SYS_sigaction 67
-#define SYS_reboot 88
-#define SYS_sigreturn 119
-#define SYS_uname 122
-#define SYS_getpgid 132
-#define SYS_sched_yield 158
-#define SYS_nanosleep 162
-
-#define EPERM 1
-#define ENOENT 2
-#define ESRCH 3
-#define EINTR 4
-#define EIO 5
-#define EBADF 9
-#define EFAULT 14
-#define EINVAL 22
-#define EMFILE 24
-#define ENOTTY 25
-#define ENOSYS 38
-
-#define TIOCGPGRP 0x540F
-#define TIOCSPGRP 0x5410
-
-#define REBOOT_MAGIC1 0xfee1deadU
-#define REBOOT_MAGIC2 0x28121969U
-#define REBOOT_CMD_POWER_OFF 0x4321fedcU
-
 /* The kernel address of user address va in the current task, if ring 3 could read it (or
  * write it, with write); demand-fills a stack or heap page the way a fault would. */
 static char *user_address(unsigned long va, int write)

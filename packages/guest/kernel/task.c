@@ -36,16 +36,6 @@ static char kstacks[MAX_TASKS][THREAD_SIZE] __attribute__((aligned(THREAD_SIZE))
 void switch_context(unsigned long *save_ksp, unsigned long ksp);
 void ret_from_fork(void);
 
-#define ENOENT 2
-#define ENOEXEC 8
-#define ECHILD 10
-#define EAGAIN 11
-#define ENOMEM 12
-#define EFAULT 14
-#define E2BIG 7
-#define EINTR 4
-#define WNOHANG 1
-
 void sched_init(void)
 {
 	struct task *t = &tasks[0];

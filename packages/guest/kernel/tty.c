@@ -5,8 +5,8 @@
  * away and sends SIGINT to the terminal's foreground process group; Ctrl-D on an empty line
  * is end of file. A reader sleeps until a line is ready or a signal arrives.
  *
- * Under lguest the bytes wait in the console driver's bound buffer; its IRQ handler (and, as
- * a safety net, every tick) calls tty_poll, which takes them out.
+ * Under lguest the bytes wait in the console driver's bound buffer; its IRQ handler calls
+ * tty_poll, which takes them out (and the reader calls it again when a line frees room).
  */
 #include <irq.h>
 #include <task.h>
@@ -35,14 +35,13 @@ static void echo(const char *s, unsigned int n)
 	pv_ops.console_write(s, n);
 }
 
-/* Queue the edited line (or end of file, len -1) for the reader; a full queue drops it, as a
- * terminal whose input buffer is full does. */
+/* Queue the edited line (or end of file, len -1) for the reader. There is room: the drivers
+ * hand us no byte while tty_full(). */
 static void finish_line(int len)
 {
 	unsigned int slot;
 
-	if (ready_head - ready_tail >= READY_LINES)
-		return;
+	BUG_ON(tty_full());
 	slot = ready_head % READY_LINES;
 	if (len > 0)
 		memcpy(ready[slot], edit, len);

@@ -357,15 +357,8 @@ noreturn void native_init(u32 magic, u32 info_phys)
 	boot_info.ram_bytes = (mbi->mem_upper + 1024) << 10;
 	snprintf(native_mem_source, sizeof(native_mem_source), "multiboot mem_upper %u KiB", mbi->mem_upper);
 	boot_info.mem_source = native_mem_source;
-	if (mbi->flags & MBI_CMDLINE) {
-		const char *from = __va(mbi->cmdline);
-		unsigned int n = 0;
-		while (from[n] && n < sizeof(native_command_line) - 1) {
-			native_command_line[n] = from[n];
-			n++;
-		}
-		native_command_line[n] = '\0';
-	}
+	if (mbi->flags & MBI_CMDLINE)
+		memcpy(native_command_line, __va(mbi->cmdline), sizeof(native_command_line) - 1);
 	boot_info.cmdline = native_command_line;
 	boot_info.reserved_top = 0;
 	native_find_initrd(mbi);

@@ -70,9 +70,6 @@ int getpgid(int pid)
 	return (int)syscall3(SYS_getpgid, pid, 0, 0);
 }
 
-#define TIOCGPGRP 0x540F
-#define TIOCSPGRP 0x5410
-
 int tcgetpgrp(int fd)
 {
 	int pgid;
@@ -93,8 +90,6 @@ __asm__(".text\n"
 	"movl $119, %eax\n\t"
 	"int $0x80\n\t"
 	"ud2\n");
-
-#define SA_RESTORER 0x04000000UL
 
 int signal(int sig, void (*handler)(int))
 {
@@ -122,7 +117,7 @@ int uname(struct utsname *u)
 
 int poweroff(void)
 {
-	return (int)syscall3(SYS_reboot, (long)0xfee1deadU, 0x28121969, (long)0x4321fedcU);
+	return (int)syscall3(SYS_reboot, (long)REBOOT_MAGIC1, (long)REBOOT_MAGIC2, (long)REBOOT_CMD_POWER_OFF);
 }
 
 int sleep_seconds(unsigned long s)

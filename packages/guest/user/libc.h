@@ -6,52 +6,14 @@
 #ifndef USER_LIBC_H
 #define USER_LIBC_H
 
+#include <uapi.h>
+
 typedef unsigned long size_t;
 #define NULL ((void *)0)
 
-#define SYS_exit 1
-#define SYS_fork 2
-#define SYS_read 3
-#define SYS_write 4
-#define SYS_open 5
-#define SYS_close 6
-#define SYS_waitpid 7
-#define SYS_execve 11
-#define SYS_getpid 20
-#define SYS_kill 37
-#define SYS_brk 45
-#define SYS_ioctl 54
-#define SYS_setpgid 57
-#define SYS_getppid 64
-#define SYS_sigaction 67
-#define SYS_reboot 88
-#define SYS_sigreturn 119
-#define SYS_uname 122
-#define SYS_getpgid 132
-#define SYS_sched_yield 158
-#define SYS_nanosleep 162
-
-#define EPERM 1
-#define ENOENT 2
-#define ESRCH 3
-#define EINTR 4
-#define EIO 5
-#define ENOEXEC 8
-#define ECHILD 10
-#define EAGAIN 11
-#define ENOMEM 12
-
-#define SIGINT 2
-#define SIGKILL 9
-#define SIGTERM 15
+/* Handlers for signal(), as function pointers on this side. */
 #define SIG_DFL ((void (*)(int))0)
 #define SIG_IGN ((void (*)(int))1)
-
-#define WNOHANG 1
-#define WIFEXITED(s) (((s)&0x7F) == 0)
-#define WEXITSTATUS(s) (((s) >> 8) & 0xFF)
-#define WIFSIGNALED(s) (((s)&0x7F) != 0)
-#define WTERMSIG(s) ((s)&0x7F)
 
 struct utsname {
 	char sysname[65], nodename[65], release[65], version[65], machine[65], domainname[65];

@@ -1,0 +1,85 @@
+/*
+ * The system-call interface, as both sides see it: the kernel (kernel/syscall.c and its
+ * helpers) and the ring-3 programs (user/libc.h, boot/user.S) include this one file, so the
+ * numbers cannot drift apart. They are Linux i386's: call numbers, errno values, signal
+ * numbers, waitpid statuses, the terminal's ioctls, sigaction's SA_RESTORER and reboot's
+ * magic. Only #defines: assembler includes it too.
+ */
+#ifndef GUEST_UAPI_H
+#define GUEST_UAPI_H
+
+#define SYS_exit 1
+#define SYS_fork 2
+#define SYS_read 3
+#define SYS_write 4
+#define SYS_open 5
+#define SYS_close 6
+#define SYS_waitpid 7
+#define SYS_execve 11
+#define SYS_getpid 20
+#define SYS_kill 37
+#define SYS_brk 45
+#define SYS_ioctl 54
+#define SYS_setpgid 57
+#define SYS_getppid 64
+#define SYS_sigaction 67
+#define SYS_reboot 88
+#define SYS_sigreturn 119
+#define SYS_uname 122
+#define SYS_getpgid 132
+#define SYS_sched_yield 158
+#define SYS_nanosleep 162
+
+#define EPERM 1
+#define ENOENT 2
+#define ESRCH 3
+#define EINTR 4
+#define EIO 5
+#define E2BIG 7
+#define ENOEXEC 8
+#define EBADF 9
+#define ECHILD 10
+#define EAGAIN 11
+#define ENOMEM 12
+#define EFAULT 14
+#define EINVAL 22
+#define EMFILE 24
+#define ENOTTY 25
+#define ENOSYS 38
+
+#define SIGHUP 1
+#define SIGINT 2
+#define SIGQUIT 3
+#define SIGILL 4
+#define SIGTRAP 5
+#define SIGBUS 7
+#define SIGFPE 8
+#define SIGKILL 9
+#define SIGSEGV 11
+#define SIGPIPE 13
+#define SIGALRM 14
+#define SIGTERM 15
+#define SIGCHLD 17
+#define NSIG 32
+/* sigaction's flag: sa_restorer is where a handler returns (to call sigreturn). */
+#define SA_RESTORER 0x04000000UL
+
+/* waitpid: options, and the status word (exit code << 8, or the signal that ended it). */
+#define WNOHANG 1
+#define W_EXITCODE(code) (((code)&0xFF) << 8)
+#define W_SIGNALED(sig) ((sig)&0x7F)
+#define WIFEXITED(s) (((s)&0x7F) == 0)
+#define WEXITSTATUS(s) (((s) >> 8) & 0xFF)
+#define WIFSIGNALED(s) (((s)&0x7F) != 0)
+#define WTERMSIG(s) ((s)&0x7F)
+
+/* ioctl on the terminal: get and set its foreground process group. */
+#define TIOCGPGRP 0x540F
+#define TIOCSPGRP 0x5410
+
+/* reboot(magic1, magic2, cmd): only power-off (lguest has no reboot). */
+#define REBOOT_MAGIC1 0xfee1deadU
+#define REBOOT_MAGIC2 0x28121969U
+#define REBOOT_CMD_POWER_OFF 0x4321fedcU
+
+#endif /* GUEST_UAPI_H */
