@@ -1,0 +1,60 @@
+// Test helper: where the real Linux 2.6.23 lguest guest is (../shared/testdata/linux-2.6.23 from
+// the workspace root, or $LGUEST_LINUX_DIR), and its klibc userland unpacked once per test file.
+//
+// The data is not part of the repository. Under CI (CI=true) its absence is a failure. In a
+// user's clone the Linux tests fail too, with a message that says where to put the data,
+// unless the user opts out explicitly with LGUEST_SKIP_LINUX=1: then `linuxTests()` says loudly
+// on stderr that they did not run and why, and returns false.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The workspace root: packages/cli/src/testing → four levels up. */
+const ROOT = resolve(__dirname, '..', '..', '..', '..');
+
+export const LINUX_DIR = process.env.LGUEST_LINUX_DIR
+  ? resolve(process.env.LGUEST_LINUX_DIR)
+  : resolve(ROOT, '..', 'shared', 'testdata', 'linux-2.6.23');
+
+export const LINUX = {
+  bzImage: join(LINUX_DIR, 'bzImage-2.6.23.17-lguest'),
+  vmlinuxGz: join(LINUX_DIR, 'vmlinux-2.6.23.17-lguest.gz'),
+  systemMapGz: join(LINUX_DIR, 'System.map-2.6.23.17-lguest.gz'),
+  config: join(LINUX_DIR, 'config-2.6.23.17-lguest'),
+  klibcTarball: join(LINUX_DIR, 'klibc-2.0.12-i386.tar.gz'),
+} as const;
+
+const WHERE =
+  `Put the Linux 2.6.23 lguest test data (bzImage-2.6.23.17-lguest, vmlinux-2.6.23.17-lguest.gz, ` +
+  `klibc-2.0.12-i386.tar.gz, …) in ${LINUX_DIR}, or point LGUEST_LINUX_DIR at a directory holding it; ` +
+  `to run the rest of the suite without the Linux tests, set LGUEST_SKIP_LINUX=1.`;
+
+/**
+ * Whether the Linux tests of a file should run. Throws (failing the file) when the data is
+ * missing and nobody opted out; returns false, with a loud note on stderr, when the user set
+ * LGUEST_SKIP_LINUX=1 (refused under CI).
+ */
+export function linuxTests(what: string): boolean {
+  const missing = Object.values(LINUX).filter((f) => !existsSync(f));
+  if (process.env.LGUEST_SKIP_LINUX === '1') {
+    if (process.env.CI === 'true')
+      throw new Error('LGUEST_SKIP_LINUX=1 is not allowed under CI: the Linux tests must run.');
+    process.stderr.write(`\n*** ${what}: NOT RUN — LGUEST_SKIP_LINUX=1 was set. ***\n\n`);
+    return false;
+  }
+  if (missing.length) {
+    throw new Error(`${what}: the Linux guest test data is missing (${missing.join(', ')}). ${WHERE}`);
+  }
+  return true;
+}
+
+/** Unpacks the klibc tarball into a fresh temporary directory; returns its `klibc/` directory
+ * (bin/ with sh, cat, mount, …; lib/ with klibc-*.so, the tools' ELF interpreter). */
+export function unpackKlibc(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lguest-klibc-'));
+  const r = spawnSync('tar', ['-xzf', LINUX.klibcTarball, '-C', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tar -xzf ${LINUX.klibcTarball} failed: ${r.stderr}`);
+  return join(dir, 'klibc');
+}
