@@ -9,7 +9,7 @@ const ALLOWED = {
   abi: [],
   x86: [],
   'x86-conformance': ['x86'],
-  'x86-bench': ['x86'],
+  'x86-bench': ['x86', 'x86-conformance'], // the conformance kit's probe of i386 execution
   pc: ['x86'],
   host: ['x86'],
   lg: ['host', 'abi', 'x86'],

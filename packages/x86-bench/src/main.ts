@@ -13,7 +13,7 @@ import type { Options } from './options';
 import { referenceChecksum } from './reference';
 import { formatTable, toRow } from './report';
 import { runOnCore } from './run-core';
-import { runNative } from './run-native';
+import { nativeProgram, runNative } from './run-native';
 import { runOnV86, v86EngineName } from './run-v86';
 import { loadV86 } from './v86-api';
 import type { V86Package } from './v86-api';
@@ -49,7 +49,9 @@ async function main(): Promise<number> {
   const images = loadWorkloadImages(packageDir);
   const workload = workloadName(options.iterations);
   const expected = referenceChecksum(options.iterations);
-  progress(`bench: ${workload}: ${options.iterations} iterations, ${metalInstructions(options.iterations)} instructions, checksum ${hex32(expected)}`);
+  progress(
+    `bench: ${workload}: ${options.iterations} iterations, ${metalInstructions(options.iterations)} instructions, checksum ${hex32(expected)}`,
+  );
 
   const failures: string[] = [];
   const engines = selectEngines(options, images, packageDir, failures);
@@ -63,7 +65,14 @@ async function main(): Promise<number> {
     }
   }
 
-  if (options.json) console.log(JSON.stringify(results.map((m) => toRow(workload, m)), null, 2));
+  if (options.json)
+    console.log(
+      JSON.stringify(
+        results.map((m) => toRow(workload, m)),
+        null,
+        2,
+      ),
+    );
   else if (results.length > 0) console.log(formatTable(workload, results));
   for (const failure of failures) console.error(`bench: FAILED: ${failure}`);
   return failures.length > 0 ? 1 : 0;
@@ -74,11 +83,19 @@ function selectEngines(options: Options, images: WorkloadImages, packageDir: str
   const { iterations, repeat } = options;
   const engines: Engine[] = [];
   if (options.native) {
-    engines.push({
-      name: 'native',
-      runs: Math.max(repeat, NATIVE_MIN_RUNS),
-      run: () => runNative(images.nativePath, iterations),
-    });
+    try {
+      const program = nativeProgram(images);
+      if (program.reason) {
+        progress(`bench: WARNING: ${program.reason}; the native row is the x86-64 build of the same workload`);
+      }
+      engines.push({
+        name: program.engine,
+        runs: Math.max(repeat, NATIVE_MIN_RUNS),
+        run: () => runNative(program, iterations),
+      });
+    } catch (e) {
+      failures.push((e as Error).message);
+    }
   }
   for (const core of selectCores(options, failures)) {
     for (const paging of pagingRuns(options.paging)) {
@@ -135,7 +152,9 @@ async function measure(engine: Engine, expected: number): Promise<Measurement> {
     progress(`bench: ${engine.name}${engine.runs > 1 ? ` (run ${i + 1} of ${engine.runs})` : ''}…`);
     const m = await engine.run();
     if (m.checksum !== expected) {
-      throw new Error(`${engine.name}: wrong checksum ${hex32(m.checksum)}, expected ${hex32(expected)}: the engine computed the workload wrongly`);
+      throw new Error(
+        `${engine.name}: wrong checksum ${hex32(m.checksum)}, expected ${hex32(expected)}: the engine computed the workload wrongly`,
+      );
     }
     if (!best || m.seconds < best.seconds) best = m;
   }
@@ -143,7 +162,9 @@ async function measure(engine: Engine, expected: number): Promise<Measurement> {
   if (engine.exactInstructions !== undefined && best.instructions !== engine.exactInstructions) {
     // The right answer with the wrong count: a core miscounting retirement, or workload.ts's
     // count gone stale after a compiler change (the unit test tells which).
-    progress(`bench: WARNING: ${engine.name} retired ${best.instructions} instructions; the run is exactly ${engine.exactInstructions}`);
+    progress(
+      `bench: WARNING: ${engine.name} retired ${best.instructions} instructions; the run is exactly ${engine.exactInstructions}`,
+    );
   }
   return best;
 }

@@ -1,6 +1,7 @@
 // Turning measurements into the table people read and the JSON scripts read.
 
 import type { Measurement } from './measurement';
+import { NATIVE64_ENGINE, NATIVE_ENGINE } from './run-native';
 
 /** One row of `--json` output. */
 export interface Row {
@@ -24,7 +25,7 @@ export function mips(m: Measurement): number {
  * native's MIPS the engine's MIPS is below (native itself is 1.0×). Instructions the engine did not count itself are marked *.
  */
 export function formatTable(workload: string, measurements: readonly Measurement[]): string {
-  const native = measurements.find((m) => m.engine === 'native');
+  const native = measurements.find((m) => m.engine === NATIVE_ENGINE || m.engine === NATIVE64_ENGINE);
   const header = ['workload', 'engine', 'instructions', 'seconds', 'MIPS', 'slowdown'];
   const rows = measurements.map((m) => [
     workload,
@@ -37,10 +38,18 @@ export function formatTable(workload: string, measurements: readonly Measurement
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   // Text columns left-aligned, numbers right-aligned.
   const line = (cells: string[]): string =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
   if (measurements.some((m) => !m.counted)) {
     out.push('* the exact count of the workload, known from callgrind (the engine keeps no counter)');
+  }
+  if (native?.engine === NATIVE64_ENGINE) {
+    out.push(
+      '  The x86-64 build does the same work in its own instructions; its MIPS are i386 instructions per second.',
+    );
   }
   return out.join('\n');
 }

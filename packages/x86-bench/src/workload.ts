@@ -31,7 +31,8 @@ export const TEST_ITERATIONS = 1_000;
 
 /** Instructions workload_run(iterations) executes. */
 export function workloadInstructions(iterations: number): number {
-  if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`iterations must be a positive integer, not ${iterations}`);
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new Error(`iterations must be a positive integer, not ${iterations}`);
   return WORKLOAD_FIXED_INSTRUCTIONS + WORKLOAD_LOOP_INSTRUCTIONS * iterations;
 }
 
@@ -66,6 +67,8 @@ export interface WorkloadImages {
   metal: MetalSymbols;
   /** Path of the static i386 Linux program. */
   nativePath: string;
+  /** Path of the same program built for x86-64, for hosts that run no i386 programs. */
+  native64Path: string;
 }
 
 /** The package directory, found by walking up from `from` to this package's package.json. */
@@ -83,16 +86,22 @@ export function loadWorkloadImages(packageDir: string): WorkloadImages {
   const metalElfPath = join(build, 'workload-metal.elf');
   const symbolsPath = join(build, 'workload-metal.sym.json');
   const nativePath = join(build, 'workload-native.elf');
-  for (const path of [metalElfPath, symbolsPath, nativePath]) {
+  const native64Path = join(build, 'workload-native64.elf');
+  for (const path of [metalElfPath, symbolsPath, nativePath, native64Path]) {
     if (!existsSync(path)) {
       throw new Error(
         `${path} is missing: build the workload first with \`npx nx run x86-bench:build\` ` +
-          '(or `npm run build` in packages/x86-bench; it needs gcc -m32).',
+          '(or `npm run build` in packages/x86-bench; it needs gcc with -m32).',
       );
     }
   }
   const symbols: unknown = JSON.parse(readFileSync(symbolsPath, 'utf8'));
-  return { metalElf: new Uint8Array(readFileSync(metalElfPath)), metal: checkSymbols(symbols, symbolsPath), nativePath };
+  return {
+    metalElf: new Uint8Array(readFileSync(metalElfPath)),
+    metal: checkSymbols(symbols, symbolsPath),
+    nativePath,
+    native64Path,
+  };
 }
 
 function checkSymbols(symbols: unknown, path: string): MetalSymbols {

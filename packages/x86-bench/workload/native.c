@@ -1,35 +1,50 @@
 /*
- * The workload as a static i386 Linux program, the "native" engine of the benchmark.
+ * The workload as a static Linux program, the "native" engine of the benchmark: built for
+ * i386, and for x86-64 for hosts whose kernel runs no i386 programs.
  * Usage: workload-native.elf ITERATIONS
  * It times the workload call itself with clock_gettime(CLOCK_MONOTONIC), so process start
  * and exit are not measured, and prints one line: "CHECKSUM SECONDS NANOSECONDS" with the
  * checksum in hex and the elapsed time split into whole seconds and nanoseconds.
- * No libc: system calls go through int $0x80.
+ * No libc: system calls go through int $0x80 on i386 and syscall on x86-64.
  */
 #include "workload.h"
 
+typedef unsigned long word;
+
+#define CLOCK_MONOTONIC 1
+
+#ifdef __x86_64__
+#define SYS_write 1
+#define SYS_exit 60
+#define SYS_clock_gettime 228
+#else
 #define SYS_exit 1
 #define SYS_write 4
 #define SYS_clock_gettime 265
-#define CLOCK_MONOTONIC 1
+#endif
 
-struct timespec32 {
-	u32 sec;
-	u32 nsec;
+/* struct timespec of the kernel's native ABI: two words. */
+struct timespec_word {
+	word sec;
+	word nsec;
 };
 
-static int syscall3(int nr, u32 a, u32 b, u32 c)
+static long syscall3(word nr, word a, word b, word c)
 {
-	int ret;
+	long ret;
 
+#ifdef __x86_64__
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+#else
 	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+#endif
 	return ret;
 }
 
 static void __attribute__((noreturn)) sys_exit(int code)
 {
 	for (;;)
-		syscall3(SYS_exit, (u32)code, 0, 0);
+		syscall3(SYS_exit, (word)code, 0, 0);
 }
 
 static u32 length(const char *s)
@@ -43,12 +58,12 @@ static u32 length(const char *s)
 
 static void say(const char *s)
 {
-	syscall3(SYS_write, 1, (u32)s, length(s));
+	syscall3(SYS_write, 1, (word)s, length(s));
 }
 
 static void die(const char *why)
 {
-	syscall3(SYS_write, 2, (u32)why, length(why));
+	syscall3(SYS_write, 2, (word)why, length(why));
 	sys_exit(2);
 }
 
@@ -91,26 +106,26 @@ static u32 parse_count(const char *s)
 	return v;
 }
 
-void __attribute__((noreturn)) native_main(u32 *initial_stack)
+void __attribute__((noreturn)) native_main(word *initial_stack)
 {
-	u32 argc = initial_stack[0];
+	word argc = initial_stack[0];
 	char **argv = (char **)(initial_stack + 1);
-	struct timespec32 start, end;
+	struct timespec_word start, end;
 	u32 iterations, checksum, sec, nsec;
 	char line[64], *p = line;
 
 	if (argc != 2)
 		die("usage: workload-native.elf ITERATIONS\n");
 	iterations = parse_count(argv[1]);
-	if (syscall3(SYS_clock_gettime, CLOCK_MONOTONIC, (u32)&start, 0) != 0)
+	if (syscall3(SYS_clock_gettime, CLOCK_MONOTONIC, (word)&start, 0) != 0)
 		die("workload-native: clock_gettime failed\n");
 	checksum = workload_run(iterations);
-	syscall3(SYS_clock_gettime, CLOCK_MONOTONIC, (u32)&end, 0);
-	sec = end.sec - start.sec;
+	syscall3(SYS_clock_gettime, CLOCK_MONOTONIC, (word)&end, 0);
+	sec = (u32)(end.sec - start.sec);
 	if (end.nsec >= start.nsec) {
-		nsec = end.nsec - start.nsec;
+		nsec = (u32)(end.nsec - start.nsec);
 	} else {
-		nsec = end.nsec + 1000000000u - start.nsec;
+		nsec = (u32)(end.nsec + 1000000000u - start.nsec);
 		sec--;
 	}
 	put_hex(&p, checksum);

@@ -6,3 +6,4 @@ export * from './sst/report';
 export * from './sst/runner';
 export * from './sst/shape';
 export * from './sst/suite';
+export * from './i386-host';

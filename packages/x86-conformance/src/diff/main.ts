@@ -1,13 +1,14 @@
 // `npm run diff -- [--cases N] [--seed S] [--form MNEMONIC] [--core NAME] [--details N]
-// [--list]`: the differential test at any size, for the person chasing a mismatch. Exits 1
-// when a core has unexpected mismatches.
+// [--oracle NAME] [--list]`: the differential test at any size, for the person chasing a
+// mismatch. Exits 1 when a core has unexpected mismatches.
 
 import { parseArgs } from 'node:util';
 import { cores, findCore } from '@lguest/x86';
 import { formName } from './forms';
 import { instructionForms } from './isa';
-import { makePlan } from './plan';
-import { runDiff, summary } from './run';
+import { hostOracle } from './host-oracle';
+import { makePlan, type OracleName } from './plan';
+import { runDiff, summary, uncheckedReport } from './run';
 
 const USAGE = `usage: npm run diff -- [options]
   --cases N         number of cases (default 20000)
@@ -15,7 +16,17 @@ const USAGE = `usage: npm run diff -- [options]
   --form MNEMONIC   only forms with this mnemonic (or exact form name, e.g. "add Ev,Gv (01)")
   --core NAME       only this registered core (default: all)
   --details N       mismatches described in full per core (default 20)
+  --oracle NAME     i386 or long-mode (default: i386 where the host runs i386 programs)
   --list            list supported and excluded forms (with reasons) and exit`;
+
+/** The oracle asked for, or the one this host offers (saying why when it is not i386). */
+function chooseOracle(asked: string | undefined): OracleName {
+  if (asked === 'i386' || asked === 'long-mode') return asked;
+  if (asked !== undefined) throw new Error(`--oracle wants i386 or long-mode, not '${asked}'`);
+  const oracle = hostOracle();
+  if (oracle.reason) console.error(`diff: ${oracle.reason}.\n${uncheckedReport(oracle.name)}`);
+  return oracle.name;
+}
 
 function number(v: string | undefined, what: string, fallback: number): number {
   if (v === undefined) return fallback;
@@ -32,6 +43,7 @@ function main(): number {
       form: { type: 'string' },
       core: { type: 'string' },
       details: { type: 'string' },
+      oracle: { type: 'string' },
       list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -41,7 +53,11 @@ function main(): number {
     return 0;
   }
   if (values.list) {
-    const plan = makePlan(instructionForms(), values.form);
+    const plan = makePlan(
+      instructionForms(),
+      values.form,
+      values.oracle === undefined ? 'i386' : chooseOracle(values.oracle),
+    );
     for (const f of plan.supported) console.log(`run       ${formName(f)}`);
     for (const { form, reason } of plan.excluded) console.log(`excluded  ${formName(form)}: ${reason}`);
     return 0;
@@ -52,6 +68,7 @@ function main(): number {
     form: values.form,
     cores: values.core ? [findCore(values.core)] : cores,
     details: number(values.details, '--details', 20),
+    oracle: chooseOracle(values.oracle),
   });
   console.log(summary(result));
   return result.cores.some((c) => c.mismatches > 0) ? 1 : 0;

@@ -430,7 +430,7 @@ function table(cases: readonly DiffCase[]): string {
 }
 
 /** The input record of a case up to its code window, as dwords. */
-function inputRecord(c: DiffCase): number[] {
+export function inputRecord(c: DiffCase): number[] {
   const dv = new DataView(new ArrayBuffer(IN_CODE));
   c.regs.forEach((v, i) => dv.setUint32(i * 4, v, true));
   dv.setUint32(IN_EFLAGS, c.eflags, true);

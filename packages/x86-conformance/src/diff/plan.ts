@@ -2,14 +2,23 @@
 // reason), and the cases themselves. Forms are dealt round-robin, so every supported form
 // gets cases in any run of at least as many cases as there are forms; case i is generated
 // from its own PRNG stream, so `seed` and `index` regenerate it exactly.
+//
+// A plan is made for one oracle. The long-mode oracle runs fewer forms (long-mode.ts), and
+// of a case it cannot reproduce (16-bit addressing, LDT segments, …) it gets another draw of
+// the same form from the next stream of the same index, so its runs are just as repeatable.
 
 import type { DiffCase } from './case';
 import { exclusionReason, formName } from './forms';
 import { generateCase } from './generate';
 import type { InstructionForm } from './isa';
+import { longModeCaseProblem, longModeExclusionReason } from './long-mode';
 import { Prng } from './prng';
 
+/** The host program the cases run on: i386 code, or the same cases as 64-bit code. */
+export type OracleName = 'i386' | 'long-mode';
+
 export interface Plan {
+  oracle: OracleName;
   forms: readonly InstructionForm[];
   supported: InstructionForm[];
   excluded: { form: InstructionForm; reason: string }[];
@@ -17,8 +26,11 @@ export interface Plan {
   zFixed: Set<InstructionForm>;
 }
 
-/** Splits `forms` into supported and excluded; `only` keeps the forms with that mnemonic. */
-export function makePlan(forms: readonly InstructionForm[], only?: string): Plan {
+/**
+ * Splits `forms` into those `oracle` runs and those it excludes; `only` keeps the forms with
+ * that mnemonic.
+ */
+export function makePlan(forms: readonly InstructionForm[], only?: string, oracle: OracleName = 'i386'): Plan {
   const zFixed = new Set(
     forms.filter(
       (f) =>
@@ -37,11 +49,11 @@ export function makePlan(forms: readonly InstructionForm[], only?: string): Plan
   const excluded: Plan['excluded'] = [];
   for (const form of forms) {
     if (only !== undefined && form.mnemonic !== only && formName(form) !== only) continue;
-    const reason = exclusionReason(form);
+    const reason = oracle === 'i386' ? exclusionReason(form) : longModeExclusionReason(form);
     if (reason) excluded.push({ form, reason });
     else supported.push(form);
   }
-  return { forms, supported, excluded, zFixed };
+  return { oracle, forms, supported, excluded, zFixed };
 }
 
 /** The PRNG stream of case `index` of a run seeded with `seed`. */
@@ -56,14 +68,25 @@ export function generateCases(plan: Plan, seed: number, count: number, first = 0
   const cases: DiffCase[] = [];
   for (let index = first; index < first + count; index++) {
     const form = plan.supported[index % n];
-    cases.push(
+    const draw = (attempt: number): DiffCase =>
       generateCase({
         form,
         index,
-        rng: caseRng(seed, index),
+        rng: caseRng((seed + Math.imul(attempt, 0x6c8e9cf5)) >>> 0, index),
         zFixed: plan.zFixed.has(form),
-      }),
-    );
+      });
+    let c = draw(0);
+    if (plan.oracle === 'long-mode') {
+      for (let attempt = 1; longModeCaseProblem(c) !== undefined; attempt++) {
+        if (attempt === LONG_MODE_DRAWS)
+          throw new Error(`generator: no case of ${formName(form)} the long-mode oracle can run`);
+        c = draw(attempt);
+      }
+    }
+    cases.push(c);
   }
   return cases;
 }
+
+/** Draws of one case the long-mode oracle may take before the generator is called broken. */
+const LONG_MODE_DRAWS = 64;

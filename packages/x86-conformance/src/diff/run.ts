@@ -1,15 +1,18 @@
-// One differential run: plan the forms, generate the cases, run them natively, run them on
-// every core, compare. The Jest test and `npm run diff` both call runDiff().
+// One differential run: plan the forms, generate the cases, run them natively (on the i386
+// oracle, or on the long-mode one where the host runs no i386 programs), run them on every
+// core, compare. The Jest test and `npm run diff` both call runDiff().
 
 import type { CoreFactory } from '@lguest/x86';
 import type { DiffCase, Outcome } from './case';
 import { differences, describeMismatch } from './compare';
 import { CoreHarness } from './core';
-import { formName } from './forms';
+import { exclusionReason, formName } from './forms';
 import { instructionForms, type InstructionForm } from './isa';
 import { KNOWN_CORE_MISMATCHES, knownMismatch, type KnownMismatch } from './known';
+import { LONG_MODE_CASE_LIMITS } from './long-mode';
 import { runNative } from './native';
-import { generateCases, makePlan, type Plan } from './plan';
+import { runLongMode } from './native64';
+import { generateCases, makePlan, type OracleName, type Plan } from './plan';
 
 export interface DiffOptions {
   seed: number;
@@ -19,6 +22,8 @@ export interface DiffOptions {
   cores: readonly CoreFactory[];
   /** Mismatches described in full per core (default 20). */
   details?: number;
+  /** The host program the cases run on (default i386). */
+  oracle?: OracleName;
 }
 
 export interface CoreResult {
@@ -44,11 +49,11 @@ export interface DiffResult {
 }
 
 export function runDiff(opts: DiffOptions): DiffResult {
-  const plan = makePlan(instructionForms(), opts.form);
+  const plan = makePlan(instructionForms(), opts.form, opts.oracle ?? 'i386');
   const t0 = performance.now();
   const cases = generateCases(plan, opts.seed, opts.cases);
   const generateMs = performance.now() - t0;
-  const native = runNative(cases);
+  const native = plan.oracle === 'i386' ? runNative(cases) : runLongMode(cases);
   const perForm = new Map<InstructionForm, { cases: number; faulted: number }>();
   for (const f of plan.supported) perForm.set(f, { cases: 0, faulted: 0 });
   cases.forEach((c, i) => {
@@ -103,7 +108,7 @@ export function summary(r: DiffResult): string {
   const covered = [...r.perForm.values()].filter((s) => s.cases > 0).length;
   lines.push(
     `${r.cases.length} cases over ${covered}/${r.plan.supported.length} forms (${r.plan.excluded.length} excluded) ` +
-      `of the instruction-set table`,
+      `of the instruction-set table, on the ${r.plan.oracle} oracle`,
   );
   const t = r.timings;
   lines.push(`generate ${ms(t.generateMs)}, assemble+link ${ms(t.buildMs)}, native run ${ms(t.nativeMs)}`);
@@ -116,6 +121,31 @@ export function summary(r: DiffResult): string {
     if (unseen.length) lines.push(`  known mismatches not met in this run: ${unseen.map((k) => k.title).join('; ')}`);
     lines.push(...c.reports);
   }
+  return lines.join('\n');
+}
+
+/**
+ * What `oracle` leaves unchecked against hardware, for the run's opening words: how many
+ * forms of the table it does not run, on top of those no oracle runs, grouped by reason.
+ */
+export function uncheckedReport(oracle: OracleName): string {
+  const forms = instructionForms();
+  const plan = makePlan(forms, undefined, oracle);
+  const everywhere = forms.filter((f) => exclusionReason(f) !== undefined).length;
+  const byReason = new Map<string, number>();
+  for (const { form, reason } of plan.excluded) {
+    if (exclusionReason(form) === undefined) byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+  }
+  const lines = [
+    `  The ${oracle} oracle checks ${plan.supported.length} of the table's ${forms.length} forms against the host CPU.`,
+    `  ${plan.excluded.length} forms are NOT checked against hardware: ${everywhere} that no oracle runs, and ` +
+      `${plan.excluded.length - everywhere} that the ${oracle} oracle cannot run:`,
+    ...[...byReason].map(([reason, n]) => `    ${n.toString().padStart(3)}  ${reason}`),
+  ];
+  if (oracle === 'long-mode') {
+    lines.push('  Nor does it run cases with:', ...LONG_MODE_CASE_LIMITS.map((l) => `         ${l}`));
+  }
+  lines.push('  `npm run diff -- --list --oracle ' + oracle + '` names every form and why.');
   return lines.join('\n');
 }
 

@@ -1,0 +1,150 @@
+// The long-mode oracle's view of the cases: which forms of the table mean the same thing in
+// 64-bit mode with a 32-, 16- or 8-bit operand size, which cases of those forms it can
+// reproduce, and how a case's i386 bytes become 64-bit bytes with the same effect.
+//
+// A host whose kernel cannot run i386 programs still runs the same instruction bytes in a
+// 64-bit process, and for most of the integer instruction set they do the same thing there:
+// the ALU, shifts, multiplies and divides, bit tests and scans, SETcc, CMOVcc, MOVZX/MOVSX,
+// MOV, XCHG, CMPXCHG, XADD, BSWAP, LEA, string operations, flag instructions, Jcc, JMP and
+// LOOP, and the privileged forms that raise #GP(0) at CPL 3. Two rewrites make them touch the
+// same bytes:
+//
+//   - 67h (32-bit addressing in 64-bit mode) on every instruction that forms an address, so
+//     an effective address wraps at 4 GiB exactly as in 32-bit mode, and string operations,
+//     XLAT, JECXZ and LOOP use ESI, EDI, EBX and ECX;
+//   - ModRM mod=00 r/m=101 (absolute disp32 in 32-bit mode, RIP-relative in 64-bit mode)
+//     re-encoded as SIB with no base and no index, which is absolute disp32 in both.
+//
+// The data area and the code page are mapped at the same low addresses as in the i386
+// oracle, so every address a register holds is the same in both worlds.
+
+import type { DiffCase } from './case';
+import { exclusionReason, formName, isString, LOOPS } from './forms';
+import { hasModrm, type InstructionForm } from './isa';
+
+const INVALID = 'invalid in 64-bit mode (#UD there)';
+const REX = 'the opcode is a REX prefix in 64-bit mode';
+const STACK = 'uses the stack: PUSH, POP, CALL and RET move 8 bytes in 64-bit mode';
+
+/**
+ * Forms of the table the long-mode oracle does not run, on top of those the i386 oracle
+ * excludes (forms.ts), each with why its 64-bit meaning differs. By form name.
+ */
+export const LONG_MODE_EXCLUSIONS: readonly (readonly [string, string])[] = [
+  ...['push ES (06)', 'push CS (0E)', 'push SS (16)', 'push DS (1E)'].map((f) => [f, INVALID] as const),
+  ...['daa (27)', 'das (2F)', 'aaa (37)', 'aas (3F)', 'aam Ib (D4)', 'aad Ib (D5)'].map(
+    (f) => [f, `BCD adjustment: ${INVALID}`] as const,
+  ),
+  ['pushad (60)', INVALID],
+  ['popad (61)', INVALID],
+  ['bound Gv,Ma (62)', 'BOUND: 62 is the EVEX prefix in 64-bit mode'],
+  ['arpl Ew,Gw (63)', 'ARPL: 63 is MOVSXD in 64-bit mode'],
+  ['into (CE)', INVALID],
+  ['salc (D6)', INVALID],
+  ...['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'].map(
+    (m, reg) => [`${m} Eb,Ib (82 /${reg})`, `the 82 alias of group 1: ${INVALID}`] as const,
+  ),
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => [`inc Zv (4${r})`, REX] as const),
+  ...['8', '9', 'A', 'B', 'C', 'D', 'E', 'F'].map((r) => [`dec Zv (4${r})`, REX] as const),
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => [`push Zv (5${r})`, STACK] as const),
+  ...['8', '9', 'A', 'B', 'C', 'D', 'E', 'F'].map((r) => [`pop Zv (5${r})`, STACK] as const),
+  ...[
+    'push Iv (68)',
+    'push Ibs (6A)',
+    'pop Ev (8F /0)',
+    'pushfd (9C)',
+    'popfd (9D)',
+    'ret Iw (C2)',
+    'ret (C3)',
+    'enter Iw,Ib (C8)',
+    'leave (C9)',
+    'call Jv (E8)',
+    'call Ev (FF /2)',
+    'push Ev (FF /6)',
+    'push FS (0F A0)',
+    'push GS (0F A8)',
+  ].map((f) => [f, STACK] as const),
+  ['jmp Ev (FF /4)', 'the target operand is 64 bits wide in 64-bit mode (from memory it reads 8 bytes)'],
+  [
+    'mov Ev,Sw (8C)',
+    'reads selectors: a 64-bit process runs on its own CS (33h), and FS and GS of the i386 set-up are LDT selectors',
+  ],
+];
+
+const BY_NAME: ReadonlyMap<string, string> = new Map(LONG_MODE_EXCLUSIONS);
+
+/** Why `form` is not run on the long-mode oracle, or undefined when it is. */
+export function longModeExclusionReason(form: InstructionForm): string | undefined {
+  return exclusionReason(form) ?? BY_NAME.get(formName(form));
+}
+
+/**
+ * Per case: choices the generator makes that the long-mode oracle cannot reproduce, with the
+ * reason. Cases with them are not run there (the plan draws another case of the same form).
+ */
+export const LONG_MODE_CASE_LIMITS: readonly string[] = [
+  '16-bit addressing (67h): in 64-bit mode 67h selects 32-bit addressing',
+  'LDT segments (FS, GS, an LDT ES or stack): 64-bit mode ignores segment bases and limits but those of FS and GS',
+  'CS override: a write through CS raises #GP(0) in 32-bit mode, and CS is ignored in 64-bit mode',
+  'instructions padded to the 15-byte limit: the 64-bit encoding is up to two bytes longer',
+];
+
+const PREFIXES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
+const MAX_LENGTH = 15;
+
+/** A case's instruction in 64-bit mode. */
+export interface LongModeCode {
+  /** The instruction under test as 64-bit code, followed by the case's skip region. */
+  snippet: Uint8Array;
+  /** Bytes the 64-bit instruction is longer than the i386 one (0–2). */
+  grown: number;
+}
+
+/** The 64-bit encoding of case `c`'s instruction (the snippet's first instruction). */
+export function longModeCode(c: DiffCase): LongModeCode {
+  const insn = c.insn;
+  let at = 0;
+  while (at < insn.length && PREFIXES.has(insn[at])) at++;
+  const opcodeEnd = at + (insn[at] === 0x0f ? 2 : 1);
+  const prefixes = Array.from(insn.subarray(0, at));
+  const opcode = Array.from(insn.subarray(at, opcodeEnd));
+  let rest = Array.from(insn.subarray(opcodeEnd));
+  const form = c.form;
+  const modrm = hasModrm(form) ? rest[0] : undefined;
+  const memoryModrm = modrm !== undefined && modrm >> 6 !== 3;
+  const addressed =
+    memoryModrm ||
+    form.operands.some((o) => o[0] === 'O') ||
+    isString(form) ||
+    form.mnemonic === 'xlat' ||
+    LOOPS.has(form.mnemonic);
+  if (modrm !== undefined && modrm >> 6 === 0 && (modrm & 7) === 5) {
+    // [disp32] → [disp32] through a SIB byte with no base (101) and no index (100).
+    rest = [(modrm & 0xf8) | 4, 0x25, ...rest.slice(1)];
+  }
+  const body = [...(addressed ? [0x67] : []), ...prefixes, ...opcode, ...rest];
+  const skip = c.snippet.subarray(insn.length);
+  return { snippet: Uint8Array.from([...body, ...skip]), grown: body.length - insn.length };
+}
+
+/** Why the long-mode oracle cannot run case `c` as generated, or undefined when it can. */
+export function longModeCaseProblem(c: DiffCase): string | undefined {
+  if (c.stack !== 'flat' || c.esLdt) return LONG_MODE_CASE_LIMITS[1];
+  let at = 0;
+  for (; at < c.insn.length && PREFIXES.has(c.insn[at]); at++) {
+    const p = c.insn[at];
+    if (p === 0x67) return LONG_MODE_CASE_LIMITS[0];
+    if (p === 0x64 || p === 0x65) return LONG_MODE_CASE_LIMITS[1];
+    if (p === 0x2e) return LONG_MODE_CASE_LIMITS[2];
+  }
+  if (c.insn.length > MAX_LENGTH || c.insn.length + longModeCode(c).grown > MAX_LENGTH) return LONG_MODE_CASE_LIMITS[3];
+  return undefined;
+}
+
+/**
+ * An instruction pointer the 64-bit run reported, as the i386 one: addresses past the
+ * instruction under test move back by the bytes its 64-bit encoding added.
+ */
+export function i386Eip(rip: number, start: number, code: LongModeCode, insnLength: number): number {
+  return rip >= start + insnLength + code.grown ? rip - code.grown : rip;
+}
