@@ -18,16 +18,7 @@ describe('bench options', () => {
   });
 
   it('picks engines, sizes and paging', () => {
-    const o = parseOptions([
-      '--quick',
-      '--engines',
-      'interpreter,v86-jit',
-      '--paging',
-      'on',
-      '--json',
-      '--repeat',
-      '3',
-    ]);
+    const o = parseOptions(['--quick', '--engines', 'interpreter,v86-jit', '--paging', 'on', '--json', '--repeat', '3']);
     expect(o).toMatchObject({
       iterations: QUICK_ITERATIONS,
       native: false,

@@ -73,8 +73,7 @@ export function parseOptions(argv: readonly string[]): Options {
         break;
       case '--paging': {
         const mode = value();
-        if (mode !== 'on' && mode !== 'off' && mode !== 'both')
-          throw new Error(`--paging takes on, off or both, not ${mode}`);
+        if (mode !== 'on' && mode !== 'off' && mode !== 'both') throw new Error(`--paging takes on, off or both, not ${mode}`);
         options.paging = mode;
         break;
       }
@@ -123,8 +122,7 @@ const MAX_ITERATIONS = 150_000_000;
 
 function positiveInteger(option: string, text: string, max = MAX_ITERATIONS): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > max)
-    throw new Error(`${option} takes a whole number from 1 to ${max}, not ${text}`);
+  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new Error(`${option} takes a whole number from 1 to ${max}, not ${text}`);
   return n;
 }
 

@@ -61,15 +61,12 @@ export function runOnCore(
 
   const eip = core.getState().eip;
   if (exit !== Exit.Halt) {
-    const why =
-      exit === Exit.Budget ? `still running after ${retired} instructions` : `exit ${EXIT_NAMES[exit] ?? exit}`;
+    const why = exit === Exit.Budget ? `still running after ${retired} instructions` : `exit ${EXIT_NAMES[exit] ?? exit}`;
     throw new Error(`${engine}: the workload did not finish: ${why} at eip ${hex32(eip)}`);
   }
   // HLT leaves EIP after itself (one byte).
   if (eip !== images.metal.bench_halt + 1) {
-    throw new Error(
-      `${engine}: halted at eip ${hex32(eip)}, not at the wrapper's HLT (${hex32(images.metal.bench_halt)})`,
-    );
+    throw new Error(`${engine}: halted at eip ${hex32(eip)}, not at the wrapper's HLT (${hex32(images.metal.bench_halt)})`);
   }
   if (memory.getUint32(images.metal.bench_done, true) !== BENCH_DONE_MAGIC) {
     throw new Error(`${engine}: halted without marking the checksum done`);
