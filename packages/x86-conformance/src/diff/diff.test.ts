@@ -20,7 +20,7 @@ import { exclusionReason, formName, usesStack } from './forms';
 import { hostOracle } from './host-oracle';
 import { instructionForms } from './isa';
 import { KNOWN_CORE_MISMATCHES } from './known';
-import { i386Eip, LONG_MODE_EXCLUSIONS, longModeCaseProblem, longModeCode } from './long-mode';
+import { i386Eip, LONG_MODE_16_BIT_ONLY, LONG_MODE_EXCLUSIONS, longModeCaseProblem, longModeCode } from './long-mode';
 import { generateCases, makePlan } from './plan';
 import { runDiff, summary, uncheckedReport, type DiffResult } from './run';
 
@@ -135,6 +135,9 @@ describe('the long-mode oracle', () => {
       expect(reason.length).toBeGreaterThan(20);
     }
     expect(new Set(LONG_MODE_EXCLUSIONS.map(([n]) => n)).size).toBe(LONG_MODE_EXCLUSIONS.length);
+    for (const name of LONG_MODE_16_BIT_ONLY) {
+      expect({ name, runs: plan.supported.some((f) => formName(f) === name) }).toEqual({ name, runs: true });
+    }
     expect(plan.supported.length + plan.excluded.length).toBe(forms.length);
     expect(plan.excluded.length).toBe(LONG_MODE_EXCLUSIONS.length + forms.filter((f) => exclusionReason(f)).length);
   });
@@ -173,6 +176,12 @@ describe('the long-mode oracle', () => {
     const a = generateCases(plan, 11, 3000);
     const b = generateCases(plan, 11, 50, 2000);
     expect(a.filter((c) => longModeCaseProblem(c) !== undefined)).toEqual([]);
+    // PUSH and POP only with 66h; never FS, GS, CS overrides or 67h.
+    const stack = a.filter((c) => LONG_MODE_16_BIT_ONLY.has(formName(c.form)));
+    expect(stack.length).toBeGreaterThan(100);
+    expect(stack.filter((c) => !c.insn.includes(0x66)).map((c) => c.index)).toEqual([]);
+    const prefixes = a.map((c) => c.insn[0]);
+    for (const p of [0x2e, 0x64, 0x65, 0x67]) expect(prefixes).not.toContain(p);
     expect(Array.from(b[7].snippet)).toEqual(Array.from(a[2007].snippet));
     expect(Array.from(b[7].regs)).toEqual(Array.from(a[2007].regs));
   });

@@ -6,8 +6,8 @@
 // 64-bit process, and for most of the integer instruction set they do the same thing there:
 // the ALU, shifts, multiplies and divides, bit tests and scans, SETcc, CMOVcc, MOVZX/MOVSX,
 // MOV, XCHG, CMPXCHG, XADD, BSWAP, LEA, string operations, flag instructions, Jcc, JMP and
-// LOOP, and the privileged forms that raise #GP(0) at CPL 3. Two rewrites make them touch the
-// same bytes:
+// LOOP, PUSH and POP with a 16-bit operand size, INT, and the privileged forms that raise
+// #GP(0) at CPL 3. Two rewrites make them touch the same bytes:
 //
 //   - 67h (32-bit addressing in 64-bit mode) on every instruction that forms an address, so
 //     an effective address wraps at 4 GiB exactly as in 32-bit mode, and string operations,
@@ -46,30 +46,37 @@ export const LONG_MODE_EXCLUSIONS: readonly (readonly [string, string])[] = [
   ),
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => [`inc Zv (4${r})`, REX] as const),
   ...['8', '9', 'A', 'B', 'C', 'D', 'E', 'F'].map((r) => [`dec Zv (4${r})`, REX] as const),
-  ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => [`push Zv (5${r})`, STACK] as const),
-  ...['8', '9', 'A', 'B', 'C', 'D', 'E', 'F'].map((r) => [`pop Zv (5${r})`, STACK] as const),
   ...[
-    'push Iv (68)',
-    'push Ibs (6A)',
-    'pop Ev (8F /0)',
-    'pushfd (9C)',
-    'popfd (9D)',
     'ret Iw (C2)',
     'ret (C3)',
     'enter Iw,Ib (C8)',
     'leave (C9)',
     'call Jv (E8)',
     'call Ev (FF /2)',
-    'push Ev (FF /6)',
     'push FS (0F A0)',
     'push GS (0F A8)',
   ].map((f) => [f, STACK] as const),
-  ['jmp Ev (FF /4)', 'the target operand is 64 bits wide in 64-bit mode (from memory it reads 8 bytes)'],
-  [
-    'mov Ev,Sw (8C)',
-    'reads selectors: a 64-bit process runs on its own CS (33h), and FS and GS of the i386 set-up are LDT selectors',
-  ],
 ];
+
+/**
+ * Forms the long-mode oracle runs with a 16-bit operand size only: with 66h, PUSH and POP
+ * move two bytes in 64-bit mode as in 32-bit mode, while without it they move eight.
+ */
+export const LONG_MODE_16_BIT_ONLY: ReadonlySet<string> = new Set([
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => `push Zv (5${r})`),
+  ...['8', '9', 'A', 'B', 'C', 'D', 'E', 'F'].map((r) => `pop Zv (5${r})`),
+  'push Iv (68)',
+  'push Ibs (6A)',
+  'pop Ev (8F /0)',
+  'push Ev (FF /6)',
+  'pushfd (9C)',
+  'popfd (9D)',
+]);
+
+/** MOV Ev,Sw reads ES, SS and DS only: the long-mode driver loads DS and ES with the same
+ *  user data selector as SS, while CS (33h in a 64-bit process) and FS and GS (the i386
+ *  set-up's LDT selector) differ. ModRM reg 6 and 7 are #UD on both sides. */
+const SAME_SELECTOR = new Set([0, 2, 3, 6, 7]);
 
 const BY_NAME: ReadonlyMap<string, string> = new Map(LONG_MODE_EXCLUSIONS);
 
@@ -82,12 +89,21 @@ export function longModeExclusionReason(form: InstructionForm): string | undefin
  * Per case: choices the generator makes that the long-mode oracle cannot reproduce, with the
  * reason. Cases with them are not run there (the plan draws another case of the same form).
  */
-export const LONG_MODE_CASE_LIMITS: readonly string[] = [
-  '16-bit addressing (67h): in 64-bit mode 67h selects 32-bit addressing',
-  'LDT segments (FS, GS, an LDT ES or stack): 64-bit mode ignores segment bases and limits but those of FS and GS',
-  'CS override: a write through CS raises #GP(0) in 32-bit mode, and CS is ignored in 64-bit mode',
-  'instructions padded to the 15-byte limit: the 64-bit encoding is up to two bytes longer',
-];
+const LIMITS = {
+  addressing16: '16-bit addressing (67h): in 64-bit mode 67h selects 32-bit addressing',
+  ldt: 'LDT segments (FS, GS, an LDT ES or stack): 64-bit mode ignores segment bases and limits but those of FS and GS',
+  csOverride: 'CS override: a write through CS raises #GP(0) in 32-bit mode, and CS is ignored in 64-bit mode',
+  length: 'instructions padded to the 15-byte limit: the 64-bit encoding is up to two bytes longer',
+  stack32: 'PUSH and POP with a 32-bit operand size: they move 8 bytes in 64-bit mode (their 16-bit cases run)',
+  selector: 'MOV Ev,Sw of CS, FS or GS: a 64-bit process runs on its own CS (33h) and has no LDT selector in FS and GS',
+  jmpMemory:
+    'JMP Ev from memory: the target operand is 64 bits wide in 64-bit mode, so it would read 8 bytes (JMP to a register runs)',
+  intReserved:
+    'INT n with a vector reserved for exceptions (14h–1Fh): hosts whose kernel a hypervisor runs deprivileged (PVM) ' +
+    'answer some of them themselves (CPUID data, #UD, #GP(0) after the instruction) instead of the CPU’s #GP(n·8+2)',
+} as const;
+
+export const LONG_MODE_CASE_LIMITS: readonly string[] = Object.values(LIMITS);
 
 const PREFIXES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
 const MAX_LENGTH = 15;
@@ -129,15 +145,20 @@ export function longModeCode(c: DiffCase): LongModeCode {
 
 /** Why the long-mode oracle cannot run case `c` as generated, or undefined when it can. */
 export function longModeCaseProblem(c: DiffCase): string | undefined {
-  if (c.stack !== 'flat' || c.esLdt) return LONG_MODE_CASE_LIMITS[1];
+  if (c.stack !== 'flat' || c.esLdt) return LIMITS.ldt;
   let at = 0;
   for (; at < c.insn.length && PREFIXES.has(c.insn[at]); at++) {
     const p = c.insn[at];
-    if (p === 0x67) return LONG_MODE_CASE_LIMITS[0];
-    if (p === 0x64 || p === 0x65) return LONG_MODE_CASE_LIMITS[1];
-    if (p === 0x2e) return LONG_MODE_CASE_LIMITS[2];
+    if (p === 0x67) return LIMITS.addressing16;
+    if (p === 0x64 || p === 0x65) return LIMITS.ldt;
+    if (p === 0x2e) return LIMITS.csOverride;
   }
-  if (c.insn.length > MAX_LENGTH || c.insn.length + longModeCode(c).grown > MAX_LENGTH) return LONG_MODE_CASE_LIMITS[3];
+  if (c.insn.length > MAX_LENGTH || c.insn.length + longModeCode(c).grown > MAX_LENGTH) return LIMITS.length;
+  const name = formName(c.form);
+  if (LONG_MODE_16_BIT_ONLY.has(name) && !c.insn.subarray(0, at).includes(0x66)) return LIMITS.stack32;
+  if (name === 'mov Ev,Sw (8C)' && !SAME_SELECTOR.has((c.insn[at + 1] >> 3) & 7)) return LIMITS.selector;
+  if (name === 'jmp Ev (FF /4)' && c.insn[at + 1] >> 6 !== 3) return LIMITS.jmpMemory;
+  if (name === 'int Ib (CD)' && c.insn[at + 1] >= 0x14 && c.insn[at + 1] <= 0x1f) return LIMITS.intReserved;
   return undefined;
 }
 

@@ -46,10 +46,9 @@ import { HEADER, inputRecord, MAGIC } from './oracle';
 export const WINDOW64 = 80;
 const IN_SIZE64 = IN_CODE + WINDOW64;
 
-/** The selectors an i386 program gets on an x86-64 Linux kernel (__USER32_CS, __USER_DS):
- *  the cores run the cases under these. */
+/** The code selector an i386 program gets on an x86-64 Linux kernel (__USER32_CS): the cores
+ *  run the cases under it, and under the data selector the program reports (its SS). */
 export const USER32_CS = 0x23;
-export const USER_DS = 0x2b;
 
 /** Exit statuses of the long-mode oracle program when it cannot even run its cases. */
 export const EXIT_REASONS64: Readonly<Record<number, string>> = {
@@ -127,9 +126,14 @@ ${mmap(CODE_BASE, CODE_SIZE, 7)}
 # Faults arrive on an alternate stack: the snippet's RSP may be anything.
 ${syscall(131, ['$altstack_desc', '$0'], '  test %rax, %rax\n  jnz fail_signal')}
 ${SIGNALS.map((sig) => syscall(13, [`$${sig}`, '$sigact', '$0', '$8'], '  test %rax, %rax\n  jnz fail_signal')).join('\n')}
+# DS and ES on the user data selector SS has (a 64-bit process starts with null ones), so
+# MOV Ev,Sw reads what the core's flat segments hold.
+  mov %ss, %eax
+  mov %eax, %ds
+  mov %eax, %es
+  mov %eax, out_header+8(%rip)
   movl $${hex(MAGIC)}, out_header(%rip)
   movl $${USER32_CS}, out_header+4(%rip)
-  movl $${USER_DS}, out_header+8(%rip)
   movl $${n}, out_header+12(%rip)
   movl $0, case_index(%rip)`;
 }

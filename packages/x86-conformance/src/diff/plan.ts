@@ -89,4 +89,4 @@ export function generateCases(plan: Plan, seed: number, count: number, first = 0
 }
 
 /** Draws of one case the long-mode oracle may take before the generator is called broken. */
-const LONG_MODE_DRAWS = 64;
+const LONG_MODE_DRAWS = 256;
