@@ -6,8 +6,8 @@
 // 64-bit process, and for most of the integer instruction set they do the same thing there:
 // the ALU, shifts, multiplies and divides, bit tests and scans, SETcc, CMOVcc, MOVZX/MOVSX,
 // MOV, XCHG, CMPXCHG, XADD, BSWAP, LEA, string operations, flag instructions, Jcc, JMP and
-// LOOP, PUSH and POP with a 16-bit operand size, INT, and the privileged forms that raise
-// #GP(0) at CPL 3. Two rewrites make them touch the same bytes:
+// LOOP, PUSH, POP, ENTER and LEAVE with a 16-bit operand size, INT, and the privileged forms
+// that raise #GP(0) at CPL 3. Two rewrites make them touch the same bytes:
 //
 //   - 67h (32-bit addressing in 64-bit mode) on every instruction that forms an address, so
 //     an effective address wraps at 4 GiB exactly as in 32-bit mode, and string operations,
@@ -24,7 +24,7 @@ import { hasModrm, type InstructionForm } from './isa';
 
 const INVALID = 'invalid in 64-bit mode (#UD there)';
 const REX = 'the opcode is a REX prefix in 64-bit mode';
-const STACK = 'uses the stack: PUSH, POP, CALL and RET move 8 bytes in 64-bit mode';
+const STACK = 'CALL and RET move 8 bytes of stack in 64-bit mode whatever the operand size';
 
 /**
  * Forms of the table the long-mode oracle does not run, on top of those the i386 oracle
@@ -46,21 +46,18 @@ export const LONG_MODE_EXCLUSIONS: readonly (readonly [string, string])[] = [
   ),
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => [`inc Zv (4${r})`, REX] as const),
   ...['8', '9', 'A', 'B', 'C', 'D', 'E', 'F'].map((r) => [`dec Zv (4${r})`, REX] as const),
-  ...[
-    'ret Iw (C2)',
-    'ret (C3)',
-    'enter Iw,Ib (C8)',
-    'leave (C9)',
-    'call Jv (E8)',
-    'call Ev (FF /2)',
-    'push FS (0F A0)',
-    'push GS (0F A8)',
-  ].map((f) => [f, STACK] as const),
+  ...['ret Iw (C2)', 'ret (C3)', 'call Jv (E8)', 'call Ev (FF /2)'].map((f) => [f, STACK] as const),
+  ...['push FS (0F A0)', 'push GS (0F A8)'].map(
+    (f) => [f, 'pushes a selector the i386 set-up has from its LDT, which a 64-bit process lacks here'] as const,
+  ),
 ];
 
 /**
  * Forms the long-mode oracle runs with a 16-bit operand size only: with 66h, PUSH and POP
- * move two bytes in 64-bit mode as in 32-bit mode, while without it they move eight.
+ * move two bytes in 64-bit mode as in 32-bit mode, while without it they move eight. ENTER
+ * and LEAVE too: 64-bit mode then sets all of RBP and RSP where 32-bit mode sets BP and SP,
+ * which is the same here because the generator keeps ESP, EBP and the whole frame inside
+ * the 256-byte region, so their upper halves agree and never borrow.
  */
 export const LONG_MODE_16_BIT_ONLY: ReadonlySet<string> = new Set([
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => `push Zv (5${r})`),
@@ -71,6 +68,8 @@ export const LONG_MODE_16_BIT_ONLY: ReadonlySet<string> = new Set([
   'push Ev (FF /6)',
   'pushfd (9C)',
   'popfd (9D)',
+  'enter Iw,Ib (C8)',
+  'leave (C9)',
 ]);
 
 /** MOV Ev,Sw reads ES, SS and DS only: the long-mode driver loads DS and ES with the same
@@ -91,10 +90,13 @@ export function longModeExclusionReason(form: InstructionForm): string | undefin
  */
 const LIMITS = {
   addressing16: '16-bit addressing (67h): in 64-bit mode 67h selects 32-bit addressing',
-  ldt: 'LDT segments (FS, GS, an LDT ES or stack): 64-bit mode ignores segment bases and limits but those of FS and GS',
+  ldt:
+    'LDT segments (FS, GS, an LDT ES or stack): 64-bit mode checks no limits and ignores the bases of ES and SS, ' +
+    'and FS and GS would need LDT selectors, which not every host loads in a 64-bit process',
   csOverride: 'CS override: a write through CS raises #GP(0) in 32-bit mode, and CS is ignored in 64-bit mode',
   length: 'instructions padded to the 15-byte limit: the 64-bit encoding is up to two bytes longer',
-  stack32: 'PUSH and POP with a 32-bit operand size: they move 8 bytes in 64-bit mode (their 16-bit cases run)',
+  stack32:
+    'PUSH, POP, ENTER and LEAVE with a 32-bit operand size: they move 8 bytes in 64-bit mode (their 16-bit cases run)',
   selector: 'MOV Ev,Sw of CS, FS or GS: a 64-bit process runs on its own CS (33h) and has no LDT selector in FS and GS',
   jmpMemory:
     'JMP Ev from memory: the target operand is 64 bits wide in 64-bit mode, so it would read 8 bytes (JMP to a register runs)',
