@@ -30,6 +30,7 @@
 #define SYS_umount2 52
 #define SYS_ioctl 54
 #define SYS_setpgid 57
+#define SYS_dup2 63
 #define SYS_getppid 64
 #define SYS_sigaction 67
 #define SYS_reboot 88
@@ -54,6 +55,7 @@
 #define ESRCH 3
 #define EINTR 4
 #define EIO 5
+#define ENXIO 6
 #define E2BIG 7
 #define ENOEXEC 8
 #define EBADF 9
@@ -78,6 +80,7 @@
 #define ENAMETOOLONG 36
 #define ENOSYS 38
 #define ENOTEMPTY 39
+#define ELOOP 40
 #define EUCLEAN 117
 
 #define SIGHUP 1
