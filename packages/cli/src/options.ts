@@ -81,7 +81,8 @@ run boots one guest in a fresh emulated host and serves its console until it end
 guest options (run, or inside a --guest spec):
   --initrd=FILE       load FILE as the initial RAM disk, at the top of guest memory
                       (--native: as multiboot module 1, just past the kernel)
-  --block=FILE        a disk backed by FILE                       (not yet supported)
+  --block=FILE[,ro]   a disk backed by FILE (raw, or a qcow2 overlay): the first is
+                      /dev/lgba, then lgbb, …; ,ro makes guest writes fail (I/O error)
   --sharenet=FILE     a network shared with other guests via FILE (not yet supported)
   --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
 
