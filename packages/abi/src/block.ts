@@ -16,6 +16,12 @@ export const LGUEST_BLOCK_WRITE = 1;
  */
 export const LGUEST_BLOCK_FLUSH = 2;
 
+/**
+ * A descriptor `features` bit of ours (2.6.23 has none for disks): the Launcher serves this
+ * disk read-only (`--block=FILE,ro`), so the guest can say so and refuse writes itself.
+ */
+export const LGUEST_BLOCK_F_READONLY = 0x0001;
+
 export const LGUEST_BLOCK_RESULT_PENDING = 0;
 export const LGUEST_BLOCK_RESULT_OK = 1;
 export const LGUEST_BLOCK_RESULT_ERROR = 2;

@@ -20,6 +20,7 @@
 // end, any write to a read-only disk, and an I/O error of the host file.
 
 import {
+  LGUEST_BLOCK_F_READONLY,
   LGUEST_BLOCK_FLUSH,
   LGUEST_BLOCK_PAGE,
   LGUEST_BLOCK_READ,
@@ -175,14 +176,20 @@ export interface BlockDevice {
 /**
  * Adds a block device to `launcher` as its next device (type 3, one page, the page's address
  * is the key). `open` opens its disk in the launcher's process at set-up; an error there
- * (a DiskError, any Error) ends the launcher with its message.
+ * (a DiskError, any Error) ends the launcher with its message. A `readOnly` disk carries
+ * LGUEST_BLOCK_F_READONLY in its descriptor's features.
  */
-export function addBlock(launcher: Launcher, open: (launcher: Launcher) => Promise<Block>): BlockDevice {
+export function addBlock(
+  launcher: Launcher,
+  open: (launcher: Launcher) => Promise<Block>,
+  readOnly = false,
+): BlockDevice {
   let block: Block | null = null;
   let closed = false;
   const device = launcher.addDevice({
     type: LGUEST_DEVICE_T_BLOCK,
-    features: LGUEST_DEVICE_F_RANDOMNESS,
+    // A read-only disk says so in its features, so the guest refuses writes before sending them.
+    features: LGUEST_DEVICE_F_RANDOMNESS | (readOnly ? LGUEST_BLOCK_F_READONLY : 0),
     numPages: 1,
     setup: async (dev, l) => {
       try {

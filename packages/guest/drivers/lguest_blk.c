@@ -9,7 +9,8 @@
  * Launcher puts the sectors into the reply buffer, which we point at the destination first.
  * The Launcher sets result (1 done, 2 failed) and raises our IRQ, where the block layer's
  * request in flight is completed and the next one started: one request at a time, as the
- * protocol has it. A disk the Launcher serves read-only is marked so in its features
+ * protocol has it. A flush (our own request type, LGUEST_BLOCK_FLUSH) is a ping too: the
+ * Launcher answers once the host file is on stable storage. A disk the Launcher serves read-only is marked so in its features
  * (LGUEST_BLOCK_F_READONLY), and the block layer refuses writes to it with -EROFS.
  */
 #include <blkdev.h>
@@ -36,16 +37,17 @@ static void lgblk_start(struct blkdev *dev, struct blk_request *req)
 	struct lgblk *d = dev->driver_data;
 
 	d->busy = 1;
-	d->page->type = req->write ? LGUEST_BLOCK_WRITE : LGUEST_BLOCK_READ;
+	d->page->type = req->write == BLK_WRITE ? LGUEST_BLOCK_WRITE
+			: req->write == BLK_FLUSH ? LGUEST_BLOCK_FLUSH : LGUEST_BLOCK_READ;
 	d->page->sector = req->sector;
 	d->page->bytes = req->bytes;
 	d->page->result = LGUEST_BLOCK_RESULT_PENDING;
 	/* The reply buffer must be free (used_len 0) for the Launcher to take it, read or write. */
-	d->reply.addr[0] = __pa(req->buf);
+	d->reply.addr[0] = req->buf ? __pa(req->buf) : 0;
 	d->reply.len[0] = (u16)req->bytes;
 	d->reply.len[1] = 0;
 	d->reply.used_len = 0;
-	if (req->write) {
+	if (req->write == BLK_WRITE) {
 		d->out.addr[0] = __pa(req->buf);
 		d->out.len[0] = (u16)req->bytes;
 		d->out.len[1] = 0;

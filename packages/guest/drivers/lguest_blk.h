@@ -6,12 +6,6 @@
 
 #include <lguest_bus.h>
 
-/* A descriptor feature bit the Launcher sets for a disk it serves read-only (--block=FILE,ro):
- * the guest refuses writes itself instead of learning from failed requests. */
-#ifndef LGUEST_BLOCK_F_READONLY
-#define LGUEST_BLOCK_F_READONLY 0x0001
-#endif
-
 extern const struct lguest_driver lguest_blk_driver;
 
 #endif /* GUEST_LGUEST_BLK_H */

@@ -16,9 +16,13 @@
 struct blkdev;
 
 /* One transfer: queued by blk_rw, started by the driver, completed from its interrupt. */
+#define BLK_READ 0
+#define BLK_WRITE 1
+#define BLK_FLUSH 2 /* everything written so far is on stable storage when it completes */
+
 struct blk_request {
 	struct blkdev *dev;
-	int write;
+	int write;          /* BLK_READ, BLK_WRITE or BLK_FLUSH */
 	u32 sector;
 	u32 bytes;
 	void *buf;
@@ -51,6 +55,8 @@ struct blkdev *blkdev_get(unsigned int i);
  * sleeping until the disk has finished. Returns 0, -EIO (the disk said so, or the range
  * is past its end) or -EROFS. Must not be called from an interrupt handler. */
 int blk_rw(struct blkdev *dev, int write, u32 sector, void *buf, u32 bytes);
+/* Asks the disk to put every completed write on stable storage; 0 or -EIO. */
+int blk_flush(struct blkdev *dev);
 /* The driver's completion of the request in flight: records error, wakes its sleeper,
  * starts the next one. Called with interrupts off (from the driver's IRQ handler). */
 void blk_complete(struct blkdev *dev, int error);

@@ -36,7 +36,8 @@ struct buf *bget_zero(struct blkdev *dev, u32 blockno, u32 size);
 void bdirty(struct buf *b);
 /* Drops a reference. */
 void brelse(struct buf *b);
-/* Writes every dirty buffer of dev (all devices for NULL). Returns 0 or the first error. */
+/* Writes every dirty buffer of dev, then has the disk flush them to stable storage.
+ * Returns 0 or the first error. */
 int bsync(struct blkdev *dev);
 /* Forgets every buffer of dev (after a sync, at unmount). */
 void binval(struct blkdev *dev);

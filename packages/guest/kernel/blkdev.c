@@ -36,19 +36,14 @@ struct blkdev *blkdev_get(unsigned int i)
 	return i < MAX_BLKDEVS ? blkdevs[i] : NULL;
 }
 
-int blk_rw(struct blkdev *dev, int write, u32 sector, void *buf, u32 bytes)
+/* Queues req, starts it if the disk is idle, and sleeps until it is done. */
+static int blk_submit(struct blkdev *dev, int type, u32 sector, void *buf, u32 bytes)
 {
 	struct blk_request req;
 	unsigned long flags;
 
-	if (write && dev->readonly)
-		return -EROFS;
-	if (!bytes || bytes % SECTOR_SIZE || bytes > PAGE_SIZE ||
-	    ((unsigned long)buf & ~PAGE_MASK) + bytes > PAGE_SIZE ||
-	    (u64)sector + bytes / SECTOR_SIZE > dev->sectors)
-		return -EIO;
 	req.dev = dev;
-	req.write = write;
+	req.write = type;
 	req.sector = sector;
 	req.bytes = bytes;
 	req.buf = buf;
@@ -69,13 +64,29 @@ int blk_rw(struct blkdev *dev, int write, u32 sector, void *buf, u32 bytes)
 	while (!req.done)
 		sleep_on(&req);
 	local_irq_restore(flags);
-	if (write)
+	if (type == BLK_WRITE)
 		dev->writes++;
-	else
+	else if (type == BLK_READ)
 		dev->reads++;
 	if (req.error)
 		dev->errors++;
 	return req.error;
+}
+
+int blk_rw(struct blkdev *dev, int write, u32 sector, void *buf, u32 bytes)
+{
+	if (write && dev->readonly)
+		return -EROFS;
+	if (!bytes || bytes % SECTOR_SIZE || bytes > PAGE_SIZE ||
+	    ((unsigned long)buf & ~PAGE_MASK) + bytes > PAGE_SIZE ||
+	    (u64)sector + bytes / SECTOR_SIZE > dev->sectors)
+		return -EIO;
+	return blk_submit(dev, write ? BLK_WRITE : BLK_READ, sector, buf, bytes);
+}
+
+int blk_flush(struct blkdev *dev)
+{
+	return dev->readonly ? 0 : blk_submit(dev, BLK_FLUSH, 0, NULL, 0);
 }
 
 void blk_complete(struct blkdev *dev, int error)

@@ -129,18 +129,22 @@ void brelse(struct buf *b)
 
 int bsync(struct blkdev *dev)
 {
-	int first = 0;
+	int first = 0, wrote = 0;
 
-	if (!initialised)
+	if (!initialised || !dev)
 		return 0;
 	for (unsigned int i = 0; i < BUF_COUNT; i++) {
 		struct buf *b = &bufs[i];
-		if (b->valid && b->dirty && (!dev || b->dev == dev)) {
+		if (b->valid && b->dirty && b->dev == dev) {
 			int err = bwrite(b);
 			if (err && !first)
 				first = err;
+			wrote = 1;
 		}
 	}
+	/* Then the disk puts what it was given on stable storage. */
+	if (wrote && !first)
+		first = blk_flush(dev);
 	return first;
 }
 
