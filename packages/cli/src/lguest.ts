@@ -12,6 +12,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { ConsoleInputSource } from '@lguest/console';
 import { DiskError, parseBlockArg, prepareDisk, type DiskSpec, type PreparedDisk } from '@lguest/disk';
+import { diskCommand } from './disk-command';
 import { readKernelImage } from './image';
 import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
@@ -42,6 +43,7 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
       io.stdout.write(`${USAGE}\n`);
       return 0;
     }
+    if (command.kind === 'disk') return await diskCommand(command.args, io.cwd, io.stdout);
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
     const plans = planGuests(command.kind === 'run-many', guests, io);
     if (command.kind === 'run' && command.native) return await runNativeAndReport(command.host, plans[0], io, say);

@@ -52,6 +52,7 @@ export interface HostSpec {
 export type Command =
   | { readonly kind: 'run'; readonly host: HostSpec; readonly guest: GuestSpec; readonly native?: boolean }
   | { readonly kind: 'run-many'; readonly host: HostSpec; readonly guests: readonly GuestSpec[] }
+  | { readonly kind: 'disk'; readonly args: readonly string[] }
   | { readonly kind: 'help' };
 
 /** Default guest memory when `lguest run` is given no MEM at all. */
@@ -70,6 +71,7 @@ export const USAGE = `usage:
   lguest run [options] [MEM [KERNEL [kernel args…]]]
   lguest run --native [host options] [--initrd=FILE] [MEM [KERNEL [kernel args…]]]
   lguest run-many [host options] --guest "[guest options] MEM [KERNEL [kernel args…]]" …
+  lguest disk create|commit|info …   (lguest disk help: making disk files)
   lguest help
 
 run boots one guest in a fresh emulated host and serves its console until it ends.
@@ -148,11 +150,13 @@ export function parseCommand(argv: readonly string[]): Command {
       return parseRun(rest);
     case 'run-many':
       return parseRunMany(rest);
+    case 'disk':
+      return { kind: 'disk', args: rest };
     default:
       throw new UsageError(
         /^\d/.test(verb)
           ? `'${verb}' looks like MEM, but a command comes first: try 'lguest run ${argv.join(' ')}'`
-          : `unknown command '${verb}': the commands are run, run-many and help`,
+          : `unknown command '${verb}': the commands are run, run-many, disk and help`,
       );
   }
 }

@@ -119,7 +119,7 @@ export class Block {
       if (len !== bytes) fail(`write of ${len} bytes at sector ${sector} says it is ${bytes}`);
       else if (this.image.readOnly) fail(`write to a read-only disk at sector ${sector} refused`);
       else {
-        const n = this.image.write(out.sections, offset);
+        const n = this.image.write({ iov: out.sections }, offset);
         if (n !== len) fail(`write of ${len} bytes at sector ${sector}: ${n < 0 ? errnoName(n) : `only ${n}`}`);
         else {
           this.stats.writes++;
@@ -133,7 +133,7 @@ export class Block {
       if (len !== bytes) fail(`read of ${len} bytes at sector ${sector} says it is ${bytes}`);
       else if (offset + len > this.capacity) fail(`read of ${len} bytes at sector ${sector} runs past the end`);
       else {
-        const n = this.image.read(sections, offset);
+        const n = this.image.read({ iov: sections }, offset);
         if (n !== len) fail(`read of ${len} bytes at sector ${sector}: ${n < 0 ? errnoName(n) : `only ${n}`}`);
         else {
           this.stats.reads++;

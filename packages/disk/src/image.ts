@@ -1,11 +1,12 @@
 // A disk image: the bytes a guest sees as its disk, whatever file format keeps them. The
 // block device asks an image for reads and writes at byte offsets, with the data in guest
-// memory (iovecs), and for a flush; it has already checked the request lies inside the disk.
-// A raw image is the file itself; a qcow2 image (qcow2.ts) maps the disk onto clusters of
-// its file and falls back to a backing image for clusters it has not written.
+// memory (a Target of iovecs), and for a flush; it has already checked the request lies
+// inside the disk. A raw image is the file itself; a qcow2 image (qcow2.ts) maps the disk
+// onto clusters of its file and falls back to a backing image for clusters it has not written.
 
 import { Errno } from '@lguest/host';
 import type { DiskFile, IoVec } from './file';
+import { readFile, writeFile, type Target } from './target';
 
 export interface DiskImage {
   readonly format: 'raw' | 'qcow2';
@@ -15,10 +16,10 @@ export interface DiskImage {
   readonly size: number;
   /** Writes are refused (-EROFS) and the file is never written. */
   readonly readOnly: boolean;
-  /** Read `len(iov)` bytes of disk at `offset` into memory: bytes read or -errno. */
-  read(iov: readonly IoVec[], offset: number): number;
-  /** Write them: bytes written (all of them, once they are in the file) or -errno. */
-  write(iov: readonly IoVec[], offset: number): number;
+  /** Read the target's length of disk at `offset` into it: bytes read (all) or -errno. */
+  read(t: Target, offset: number): number;
+  /** Write the target at `offset`: bytes written (all, once they are in the file) or -errno. */
+  write(t: Target, offset: number): number;
   /** Everything written so far onto stable storage (fdatasync). 0 or -errno. */
   flush(): number;
   close(): void;
@@ -38,7 +39,7 @@ export class RawImage implements DiskImage {
   readonly size: number;
 
   constructor(
-    private readonly file: DiskFile,
+    readonly file: DiskFile,
     readonly readOnly: boolean,
     size?: number,
   ) {
@@ -46,13 +47,13 @@ export class RawImage implements DiskImage {
     this.size = size ?? file.size();
   }
 
-  read(iov: readonly IoVec[], offset: number): number {
-    return this.file.preadv(iov, offset);
+  read(t: Target, offset: number): number {
+    return readFile(this.file, t, offset);
   }
 
-  write(iov: readonly IoVec[], offset: number): number {
+  write(t: Target, offset: number): number {
     if (this.readOnly) return -Errno.EROFS;
-    return this.file.pwritev(iov, offset);
+    return writeFile(this.file, t, offset);
   }
 
   flush(): number {

@@ -5,4 +5,18 @@ export { Block, addBlock, diskName, type BlockDevice, type BlockGuestAccess, typ
 export { RawImage, iovLength, type DiskImage } from './image';
 export { ProcessFile, NodeFile, type DiskFile, type IoVec } from './file';
 export { lockDisk, DiskLock, DiskLockError, type LockMode } from './lock';
-export { prepareDisk, parseBlockArg, PreparedDisk, DiskError, QCOW2_MAGIC, type DiskSpec } from './open';
+export { prepareDisk, parseBlockArg, PreparedDisk, DiskError, type DiskSpec } from './open';
+export {
+  QCOW2_MAGIC,
+  Qcow2Image,
+  Qcow2Error,
+  createQcow2,
+  openImage,
+  probeQcow2Chain,
+  readQcow2Header,
+  isQcow2File,
+  backingPath,
+  type Qcow2Header,
+  type OpenFile,
+} from './qcow2';
+export { sliceTarget, targetLength, type Target } from './target';

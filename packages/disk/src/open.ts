@@ -5,12 +5,12 @@
 // emulated host, the launcher process opens it through the host's file API and the image is
 // built on that descriptor.
 
-import { O_RDONLY, O_RDWR, type Process } from '@lguest/host';
+import { errnoName, O_RDONLY, O_RDWR, type Process } from '@lguest/host';
 import * as fs from 'node:fs';
 import { Block } from './block';
 import { ProcessFile } from './file';
-import { RawImage } from './image';
 import { lockDisk, type DiskLock } from './lock';
+import { isQcow2File, openImage, probeQcow2Chain, Qcow2Error, readQcow2Header } from './qcow2';
 
 /** A disk as the user gave it. */
 export interface DiskSpec {
@@ -46,12 +46,21 @@ export class PreparedDisk {
    */
   async open(proc: Process, root = '/host'): Promise<Block> {
     const { path, readOnly } = this.spec;
-    if (this.format === 'raw') {
-      const file = await ProcessFile.open(proc, root + path, readOnly ? O_RDONLY : O_RDWR, path);
-      if (typeof file === 'number') throw new DiskError(`cannot open disk '${path}': error ${file}`);
-      return new Block(new RawImage(file, readOnly));
+    try {
+      const image = await openImage(
+        async (p, writable) => {
+          const f = await ProcessFile.open(proc, root + p, writable ? O_RDWR : O_RDONLY, p);
+          if (typeof f === 'number') throw new DiskError(`cannot open disk '${p}': ${errnoName(f)}`);
+          return f;
+        },
+        path,
+        readOnly,
+      );
+      return new Block(image);
+    } catch (e) {
+      if (e instanceof Qcow2Error) throw new DiskError(e.message);
+      throw e;
     }
-    throw new DiskError(`disk '${path}' is a qcow2 image, which this lguest cannot serve yet`);
   }
 
   /** Lets go of the locks (after the guest ended). */
@@ -67,9 +76,23 @@ export class PreparedDisk {
 export async function prepareDisk(spec: DiskSpec): Promise<PreparedDisk> {
   const { path, readOnly } = spec;
   checkFile(path, readOnly, 'disk');
-  const format = sniff(path);
-  if (format === 'qcow2') throw new DiskError(`disk '${path}' is a qcow2 image, which this lguest cannot serve yet`);
-  const chain = [path];
+  const format = isQcow2File(path) ? 'qcow2' : 'raw';
+  let chain: string[];
+  try {
+    chain = format === 'qcow2' ? probeQcow2Chain(path) : [path];
+    if (format === 'qcow2') {
+      const h = readQcow2Header(path);
+      if (!readOnly && (h.incompatible & 3 || h.nbSnapshots > 0 || h.refcountOrder !== 4)) {
+        throw new DiskError(
+          `disk '${path}' is a qcow2 image this lguest cannot write (marked dirty or corrupt, internal ` +
+            'snapshots, or refcounts other than 16 bits): give ,ro, or repair or convert it with qemu-img',
+        );
+      }
+    }
+  } catch (e) {
+    if (e instanceof Qcow2Error) throw new DiskError(e.message);
+    throw e;
+  }
   const locks: DiskLock[] = [];
   try {
     for (let i = 0; i < chain.length; i++) {
@@ -103,20 +126,5 @@ function checkFile(path: string, readOnly: boolean, what: string): void {
     throw new DiskError(
       `${what} '${path}': permission denied${readOnly ? '' : ' for writing (give ,ro to use it read-only)'}`,
     );
-  }
-}
-
-/** "QFI\xfb", the first four bytes of every qcow image. */
-export const QCOW2_MAGIC = 0x514649fb;
-
-/** raw or qcow2, by the magic at the start of the file. */
-function sniff(path: string): 'raw' | 'qcow2' {
-  const fd = fs.openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    fs.readSync(fd, head, 0, 4, 0);
-    return head.readUInt32BE(0) === QCOW2_MAGIC ? 'qcow2' : 'raw';
-  } finally {
-    fs.closeSync(fd);
   }
 }
