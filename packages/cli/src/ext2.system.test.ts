@@ -56,25 +56,36 @@ function mkfs(name: string, sizeKiB: number, options: string[], files: Record<st
 }
 
 /**
- * Boots our guest with the disks and types the lines at its shell, each once the prompt for
- * it has appeared (the console holds one 256-byte buffer of input at a time, so a long
- * session is typed as a user would). Resolves to the status and the console.
+ * Boots our guest with the disks and types the lines at its shell. Under lguest each line is
+ * typed once the prompt for it has appeared (the console holds one 256-byte buffer of input
+ * at a time, so a long session is typed as a user would); on the PC they all go at once, and
+ * the UART's flow control holds them until the shell reads. Resolves to the status and the
+ * console.
  */
-async function boot(disks: string[], lines: string[]): Promise<{ status: number; console: string }> {
+async function boot(disks: string[], lines: string[], native = false): Promise<{ status: number; console: string }> {
   const stdin = new PassThrough();
+  if (native) stdin.write(lines.map((l) => `${l}\n`).join(''));
   let out = '';
   let err = '';
   let typed = 0;
   let prompts = 0;
   const status = await lguest(
-    ['run', '--clock=virtual', '--timeout=60', ...disks.map((d) => `--block=${d}`), '32', GUEST],
+    [
+      'run',
+      ...(native ? ['--native'] : []),
+      '--clock=virtual',
+      '--timeout=60',
+      ...disks.map((d) => `--block=${d}`),
+      '32',
+      GUEST,
+    ],
     {
       stdout: {
         write: (c) => {
           const text = Buffer.from(c).toString();
           out += text;
           prompts += text.split('# ').length - 1;
-          while (typed < lines.length && typed < prompts) stdin.write(`${lines[typed++]}\n`);
+          while (!native && typed < lines.length && typed < prompts) stdin.write(`${lines[typed++]}\n`);
         },
       },
       stderr: { write: (c) => (err += Buffer.from(c).toString()) },
@@ -151,6 +162,34 @@ describe.each([
     expect(root).not.toContain('notes.txt');
     expect(debugfs(img, 'ls -l /work')).not.toContain('sub');
     expect(debugfs(img, 'stat /docs/from-host.txt')).toMatch(/Size: 1000\b/);
+    expectClean(img);
+  });
+});
+
+describe('the same kernel on the PC (--native), with its ATA disk', () => {
+  it('mounts hda, writes, renames and removes; debugfs and e2fsck agree', async () => {
+    const img = mkfs('native.img', 4096, ['-b', '4096'], { 'docs/from-host.txt': 'written by the host\n' });
+    const r = await boot(
+      [img],
+      [
+        'mount /dev/hda /mnt',
+        'cat /mnt/docs/from-host.txt',
+        'echo on the PC > /mnt/pc.txt',
+        'echo appended >> /mnt/pc.txt',
+        'mkdir /mnt/dir',
+        'mv /mnt/pc.txt /mnt/dir/pc.txt',
+        'rm /mnt/docs/from-host.txt',
+        'rmdir /mnt/docs',
+        'poweroff',
+      ],
+      true,
+    );
+    expect(r.console).toContain('ata: hda: 8192 sectors (4 MiB), master');
+    expect(r.console).toContain('written by the host');
+    expect(r.console).toContain('ext2: hda unmounted from /mnt');
+    expect(r.status).toBe(0);
+    expect(debugfs(img, 'cat /dir/pc.txt')).toBe('on the PC\nappended\n');
+    expect(debugfs(img, 'ls -l /')).not.toContain('docs');
     expectClean(img);
   });
 });

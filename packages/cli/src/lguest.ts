@@ -165,30 +165,54 @@ async function runAndReport(
 /** `run --native`: the image on the emulated PC, its UART on our console. */
 async function runNativeAndReport(
   host: HostSpec,
-  plan: GuestPlan,
+  plan: PlannedGuest,
   io: LguestIo,
   say: (line: string) => void,
 ): Promise<number> {
+  // The PC's disks are the two drives of its ATA channel, served from raw files.
+  if (plan.diskSpecs.length > 2) {
+    throw new UsageError('--native: the PC has one ATA channel, so at most two --block disks (master and slave)');
+  }
+  const prepared: PreparedDisk[] = [];
   let outcome;
   try {
-    outcome = await runNative(
-      host,
-      {
-        kernelPath: plan.kernelPath,
-        memMiB: plan.spec.memMiB,
-        cmdline: plan.spec.cmdline,
-        initrdPath: plan.initrdPath,
-        output: plan.output,
-        input: plan.input,
-      },
-      io.signal,
-      host.verbose ? say : undefined,
-    );
-  } catch (e) {
-    // The PC's loader refuses what it cannot boot (no multiboot header, a bzImage, an
-    // initrd too big for the memory).
-    say(`cannot start the guest on the PC: ${(e as Error).message}`);
-    return 1;
+    for (const d of plan.diskSpecs) {
+      try {
+        prepared.push(await prepareDisk(d));
+      } catch (e) {
+        if (e instanceof DiskError) throw new UsageError(e.message);
+        throw e;
+      }
+      const disk = prepared[prepared.length - 1];
+      if (disk.format !== 'raw') {
+        throw new UsageError(
+          `--native: ${d.path} is a ${disk.format} image; the PC's ATA drives serve raw disk files only`,
+        );
+      }
+    }
+    try {
+      outcome = await runNative(
+        host,
+        {
+          kernelPath: plan.kernelPath,
+          memMiB: plan.spec.memMiB,
+          cmdline: plan.spec.cmdline,
+          initrdPath: plan.initrdPath,
+          disks: plan.diskSpecs,
+          output: plan.output,
+          input: plan.input,
+        },
+        io.signal,
+        host.verbose ? say : undefined,
+      );
+    } catch (e) {
+      // The PC's loader refuses what it cannot boot (no multiboot header, a bzImage, an
+      // initrd too big for the memory).
+      say(`cannot start the guest on the PC: ${(e as Error).message}`);
+      return 1;
+    }
+  } finally {
+    await Promise.all(prepared.map((d) => d.release()));
   }
   if (!outcome.poweredOff) say(outcome.reason.startsWith('killed') ? outcome.reason : `guest died: ${outcome.reason}`);
   if (host.verbose) {

@@ -85,6 +85,7 @@ guest options (run, or inside a --guest spec):
                       (--native: as multiboot module 1, just past the kernel)
   --block=FILE[,ro]   a disk backed by FILE (raw, or a qcow2 overlay): the first is
                       /dev/lgba, then lgbb, …; ,ro makes guest writes fail (I/O error)
+                      (--native: raw files only, the ATA master and slave, hda and hdb)
   --sharenet=FILE     a network shared with other guests via FILE (not yet supported)
   --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
 
@@ -166,10 +167,11 @@ function parseRun(args: readonly string[]): Command {
   if (values.help) return { kind: 'help' };
   const guest = guestSpec(positionals, tokens, values.initrd);
   if (!values.native) return { kind: 'run', host: hostSpec(values), guest };
-  if (guest.devices.length > 0) {
+  const network = guest.devices.find((d) => d.kind !== 'block');
+  if (network) {
     throw new UsageError(
-      '--native boots the kernel on the emulated PC, which has a serial port and nothing else: ' +
-        'leave out the device options',
+      `--native boots the kernel on the emulated PC, whose devices are a serial port and an ATA disk ` +
+        `channel: --${network.kind} has no place there; leave it out`,
     );
   }
   return { kind: 'run', host: hostSpec(values), guest, native: true };

@@ -1,14 +1,15 @@
 /*
- * The files a program can open: a few read-only texts built into the image, the directories
- * "/", "/bin" and "/proc" (reading one gives its names, a line each), and the /proc files,
- * which the kernel writes when they are opened — the tasks, the tick, the allocator, the
- * kernel log and what the paravirt layer reports. The shell's ls, cat, ps, uptime, free,
+ * The kernel's own files: a few read-only texts built into the image, the directories "/",
+ * "/bin", "/dev" (the disks) and "/proc" (reading one gives its names, a line each), and the
+ * /proc files, which the kernel writes when they are opened — the tasks, the tick, the
+ * allocator, the kernel log, what the paravirt layer reports, the mounts and the disks.
+ * (A disk's files, under its mount point, are vfs.c's and ext2.c's.) The shell's ls, cat, ps, uptime, free,
  * dmesg and lguest are all reads of these. An initrd (`lguest run --initrd=FILE`) in the
  * "newc" cpio format adds its regular files, read in place where the boot loader put them.
  *
  * The programs execve runs are here too: the ones built into the image as /bin/NAME, and
  * any file of the initrd (its ELF programs — bin/NAME in the archive shows up in /bin).
- * There is one directory, "/", so a relative path is taken from there.
+ * There is no working directory, so a relative path is taken from "/".
  */
 #include <irq.h>
 #include <lguest_hcall.h>

@@ -2,9 +2,10 @@
  * System calls: int $0x80 from ring 3, with the Linux i386 conventions — the number in eax,
  * arguments in ebx, ecx, edx, and the result (or -errno) back in eax. What is here is what
  * the shell, init and their programs use: processes (fork, execve, waitpid, exit, getpid,
- * getppid, setpgid, getpgid, kill, sigaction, sigreturn, sched_yield), files (open, read,
- * write, close, and the terminal's foreground group through ioctl), memory (brk), time
- * (nanosleep) and the machine (uname, reboot).
+ * getppid, setpgid, getpgid, kill, sigaction, sigreturn, sched_yield), the terminal (a line
+ * per read of fd 0, its foreground group through ioctl), files and disks (vfs.c: open, read,
+ * write, close, lseek, getdents, stat, mkdir, rename, mount, sync, …), memory (brk), time
+ * (nanosleep) and the machine (uname, reboot — which unmounts the disks first).
  *
  * Every user pointer is checked page by page against the task's own page tables before it
  * is touched, through the kernel's linear map: a bad pointer is -EFAULT, never a kernel fault.
