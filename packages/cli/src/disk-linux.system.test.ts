@@ -4,8 +4,9 @@
 // with root=/dev/lgba; and a read-only disk stays byte-for-byte what it was.
 // Every run is on the virtual clock, bounded by --timeout in virtual seconds.
 
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lguest } from './lguest';
@@ -16,6 +17,8 @@ import {
   klibcInitramfs,
   MAKE_DISK_NODES,
   mkext2,
+  qemuImg,
+  tool,
   treeEntries,
 } from './testing/disk-tools';
 import { LINUX, linuxTests, unpackKlibc } from './testing/linux';
@@ -182,5 +185,97 @@ maybe('the Linux guest on lguest disks', () => {
     expect(r.stdout).toContain('writes tried');
     expect(r.stdout).toMatch(/I\/O error/); // the kernel saw its write fail
     expect(sha256(image)).toBe(before);
+  }, 180_000);
+
+  it('keeps its base untouched through a qcow2 overlay, which qemu-img checks clean and commit merges', async () => {
+    const content = join(dir, 'base-content');
+    mkdirSync(content, { recursive: true });
+    writeFileSync(join(content, 'base.txt'), 'in the base image\n');
+    const baseImage = join(dir, 'base.ext2');
+    mkext2(baseImage, '8M', content);
+    const baseHash = sha256(baseImage);
+    const overlay = join(dir, 'run.qcow2');
+    expect((await run(['disk', 'create', '-b', baseImage, overlay])).status).toBe(0);
+
+    const init = [
+      '#!/bin/sh',
+      ...MAKE_DISK_NODES,
+      'mount -t ext2 /dev/lgba /mnt',
+      'cat /mnt/base.txt',
+      'i=0; while [ $i -lt 300 ]; do echo "overlay line $i"; i=$((i+1)); done > /mnt/overlay.txt',
+      'mv /mnt/base.txt /mnt/renamed.txt',
+      'umount /mnt',
+      'sync',
+      'poweroff -f',
+      '',
+    ].join('\n');
+    const r = await run(linux(dir, klibc, init, [overlay]));
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('in the base image');
+
+    // The base is what it was; the overlay checks clean and holds the guest's file system.
+    expect(sha256(baseImage)).toBe(baseHash);
+    const check = qemuImg(['check', overlay]);
+    expect(check.out).toMatch(/No errors were found on the image/);
+    const flat = join(dir, 'flat.ext2');
+    expect(qemuImg(['convert', '-O', 'raw', overlay, flat]).status).toBe(0);
+    expect(debugfs(flat, 'cat /overlay.txt').split('\n')[299]).toBe('overlay line 299');
+    expect(e2fsck(flat).status).toBe(0);
+
+    const c = await run(['disk', 'commit', overlay]);
+    expect(c.status).toBe(0);
+    expect(sha256(baseImage)).toBe(sha256(flat));
+    expect(debugfs(baseImage, 'cat /renamed.txt')).toBe('in the base image\n');
+    expect(debugfs(baseImage, 'ls /')).not.toContain('base.txt');
+    expect(e2fsck(baseImage).status).toBe(0);
+  }, 180_000);
+
+  it('loses no completed write when the lguest process is killed (kill -9) in the middle of a write loop', async () => {
+    const main = join(__dirname, '..', 'dist', 'main.js');
+    expect({ built: existsSync(main), hint: 'npx nx build cli' }).toEqual({ built: true, hint: 'npx nx build cli' });
+    const disk = join(dir, 'crash.img');
+    writeFileSync(disk, Buffer.alloc(2 << 20));
+    const init = [
+      '#!/bin/sh',
+      ...MAKE_DISK_NODES,
+      'i=1',
+      'while [ $i -le 2000 ]; do',
+      '  echo "record $i" > /rec',
+      '  dd if=/rec of=/dev/lgba bs=512 seek=$i conv=sync 2>/dev/null',
+      '  sync',
+      '  echo "completed $i"',
+      '  i=$((i+1))',
+      'done',
+      'poweroff -f',
+      '',
+    ].join('\n');
+    const child = spawn(process.execPath, [main, ...linux(dir, klibc, init, [disk])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let killedAt = 0;
+    const exited = new Promise<NodeJS.Signals | null>((done) => child.once('exit', (_code, signal) => done(signal)));
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      const m = [...out.matchAll(/^completed (\d+)$/gm)];
+      if (!killedAt && m.length >= 12) {
+        killedAt = m.length;
+        child.kill('SIGKILL');
+      }
+    });
+    expect(await exited).toBe('SIGKILL');
+    const completed = [...out.matchAll(/^completed (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(completed.length).toBeGreaterThanOrEqual(12);
+    expect(completed.length).toBeLessThan(2000); // it really was killed mid-loop
+    const bytes = readFileSync(disk);
+    for (const n of completed) {
+      const sector = bytes.subarray(n * 512, n * 512 + 512).toString('latin1');
+      expect({ n, sector: sector.replace(/\0+$/, '') }).toEqual({ n, sector: `record ${n}\n` });
+    }
+    // The disk's lock died with the process: another writer gets it (flock waits for it).
+    const lock = spawnSync(tool('flock', 'util-linux'), ['-x', '-w', '60', disk, 'true']);
+    expect(lock.status).toBe(0);
   }, 180_000);
 });

@@ -40,6 +40,8 @@ export class DiskLock {
   async release(): Promise<void> {
     if (!this.released) {
       this.released = true;
+      // Waiting for its exit must keep Node running (we unref'd it while it held the lock).
+      this.child.ref();
       this.child.stdin?.destroy();
       this.child.kill('SIGKILL');
     }
