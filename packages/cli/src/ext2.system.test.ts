@@ -126,6 +126,7 @@ const SESSION = [
   'echo temporary > /mnt/scratch',
   'rm /mnt/scratch',
   'rmdir /mnt/work/sub',
+  'greet > /mnt/work/greet.txt',
   'truncate 1000 /mnt/docs/from-host.txt',
   'df',
   'sync',
@@ -154,6 +155,8 @@ describe.each([
     expect(r.status).toBe(0);
 
     expect(debugfs(img, 'cat /work/notes.txt')).toBe('first line\nsecond line\n');
+    // A program's standard output redirected by the shell (dup2) lands in the file.
+    expect(debugfs(img, 'cat /work/greet.txt')).toMatch(/heap: \d+ bytes from brk/);
     const copy = join(work, `copy-${label.replace(/\W/g, '')}.bin`);
     debugfs(img, `dump /work/big-copy.bin ${copy}`);
     expect(readFileSync(copy).equals(BIG)).toBe(true);
