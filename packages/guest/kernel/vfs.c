@@ -61,8 +61,15 @@ static int get_path(char *buf, unsigned long upath)
 	unsigned long n = 0;
 	const char *p = raw;
 
-	if (copy_string_from_user(raw, sizeof(raw), upath))
-		return -EFAULT; /* a bad pointer, or longer than PATH_MAX */
+	for (n = 0;; n++) {
+		if (n == sizeof(raw))
+			return -ENAMETOOLONG;
+		if (copy_from_user(&raw[n], upath + n, 1))
+			return -EFAULT;
+		if (!raw[n])
+			break;
+	}
+	n = 0;
 	if (!raw[0])
 		return -ENOENT;
 	while (*p) {
