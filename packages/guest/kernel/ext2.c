@@ -816,6 +816,13 @@ static int dir_walk(struct ext2_fs *fs, u32 ino, struct ext2_inode *dir, u32 fro
 
 	if (!is_dir(dir))
 		return -ENOTDIR;
+	/* A directory has no holes: a size beyond the blocks it owns is damage (and walking
+	 * it would take forever). */
+	if (nblocks > dir->i_blocks / (fs->block_size / 512)) {
+		printk("ext2: %s: directory %u claims %u bytes in %u blocks\n", fs->dev->name, ino, dir->i_size,
+		       dir->i_blocks / (fs->block_size / 512));
+		return -EIO;
+	}
 	for (u32 lb = from / fs->block_size; lb < nblocks; lb++) {
 		u32 phys, off = 0;
 		struct buf *b;

@@ -117,6 +117,15 @@ describe('ext2 (the guest kernel code on the host)', () => {
     expectClean(img);
   });
 
+  it('gives -EIO at once for a directory whose size claims blocks it does not have', () => {
+    const img = mkfs('bigdir.img', '4M', ['-b', '1024']);
+    ext2(img, ['mkdir /d', 'write /d/x hello']);
+    spawnSync(tool('debugfs'), ['-w', '-R', 'sif /d size 0x7ffff000', img]);
+    const out = ext2(img, ['ls /d', 'write /d/y more', 'cat /d/x']);
+    expect(out).toContain('directory 12 claims 2147479552 bytes in 1 blocks');
+    expect(out).toMatch(/ls -> -5\n[^]*write -> -5\n[^]*cat -> -5\n/);
+  });
+
   it('grows a directory over several blocks, removes and renames across directories', () => {
     const img = mkfs('dirs.img', '4M', ['-b', '1024']);
     const names = Array.from({ length: 120 }, (_, i) => `/d/a-rather-long-file-name-number-${i}`);
