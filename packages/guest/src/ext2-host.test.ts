@@ -117,6 +117,23 @@ describe('ext2 (the guest kernel code on the host)', () => {
     expectClean(img);
   });
 
+  it('changes an indexed (dir_index) directory linearly, dropping its index flag, and e2fsck agrees', () => {
+    const img = mkfs('htree.img', '8M', ['-b', '1024']);
+    ext2(img, ['mkdir /big', ...Array.from({ length: 300 }, (_, i) => `write /big/file-with-a-long-name-${i} ${i}`)]);
+    spawnSync(tool('e2fsck'), ['-fyD', img]); // builds the hashed index
+    expect(spawnSync(tool('debugfs'), ['-R', 'stat /big', img], { encoding: 'utf8' }).stdout).toMatch(/Flags: 0x1000/);
+    const out = ext2(img, [
+      'write /big/new hello',
+      'rm /big/file-with-a-long-name-7',
+      'mv /big/file-with-a-long-name-8 /big/renamed',
+      'cat /big/file-with-a-long-name-299',
+    ]);
+    expect(out).toContain('cat -> 3');
+    expect(spawnSync(tool('debugfs'), ['-R', 'stat /big', img], { encoding: 'utf8' }).stdout).toMatch(/Flags: 0x0\b/);
+    expect(dump(img, '/big/renamed').toString()).toBe('8');
+    expectClean(img);
+  });
+
   it('gives -EIO at once for a directory whose size claims blocks it does not have', () => {
     const img = mkfs('bigdir.img', '4M', ['-b', '1024']);
     ext2(img, ['mkdir /d', 'write /d/x hello']);
