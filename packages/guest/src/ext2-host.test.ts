@@ -5,7 +5,7 @@
 // The whole-system tests with the real disk device are in packages/cli (ext2.system.test.ts).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -141,6 +141,45 @@ describe('ext2 (the guest kernel code on the host)', () => {
     const out = ext2(img, ['ls /d', 'write /d/y more', 'cat /d/x']);
     expect(out).toContain('directory 12 claims 2147479552 bytes in 1 blocks');
     expect(out).toMatch(/ls -> -5\n[^]*write -> -5\n[^]*cat -> -5\n/);
+  });
+
+  it('survives damaged metadata: random bytes in the superblock, descriptors, bitmaps, inodes and directories', () => {
+    const base = mkfs('fuzz-base.img', '2M', ['-b', '1024']);
+    ext2(base, ['mkdir /dir', 'write /dir/a.txt aaa', 'write /file.txt hello', 'fill /big 300000', 'mkdir /dir/sub']);
+    const commands = [
+      'ls /',
+      'ls /dir',
+      'cat /dir/a.txt',
+      'cat /big',
+      'write /new x',
+      'mkdir /m',
+      'mv /dir/a.txt /m/a',
+      'mv /dir/sub /m/sub',
+      'rm /file.txt',
+      'trunc /big 10',
+      'rm /big',
+      'rmdir /dir/sub',
+    ];
+    let seed = 12345;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (let round = 0; round < 25; round++) {
+      const img = join(work, 'fuzz.img');
+      copyFileSync(base, img);
+      const raw = readFileSync(img);
+      // The metadata of a small 1 KiB-block filesystem sits in its first 300 blocks.
+      for (let i = 0; i < 60; i++) raw[1024 + random(300 * 1024)] = random(256);
+      writeFileSync(img, raw);
+      const r = spawnSync(binary, [img], {
+        input: ['mount', ...commands, 'umount'].join('\n') + '\n',
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      // No crash (the sanitizers abort on a wild access), no panic, no hang: errors are answers.
+      if (r.status !== 0) throw new Error(`round ${round}: exited ${r.status} (${r.signal}):\n${r.stdout}${r.stderr}`);
+    }
   });
 
   it('grows a directory over several blocks, removes and renames across directories', () => {

@@ -9,12 +9,14 @@
  *   poke PATH OFFSET      one byte "X" at OFFSET (a sparse file)
  *   trunc PATH SIZE | cat PATH | ls PATH | mkdir PATH | rmdir PATH | rm PATH | mv FROM TO
  *
- * Each command prints "COMMAND -> RESULT" (0, a count, or -errno).
+ * Each command prints "COMMAND -> RESULT" (0, a count, or -errno); before a successful mount
+ * every command is -EINVAL, as it would be for a path on a filesystem that is not mounted.
  */
 #include <ext2.h>
 #include <uapi.h>
 
 static struct ext2_fs fs;
+static int mounted;
 static char data[1 << 16];
 
 int vfs_inode_open(struct ext2_fs *f, u32 ino)
@@ -115,7 +117,12 @@ int run_commands(struct blkdev *dev, const char *image, int (*next_line)(char *b
 				b = p + 1;
 			}
 		}
-		r = !strcmp(op, "mount") ? ext2_mount(&fs, dev, 0) : command(op, a, b);
+		if (!strcmp(op, "mount"))
+			r = mounted ? -EBUSY : ext2_mount(&fs, dev, 0), mounted = mounted || !r;
+		else if (!mounted)
+			r = -EINVAL; /* as the kernel's mount table would: nothing is mounted */
+		else if ((r = command(op, a, b)) == 0 && !strcmp(op, "umount"))
+			mounted = 0;
 		printk("%s -> %d\n", op, (int)r);
 	}
 	return 0;
