@@ -169,7 +169,11 @@ class GuestRun {
     });
     // Command-line devices come first, then the console.
     this.blocks = (plan.disks ?? []).map((disk, i) => {
-      const dev = addBlock(this.launcher, async (l) => disk.open(l.proc, REAL_ROOT));
+      const dev = addBlock(this.launcher, async (l) => {
+        const block = await disk.open(l.proc, REAL_ROOT);
+        block.log = (line) => log(`${plan.name}: ${diskName(i)}: ${line}`);
+        return block;
+      });
       log(
         `${plan.name}: ${diskName(i)} is ${disk.spec.path} (${disk.format}${disk.spec.readOnly ? ', read-only' : ''})`,
       );
