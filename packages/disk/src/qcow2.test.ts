@@ -134,6 +134,21 @@ describe('qcow2 images', () => {
     expect(got.subarray(0, 4096).every((b) => b === 0)).toBe(true);
     expect(got.subarray(4096, 12288).every((b) => b === 0xab)).toBe(true);
     expect(got.subarray(12288).every((b) => b === 0)).toBe(true);
+    // A cluster QEMU wrote and then zeroed keeps its place in the file: writing into it reuses
+    // it (no leak), and the rest of it still reads as zeros.
+    expect(qemu('qemu-io', ['-c', 'write -P 0xcd 131072 65536', '-c', 'write -z 131072 65536', file]).status).toBe(0);
+    img.close();
+    opened.splice(0);
+    const again = await open(file);
+    write(again, 131072 + 1024, Buffer.alloc(512, 0xee));
+    const back = read(again, 131072, 65536);
+    expect(back.subarray(1024, 1536).every((b) => b === 0xee)).toBe(true);
+    expect(back.subarray(0, 1024).every((b) => b === 0) && back.subarray(1536).every((b) => b === 0)).toBe(true);
+    again.close();
+    opened.splice(0);
+    const check = qemu('qemu-img', ['check', file]);
+    expect(check.out).toMatch(/No errors were found on the image/);
+    expect(check.out).not.toMatch(/leaked/);
   });
 
   it('makes overlays qemu-img accepts, with the backing file relative to the overlay', async () => {

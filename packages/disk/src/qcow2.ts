@@ -296,6 +296,8 @@ export class Qcow2Image implements DiskImage {
   /** Result of the last lookup (no object per cluster on the data path). */
   private kind = Kind.Unallocated;
   private host = 0;
+  /** The entry's COPIED bit: the cluster at `host` is ours alone. */
+  private copied = false;
 
   constructor(
     readonly file: DiskFile,
@@ -416,6 +418,7 @@ export class Qcow2Image implements DiskImage {
       return 0;
     }
     const host = (hi & L1E_OFFSET_MASK_HI) * 0x100000000 + (lo & OFFSET_MASK_LO);
+    this.copied = (hi & COPIED) !== 0;
     if (this.header.version === 3 && lo & ZERO_FLAG) this.kind = Kind.Zero;
     else if (host === 0) this.kind = Kind.Unallocated;
     else if (host % this.clusterSize !== 0 || host + this.clusterSize > this.nextFree) return this.corrupt('data');
@@ -476,6 +479,9 @@ export class Qcow2Image implements DiskImage {
     if (this.kind === Kind.Data) return short(writeFile(this.file, part, this.host + within), n);
     if (this.kind === Kind.Compressed || this.kind === Kind.Shared) return -Errno.EIO;
     const wasZero = this.kind === Kind.Zero;
+    // A zero cluster with a cluster of its own already (preallocated, ours alone) is reused.
+    const reuse = wasZero && this.host !== 0 && this.copied && this.host + this.clusterSize <= this.nextFree;
+    const reused = this.host;
     const cluster = Math.floor(start / this.clusterSize);
     const l1i = Math.floor(cluster / 2 ** this.l2Bits);
     const l2i = cluster % 2 ** this.l2Bits;
@@ -490,7 +496,7 @@ export class Qcow2Image implements DiskImage {
       const e = this.setEntry(this.l1, this.l1v, this.header.l1TableOffset, l1i * 8, l2Offset);
       if (e < 0) return e;
     }
-    const data = this.allocate();
+    const data = reuse ? reused : this.allocate();
     if (data < 0) return data;
     // Copy-on-write: the cluster's bytes around the write, from the backing file (or zeros).
     if (within > 0 || within + n < this.clusterSize) {
