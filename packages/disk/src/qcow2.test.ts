@@ -173,6 +173,28 @@ describe('qcow2 images', () => {
     expect(read(img2, 512 * 9, 4).readUInt32LE(0)).toBe(9);
   });
 
+  it('grows its refcount table when the file outgrows it (512-byte clusters: 8 MiB per table cluster)', async () => {
+    const file = path.join(dir, 'small-clusters.qcow2');
+    createQcow2(file, 16 * MiB, undefined, 9);
+    const img = await open(file);
+    const expected = Buffer.alloc(16 * MiB);
+    for (let at = 0; at < 12 * MiB; at += 65536) {
+      const data = Buffer.alloc(65536, (at >> 16) & 0xff);
+      write(img, at, data);
+      data.copy(expected, at);
+    }
+    expect(read(img, 0, 2 * MiB).equals(expected.subarray(0, 2 * MiB))).toBe(true);
+    img.close();
+    opened.splice(0);
+    expect(fs.statSync(file).size).toBeGreaterThan(12 * MiB);
+    expect(readQcow2Header(file).refcountTableClusters).toBeGreaterThan(1);
+    const check = qemu('qemu-img', ['check', file]);
+    expect(check.out).toMatch(/No errors were found on the image/);
+    const out = path.join(dir, 'small.raw');
+    expect(qemu('qemu-img', ['convert', '-O', 'raw', file, out]).status).toBe(0);
+    expect(fs.readFileSync(out).equals(expected)).toBe(true);
+  });
+
   it('refuses malformed and unsupported images with a message that names the file', async () => {
     const file = path.join(dir, 'bad.qcow2');
     const header = Buffer.alloc(4096);
