@@ -169,7 +169,15 @@ class GuestRun {
     });
     // Command-line devices come first, then the console.
     this.blocks = (plan.disks ?? []).map((disk, i) => {
-      const dev = addBlock(this.launcher, async (l) => disk.open(l.proc, REAL_ROOT), disk.spec.readOnly);
+      const dev = addBlock(
+        this.launcher,
+        async (l) => {
+          const block = await disk.open(l.proc, REAL_ROOT);
+          block.log = (line) => log(`${plan.name}: ${diskName(i)}: ${line}`);
+          return block;
+        },
+        disk.spec.readOnly,
+      );
       log(
         `${plan.name}: ${diskName(i)} is ${disk.spec.path} (${disk.format}${disk.spec.readOnly ? ', read-only' : ''})`,
       );

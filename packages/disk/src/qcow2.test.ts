@@ -134,6 +134,21 @@ describe('qcow2 images', () => {
     expect(got.subarray(0, 4096).every((b) => b === 0)).toBe(true);
     expect(got.subarray(4096, 12288).every((b) => b === 0xab)).toBe(true);
     expect(got.subarray(12288).every((b) => b === 0)).toBe(true);
+    // A cluster QEMU wrote and then zeroed keeps its place in the file: writing into it reuses
+    // it (no leak), and the rest of it still reads as zeros.
+    expect(qemu('qemu-io', ['-c', 'write -P 0xcd 131072 65536', '-c', 'write -z 131072 65536', file]).status).toBe(0);
+    img.close();
+    opened.splice(0);
+    const again = await open(file);
+    write(again, 131072 + 1024, Buffer.alloc(512, 0xee));
+    const back = read(again, 131072, 65536);
+    expect(back.subarray(1024, 1536).every((b) => b === 0xee)).toBe(true);
+    expect(back.subarray(0, 1024).every((b) => b === 0) && back.subarray(1536).every((b) => b === 0)).toBe(true);
+    again.close();
+    opened.splice(0);
+    const check = qemu('qemu-img', ['check', file]);
+    expect(check.out).toMatch(/No errors were found on the image/);
+    expect(check.out).not.toMatch(/leaked/);
   });
 
   it('makes overlays qemu-img accepts, with the backing file relative to the overlay', async () => {
@@ -156,6 +171,28 @@ describe('qcow2 images', () => {
     const img2 = await open(top, true);
     expect(read(img2, 1000, 24).toString()).toBe('written into the overlay');
     expect(read(img2, 512 * 9, 4).readUInt32LE(0)).toBe(9);
+  });
+
+  it('grows its refcount table when the file outgrows it (512-byte clusters: 8 MiB per table cluster)', async () => {
+    const file = path.join(dir, 'small-clusters.qcow2');
+    createQcow2(file, 16 * MiB, undefined, 9);
+    const img = await open(file);
+    const expected = Buffer.alloc(16 * MiB);
+    for (let at = 0; at < 12 * MiB; at += 65536) {
+      const data = Buffer.alloc(65536, (at >> 16) & 0xff);
+      write(img, at, data);
+      data.copy(expected, at);
+    }
+    expect(read(img, 0, 2 * MiB).equals(expected.subarray(0, 2 * MiB))).toBe(true);
+    img.close();
+    opened.splice(0);
+    expect(fs.statSync(file).size).toBeGreaterThan(12 * MiB);
+    expect(readQcow2Header(file).refcountTableClusters).toBeGreaterThan(1);
+    const check = qemu('qemu-img', ['check', file]);
+    expect(check.out).toMatch(/No errors were found on the image/);
+    const out = path.join(dir, 'small.raw');
+    expect(qemu('qemu-img', ['convert', '-O', 'raw', file, out]).status).toBe(0);
+    expect(fs.readFileSync(out).equals(expected)).toBe(true);
   });
 
   it('refuses malformed and unsupported images with a message that names the file', async () => {

@@ -285,8 +285,10 @@ export class Qcow2Image implements DiskImage {
   private readonly l2Bits: number;
   private readonly l1: Uint8Array;
   private readonly l1v: DataView;
-  private readonly refTable: Uint8Array;
-  private readonly refTablev: DataView;
+  private refTable: Uint8Array;
+  private refTablev: DataView;
+  /** Where the refcount table is (it moves when it grows). */
+  private refTableOffset: number;
   private readonly l2Cache = new TableCache(64);
   private readonly refCache = new TableCache(16);
   /** Where the next allocated cluster goes: the end of the file, cluster-aligned. */
@@ -296,6 +298,8 @@ export class Qcow2Image implements DiskImage {
   /** Result of the last lookup (no object per cluster on the data path). */
   private kind = Kind.Unallocated;
   private host = 0;
+  /** The entry's COPIED bit: the cluster at `host` is ours alone. */
+  private copied = false;
 
   constructor(
     readonly file: DiskFile,
@@ -333,6 +337,7 @@ export class Qcow2Image implements DiskImage {
       'refcount table',
     );
     this.refTablev = new DataView(this.refTable.buffer);
+    this.refTableOffset = header.refcountTableOffset;
     this.nextFree = Math.ceil(file.size() / this.clusterSize) * this.clusterSize;
   }
 
@@ -416,6 +421,7 @@ export class Qcow2Image implements DiskImage {
       return 0;
     }
     const host = (hi & L1E_OFFSET_MASK_HI) * 0x100000000 + (lo & OFFSET_MASK_LO);
+    this.copied = (hi & COPIED) !== 0;
     if (this.header.version === 3 && lo & ZERO_FLAG) this.kind = Kind.Zero;
     else if (host === 0) this.kind = Kind.Unallocated;
     else if (host % this.clusterSize !== 0 || host + this.clusterSize > this.nextFree) return this.corrupt('data');
@@ -476,6 +482,9 @@ export class Qcow2Image implements DiskImage {
     if (this.kind === Kind.Data) return short(writeFile(this.file, part, this.host + within), n);
     if (this.kind === Kind.Compressed || this.kind === Kind.Shared) return -Errno.EIO;
     const wasZero = this.kind === Kind.Zero;
+    // A zero cluster with a cluster of its own already (preallocated, ours alone) is reused.
+    const reuse = wasZero && this.host !== 0 && this.copied && this.host + this.clusterSize <= this.nextFree;
+    const reused = this.host;
     const cluster = Math.floor(start / this.clusterSize);
     const l1i = Math.floor(cluster / 2 ** this.l2Bits);
     const l2i = cluster % 2 ** this.l2Bits;
@@ -490,7 +499,7 @@ export class Qcow2Image implements DiskImage {
       const e = this.setEntry(this.l1, this.l1v, this.header.l1TableOffset, l1i * 8, l2Offset);
       if (e < 0) return e;
     }
-    const data = this.allocate();
+    const data = reuse ? reused : this.allocate();
     if (data < 0) return data;
     // Copy-on-write: the cluster's bytes around the write, from the backing file (or zeros).
     if (within > 0 || within + n < this.clusterSize) {
@@ -542,10 +551,8 @@ export class Qcow2Image implements DiskImage {
     const ti = Math.floor(cluster / perBlock);
     const bi = cluster % perBlock;
     if ((ti + 1) * 8 > this.refTable.length) {
-      process.stderr.write(
-        `lguest: ${this.path}: its refcount table is full; grow the image with qemu-img convert -O qcow2\n`,
-      );
-      return -Errno.ENOSPC;
+      const g = this.growRefcountTable(ti);
+      if (g < 0) return g;
     }
     let blockOffset = this.tableOffset(this.refTablev, ti * 8);
     let block: Table;
@@ -560,10 +567,7 @@ export class Qcow2Image implements DiskImage {
       if (w < 0) return w;
       this.refTablev.setUint32(ti * 8, Math.floor(blockOffset / 0x100000000));
       this.refTablev.setUint32(ti * 8 + 4, blockOffset % 0x100000000);
-      const e = short(
-        this.file.pwrite(this.refTable.subarray(ti * 8, ti * 8 + 8), this.header.refcountTableOffset + ti * 8),
-        8,
-      );
+      const e = short(this.file.pwrite(this.refTable.subarray(ti * 8, ti * 8 + 8), this.refTableOffset + ti * 8), 8);
       if (e < 0) return e;
       if (Math.floor(self / perBlock) !== ti) {
         const s = this.setRefcount(blockOffset, 1);
@@ -582,6 +586,89 @@ export class Qcow2Image implements DiskImage {
     }
     block.view.setUint16(bi * 2, count);
     return short(this.file.pwrite(block.bytes.subarray(bi * 2, bi * 2 + 2), blockOffset + bi * 2), 2);
+  }
+
+  /**
+   * A bigger refcount table, able to hold entry `need`: written at the end of the file with
+   * the refcount blocks that count it (and themselves), then the header points at it, then
+   * the old table's clusters are freed. Until the header is written the old table stands, so
+   * a crash leaks the new clusters at worst. 0 or -errno.
+   */
+  private growRefcountTable(need: number): number {
+    const cs = this.clusterSize;
+    const perBlock = cs / 2;
+    const perTableCluster = cs / 8;
+    const oldClusters = this.refTable.length / cs;
+    const start = this.nextFree;
+    let tableClusters = Math.max(2 * oldClusters, Math.ceil((need + 1) / perTableCluster));
+    let newBlocks: number[] = [];
+    // The table and the new blocks after it need counting; blocks may need blocks: settle it.
+    for (;;) {
+      const end = start + (tableClusters + newBlocks.length) * cs;
+      const first = Math.floor(start / cs / perBlock);
+      const last = Math.floor((end - 1) / cs / perBlock);
+      if (last + 1 > tableClusters * perTableCluster) {
+        tableClusters = Math.ceil((last + 1) / perTableCluster);
+        continue;
+      }
+      const missing: number[] = [];
+      for (let ti = first; ti <= last; ti++) if (this.tableOffset(this.refTablev, ti * 8) === 0) missing.push(ti);
+      if (missing.length === newBlocks.length) {
+        newBlocks = missing;
+        break;
+      }
+      newBlocks = missing;
+    }
+    const table = new Uint8Array(tableClusters * cs);
+    table.set(this.refTable);
+    const tablev = new DataView(table.buffer);
+    const blocksAt = start + tableClusters * cs;
+    const end = blocksAt + newBlocks.length * cs;
+    const blocks = new Map<number, Uint8Array>();
+    newBlocks.forEach((ti, i) => {
+      const at = blocksAt + i * cs;
+      tablev.setUint32(ti * 8, Math.floor(at / 0x100000000));
+      tablev.setUint32(ti * 8 + 4, at % 0x100000000);
+      blocks.set(ti, new Uint8Array(cs));
+    });
+    // New blocks count the new clusters in their range; clusters counted by old blocks are
+    // set through them once the new table is in place.
+    const viaOld: number[] = [];
+    for (let at = start; at < end; at += cs) {
+      const c = at / cs;
+      const b = blocks.get(Math.floor(c / perBlock));
+      if (b) new DataView(b.buffer).setUint16((c % perBlock) * 2, 1);
+      else viaOld.push(at);
+    }
+    this.nextFree = end;
+    for (const [i, ti] of newBlocks.entries()) {
+      const b = blocks.get(ti)!;
+      const w = short(this.file.pwrite(b, blocksAt + i * cs), cs);
+      if (w < 0) return w;
+      this.refCache.set(blocksAt + i * cs, b);
+    }
+    const w = short(this.file.pwrite(table, start), table.length);
+    if (w < 0) return w;
+    const oldOffset = this.refTableOffset;
+    this.refTable = table;
+    this.refTablev = tablev;
+    this.refTableOffset = start;
+    for (const at of viaOld) {
+      const r = this.setRefcount(at, 1);
+      if (r < 0) return r;
+    }
+    const h = new Uint8Array(12);
+    const hv = new DataView(h.buffer);
+    hv.setUint32(0, Math.floor(start / 0x100000000));
+    hv.setUint32(4, start % 0x100000000);
+    hv.setUint32(8, tableClusters);
+    const hw = short(this.file.pwrite(h, 48), 12);
+    if (hw < 0) return hw;
+    for (let i = 0; i < oldClusters; i++) {
+      const r = this.setRefcount(oldOffset + i * cs, 0);
+      if (r < 0) return r;
+    }
+    return 0;
   }
 
   // ------------------------------------------------------------------ whole-image walks
