@@ -195,7 +195,7 @@ describe('lguest-abi.md §6: DMA, devices and their protocols', () => {
   it('struct lguest_block_page: 20 bytes; request types and results', () => {
     expect(offsets(abi.LGUEST_BLOCK_PAGE)).toEqual({ type: 0, sector: 4, bytes: 8, result: 12, num_sectors: 16 });
     expect(abi.LGUEST_BLOCK_PAGE.size).toBe(20);
-    expect([abi.LGUEST_BLOCK_READ, abi.LGUEST_BLOCK_WRITE]).toEqual([0, 1]);
+    expect([abi.LGUEST_BLOCK_READ, abi.LGUEST_BLOCK_WRITE, abi.LGUEST_BLOCK_FLUSH]).toEqual([0, 1, 2]);
     expect([abi.LGUEST_BLOCK_RESULT_PENDING, abi.LGUEST_BLOCK_RESULT_OK, abi.LGUEST_BLOCK_RESULT_ERROR]).toEqual([0, 1, 2]);
     expect(abi.LGUEST_BLOCK_SECTOR_SIZE).toBe(512);
   });

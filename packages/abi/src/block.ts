@@ -9,6 +9,18 @@ import { defineStruct } from './struct';
 
 export const LGUEST_BLOCK_READ = 0;
 export const LGUEST_BLOCK_WRITE = 1;
+/**
+ * Not in 2.6.23 (whose lguest_blk never flushes): everything written before it reaches
+ * stable storage (fdatasync) before the result is written. sector and bytes are 0; the guest
+ * sends an empty DMA, as for a read.
+ */
+export const LGUEST_BLOCK_FLUSH = 2;
+
+/**
+ * A descriptor `features` bit of ours (2.6.23 has none for disks): the Launcher serves this
+ * disk read-only (`--block=FILE,ro`), so the guest can say so and refuse writes itself.
+ */
+export const LGUEST_BLOCK_F_READONLY = 0x0001;
 
 export const LGUEST_BLOCK_RESULT_PENDING = 0;
 export const LGUEST_BLOCK_RESULT_OK = 1;

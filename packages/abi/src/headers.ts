@@ -10,7 +10,7 @@ import {
   LGUEST_LOADER_TYPE, LGUEST_SIGNATURE, LGUEST_SIGNATURE_LEN,
 } from './boot';
 import {
-  LGUEST_BLOCK_PAGE, LGUEST_BLOCK_READ, LGUEST_BLOCK_RESULT_ERROR, LGUEST_BLOCK_RESULT_OK,
+  LGUEST_BLOCK_F_READONLY, LGUEST_BLOCK_FLUSH, LGUEST_BLOCK_PAGE, LGUEST_BLOCK_READ, LGUEST_BLOCK_RESULT_ERROR, LGUEST_BLOCK_RESULT_OK,
   LGUEST_BLOCK_RESULT_PENDING, LGUEST_BLOCK_SECTOR_SIZE, LGUEST_BLOCK_WRITE,
 } from './block';
 import { LGUEST_CONSOLE_DMA_KEY, LGUEST_CONSOLE_INBUF_SIZE } from './console';
@@ -161,7 +161,8 @@ export const HEADERS: readonly HeaderSpec[] = [
     path: 'lguest/block.h',
     doc: 'The block device protocol: one request at a time in struct lguest_block_page at the start of the device page, whose address is also the DMA key.',
     groups: [
-      { title: 'Request types', values: { LGUEST_BLOCK_READ, LGUEST_BLOCK_WRITE } },
+      { title: 'Request types (FLUSH is ours: fdatasync of the disk; 2.6.23 has only READ and WRITE)', values: { LGUEST_BLOCK_READ, LGUEST_BLOCK_WRITE, LGUEST_BLOCK_FLUSH } },
+      { title: 'Descriptor feature bit (ours): the disk is served read-only', values: { LGUEST_BLOCK_F_READONLY } },
       { title: 'Results', values: { LGUEST_BLOCK_RESULT_PENDING, LGUEST_BLOCK_RESULT_OK, LGUEST_BLOCK_RESULT_ERROR } },
       { title: 'Sector size', values: { LGUEST_BLOCK_SECTOR_SIZE } },
     ],

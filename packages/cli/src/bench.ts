@@ -13,6 +13,8 @@
 //    it is reported apart from the best of the rest. The same again with the same image
 //    booted natively on the emulated PC (`lguest run --native`, command line `selftest`):
 //    no host, no lg, no switcher — the price of the paravirtualization around a boot.
+//  * Disk: sequential write and read MB/s of the block device from inside the real Linux
+//    guest (dd on /dev/lgba), and emulated instructions per KiB moved (bench-disk.ts).
 //  * Boot to prompt: what a user waits for after typing the README's main-job command. We
 //    spawn the real command, `node packages/cli/bin/lguest.mjs run` (no KERNEL: the bundled
 //    guest, to its shell; the host clock; stdin a pipe), and take the wall time from the spawn
@@ -37,6 +39,7 @@ import { parseArgs } from 'node:util';
 import type { GuestSpec, HostSpec } from './options';
 import { runNative } from './native';
 import { runSession } from './session';
+import { diskBench, type DiskBench } from './bench-disk';
 
 const USAGE = `usage: npm run bench:lguest -- [--json] [--runs=N] [--hcalls=N] [--quick]
   --json       one JSON object on stdout instead of the table
@@ -70,6 +73,8 @@ interface Results {
     inProcess: Timing;
     nativeInProcess: Timing;
   };
+  /** The block device under Linux, or why it was not measured. */
+  disk: DiskBench | { skipped: string };
   host: { node: string; cpu: string };
 }
 
@@ -321,6 +326,33 @@ async function nativeBootToBanner(kernel: string, o: Options): Promise<Timing> {
   return timing(ms, true);
 }
 
+/** The disk benchmark, with the Linux guest (at most 3 timed runs: each is a Linux boot). */
+async function measureDisk(o: Options): Promise<Results['disk']> {
+  const root = join(dirname(lguestCommand()), '..', '..', '..');
+  const r = await diskBench(root, HOST, Math.min(o.runs, 3), progress);
+  if (typeof r === 'string') {
+    progress(`  disk: not measured: ${r}`);
+    return { skipped: r };
+  }
+  return r;
+}
+
+function diskRows(d: Results['disk']): string[][] {
+  if ('skipped' in d) return [['disk (Linux guest)', `not measured: ${d.skipped}`]];
+  return [
+    [`disk (Linux, dd ${d.mib} MiB)`, ''],
+    [
+      '  sequential write',
+      `${d.writeMBps.toFixed(1)} MB/s, ${d.writeMBperCpuSecond.toFixed(1)} MB per CPU second (dd 64 KiB blocks, then sync)`,
+    ],
+    [
+      '  sequential read',
+      `${d.readMBps.toFixed(1)} MB/s, ${d.readMBperCpuSecond.toFixed(1)} MB per CPU second (uncached)`,
+    ],
+    ['  per KiB moved', `${Math.round(d.instructionsPerKiB)} instructions`],
+  ];
+}
+
 function promptRow(t: Timing): string {
   return `${t.bestMs.toFixed(1)} ms best, ${t.medianMs.toFixed(1)} ms median, ${t.firstMs.toFixed(1)} ms first`;
 }
@@ -384,6 +416,7 @@ async function main(): Promise<number> {
       hypercall: await hypercalls(bench, o),
       nativeBootToBanner: await nativeBootToBanner(guest, o),
       bootToPrompt: await bootToPrompt(guest, o),
+      disk: await measureDisk(o),
       host: { node: process.version, cpu: HOST.cpu },
     };
     if (o.json) {
@@ -408,6 +441,7 @@ async function main(): Promise<number> {
         ['  lguest run --native', promptRow(results.bootToPrompt.nativeCommand)],
         ['  in-process, lguest', promptRow(results.bootToPrompt.inProcess)],
         ['  in-process, native', promptRow(results.bootToPrompt.nativeInProcess)],
+        ...diskRows(results.disk),
       ];
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(24)}${v}`.trimEnd() + '\n');
     }

@@ -11,6 +11,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { ConsoleInputSource } from '@lguest/console';
+import { DiskError, parseBlockArg, prepareDisk, type DiskSpec, type PreparedDisk } from '@lguest/disk';
+import { diskCommand } from './disk-command';
 import { readKernelImage } from './image';
 import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
@@ -41,6 +43,7 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
       io.stdout.write(`${USAGE}\n`);
       return 0;
     }
+    if (command.kind === 'disk') return await diskCommand(command.args, io.cwd, io.stdout);
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
     const plans = planGuests(command.kind === 'run-many', guests, io);
     if (command.kind === 'run' && command.native) return await runNativeAndReport(command.host, plans[0], io, say);
@@ -57,22 +60,27 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
   }
 }
 
+/** A guest as planned: its files resolved, its disks not yet checked or locked. */
+type PlannedGuest = GuestPlan & { prefix?: LinePrefixer; diskSpecs: readonly DiskSpec[] };
+
 /** Resolves every guest's files (checking the kernels) and gives each its console sink. */
-function planGuests(
-  many: boolean,
-  guests: readonly GuestSpec[],
-  io: LguestIo,
-): (GuestPlan & { prefix?: LinePrefixer })[] {
+function planGuests(many: boolean, guests: readonly GuestSpec[], io: LguestIo): PlannedGuest[] {
   const names = new Map<string, number>();
   return guests.map((spec, i) => {
     const where = many ? `--guest #${i + 1}: ` : '';
-    const unsupported = spec.devices[0];
+    const unsupported = spec.devices.find((d) => d.kind !== 'block');
     if (unsupported) {
       throw new UsageError(
-        `${where}--${unsupported.kind}=${unsupported.arg}: ${unsupported.kind === 'block' ? 'block devices' : 'network devices'} ` +
-          `are not yet supported by this lguest (the console is the only device so far); leave the option out`,
+        `${where}--${unsupported.kind}=${unsupported.arg}: network devices ` +
+          `are not yet supported by this lguest; leave the option out`,
       );
     }
+    const diskSpecs: DiskSpec[] = spec.devices.map((d) => {
+      const { file, readOnly } = parseBlockArg(d.arg);
+      if (file === '')
+        throw new UsageError(`${where}--block needs a file, e.g. --block=disk.img or --block=disk.img,ro`);
+      return { path: absolute(io.cwd, file), readOnly };
+    });
     const kernelPath = spec.kernel === null ? io.defaultKernel : absolute(io.cwd, spec.kernel);
     const hint =
       spec.kernel === null
@@ -102,6 +110,7 @@ function planGuests(
       output: prefix ?? io.stdout,
       input: many ? undefined : io.stdin,
       prefix,
+      diskSpecs,
     };
   });
 }
@@ -109,18 +118,40 @@ function planGuests(
 async function runAndReport(
   host: HostSpec,
   memoryMiB: number,
-  plans: (GuestPlan & { prefix?: LinePrefixer })[],
+  planned: PlannedGuest[],
   many: boolean,
   io: LguestIo,
   say: (line: string) => void,
 ): Promise<number> {
-  const outcome = await runSession({
-    host,
-    hostMemoryMiB: memoryMiB,
-    guests: plans,
-    log: host.verbose ? say : undefined,
-    signal: io.signal,
-  });
+  // Every disk is checked and locked before any guest starts; the locks go when we end.
+  const prepared: PreparedDisk[] = [];
+  let outcome;
+  try {
+    const plans: (GuestPlan & { prefix?: LinePrefixer })[] = [];
+    for (const [i, plan] of planned.entries()) {
+      const disks: PreparedDisk[] = [];
+      for (const d of plan.diskSpecs) {
+        try {
+          disks.push(await prepareDisk(d));
+        } catch (e) {
+          if (e instanceof DiskError) throw new UsageError((many ? `--guest #${i + 1}: ` : '') + e.message);
+          throw e;
+        }
+        prepared.push(disks[disks.length - 1]);
+      }
+      plans.push({ ...plan, disks });
+    }
+    outcome = await runSession({
+      host,
+      hostMemoryMiB: memoryMiB,
+      guests: plans,
+      log: host.verbose ? say : undefined,
+      signal: io.signal,
+    });
+  } finally {
+    await Promise.all(prepared.map((d) => d.release()));
+  }
+  const plans = planned;
   for (const plan of plans) plan.prefix?.finish();
   for (const g of outcome.guests) {
     const label = many ? `[${g.name}] ` : '';
@@ -134,30 +165,54 @@ async function runAndReport(
 /** `run --native`: the image on the emulated PC, its UART on our console. */
 async function runNativeAndReport(
   host: HostSpec,
-  plan: GuestPlan,
+  plan: PlannedGuest,
   io: LguestIo,
   say: (line: string) => void,
 ): Promise<number> {
+  // The PC's disks are the two drives of its ATA channel, served from raw files.
+  if (plan.diskSpecs.length > 2) {
+    throw new UsageError('--native: the PC has one ATA channel, so at most two --block disks (master and slave)');
+  }
+  const prepared: PreparedDisk[] = [];
   let outcome;
   try {
-    outcome = await runNative(
-      host,
-      {
-        kernelPath: plan.kernelPath,
-        memMiB: plan.spec.memMiB,
-        cmdline: plan.spec.cmdline,
-        initrdPath: plan.initrdPath,
-        output: plan.output,
-        input: plan.input,
-      },
-      io.signal,
-      host.verbose ? say : undefined,
-    );
-  } catch (e) {
-    // The PC's loader refuses what it cannot boot (no multiboot header, a bzImage, an
-    // initrd too big for the memory).
-    say(`cannot start the guest on the PC: ${(e as Error).message}`);
-    return 1;
+    for (const d of plan.diskSpecs) {
+      try {
+        prepared.push(await prepareDisk(d));
+      } catch (e) {
+        if (e instanceof DiskError) throw new UsageError(e.message);
+        throw e;
+      }
+      const disk = prepared[prepared.length - 1];
+      if (disk.format !== 'raw') {
+        throw new UsageError(
+          `--native: ${d.path} is a ${disk.format} image; the PC's ATA drives serve raw disk files only`,
+        );
+      }
+    }
+    try {
+      outcome = await runNative(
+        host,
+        {
+          kernelPath: plan.kernelPath,
+          memMiB: plan.spec.memMiB,
+          cmdline: plan.spec.cmdline,
+          initrdPath: plan.initrdPath,
+          disks: plan.diskSpecs,
+          output: plan.output,
+          input: plan.input,
+        },
+        io.signal,
+        host.verbose ? say : undefined,
+      );
+    } catch (e) {
+      // The PC's loader refuses what it cannot boot (no multiboot header, a bzImage, an
+      // initrd too big for the memory).
+      say(`cannot start the guest on the PC: ${(e as Error).message}`);
+      return 1;
+    }
+  } finally {
+    await Promise.all(prepared.map((d) => d.release()));
   }
   if (!outcome.poweredOff) say(outcome.reason.startsWith('killed') ? outcome.reason : `guest died: ${outcome.reason}`);
   if (host.verbose) {

@@ -3,7 +3,9 @@
 // multiboot header; the kernel runs in ring 0 with the native paravirt_ops and talks to a
 // 16550 UART on COM1, which is wired to this terminal: what it transmits is our stdout, what
 // we read from stdin arrives on its receive line (RBR, with IRQ 4 when the guest enabled it).
-// An --initrd goes to the kernel as multiboot module 1, its string the file's path.
+// An --initrd goes to the kernel as multiboot module 1, its string the file's path. --block
+// disks (raw files, checked and locked by the caller) are the drives of the PC's ATA channel:
+// the first is the master, the second the slave; ",ro" makes the drive refuse writes.
 //
 // There is no host, no lg and no launcher here. The PC's clock is virtual (a fixed number of
 // instructions per second, and a halted CPU skips straight to its next timer interrupt), so
@@ -25,10 +27,10 @@
 // (the real PC would reset), a halt no interrupt can end, or a stop by the core; 124 for
 // --timeout; an abort's status (three Ctrl-C: 2; SIGINT: 130) when the user stopped it.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ConsoleInputSource, ConsoleOutput } from '@lguest/console';
-import { createPc, type RunResult } from '@lguest/pc';
+import { createPc, type AtaDisk, type RunResult } from '@lguest/pc';
 import type { HostSpec } from './options';
 import type { StopRequest } from './session';
 
@@ -64,6 +66,8 @@ export interface NativePlan {
   readonly cmdline: readonly string[];
   /** The initrd to load as boot module 1 (checked readable by the caller), or none. */
   readonly initrdPath?: string | null;
+  /** Raw disk files for the ATA channel's master and slave. */
+  readonly disks?: readonly { readonly path: string; readonly readOnly: boolean }[];
   readonly output: ConsoleOutput;
   readonly input?: ConsoleInputSource;
 }
@@ -80,6 +84,27 @@ export interface NativeOutcome {
 }
 
 /** Boots `plan` on a fresh emulated PC and runs it to its end. */
+/** A raw disk file as an ATA drive: whole sectors, read and written in place. */
+function openAtaDisk(path: string, readOnly: boolean): AtaDisk & { close(): void } {
+  const fd = openSync(path, readOnly ? 'r' : 'r+');
+  const sectors = Math.floor(fstatSync(fd).size / 512);
+  const io = (f: () => number, n: number): boolean => {
+    try {
+      return f() === n;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    sectors,
+    readOnly,
+    read: (lba, into) => io(() => readSync(fd, into, 0, 512, lba * 512), 512),
+    write: (lba, from) => !readOnly && io(() => writeSync(fd, from, 0, 512, lba * 512), 512),
+    flush: () => readOnly || io(() => (fdatasyncSync(fd), 0), 0),
+    close: () => closeSync(fd),
+  };
+}
+
 export async function runNative(
   host: HostSpec,
   plan: NativePlan,
@@ -92,8 +117,10 @@ export async function runNative(
     plan.output.write(Uint8Array.from(pending));
     pending.length = 0;
   };
+  const disks = (plan.disks ?? []).map((d) => openAtaDisk(d.path, d.readOnly));
   const pc = createPc({
     memoryMiB: plan.memMiB,
+    disks,
     core: host.cpu,
     // Whole lines go out as the guest finishes them; the rest at the end of each slice.
     serial: (byte) => {
@@ -219,6 +246,7 @@ export async function runNative(
     }
   } finally {
     flush();
+    for (const d of disks) d.close();
     signal?.removeEventListener('abort', onAbort);
     plan.input?.off('data', onData);
     plan.input?.off('end', onEnd);

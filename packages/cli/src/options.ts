@@ -52,6 +52,7 @@ export interface HostSpec {
 export type Command =
   | { readonly kind: 'run'; readonly host: HostSpec; readonly guest: GuestSpec; readonly native?: boolean }
   | { readonly kind: 'run-many'; readonly host: HostSpec; readonly guests: readonly GuestSpec[] }
+  | { readonly kind: 'disk'; readonly args: readonly string[] }
   | { readonly kind: 'help' };
 
 /** Default guest memory when `lguest run` is given no MEM at all. */
@@ -70,6 +71,7 @@ export const USAGE = `usage:
   lguest run [options] [MEM [KERNEL [kernel args…]]]
   lguest run --native [host options] [--initrd=FILE] [MEM [KERNEL [kernel args…]]]
   lguest run-many [host options] --guest "[guest options] MEM [KERNEL [kernel args…]]" …
+  lguest disk create|commit|info …   (lguest disk help: making disk files)
   lguest help
 
 run boots one guest in a fresh emulated host and serves its console until it ends.
@@ -81,7 +83,9 @@ run boots one guest in a fresh emulated host and serves its console until it end
 guest options (run, or inside a --guest spec):
   --initrd=FILE       load FILE as the initial RAM disk, at the top of guest memory
                       (--native: as multiboot module 1, just past the kernel)
-  --block=FILE        a disk backed by FILE                       (not yet supported)
+  --block=FILE[,ro]   a disk backed by FILE (raw, or a qcow2 overlay): the first is
+                      /dev/lgba, then lgbb, …; ,ro makes guest writes fail (I/O error)
+                      (--native: raw files only, the ATA master and slave, hda and hdb)
   --sharenet=FILE     a network shared with other guests via FILE (not yet supported)
   --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
 
@@ -147,11 +151,13 @@ export function parseCommand(argv: readonly string[]): Command {
       return parseRun(rest);
     case 'run-many':
       return parseRunMany(rest);
+    case 'disk':
+      return { kind: 'disk', args: rest };
     default:
       throw new UsageError(
         /^\d/.test(verb)
           ? `'${verb}' looks like MEM, but a command comes first: try 'lguest run ${argv.join(' ')}'`
-          : `unknown command '${verb}': the commands are run, run-many and help`,
+          : `unknown command '${verb}': the commands are run, run-many, disk and help`,
       );
   }
 }
@@ -161,10 +167,11 @@ function parseRun(args: readonly string[]): Command {
   if (values.help) return { kind: 'help' };
   const guest = guestSpec(positionals, tokens, values.initrd);
   if (!values.native) return { kind: 'run', host: hostSpec(values), guest };
-  if (guest.devices.length > 0) {
+  const network = guest.devices.find((d) => d.kind !== 'block');
+  if (network) {
     throw new UsageError(
-      '--native boots the kernel on the emulated PC, which has a serial port and nothing else: ' +
-        'leave out the device options',
+      `--native boots the kernel on the emulated PC, whose devices are a serial port and an ATA disk ` +
+        `channel: --${network.kind} has no place there; leave it out`,
     );
   }
   return { kind: 'run', host: hostSpec(values), guest, native: true };

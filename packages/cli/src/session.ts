@@ -13,6 +13,7 @@
 // host's tick preempts it regardless.
 
 import { addConsole, type ConsoleDevice, type ConsoleInputSource, type ConsoleOutput } from '@lguest/console';
+import { addBlock, diskName, type BlockDevice, type PreparedDisk } from '@lguest/disk';
 import { Host, type Process } from '@lguest/host';
 import { Launcher, POWER_DOWN, type LaunchResult } from '@lguest/launcher';
 import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
@@ -29,6 +30,8 @@ export interface GuestPlan {
   /** The guest's console. */
   readonly output: ConsoleOutput;
   readonly input?: ConsoleInputSource;
+  /** --block disks, checked and locked, in command-line order (lgba, lgbb, …). */
+  readonly disks?: readonly PreparedDisk[];
 }
 
 /** How one guest ended. */
@@ -141,6 +144,7 @@ class GuestRun {
   private readonly proc: Process;
   private readonly launcher: Launcher;
   private readonly console: ConsoleDevice;
+  private readonly blocks: BlockDevice[];
   private guest: Guest | null = null;
   private stoppedBy: 'timeout' | 'abort' | null = null;
   private ended = false;
@@ -163,7 +167,22 @@ class GuestRun {
       args: spec.cmdline,
       warn: (message) => log(`${plan.name}: ${message}`),
     });
-    // Command-line devices come first (none exist yet), then the console.
+    // Command-line devices come first, then the console.
+    this.blocks = (plan.disks ?? []).map((disk, i) => {
+      const dev = addBlock(
+        this.launcher,
+        async (l) => {
+          const block = await disk.open(l.proc, REAL_ROOT);
+          block.log = (line) => log(`${plan.name}: ${diskName(i)}: ${line}`);
+          return block;
+        },
+        disk.spec.readOnly,
+      );
+      log(
+        `${plan.name}: ${diskName(i)} is ${disk.spec.path} (${disk.format}${disk.spec.readOnly ? ', read-only' : ''})`,
+      );
+      return dev;
+    });
     this.console = addConsole(this.launcher, {
       output: { write: (chunk) => this.onOutput(chunk) },
       input: plan.input,
@@ -185,6 +204,7 @@ class GuestRun {
     } finally {
       this.ended = true;
       this.console.close();
+      for (const b of this.blocks) b.close();
     }
     this.guest ??= this.findGuest();
     this.proc.exit(result.exitStatus);
@@ -208,6 +228,14 @@ class GuestRun {
           : '') +
         (outcome.consoleInputBytes ? `; ${outcome.consoleInputBytes} bytes of console input delivered` : ''),
     );
+    this.blocks.forEach((b, i) => {
+      const st = b.block?.stats;
+      if (st)
+        this.log(
+          `${plan.name}: ${diskName(i)}: ${st.reads} reads (${st.bytesRead} bytes), ${st.writes} writes ` +
+            `(${st.bytesWritten} bytes), ${st.flushes} flushes, ${st.errors} errors`,
+        );
+    });
     return outcome;
   }
 

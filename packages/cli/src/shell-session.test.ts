@@ -39,7 +39,7 @@ async function talkToTheShell(c: Conversation, platform: string): Promise<void> 
   await c.prompt('the first prompt');
 
   await c.command('echo hi', /^hi\n$/);
-  await c.command('ls', ...['bin/', 'proc/', 'etc/motd', 'README', 'etc/hostname'].map(line));
+  await c.command('ls', ...['bin/', 'dev/', 'proc/', 'etc/motd', 'README', 'etc/hostname'].map(line));
   await c.command('ls /bin', ...['sh', 'hello', 'fault', 'spin', 'greet', 'upper'].map(line));
   await c.command('cat /etc/hostname', /^lguest\n$/);
   await c.command('ps', /^\s*PID\b.*\bCOMMAND\b/m, /^\s*\d+\s.*\bsh$/m);

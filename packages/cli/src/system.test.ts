@@ -419,9 +419,15 @@ describe('bad input: a sentence saying what is wrong and what to do, status 2', 
     ['an unknown option', ['run', '--frobnicate', '32', GUEST], /unknown option '--frobnicate'/],
     [
       'a device that does not exist yet',
-      ['run', '32', GUEST, '--block=disk.img'],
-      /--block=disk\.img: block devices are not yet supported/,
+      ['run', '32', GUEST, '--sharenet=net'],
+      /--sharenet=net: network devices are not yet supported/,
     ],
+    [
+      'a missing disk',
+      ['run', '32', GUEST, `--block=${join(dir, 'nodisk.img')}`],
+      /disk '.*nodisk\.img': no such file \(make one with: lguest disk create .*nodisk\.img 64M\)/,
+    ],
+    ['a disk that is a directory', ['run', '32', GUEST, `--block=${dir},ro`], /disk '.*' is not a regular file/],
     [
       'an unknown CPU core',
       ['run', '--cpu=quantum', '32', GUEST],

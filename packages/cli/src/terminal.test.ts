@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { lguest } from './lguest';
-import { parseCommand, UsageError } from './options';
+import { parseCommand } from './options';
 import { CtrlCCounter, ConsoleInput, type StdinLike } from './terminal';
 import { GUEST, inPty, MAIN, SPINNER, STTY_G, WAIT_FOR_RAW } from './testing/pty';
 
@@ -231,14 +231,17 @@ describe('lguest run --native, in-process', () => {
     expect(runs[0].out.join('')).toBe(runs[1].out.join(''));
   }, 30_000);
 
-  it('parses --native for run only, takes an initrd with it, and refuses devices with it', () => {
+  it('parses --native for run only, takes an initrd and disks with it, and refuses network devices', () => {
     expect(parseCommand(['run', '--native', '32'])).toMatchObject({ kind: 'run', native: true });
     expect(parseCommand(['run', '--native', '--initrd=x', '32'])).toMatchObject({
       kind: 'run',
       native: true,
       guest: { initrd: 'x' },
     });
-    expect(() => parseCommand(['run', '--native', '--block=x', '32'])).toThrow(UsageError);
+    expect(parseCommand(['run', '--native', '--block=x', '32'])).toMatchObject({
+      guest: { devices: [{ kind: 'block', arg: 'x' }] },
+    });
+    expect(() => parseCommand(['run', '--native', '--tunnet=10.0.0.1', '32'])).toThrow(/--tunnet has no place there/);
     expect(() => parseCommand(['run-many', '--native', '--guest', '32'])).toThrow(/unknown option '--native'/);
   });
 });

@@ -33,6 +33,10 @@
 /* Disable (virtual) interrupts and spin forever: the host must still preempt us. */
 #define ATTACK_IRQS_OFF_LOOP 9
 
+/* Malformed block requests to the first --block disk: a length that overflows (an error
+ * status), then a write far past the end of the disk (the host must kill us). */
+#define ATTACK_BLOCK_REQUESTS 12
+
 /* Not an attack: BENCH_HCALLS x LHCALL_FLUSH_ASYNC between two console markers. */
 #define VARIANT_HCALL_BENCH 10
 /* Not an attack: the kernel panics on purpose (how a guest's own death reads on the host). */

@@ -53,6 +53,7 @@ void *memcpy(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
+char *strchr(const char *s, int c);
 
 /* printk.c: printf-style output to the console op. Formats: %s %c %d %u %x %p %%, with
  * an optional 0 flag and width (%08x). */

@@ -38,13 +38,19 @@ enum task_state {
 	TASK_ZOMBIE,   /* ended; its parent has not yet collected the status */
 };
 
+struct mount;
+
 /* An open file: a snapshot of bytes (a built-in file, an initrd file, or a /proc file
- * generated into page when it was opened). */
+ * generated into page when it was opened), or an inode of a mounted filesystem (mnt set). */
 struct file {
 	int open;
 	const char *data;
 	unsigned long len, pos;
 	void *page; /* owned: freed at close, copied by fork */
+	struct mount *mnt; /* a disk's file: its filesystem, inode and open flags */
+	u32 ino;
+	int flags;
+	int is_dir;
 };
 
 /* A signal's disposition (struct sigaction of Linux i386's sigaction, call 67). */

@@ -15,18 +15,38 @@
 #define SYS_open 5
 #define SYS_close 6
 #define SYS_waitpid 7
+#define SYS_unlink 10
 #define SYS_execve 11
+#define SYS_lseek 19
 #define SYS_getpid 20
+#define SYS_mount 21
+#define SYS_umount 22
+#define SYS_sync 36
 #define SYS_kill 37
+#define SYS_rename 38
+#define SYS_mkdir 39
+#define SYS_rmdir 40
 #define SYS_brk 45
+#define SYS_umount2 52
 #define SYS_ioctl 54
 #define SYS_setpgid 57
+#define SYS_dup2 63
 #define SYS_getppid 64
 #define SYS_sigaction 67
 #define SYS_reboot 88
+#define SYS_truncate 92
+#define SYS_ftruncate 93
+#define SYS_statfs 99
+#define SYS_fstatfs 100
+#define SYS_stat 106
+#define SYS_lstat 107
+#define SYS_fstat 108
+#define SYS_fsync 118
 #define SYS_sigreturn 119
 #define SYS_uname 122
 #define SYS_getpgid 132
+#define SYS_getdents 141
+#define SYS_fdatasync 148
 #define SYS_sched_yield 158
 #define SYS_nanosleep 162
 
@@ -35,6 +55,7 @@
 #define ESRCH 3
 #define EINTR 4
 #define EIO 5
+#define ENXIO 6
 #define E2BIG 7
 #define ENOEXEC 8
 #define EBADF 9
@@ -42,10 +63,25 @@
 #define EAGAIN 11
 #define ENOMEM 12
 #define EFAULT 14
+#define EBUSY 16
+#define EEXIST 17
+#define EXDEV 18
+#define ENODEV 19
+#define ENOTDIR 20
+#define EISDIR 21
 #define EINVAL 22
 #define EMFILE 24
 #define ENOTTY 25
+#define EFBIG 27
+#define ENOSPC 28
+#define ESPIPE 29
+#define EROFS 30
+#define EMLINK 31
+#define ENAMETOOLONG 36
 #define ENOSYS 38
+#define ENOTEMPTY 39
+#define ELOOP 40
+#define EUCLEAN 117
 
 #define SIGHUP 1
 #define SIGINT 2
@@ -76,6 +112,25 @@
 /* ioctl on the terminal: get and set its foreground process group. */
 #define TIOCGPGRP 0x540F
 #define TIOCSPGRP 0x5410
+
+/* open's flags, lseek's whence, the file-type bits of a mode, mount's read-only flag. */
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_RDWR 2
+#define O_ACCMODE 3
+#define O_CREAT 0100
+#define O_EXCL 0200
+#define O_TRUNC 01000
+#define O_APPEND 02000
+#define O_DIRECTORY 0200000
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+#define S_IFMT 0170000
+#define S_IFDIR 0040000
+#define S_IFREG 0100000
+#define S_IFLNK 0120000
+#define MS_RDONLY 1
 
 /* reboot(magic1, magic2, cmd): only power-off (lguest has no reboot). */
 #define REBOOT_MAGIC1 0xfee1deadU

@@ -13,6 +13,7 @@
  */
 #include <desc.h>
 #include <irq.h>
+#include <lguest_bus.h>
 #include <lguest_hcall.h>
 #include <mm.h>
 #include <task.h>
@@ -182,6 +183,51 @@ static noreturn void irqs_off_loop(void)
 		spins++;
 }
 
+/* A disk's launcher trusts nothing in the shared block page: a length that does not match
+ * the buffers must come back as an error, and a write past the end of the disk must never
+ * reach the file. The launcher answers before SEND_DMA returns, so result is final then. */
+static noreturn void block_requests(void)
+{
+	static struct lguest_dma reply, data, ping;
+	static char buf[512] __attribute__((aligned(512)));
+	struct lguest_device_desc *descs = ioremap(boot_info.ram_bytes, 1);
+	volatile struct lguest_block_page *page;
+	unsigned long key;
+	unsigned int i;
+
+	for (i = 0; i < LGUEST_MAX_DEVICES && descs[i].type != LGUEST_DEVICE_T_BLOCK; i++)
+		;
+	if (i == LGUEST_MAX_DEVICES)
+		panic("attack: no block device to attack (give the guest a --block disk)");
+	key = (unsigned long)descs[i].pfn << PAGE_SHIFT;
+	page = ioremap(key, 1);
+	printk("attack: malformed requests to the block device in slot %u (%u sectors)\n", i,
+	       (unsigned int)page->num_sectors);
+	local_irq_disable(); /* the completion interrupts are not ours to handle */
+	reply.addr[0] = __pa(buf);
+	reply.len[0] = sizeof(buf);
+	if (lguest_bind_dma(key, &reply, 1, i + 1) != 0)
+		panic("attack: cannot bind the reply buffer");
+
+	page->type = LGUEST_BLOCK_READ;
+	page->sector = 0;
+	page->bytes = 0xFFFFFFFFu;
+	page->result = LGUEST_BLOCK_RESULT_PENDING;
+	lguest_send_dma(key, &ping);
+	if (page->result != LGUEST_BLOCK_RESULT_ERROR)
+		attack_succeeded("a read whose length overflows was not refused");
+	printk("attack: a read of 0xffffffff bytes into 512 was refused (result %d)\n", page->result);
+
+	data.addr[0] = __pa(buf);
+	data.len[0] = sizeof(buf);
+	page->type = LGUEST_BLOCK_WRITE;
+	page->sector = 0xFFFFFFF0u;
+	page->bytes = sizeof(buf);
+	page->result = LGUEST_BLOCK_RESULT_PENDING;
+	lguest_send_dma(key, &data);
+	attack_succeeded("a write past the end of the disk was not stopped");
+}
+
 /* ---- Not an attack: hypercall round trips for the benchmark. ---- */
 
 #define BENCH_HCALLS_DEFAULT 20000
@@ -238,6 +284,8 @@ void guest_attack(int which)
 		return;
 	case ATTACK_IRQS_OFF_LOOP:
 		irqs_off_loop();
+	case ATTACK_BLOCK_REQUESTS:
+		block_requests();
 	case VARIANT_HCALL_BENCH:
 		hcall_bench();
 		return;

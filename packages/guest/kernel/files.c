@@ -1,19 +1,21 @@
 /*
- * The files a program can open: a few read-only texts built into the image, the directories
- * "/", "/bin" and "/proc" (reading one gives its names, a line each), and the /proc files,
- * which the kernel writes when they are opened — the tasks, the tick, the allocator, the
- * kernel log and what the paravirt layer reports. The shell's ls, cat, ps, uptime, free,
+ * The kernel's own files: a few read-only texts built into the image, the directories "/",
+ * "/bin", "/dev" (the disks) and "/proc" (reading one gives its names, a line each), and the
+ * /proc files, which the kernel writes when they are opened — the tasks, the tick, the
+ * allocator, the kernel log, what the paravirt layer reports, the mounts and the disks.
+ * (A disk's files, under its mount point, are vfs.c's and ext2.c's.) The shell's ls, cat, ps, uptime, free,
  * dmesg and lguest are all reads of these. An initrd (`lguest run --initrd=FILE`) in the
  * "newc" cpio format adds its regular files, read in place where the boot loader put them.
  *
  * The programs execve runs are here too: the ones built into the image as /bin/NAME, and
  * any file of the initrd (its ELF programs — bin/NAME in the archive shows up in /bin).
- * There is one directory, "/", so a relative path is taken from there.
+ * There is no working directory, so a relative path is taken from "/".
  */
 #include <irq.h>
 #include <lguest_hcall.h>
 #include <mm.h>
 #include <task.h>
+#include <vfs.h>
 
 /* The programs in /bin: flat code pages (boot/user.S, boot/progs.S) or ELF images. */
 static const struct program {
@@ -145,7 +147,8 @@ int find_executable(const char *path, const char **start, unsigned long *size, i
 
 static void list_root(void)
 {
-	cprintf("bin/\nproc/\n");
+	cprintf("bin/\ndev/\nproc/\n");
+	vfs_list_mount_points();
 	for (unsigned int i = 0; i < ARRAY_SIZE(files); i++)
 		cprintf("%s\n", files[i].path + 1);
 	initrd_walk(list_one, NULL);
@@ -167,7 +170,28 @@ static void list_bin(void)
 
 static void list_proc(void)
 {
-	cprintf("uptime\nmeminfo\nps\nkmsg\nlguest\n");
+	cprintf("uptime\nmeminfo\nps\nkmsg\nlguest\nmounts\ndisks\n");
+}
+
+/* The disks, one a line: the name (for mount), the size, and whether it may be written. */
+static void list_dev(void)
+{
+	for (unsigned int i = 0; blkdev_get(i); i++)
+		cprintf("%s\n", blkdev_get(i)->name);
+}
+
+static void cmd_disks(void)
+{
+	unsigned int cached, dirty;
+
+	for (unsigned int i = 0; blkdev_get(i); i++) {
+		struct blkdev *d = blkdev_get(i);
+		cprintf("%s: %u sectors (%u KiB)%s, %u reads, %u writes, %u errors\n", d->name, d->sectors,
+			d->sectors / 2, d->readonly ? ", read-only" : "", (unsigned int)d->reads,
+			(unsigned int)d->writes, (unsigned int)d->errors);
+	}
+	buffer_stats(&cached, &dirty);
+	cprintf("buffer cache: %u of %u buffers hold blocks, %u dirty\n", cached, BUF_COUNT, dirty);
 }
 
 static void cmd_ps(void)
@@ -241,8 +265,15 @@ static const struct {
 } generated[] = {
 	{ "/", list_root },	      { "/bin", list_bin },	      { "/proc", list_proc },
 	{ "/proc/uptime", cmd_uptime }, { "/proc/meminfo", cmd_free }, { "/proc/ps", cmd_ps },
-	{ "/proc/lguest", report_lguest },
+	{ "/proc/lguest", report_lguest }, { "/dev", list_dev }, { "/proc/mounts", vfs_report_mounts },
+	{ "/proc/disks", cmd_disks },
 };
+
+int builtin_is_dir(const char *path)
+{
+	return strcmp(path, "/") == 0 || strcmp(path, "/bin") == 0 || strcmp(path, "/proc") == 0 ||
+	       strcmp(path, "/dev") == 0;
+}
 
 int file_open(struct file *f, const char *path)
 {

@@ -8,6 +8,7 @@
 #include <desc.h>
 #include <irq.h>
 #include <lguest_bus.h>
+#include "ata.h"
 #include <mm.h>
 #include <task.h>
 #include <tty.h>
@@ -139,6 +140,7 @@ noreturn void start_kernel(void)
 
 	pv_ops.init_IRQ();
 	lguest_bus_init();
+	ata_init();
 
 	if (!want_selftest()) {
 		clock_start(0);

@@ -2,9 +2,10 @@
  * System calls: int $0x80 from ring 3, with the Linux i386 conventions — the number in eax,
  * arguments in ebx, ecx, edx, and the result (or -errno) back in eax. What is here is what
  * the shell, init and their programs use: processes (fork, execve, waitpid, exit, getpid,
- * getppid, setpgid, getpgid, kill, sigaction, sigreturn, sched_yield), files (open, read,
- * write, close, and the terminal's foreground group through ioctl), memory (brk), time
- * (nanosleep) and the machine (uname, reboot).
+ * getppid, setpgid, getpgid, kill, sigaction, sigreturn, sched_yield), the terminal (a line
+ * per read of fd 0, its foreground group through ioctl), files and disks (vfs.c: open, read,
+ * write, close, lseek, getdents, stat, mkdir, rename, mount, sync, …), memory (brk), time
+ * (nanosleep) and the machine (uname, reboot — which unmounts the disks first).
  *
  * Every user pointer is checked page by page against the task's own page tables before it
  * is touched, through the kernel's linear map: a bad pointer is -EFAULT, never a kernel fault.
@@ -12,6 +13,7 @@
 #include <irq.h>
 #include <task.h>
 #include <tty.h>
+#include <vfs.h>
 
 /* The kernel address of user address va in the current task, if ring 3 could read it (or
  * write it, with write); demand-fills a stack or heap page the way a fault would. */
@@ -82,33 +84,18 @@ int copy_string_from_user(char *buf, unsigned long size, unsigned long src)
 
 void close_files(struct task *t)
 {
-	for (int fd = 0; fd < MAX_FDS; fd++) {
-		struct file *f = &t->files[fd];
-		if (f->open && f->page)
-			free_page(f->page);
-		memset(f, 0, sizeof(*f));
-	}
+	for (int fd = 0; fd < MAX_FDS; fd++)
+		if (t->files[fd].open)
+			file_close(&t->files[fd]);
 }
 
-static long sys_read(struct task *t, u32 fd, unsigned long buf, unsigned long len)
+/* fd 0 is the terminal: one line per read, through the line discipline, for the foreground
+ * process group only (a background job would steal the shell's lines). */
+static long read_terminal(struct task *t, unsigned long buf, unsigned long len)
 {
 	char line[256];
 	int n;
 
-	if (fd >= 3 && fd < MAX_FDS && t->files[fd].open) {
-		struct file *f = &t->files[fd];
-		unsigned long left = f->len - f->pos;
-		if (len > left)
-			len = left;
-		if (copy_to_user(buf, f->data + f->pos, len))
-			return -EFAULT;
-		f->pos += len;
-		return len;
-	}
-	if (fd != 0)
-		return -EBADF;
-	/* fd 0 is the terminal: one line per read, through the line discipline, for the
-	 * foreground process group only (a background job would steal the shell's lines). */
 	if (tty_fg_pgrp && t->pgid != tty_fg_pgrp)
 		return -EIO;
 	n = tty_read_line(line, sizeof(line) - 1);
@@ -120,51 +107,6 @@ static long sys_read(struct task *t, u32 fd, unsigned long buf, unsigned long le
 	if ((unsigned long)n > len)
 		n = len;
 	return copy_to_user(buf, line, n) ? -EFAULT : n;
-}
-
-static long sys_write(u32 fd, unsigned long buf, unsigned long len)
-{
-	char chunk[256];
-	unsigned long done = 0;
-
-	if (fd != 1 && fd != 2)
-		return -EBADF;
-	while (done < len) {
-		unsigned long n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
-		if (copy_from_user(chunk, buf + done, n))
-			return done ? (long)done : -EFAULT;
-		pv_ops.console_write(chunk, n);
-		done += n;
-	}
-	return done;
-}
-
-static long sys_open(struct task *t, unsigned long upath)
-{
-	char path[64];
-	int fd;
-
-	if (copy_string_from_user(path + 1, sizeof(path) - 1, upath))
-		return -EFAULT;
-	/* The one directory is "/": a relative path starts there. */
-	path[0] = '/';
-	for (fd = 3; fd < MAX_FDS && t->files[fd].open; fd++)
-		;
-	if (fd == MAX_FDS)
-		return -EMFILE;
-	if (file_open(&t->files[fd], path[1] == '/' ? path + 1 : path))
-		return -ENOENT;
-	return fd;
-}
-
-static long sys_close(struct task *t, u32 fd)
-{
-	if (fd < 3 || fd >= MAX_FDS || !t->files[fd].open)
-		return fd < 3 ? 0 : -EBADF;
-	if (t->files[fd].page)
-		free_page(t->files[fd].page);
-	memset(&t->files[fd], 0, sizeof(t->files[fd]));
-	return 0;
 }
 
 /* struct utsname: six 65-byte strings. */
@@ -275,13 +217,13 @@ void do_syscall(struct trapframe *tf)
 		ret = do_fork(tf);
 		break;
 	case SYS_read:
-		ret = sys_read(t, tf->ebx, tf->ecx, tf->edx);
+		ret = tf->ebx == 0 ? read_terminal(t, tf->ecx, tf->edx) : sys_read(t, tf->ebx, tf->ecx, tf->edx);
 		break;
 	case SYS_write:
-		ret = sys_write(tf->ebx, tf->ecx, tf->edx);
+		ret = sys_write(t, tf->ebx, tf->ecx, tf->edx);
 		break;
 	case SYS_open:
-		ret = sys_open(t, tf->ebx);
+		ret = sys_open(t, tf->ebx, (int)tf->ecx, tf->edx);
 		break;
 	case SYS_close:
 		ret = sys_close(t, tf->ebx);
@@ -335,9 +277,64 @@ void do_syscall(struct trapframe *tf)
 			ret = -EINVAL; /* only power-off: lguest has no reboot */
 			break;
 		}
+		vfs_shutdown(); /* every disk written back and marked clean */
 		printk("power: %u pages allocated, %u page faults filled; powering off\n",
 		       (unsigned int)pages_allocated, (unsigned int)page_faults_filled);
 		pv_ops.power_off();
+	case SYS_unlink:
+		ret = sys_unlink(tf->ebx);
+		break;
+	case SYS_lseek:
+		ret = sys_lseek(t, tf->ebx, (long)tf->ecx, (int)tf->edx);
+		break;
+	case SYS_mount:
+		ret = sys_mount(tf->ebx, tf->ecx, tf->edx, tf->esi);
+		break;
+	case SYS_umount:
+	case SYS_umount2:
+		ret = sys_umount(tf->ebx);
+		break;
+	case SYS_sync:
+		ret = sys_sync();
+		break;
+	case SYS_rename:
+		ret = sys_rename(tf->ebx, tf->ecx);
+		break;
+	case SYS_mkdir:
+		ret = sys_mkdir(tf->ebx, tf->ecx);
+		break;
+	case SYS_rmdir:
+		ret = sys_rmdir(tf->ebx);
+		break;
+	case SYS_truncate:
+		ret = sys_truncate(tf->ebx, (long)tf->ecx);
+		break;
+	case SYS_ftruncate:
+		ret = sys_ftruncate(t, tf->ebx, (long)tf->ecx);
+		break;
+	case SYS_statfs:
+		ret = sys_statfs(tf->ebx, tf->ecx);
+		break;
+	case SYS_fstatfs:
+		ret = sys_fstatfs(t, tf->ebx, tf->ecx);
+		break;
+	case SYS_stat:
+	case SYS_lstat:
+		ret = sys_stat(tf->ebx, tf->ecx);
+		break;
+	case SYS_fstat:
+		ret = sys_fstat(t, tf->ebx, tf->ecx);
+		break;
+	case SYS_fsync:
+	case SYS_fdatasync:
+		ret = sys_fsync(t, tf->ebx);
+		break;
+	case SYS_dup2:
+		ret = sys_dup2(t, tf->ebx, tf->ecx);
+		break;
+	case SYS_getdents:
+		ret = sys_getdents(t, tf->ebx, tf->ecx, tf->edx);
+		break;
 	case SYS_uname:
 		ret = sys_uname(tf->ebx);
 		break;

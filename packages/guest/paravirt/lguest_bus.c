@@ -7,9 +7,11 @@
 #include <lguest_bus.h>
 #include <mm.h>
 #include "lguest_console.h"
+#include "lguest_blk.h"
 
 static const struct lguest_driver *const lguest_drivers[] = {
 	&lguest_console_driver,
+	&lguest_blk_driver,
 };
 
 static struct lguest_device devices[LGUEST_MAX_DEVICES];

@@ -10,6 +10,13 @@ long syscall3(long nr, long a, long b, long c)
 	return ret;
 }
 
+long syscall5(long nr, long a, long b, long c, long d, long e)
+{
+	long ret;
+	__asm__ __volatile__("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e) : "memory");
+	return ret;
+}
+
 long read(int fd, void *buf, size_t len)
 {
 	return syscall3(SYS_read, fd, (long)buf, (long)len);
@@ -20,9 +27,97 @@ long write(int fd, const void *buf, size_t len)
 	return syscall3(SYS_write, fd, (long)buf, (long)len);
 }
 
-int open(const char *path, int flags)
+int open(const char *path, int flags, ...)
 {
-	return (int)syscall3(SYS_open, (long)path, flags, 0);
+	__builtin_va_list ap;
+	int mode = 0;
+
+	if (flags & O_CREAT) {
+		__builtin_va_start(ap, flags);
+		mode = __builtin_va_arg(ap, int);
+		__builtin_va_end(ap);
+	}
+	return (int)syscall3(SYS_open, (long)path, flags, mode);
+}
+
+long lseek(int fd, long off, int whence)
+{
+	return syscall3(SYS_lseek, fd, off, whence);
+}
+
+int stat(const char *path, struct stat *st)
+{
+	return (int)syscall3(SYS_stat, (long)path, (long)st, 0);
+}
+
+int fstat(int fd, struct stat *st)
+{
+	return (int)syscall3(SYS_fstat, fd, (long)st, 0);
+}
+
+int statfs(const char *path, struct statfs *st)
+{
+	return (int)syscall3(SYS_statfs, (long)path, (long)st, 0);
+}
+
+long getdents(int fd, void *buf, size_t len)
+{
+	return syscall3(SYS_getdents, fd, (long)buf, (long)len);
+}
+
+int mkdir(const char *path, int mode)
+{
+	return (int)syscall3(SYS_mkdir, (long)path, mode, 0);
+}
+
+int rmdir(const char *path)
+{
+	return (int)syscall3(SYS_rmdir, (long)path, 0, 0);
+}
+
+int unlink(const char *path)
+{
+	return (int)syscall3(SYS_unlink, (long)path, 0, 0);
+}
+
+int rename(const char *from, const char *to)
+{
+	return (int)syscall3(SYS_rename, (long)from, (long)to, 0);
+}
+
+int truncate(const char *path, long len)
+{
+	return (int)syscall3(SYS_truncate, (long)path, len, 0);
+}
+
+int ftruncate(int fd, long len)
+{
+	return (int)syscall3(SYS_ftruncate, fd, len, 0);
+}
+
+int fsync(int fd)
+{
+	return (int)syscall3(SYS_fsync, fd, 0, 0);
+}
+
+int sync(void)
+{
+	return (int)syscall3(SYS_sync, 0, 0, 0);
+}
+
+int mount(const char *source, const char *target, const char *type, unsigned long flags)
+{
+	return (int)syscall5(SYS_mount, (long)source, (long)target, (long)type, (long)flags, 0);
+}
+
+int umount(const char *target)
+{
+	return (int)syscall3(SYS_umount, (long)target, 0, 0);
+}
+
+int dup2(int oldfd, int newfd)
+{
+	return (int)syscall3(SYS_dup2, oldfd, newfd, 0);
 }
 
 int close(int fd)

@@ -7,6 +7,7 @@
 #define USER_LIBC_H
 
 #include <uapi.h>
+#include <stat.h>
 
 typedef unsigned long size_t;
 #define NULL ((void *)0)
@@ -20,11 +21,31 @@ struct utsname {
 };
 
 long syscall3(long nr, long a, long b, long c);
+long syscall5(long nr, long a, long b, long c, long d, long e);
 /* Each returns what the kernel returned: a count, a pid, 0, or -errno. */
 long read(int fd, void *buf, size_t len);
 long write(int fd, const void *buf, size_t len);
-int open(const char *path, int flags);
+/* open(path, flags) or, with O_CREAT, open(path, flags, mode). */
+int open(const char *path, int flags, ...);
 int close(int fd);
+long lseek(int fd, long off, int whence);
+int stat(const char *path, struct stat *st);
+int fstat(int fd, struct stat *st);
+int statfs(const char *path, struct statfs *st);
+/* Fills buf with struct linux_dirent records; returns the bytes used, 0 at the end. */
+long getdents(int fd, void *buf, size_t len);
+int mkdir(const char *path, int mode);
+int rmdir(const char *path);
+int unlink(const char *path);
+int rename(const char *from, const char *to);
+int truncate(const char *path, long len);
+int ftruncate(int fd, long len);
+int fsync(int fd);
+int sync(void);
+int mount(const char *source, const char *target, const char *type, unsigned long flags);
+int umount(const char *target);
+/* Makes newfd (1 or 2) a copy of oldfd. */
+int dup2(int oldfd, int newfd);
 int fork(void);
 int execve(const char *path, char *const argv[], char *const envp[]);
 int waitpid(int pid, int *status, int options);

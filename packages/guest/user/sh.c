@@ -17,23 +17,269 @@
 #define MAX_ARGS 16
 
 static char line[256];
-static char buf[512];
+static char buf[4096];
+
+/* Where the built-in commands write: standard output, or the file of a '>' or '>>'. */
+static int out = 1;
 
 static void say(const char *s)
 {
-	puts_raw(s);
+	write(out, s, strlen(s));
 }
 
-/* Copies the file at path to standard output; returns 0, or -1 if it cannot be opened. */
+static void say_uint(unsigned long v)
+{
+	char b[12];
+	int i = sizeof(b);
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	write(out, b + i, sizeof(b) - i);
+}
+
+/* An error, always on the terminal. */
+static void complain(const char *s)
+{
+	write(2, s, strlen(s));
+}
+
+static const char *errstr(int err)
+{
+	switch (-err) {
+	case ENOENT: return "no such file or directory";
+	case EEXIST: return "file exists";
+	case ENOTDIR: return "not a directory";
+	case EISDIR: return "is a directory";
+	case ENOSPC: return "no space left on device";
+	case EROFS: return "read-only file system";
+	case ENOTEMPTY: return "directory not empty";
+	case EBUSY: return "device or resource busy";
+	case EXDEV: return "cross-device link";
+	case EIO: return "input/output error";
+	case ENXIO: return "no such device";
+	case ENODEV: return "unknown filesystem type";
+	case EFBIG: return "file too large";
+	case ENAMETOOLONG: return "file name too long";
+	case EMFILE: return "too many open files";
+	case EMLINK: return "too many links";
+	case ENOMEM: return "out of memory";
+	case EFAULT: return "bad address";
+	case EBADF: return "bad file descriptor";
+	default: return "invalid argument";
+	}
+}
+
+/* "CMD: WHAT: reason" on the terminal. */
+static void fail(const char *cmd, const char *what, int err)
+{
+	complain(cmd);
+	complain(": ");
+	if (what) {
+		complain(what);
+		complain(": ");
+	}
+	complain(errstr(err));
+	complain("\n");
+}
+
+/* Copies the file at path to the output; returns 0 or -errno. */
 static int cat_file(const char *path)
 {
 	long n;
-	int fd = open(path, 0);
+	int fd = open(path, O_RDONLY);
 
 	if (fd < 0)
-		return -1;
+		return fd;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		write(1, buf, (size_t)n);
+		write(out, buf, (size_t)n);
+	close(fd);
+	return n < 0 ? (int)n : 0;
+}
+
+/* ls: a disk's directory through getdents (directories get a '/'), the kernel's own
+ * directories by reading them, a file by its name. */
+static void do_ls(const char *path)
+{
+	struct stat st;
+	int fd, err;
+	long n;
+
+	if ((err = stat(path, &st)) < 0) {
+		fail("ls", path, err);
+		return;
+	}
+	if ((st.st_mode & S_IFMT) != S_IFDIR) {
+		say(path);
+		say("\n");
+		return;
+	}
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY)) < 0) {
+		fail("ls", path, fd);
+		return;
+	}
+	n = getdents(fd, buf, sizeof(buf));
+	if (n == -ENOTDIR) {
+		close(fd);
+		cat_file(path); /* one of the kernel's own: reading it lists it */
+		return;
+	}
+	for (; n > 0; n = getdents(fd, buf, sizeof(buf))) {
+		for (long off = 0; off < n;) {
+			struct linux_dirent *d = (struct linux_dirent *)(buf + off);
+			char type = buf[off + d->d_reclen - 1];
+			off += d->d_reclen;
+			if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+				continue;
+			say(d->d_name);
+			say(type == DT_DIR ? "/\n" : "\n");
+		}
+	}
+	if (n < 0)
+		fail("ls", path, (int)n);
+	close(fd);
+}
+
+/* cp SRC DST: DST is created or truncated. */
+static void do_cp(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY), o;
+	long n = 0;
+
+	if (in < 0) {
+		fail("cp", from, in);
+		return;
+	}
+	if ((o = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
+		fail("cp", to, o);
+		close(in);
+		return;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		long w = write(o, buf, (size_t)n);
+		if (w != n) {
+			fail("cp", to, w < 0 ? (int)w : -ENOSPC);
+			break;
+		}
+	}
+	if (n < 0)
+		fail("cp", from, (int)n);
+	close(in);
+	close(o);
+}
+
+/* mount [-r] DEVICE DIR, or the table with no arguments. A disk that cannot be written is
+ * mounted read-only, as mount(8) does. */
+static void do_mount(int argc, char **argv)
+{
+	unsigned long flags = 0;
+	int i = 1, err;
+
+	if (argc > 1 && strcmp(argv[1], "-r") == 0) {
+		flags = MS_RDONLY;
+		i = 2;
+	}
+	if (argc == 1) {
+		cat_file("/proc/mounts");
+		return;
+	}
+	if (argc != i + 2) {
+		complain("usage: mount [-r] DEVICE DIR (e.g. mount /dev/lgba /mnt)\n");
+		return;
+	}
+	err = mount(argv[i], argv[i + 1], "ext2", flags);
+	if (err == -EROFS && !flags) {
+		complain("mount: ");
+		complain(argv[i]);
+		complain(" is write-protected, mounting read-only\n");
+		err = mount(argv[i], argv[i + 1], "ext2", MS_RDONLY);
+	}
+	if (err)
+		fail("mount", argv[i], err);
+}
+
+/* df: every mounted disk's size and use, in KiB. */
+static void do_df(void)
+{
+	char table[512], *p = table, *next;
+	long n;
+	int fd = open("/proc/mounts", O_RDONLY);
+
+	if (fd < 0)
+		return;
+	n = read(fd, table, sizeof(table) - 1);
+	close(fd);
+	table[n > 0 ? n : 0] = '\0';
+	say("Filesystem     1K-blocks       Used  Available Use% Mounted on\n");
+	for (; *p; p = next) {
+		char *dev = p, *dir, *sp;
+		struct statfs st;
+		unsigned long total, used, avail, k;
+		next = strchr(p, '\n');
+		if (!next)
+			break;
+		*next++ = '\0';
+		if (!(sp = strchr(dev, ' ')))
+			continue;
+		*sp = '\0';
+		dir = sp + 1;
+		if ((sp = strchr(dir, ' ')))
+			*sp = '\0';
+		if (statfs(dir, &st) < 0)
+			continue;
+		k = (unsigned long)st.f_bsize / 1024;
+		total = (unsigned long)st.f_blocks * k;
+		used = (unsigned long)(st.f_blocks - st.f_bfree) * k;
+		avail = (unsigned long)st.f_bavail * k;
+		say(dev);
+		for (size_t w = strlen(dev); w < 14; w++)
+			say(" ");
+		for (int c = 0; c < 3; c++) {
+			unsigned long v = c == 0 ? total : c == 1 ? used : avail;
+			char num[12];
+			int d = sizeof(num);
+			num[--d] = '\0';
+			do {
+				num[--d] = (char)('0' + v % 10);
+				v /= 10;
+			} while (v);
+			for (int w = 11 - (int)(sizeof(num) - 1 - d); w > 0; w--)
+				say(" ");
+			say(num + d);
+		}
+		say("  ");
+		say_uint(used + avail ? (used * 100 + used + avail - 1) / (used + avail) : 0);
+		say("% ");
+		say(dir);
+		say("\n");
+	}
+}
+
+/* The commands that change names and files: each argument in turn. */
+static void each(const char *cmd, int argc, char **argv, int (*op)(const char *))
+{
+	if (argc < 2) {
+		complain("usage: ");
+		complain(cmd);
+		complain(" PATH...\n");
+	}
+	for (int i = 1; i < argc; i++) {
+		int err = op(argv[i]);
+		if (err < 0)
+			fail(cmd, argv[i], err);
+	}
+}
+
+static int make_dir(const char *path)
+{
+	return mkdir(path, 0755);
+}
+
+static int touch(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+	if (fd < 0)
+		return fd;
 	close(fd);
 	return 0;
 }
@@ -43,8 +289,16 @@ static void help(void)
 	say("commands:\n"
 	    "  help              this list\n"
 	    "  echo WORDS...     print the words\n"
-	    "  ls [DIR]          list /, /bin or /proc\n"
+	    "  ls [DIR]          list a directory (/, /bin, /proc, /dev, a disk's)\n"
 	    "  cat FILE...       print files\n"
+	    "  CMD ... > FILE    write a command's output to FILE ('>>' appends)\n"
+	    "  mount [-r] DEV DIR  mount a disk's ext2 on DIR (mount /dev/lgba /mnt)\n"
+	    "  umount DIR        write it back and unmount it\n"
+	    "  df                the mounted disks' space\n"
+	    "  sync              write every changed block to the disks\n"
+	    "  mkdir, rmdir, rm, touch PATH...   make and remove directories and files\n"
+	    "  mv FROM TO, cp FROM TO            rename, copy\n"
+	    "  truncate SIZE FILE                cut or extend a file to SIZE bytes\n"
 	    "  ps                the processes\n"
 	    "  kill [-N] PID     send signal N (default 15, SIGTERM) to a process\n"
 	    "  wait              wait for the background jobs\n"
@@ -54,7 +308,7 @@ static void help(void)
 	    "  uname [-a]        the system's name\n"
 	    "  lguest            what the paravirt layer reports\n"
 	    "  sleep N           wait N seconds\n"
-	    "  poweroff          turn the machine off\n"
+	    "  poweroff          write the disks back, unmount them, turn the machine off\n"
 	    "  reboot            (not supported by this host)\n"
 	    "  exit              end the shell (init powers off)\n"
 	    "programs (ls /bin), run in the foreground, or in the background with '&':\n"
@@ -97,14 +351,14 @@ static void report(const char *name, int status)
 			say(": interrupted\n");
 		else {
 			say(": killed (signal ");
-			put_uint((unsigned long)WTERMSIG(status));
+			say_uint((unsigned long)WTERMSIG(status));
 			say(")\n");
 		}
 	} else if (WEXITSTATUS(status) && WEXITSTATUS(status) != 127) {
 		/* 127 is "command not found", which the child has said already */
 		say(name);
 		say(": exit status ");
-		put_uint((unsigned long)WEXITSTATUS(status));
+		say_uint((unsigned long)WEXITSTATUS(status));
 		say("\n");
 	}
 }
@@ -121,6 +375,10 @@ static __attribute__((noreturn)) void child(char **argv, int background)
 	setpgid(0, 0);
 	if (!background)
 		tcsetpgrp(0, getpid());
+	if (out != 1) {
+		dup2(out, 1); /* the program's standard output is the file */
+		close(out);
+	}
 	/* Restore what the shell changed for itself: Ctrl-C must stop the program. */
 	signal(SIGINT, SIG_DFL);
 	if (!strchr(argv[0], '/') && n < sizeof(path) - 5) {
@@ -149,7 +407,7 @@ static void run_program(char **argv, int background)
 	setpgid(pid, pid);
 	if (background) {
 		say("[");
-		put_uint((unsigned long)pid);
+		say_uint((unsigned long)pid);
 		say("] ");
 		say(argv[0]);
 		say("\n");
@@ -172,19 +430,19 @@ static void collect_jobs(int options)
 		if (pid < 0)
 			continue;
 		say("[");
-		put_uint((unsigned long)pid);
+		say_uint((unsigned long)pid);
 		say("] ");
 		if (WIFSIGNALED(status)) {
 			say(WTERMSIG(status) == SIGINT ? "interrupted" : "killed (signal ");
 			if (WTERMSIG(status) != SIGINT) {
-				put_uint((unsigned long)WTERMSIG(status));
+				say_uint((unsigned long)WTERMSIG(status));
 				say(")");
 			}
 		} else {
 			say("done");
 			if (WEXITSTATUS(status)) {
 				say(", exit status ");
-				put_uint((unsigned long)WEXITSTATUS(status));
+				say_uint((unsigned long)WEXITSTATUS(status));
 			}
 		}
 		say("\n");
@@ -250,20 +508,49 @@ static void command(int argc, char **argv, int background)
 		}
 		say("\n");
 	} else if (strcmp(cmd, "ls") == 0) {
-		const char *dir = argc > 1 ? argv[1] : "/";
-		if (cat_file(dir)) {
-			say("ls: ");
-			say(dir);
-			say(": no such directory\n");
-		}
+		if (argc < 2)
+			do_ls("/");
+		for (int i = 1; i < argc; i++)
+			do_ls(argv[i]);
 	} else if (strcmp(cmd, "cat") == 0) {
 		for (int i = 1; i < argc; i++) {
-			if (cat_file(argv[i])) {
-				say("cat: ");
-				say(argv[i]);
-				say(": no such file\n");
-			}
+			int err = cat_file(argv[i]);
+			if (err)
+				fail("cat", argv[i], err);
 		}
+	} else if (strcmp(cmd, "mount") == 0)
+		do_mount(argc, argv);
+	else if (strcmp(cmd, "umount") == 0)
+		each("umount", argc, argv, umount);
+	else if (strcmp(cmd, "sync") == 0)
+		sync();
+	else if (strcmp(cmd, "df") == 0)
+		do_df();
+	else if (strcmp(cmd, "mkdir") == 0)
+		each("mkdir", argc, argv, make_dir);
+	else if (strcmp(cmd, "rmdir") == 0)
+		each("rmdir", argc, argv, rmdir);
+	else if (strcmp(cmd, "rm") == 0)
+		each("rm", argc, argv, unlink);
+	else if (strcmp(cmd, "touch") == 0)
+		each("touch", argc, argv, touch);
+	else if (strcmp(cmd, "mv") == 0 || strcmp(cmd, "cp") == 0) {
+		if (argc != 3)
+			complain(cmd[0] == 'm' ? "usage: mv FROM TO\n" : "usage: cp FROM TO\n");
+		else if (cmd[0] == 'c')
+			do_cp(argv[1], argv[2]);
+		else {
+			int err = rename(argv[1], argv[2]);
+			if (err)
+				fail("mv", argv[1], err);
+		}
+	} else if (strcmp(cmd, "truncate") == 0) {
+		long size = argc == 3 ? parse_uint(argv[1]) : -1;
+		int err;
+		if (size < 0)
+			complain("usage: truncate SIZE FILE\n");
+		else if ((err = truncate(argv[2], size)))
+			fail("truncate", argv[2], err);
 	} else if (strcmp(cmd, "ps") == 0)
 		cat_file("/proc/ps");
 	else if (strcmp(cmd, "uptime") == 0)
@@ -294,6 +581,41 @@ static void command(int argc, char **argv, int background)
 		collect_jobs(0);
 	else
 		run_program(argv, background);
+}
+
+/* Takes '> FILE' and '>> FILE' (or '>FILE') out of argv and opens FILE as the output of
+ * the command; returns the words left, or -1 if FILE cannot be opened. */
+static int redirect(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		char *w = argv[i], *file;
+		int append, used = 1, fd;
+		if (w[0] != '>')
+			continue;
+		append = w[1] == '>';
+		file = w + 1 + append;
+		if (!*file) {
+			if (i + 1 >= argc) {
+				complain("sh: '>' needs a file name\n");
+				return -1;
+			}
+			file = argv[i + 1];
+			used = 2;
+		}
+		fd = open(file, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+		if (fd < 0) {
+			fail("sh", file, fd);
+			return -1;
+		}
+		if (out != 1)
+			close(out);
+		out = fd;
+		for (int j = i; j + used <= argc; j++)
+			argv[j] = argv[j + used];
+		argc -= used;
+		i--;
+	}
+	return argc;
 }
 
 /* Ctrl-C at the prompt: nothing to do; the read it interrupted returns -EINTR. */
@@ -336,7 +658,11 @@ int main(void)
 			}
 		}
 		argv[argc] = NULL;
-		if (argc)
+		argc = redirect(argc, argv);
+		if (argc > 0)
 			command(argc, argv, background);
+		if (out != 1)
+			close(out);
+		out = 1;
 	}
 }

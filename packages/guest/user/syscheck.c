@@ -87,6 +87,32 @@ int main(void)
 	check("read", read(fd, buf, 6), 6);
 	close(fd);
 	check("read from a closed file", read(fd, buf, 1), -EBADF);
+	/* The file system calls: bad pointers, the kernel's read-only files, bad descriptors. */
+	struct stat st;
+	struct statfs sfs;
+	check("stat into a kernel address", stat("/etc/hostname", (struct stat *)0xC0000000UL), -EFAULT);
+	check("stat of a kernel address", stat((const char *)0xC0000000UL, &st), -EFAULT);
+	check("stat /etc/hostname", stat("/etc/hostname", &st), 0);
+	check("its size", st.st_size, 7);
+	check("stat of a directory", stat("/bin", &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR, 1);
+	check("stat of nothing", stat("/nosuch", &st), -ENOENT);
+	check("statfs into a kernel address", statfs("/", (struct statfs *)0xC0000000UL), -EFAULT);
+	check("statfs /", statfs("/", &sfs), 0);
+	check("create in the kernel's files", open("/new", O_WRONLY | O_CREAT, 0644), -EROFS);
+	check("write to /etc/hostname", open("/etc/hostname", O_RDWR), -EROFS);
+	check("mkdir in the kernel's files", mkdir("/newdir", 0755), -EROFS);
+	check("unlink of nothing", unlink("/nosuch"), -ENOENT);
+	check("rename of a kernel file", rename("/etc/motd", "/motd"), -EROFS);
+	check("mount of no disk", mount("/dev/nosuch", "/mnt", "ext2", 0), -ENXIO);
+	check("mount of another type", mount("/dev/lgba", "/mnt", "vfat", 0), -ENODEV);
+	check("umount of what is not mounted", umount("/mnt"), -EINVAL);
+	check("getdents on the terminal", getdents(0, buf, sizeof(buf)), -EBADF);
+	check("lseek on the terminal", lseek(0, 0, SEEK_SET), -ESPIPE);
+	check("dup2 of a closed file", dup2(7, 1), -EBADF);
+	static char longpath[300];
+	for (unsigned int i = 0; i < sizeof(longpath) - 1; i++)
+		longpath[i] = i ? 'a' : '/';
+	check("a path longer than PATH_MAX", open(longpath, O_RDONLY), -ENAMETOOLONG);
 	check("execve of nothing", execve("/bin/nosuch", NULL, NULL), -ENOENT);
 	check("execve with a kernel argv", execve("/bin/hello", (char *const *)0xC0000000UL, NULL), -EFAULT);
 	check("waitpid with no children", waitpid(-1, &status, 0), -ECHILD);

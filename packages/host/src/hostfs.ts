@@ -162,12 +162,21 @@ class HostOpenFile implements RegularFile {
   }
 
   readAt(dest: Uint8Array, pos: number): number {
+    return this.readInto(dest, 0, dest.length, pos);
+  }
+
+  writeAt(src: Uint8Array, pos: number): number {
+    return this.writeFrom(src, 0, src.length, pos);
+  }
+
+  /** Straight from the real file into `buf[off, off+len)`: a disk read lands in guest RAM. */
+  readInto(buf: Uint8Array, off: number, len: number, pos: number): number {
     if (this.fd === null) return -Errno.EBADF;
     if (pos < 0) return -Errno.EINVAL;
     let done = 0;
     try {
-      while (done < dest.length) {
-        const n = fs.readSync(this.fd, dest, done, dest.length - done, pos + done);
+      while (done < len) {
+        const n = fs.readSync(this.fd, buf, off + done, len - done, pos + done);
         if (n === 0) break;
         done += n;
       }
@@ -177,13 +186,13 @@ class HostOpenFile implements RegularFile {
     }
   }
 
-  writeAt(src: Uint8Array, pos: number): number {
+  writeFrom(buf: Uint8Array, off: number, len: number, pos: number): number {
     if (this.fd === null) return -Errno.EBADF;
     if (pos < 0) return -Errno.EINVAL;
     let done = 0;
     try {
-      while (done < src.length) {
-        done += fs.writeSync(this.fd, src, done, src.length - done, pos + done);
+      while (done < len) {
+        done += fs.writeSync(this.fd, buf, off + done, len - done, pos + done);
         this.dirty = true;
       }
       return done;
@@ -207,6 +216,17 @@ class HostOpenFile implements RegularFile {
     if (this.fd === null) return -Errno.EBADF;
     try {
       fs.fsyncSync(this.fd);
+      this.dirty = false;
+      return 0;
+    } catch (e) {
+      return errnoOf(e);
+    }
+  }
+
+  datasync(): number {
+    if (this.fd === null) return -Errno.EBADF;
+    try {
+      fs.fdatasyncSync(this.fd);
       this.dirty = false;
       return 0;
     } catch (e) {

@@ -27,7 +27,7 @@ export {
   MAP_ANONYMOUS,
   type MappedFile,
 } from './mm';
-export { Process, FIRST_FD, MAX_FDS } from './process';
+export { Process, FIRST_FD, MAX_FDS, type IoVec } from './process';
 export { Signal, NSIG, type SignalAction } from './signals';
 export { WaitQueue, waitEvent, waitEventInterruptible, type SignalTarget, type Sleeper } from './wait';
 export { Scheduler, type Task } from './sched';

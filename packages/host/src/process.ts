@@ -45,6 +45,12 @@ import {
 } from './vfs';
 import type { SignalTarget, Sleeper } from './wait';
 
+/** One section of a readv/writev: an address in the process's memory and a length. */
+export interface IoVec {
+  readonly addr: number;
+  readonly len: number;
+}
+
 /** The first descriptor open() hands out (0–2 are the launcher's own terminal, not files here). */
 export const FIRST_FD = 3;
 /** RLIMIT_NOFILE. */
@@ -309,6 +315,70 @@ export class Process implements SignalTarget {
     return file.regular.writeAt(bytes, offset);
   }
 
+  /**
+   * preadv: read the file from `offset` straight into this process's own memory, the
+   * sections of `iov` in order. Bytes read (short at end of file) or -errno; -EFAULT if a
+   * section is not mapped writable (nothing after it is read).
+   */
+  preadv(fd: number, iov: readonly IoVec[], offset: number): number {
+    const file = this.fds[fd];
+    if (!file || !file.readable) return file ? -Errno.EBADF : this.badFd();
+    if (!file.regular) return -Errno.ESPIPE;
+    if (!Number.isInteger(offset) || offset < 0) return -Errno.EINVAL;
+    const regular = file.regular;
+    const ram8 = this.ctx.ram8;
+    let done = 0;
+    for (const v of iov) {
+      let at = 0;
+      while (at < v.len) {
+        const addr = v.addr + at;
+        const phys = this.mm.resolve(addr, true);
+        if (phys < 0) return done > 0 ? done : -Errno.EFAULT;
+        const chunk = Math.min(v.len - at, PAGE_SIZE - (addr % PAGE_SIZE));
+        const n = regular.readInto
+          ? regular.readInto(ram8, phys, chunk, offset + done)
+          : regular.readAt(ram8.subarray(phys, phys + chunk), offset + done);
+        if (n < 0) return done > 0 ? done : n;
+        if (n > 0) this.ctx.invalidate(phys, n);
+        done += n;
+        if (n < chunk) return done;
+        at += chunk;
+      }
+    }
+    return done;
+  }
+
+  /**
+   * pwritev: write the sections of `iov` (this process's own memory) to the file from
+   * `offset`. Bytes written or -errno; -EFAULT if a section is not mapped readable.
+   */
+  pwritev(fd: number, iov: readonly IoVec[], offset: number): number {
+    const file = this.fds[fd];
+    if (!file || !file.writable) return file ? -Errno.EBADF : this.badFd();
+    if (!file.regular) return -Errno.ESPIPE;
+    if (!Number.isInteger(offset) || offset < 0) return -Errno.EINVAL;
+    const regular = file.regular;
+    const ram8 = this.ctx.ram8;
+    let done = 0;
+    for (const v of iov) {
+      let at = 0;
+      while (at < v.len) {
+        const addr = v.addr + at;
+        const phys = this.mm.resolve(addr, false);
+        if (phys < 0) return done > 0 ? done : -Errno.EFAULT;
+        const chunk = Math.min(v.len - at, PAGE_SIZE - (addr % PAGE_SIZE));
+        const n = regular.writeFrom
+          ? regular.writeFrom(ram8, phys, chunk, offset + done)
+          : regular.writeAt(ram8.subarray(phys, phys + chunk), offset + done);
+        if (n < 0) return done > 0 ? done : n;
+        done += n;
+        if (n < chunk) return done;
+        at += chunk;
+      }
+    }
+    return done;
+  }
+
   /** lseek: the new position or -errno. */
   lseek(fd: number, offset: number, whence: number): number {
     const file = this.fds[fd];
@@ -342,6 +412,14 @@ export class Process implements SignalTarget {
     const file = this.fds[fd];
     if (!file) return this.badFd();
     return file.regular ? file.regular.sync() : 0;
+  }
+
+  /** fdatasync: 0 or -errno; the file's data (not every bit of metadata) is on the real disk. */
+  fdatasync(fd: number): number {
+    const file = this.fds[fd];
+    if (!file) return this.badFd();
+    if (!file.regular) return 0;
+    return file.regular.datasync ? file.regular.datasync() : file.regular.sync();
   }
 
   /** poll one fd now: POLLIN/POLLOUT bits, or -EBADF. */

@@ -5,7 +5,7 @@ import { Errno } from './errno';
 import { testHost, testProcess } from './fixture';
 import type { Host } from './host';
 import { PAGE_SIZE } from './layout';
-import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from './mm';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from './mm';
 import type { Process } from './process';
 import {
   O_APPEND,
@@ -207,6 +207,31 @@ describe('the passthrough mount', () => {
     expect(str(back)).toBe('sector0');
     expect(proc.close(fd)).toBe(0);
     expect(await proc.open('/host/missing', O_RDONLY)).toBe(-Errno.ENOENT);
+  });
+
+  it('reads and writes between a real file and process memory (preadv, pwritev, fdatasync)', async () => {
+    const fd = await proc.open('/host/disk.img', O_RDWR | O_CREAT);
+    const mem = proc.mmap(0, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1);
+    expect(mem).toBe(0);
+    proc.writeMemory(PAGE_SIZE - 3, text('abcdef'));
+    proc.writeMemory(2 * PAGE_SIZE, text('XY'));
+    // Two sections, the first crossing a page boundary.
+    const iov = [
+      { addr: PAGE_SIZE - 3, len: 6 },
+      { addr: 2 * PAGE_SIZE, len: 2 },
+    ];
+    expect(proc.pwritev(fd, iov, 512)).toBe(8);
+    expect(fs.readFileSync(path.join(dir, 'disk.img')).subarray(512).toString()).toBe('abcdefXY');
+    expect(proc.fdatasync(fd)).toBe(0);
+    proc.writeMemory(PAGE_SIZE - 3, text('------'));
+    expect(proc.preadv(fd, [{ addr: PAGE_SIZE - 1, len: 4 }], 514)).toBe(4);
+    expect(str(proc.readMemory(PAGE_SIZE - 3, 6))).toBe('--cdef');
+    // Short at the end of the file; -EFAULT outside the mapping; -EBADF for a read-only fd.
+    expect(proc.preadv(fd, [{ addr: 0, len: 100 }], 516)).toBe(4);
+    expect(proc.preadv(fd, [{ addr: 3 * PAGE_SIZE, len: 4 }], 0)).toBe(-Errno.EFAULT);
+    expect(proc.pwritev(fd, [{ addr: 5 * PAGE_SIZE, len: 4 }], 0)).toBe(-Errno.EFAULT);
+    const ro = await proc.open('/host/disk.img', O_RDONLY);
+    expect(proc.pwritev(ro, iov, 0)).toBe(-Errno.EBADF);
   });
 
   it('maps a real file privately (a kernel image), but not shared', async () => {

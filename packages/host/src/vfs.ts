@@ -67,6 +67,14 @@ export interface RegularFile {
   writeAt(src: Uint8Array, pos: number): number;
   truncate(length: number): number;
   sync(): number;
+  /** fdatasync: the data (and the size) on stable storage; files without it use sync(). */
+  datasync?(): number;
+  /**
+   * Optional fast paths for readv/writev into process memory: like readAt/writeAt on
+   * `buf[off, off+len)`, without making a view of it.
+   */
+  readInto?(buf: Uint8Array, off: number, len: number, pos: number): number;
+  writeFrom?(buf: Uint8Array, off: number, len: number, pos: number): number;
   /** The open file description is gone. */
   close(): void;
 }

@@ -446,7 +446,7 @@ describe('an initrd under the shell', () => {
       );
       expect(result).toEqual({ exitStatus: 0, reason: 'CRASH: Power down' });
       expect(out).toContain(
-        '# ls\nbin/\nproc/\netc/motd\nREADME\netc/hostname\nhello.txt\netc/issue\nbin/hi\nbin/bad\n# ',
+        '# ls\nbin/\ndev/\nproc/\netc/motd\nREADME\netc/hostname\nhello.txt\netc/issue\nbin/hi\nbin/bad\n# ',
       );
       expect(out).toContain('# cat /hello.txt /etc/issue\nhello from the initrd\nlguest.ts\n# ');
       // Programs from the initrd: bin/NAME shows up in /bin and runs by name; what is not an

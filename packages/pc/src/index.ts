@@ -3,6 +3,7 @@ export { createPc, type Pc, type PcOptions, type RunOptions, type RunResult, typ
 export { DualPic, Pic8259 } from './pic';
 export { Pit, PitChannel, PIT_HZ } from './pit';
 export { Uart16550, COM1_BASE, COM1_IRQ } from './uart';
+export { AtaChannel, ATA_BASE, ATA_CONTROL, ATA_IRQ, type AtaDisk } from './ata';
 export { PowerPort, POWER_PORT, POWER_OFF_VALUE } from './power';
 export { PortBus, type PortDevice } from './port-bus';
 export { VirtualClock } from './clock';

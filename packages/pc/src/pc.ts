@@ -1,15 +1,16 @@
 // The emulated PC a guest kernel boots on natively — the "bare hardware" half of
 // paravirt_ops. The same guest image that runs in ring 1 under lguest comes here through its
 // multiboot header and runs in ring 0 with real privileged instructions, talking to real (if
-// few) devices: two 8259A PICs, an 8254 PIT on IRQ 0, a 16550 UART as COM1 on IRQ 4, and an
-// ACPI-style power-off port. `run()` drives the CPU core in slices, ticks the PIT from
-// virtual time, sleeps through HLT by skipping to the next timer interrupt, and stops when
-// the guest powers off, triple-faults or halts for good — or, when the caller gives a
-// virtual-time deadline (`untilNs`), when time gets there. The deadline is what lets a
-// caller hold the PC to a wall clock: skipping through HLT is free, so without one an idle
-// guest would race through hours of timer ticks in a moment of real time.
+// few) devices: two 8259A PICs, an 8254 PIT on IRQ 0, a 16550 UART as COM1 on IRQ 4, an ATA
+// disk channel on IRQ 14 and an ACPI-style power-off port. `run()` drives the CPU core in
+// slices, ticks the PIT from virtual time, sleeps through HLT by skipping to the next timer
+// interrupt, and stops when the guest powers off, triple-faults or halts for good — or, when
+// the caller gives a virtual-time deadline (`untilNs`), when time gets there. The deadline is
+// what lets a caller hold the PC to a wall clock: skipping through HLT is free, so without
+// one an idle guest would race through hours of timer ticks in a moment of real time.
 
 import { Exit, findCore, type CpuCore, type Machine } from '@lguest/x86';
+import { ATA_BASE, ATA_CONTROL, ATA_IRQ, AtaChannel, type AtaDisk } from './ata';
 import { VirtualClock } from './clock';
 import { loadMultiboot, multibootEntryState, type MultibootBoot, type MultibootModule } from './multiboot';
 import { DualPic } from './pic';
@@ -27,6 +28,8 @@ export interface PcOptions {
   serial: (byte: number) => void;
   /** Virtual clock rate: instructions per virtual second (default 100 million). */
   instructionsPerSecond?: number;
+  /** The drives on the primary ATA channel: master, then slave (none by default). */
+  disks?: readonly (AtaDisk | null)[];
 }
 
 /** Why `run()` returned. */
@@ -84,6 +87,7 @@ export interface Pc {
   readonly pit: Pit;
   readonly uart: Uart16550;
   readonly power: PowerPort;
+  readonly ata: AtaChannel;
   readonly clock: VirtualClock;
   /**
    * Loads a multiboot ELF kernel, its command line and its boot modules (an initrd, say),
@@ -113,11 +117,14 @@ export function createPc(options: PcOptions): Pc {
   const pit = new Pit(() => pic.pulseIrq(0));
   const uart = new Uart16550(COM1_BASE, options.serial, (level) => pic.setIrq(COM1_IRQ, level));
   const power = new PowerPort(() => wired.core?.requestStop());
+  const ata = new AtaChannel(options.disks ?? [], (level) => pic.setIrq(ATA_IRQ, level));
   bus.register(0x20, 2, pic);
   bus.register(0xa0, 2, pic);
   bus.register(0x40, 4, pit);
   bus.register(COM1_BASE, 8, uart);
   bus.register(POWER_PORT, 2, power);
+  bus.register(ATA_BASE, 8, ata);
+  bus.register(ATA_CONTROL, 1, ata);
   // Port 0x80, the POST-code port, is where guests write to waste a microsecond.
   bus.register(0x80, 1, { in8: () => 0xff, out8: () => undefined });
 
@@ -202,6 +209,7 @@ export function createPc(options: PcOptions): Pc {
     pit,
     uart,
     power,
+    ata,
     clock,
     boot(image: Uint8Array, cmdline = '', modules: readonly MultibootModule[] = []): MultibootBoot {
       const boot = loadMultiboot(image, machine.memory, cmdline, modules);
