@@ -82,7 +82,7 @@ guest options (run, or inside a --guest spec):
   --initrd=FILE       load FILE as the initial RAM disk, at the top of guest memory
                       (--native: as multiboot module 1, just past the kernel)
   --block=FILE        a disk backed by FILE                       (not yet supported)
-  --sharenet=FILE     a network shared with other guests via FILE (not yet supported)
+  --sharenet=FILE     a network shared with the other guests of this host naming FILE
   --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
 
 run only:

@@ -15,6 +15,7 @@
 import { addConsole, type ConsoleDevice, type ConsoleInputSource, type ConsoleOutput } from '@lguest/console';
 import { Host, type Process } from '@lguest/host';
 import { Launcher, POWER_DOWN, type LaunchResult } from '@lguest/launcher';
+import { addSharenet } from '@lguest/net';
 import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
 import { UsageError, type GuestSpec, type HostSpec } from './options';
 
@@ -163,7 +164,10 @@ class GuestRun {
       args: spec.cmdline,
       warn: (message) => log(`${plan.name}: ${message}`),
     });
-    // Command-line devices come first (none exist yet), then the console.
+    // Command-line devices come first, in command-line order, then the console.
+    for (const dev of spec.devices) {
+      if (dev.kind === 'sharenet') addSharenet(this.launcher, dev.arg);
+    }
     this.console = addConsole(this.launcher, {
       output: { write: (chunk) => this.onOutput(chunk) },
       input: plan.input,
