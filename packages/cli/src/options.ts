@@ -12,6 +12,7 @@
 // message says what was wrong and what to do; main() prints it with the usage and exits 2.
 
 import { parseArgs } from 'node:util';
+import { NetOptionError, parseUserNet } from '@lguest/net';
 import { cores } from '@lguest/x86';
 
 /** Bad input from the user: printed without a stack trace, exit status 2. */
@@ -23,7 +24,7 @@ export type ClockMode = 'host' | 'virtual';
 
 /** A device option, in the order given. */
 export interface DeviceOption {
-  readonly kind: 'block' | 'sharenet' | 'tunnet';
+  readonly kind: 'block' | 'sharenet' | 'tunnet' | 'net';
   readonly arg: string;
 }
 
@@ -83,6 +84,10 @@ guest options (run, or inside a --guest spec):
                       (--native: as multiboot module 1, just past the kernel)
   --block=FILE        a disk backed by FILE                       (not yet supported)
   --sharenet=FILE     a network shared with the other guests of this host naming FILE
+  --net=user[,hostfwd=tcp:[ADDR]:HOSTPORT-:GUESTPORT]…
+                      a network to the host without privileges: the guest is 10.0.2.15
+                      (ip=dhcp), 10.0.2.2 is the host's loopback; each hostfwd forwards
+                      a host port (on 127.0.0.1 unless ADDR is given) to a guest port
   --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
 
 run only:
@@ -132,6 +137,7 @@ const GUEST_OPTIONS = {
   block: { type: 'string', multiple: true },
   sharenet: { type: 'string', multiple: true },
   tunnet: { type: 'string', multiple: true },
+  net: { type: 'string', multiple: true },
 } as const;
 
 /** Parses argv (without node and the script). Throws UsageError. */
@@ -293,10 +299,21 @@ function guestSpec(positionals: readonly string[], tokens: Parsed['tokens'], ini
   const devices: DeviceOption[] = [];
   for (const t of tokens) {
     if (t.kind !== 'option' || t.value === undefined) continue;
-    if (t.name === 'block' || t.name === 'sharenet' || t.name === 'tunnet')
+    if (t.name === 'net') checkUserNet(t.value);
+    if (t.name === 'block' || t.name === 'sharenet' || t.name === 'tunnet' || t.name === 'net')
       devices.push({ kind: t.name, arg: t.value });
   }
   return { memMiB, kernel: kernel ?? null, cmdline, initrd: initrd ?? null, devices };
+}
+
+/** A --net value must parse here, so a mistake is a usage error (exit 2), not a dead launcher. */
+function checkUserNet(value: string): void {
+  try {
+    parseUserNet(value);
+  } catch (e) {
+    if (e instanceof NetOptionError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 /** A size in MiB: digits with an optional m/M (the original's atoi("64m") is 64). */

@@ -15,7 +15,7 @@
 import { addConsole, type ConsoleDevice, type ConsoleInputSource, type ConsoleOutput } from '@lguest/console';
 import { Host, type Process } from '@lguest/host';
 import { Launcher, POWER_DOWN, type LaunchResult } from '@lguest/launcher';
-import { addSharenet } from '@lguest/net';
+import { addSharenet, addUserNet, parseUserNet, type UserNetDevice } from '@lguest/net';
 import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
 import { UsageError, type GuestSpec, type HostSpec } from './options';
 
@@ -142,6 +142,8 @@ class GuestRun {
   private readonly proc: Process;
   private readonly launcher: Launcher;
   private readonly console: ConsoleDevice;
+  /** --net=user devices: their sockets close when the guest ends. */
+  readonly networks: UserNetDevice[] = [];
   private guest: Guest | null = null;
   private stoppedBy: 'timeout' | 'abort' | null = null;
   private ended = false;
@@ -167,6 +169,7 @@ class GuestRun {
     // Command-line devices come first, in command-line order, then the console.
     for (const dev of spec.devices) {
       if (dev.kind === 'sharenet') addSharenet(this.launcher, dev.arg);
+      else if (dev.kind === 'net') this.networks.push(addUserNet(this.launcher, parseUserNet(dev.arg)));
     }
     this.console = addConsole(this.launcher, {
       output: { write: (chunk) => this.onOutput(chunk) },
@@ -189,6 +192,7 @@ class GuestRun {
     } finally {
       this.ended = true;
       this.console.close();
+      for (const n of this.networks) n.close();
     }
     this.guest ??= this.findGuest();
     this.proc.exit(result.exitStatus);

@@ -59,6 +59,8 @@ export interface ProcessContext {
   invalidate(phys: number, length: number): void;
   /** The process has exited (remove it from the process table). */
   reap(proc: Process): void;
+  /** See Host.holdPacing. */
+  holdPacing?(): () => void;
 }
 
 export class Process implements SignalTarget {
@@ -381,6 +383,15 @@ export class Process implements SignalTarget {
 
   unlink(path: string): number {
     return this.exited ? -Errno.ESRCH : this.ctx.vfs.unlink(path);
+  }
+
+  /**
+   * This process waits on the world outside the host (sockets, a TAP device): while held, a
+   * virtual clock passes idle time at wall-clock speed instead of skipping it. Returns the
+   * release.
+   */
+  holdPacing(): () => void {
+    return this.ctx.holdPacing?.() ?? (() => {});
   }
 
   /** The file description behind `fd` (for modules and tests). */
