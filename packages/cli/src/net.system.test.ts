@@ -3,7 +3,9 @@
 // network tool of packages/net — in their initramfs. Everything runs on the virtual clock, so
 // each run retires the same instructions; --timeout bounds a run that goes wrong.
 
+import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lguest } from './lguest';
@@ -19,11 +21,16 @@ interface Run {
   stderr: string;
 }
 
-async function run(argv: string[]): Promise<Run> {
+async function run(argv: string[], onStdout?: (all: string) => void): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const status = await lguest(argv, {
-    stdout: { write: (c) => (stdout += Buffer.from(c).toString()) },
+    stdout: {
+      write: (c) => {
+        stdout += Buffer.from(c).toString();
+        onStdout?.(stdout);
+      },
+    },
     stderr: { write: (c) => (stderr += Buffer.from(c).toString()) },
     cwd: __dirname,
     defaultKernel: LINUX.bzImage,
@@ -81,5 +88,83 @@ maybe('--sharenet: two Linux guests on one network', () => {
     expect(r.stderr).toContain(`[${A}] powered off`);
     expect(r.stderr).toContain(`[${B}] powered off`);
     expect(r.status).toBe(0);
+  }, 180_000);
+});
+
+/** A TCP port nobody listens on now (the kernel's choice of a free one). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Sends `request` to 127.0.0.1:port and resolves with everything that comes back. */
+function fetchFrom(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    socket.on('data', (d) => (got += d.toString()));
+    socket.on('end', () => resolve(got));
+    socket.on('error', reject);
+  });
+}
+
+maybe('--net=user: a Linux guest and the host, through the launcher’s own TCP/IP stack', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lguest-usernet-'));
+  const klibc = RUN ? unpackKlibc() : '';
+
+  it('DHCP, ping to the gateway, TCP and UDP out to host servers, and a guest web server through hostfwd', async () => {
+    // The servers the guest reaches, on the host's loopback (10.0.2.2 from inside).
+    const tcp = createServer((s) => s.on('data', (d) => s.end(`host says: ${d.toString().toUpperCase()}`)));
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    const tcpPort = (tcp.address() as AddressInfo).port;
+    const udp = createSocket('udp4');
+    udp.on('message', (m, r) => udp.send(`udp says: ${m.toString()}`, r.port, r.address));
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const udpPort = udp.address().port;
+    const fwd = await freePort();
+
+    const initrd = join(dir, 'user.cpio');
+    writeInitramfs(
+      initrd,
+      klibc,
+      `lgnet ping 10.0.2.2 2\nlgnet get 10.0.2.2 ${tcpPort} "hello host"\n` +
+        `lgnet udp 10.0.2.2 ${udpPort} "hi"\nlgnet serve 80 1\npoweroff\n`,
+    );
+    let page: Promise<string> | null = null;
+    try {
+      const r = await run(
+        [
+          'run',
+          '--clock=virtual',
+          '--timeout=60',
+          `--net=user,hostfwd=tcp:127.0.0.1:${fwd}-:80`,
+          `--initrd=${initrd}`,
+          '64',
+          LINUX.bzImage,
+          'console=hvc0',
+          'ip=dhcp',
+        ],
+        (out) => {
+          // The guest's server is up: fetch its page from the host, through the forwarded port.
+          if (!page && out.includes('lgnet: listening on port 80')) page = fetchFrom(fwd, 'GET / HTTP/1.0\r\n\r\n');
+        },
+      );
+      expect(r.stdout).toContain('IP-Config: Got DHCP answer from 10.0.2.2, my address is 10.0.2.15');
+      expect(r.stdout).toContain('ping 10.0.2.2: 2 sent, 2 received');
+      expect(r.stdout).toContain('host says: HELLO HOST');
+      expect(r.stdout).toContain('lgnet: udp reply: udp says: hi');
+      expect(r.stdout).toContain('lgnet: served request 1');
+      expect(page).not.toBeNull();
+      const body = await page!;
+      expect(body).toMatch(/^HTTP\/1.0 200 OK/);
+      expect(body).toContain('<h1>hello from the lguest guest</h1>');
+      expect(r.status).toBe(0);
+    } finally {
+      tcp.close();
+      udp.close();
+    }
   }, 180_000);
 });
