@@ -66,11 +66,11 @@ function planGuests(
   const names = new Map<string, number>();
   return guests.map((spec, i) => {
     const where = many ? `--guest #${i + 1}: ` : '';
-    const unsupported = spec.devices.find((d) => d.kind === 'block' || d.kind === 'tunnet');
+    const unsupported = spec.devices.find((d) => d.kind === 'block');
     if (unsupported) {
       throw new UsageError(
-        `${where}--${unsupported.kind}=${unsupported.arg}: ${unsupported.kind === 'block' ? 'block devices' : 'TAP networks'} ` +
-          `are not yet supported by this lguest; leave the option out`,
+        `${where}--${unsupported.kind}=${unsupported.arg}: block devices are not yet supported by this lguest; ` +
+          `leave the option out`,
       );
     }
     const kernelPath = spec.kernel === null ? io.defaultKernel : absolute(io.cwd, spec.kernel);

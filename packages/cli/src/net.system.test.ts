@@ -3,6 +3,7 @@
 // network tool of packages/net — in their initramfs. Everything runs on the virtual clock, so
 // each run retires the same instructions; --timeout bounds a run that goes wrong.
 
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
@@ -167,4 +168,87 @@ maybe('--net=user: a Linux guest and the host, through the launcher’s own TCP/
       udp.close();
     }
   }, 180_000);
+});
+
+/**
+ * Runs inside the private network namespace: starts the built lguest with ARGV, and when the
+ * guest's server says it listens, fetches its page from the host's side of the TAP device.
+ */
+const NETNS_DRIVER = `
+const { spawn } = require('node:child_process');
+const net = require('node:net');
+const [lguest, ...args] = process.argv.slice(1);
+const p = spawn(process.execPath, [lguest, ...args]);
+let out = '';
+let asked = false;
+p.stdout.on('data', (d) => {
+  out += d;
+  process.stdout.write(d);
+  if (asked || !out.includes('lgnet: listening on port 80')) return;
+  asked = true;
+  const c = net.connect(80, '10.9.0.2', () => c.write('GET / HTTP/1.0\\r\\n\\r\\n'));
+  let got = '';
+  c.on('data', (x) => (got += x));
+  c.on('end', () => console.log('host fetched: ' + JSON.stringify(got)));
+  c.on('error', (e) => console.log('host could not fetch: ' + e.message));
+});
+p.stderr.pipe(process.stderr);
+p.on('exit', (code) => console.log('lguest exited with ' + code));
+`;
+
+const LGUEST_BIN = join(__dirname, '..', 'bin', 'lguest.mjs');
+
+maybe('--tunnet: a Linux guest on a TAP device, inside a network namespace of the test’s own', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lguest-tunnet-'));
+  const klibc = RUN ? unpackKlibc() : '';
+
+  it('the guest pings the host side, and the host fetches the guest’s web page through the TAP', () => {
+    const initrd = join(dir, 'tap.cpio');
+    writeInitramfs(initrd, klibc, 'lgnet ping 10.9.0.1 2\nlgnet serve 80 1\npoweroff\n');
+    // unshare -n: a namespace with nothing but its own loopback; the TAP device is made there.
+    const r = spawnSync(
+      'unshare',
+      [
+        '-n',
+        process.execPath,
+        '-e',
+        NETNS_DRIVER,
+        LGUEST_BIN,
+        'run',
+        '--clock=virtual',
+        '--timeout=60',
+        '--tunnet=10.9.0.1',
+        `--initrd=${initrd}`,
+        '64',
+        LINUX.bzImage,
+        'console=hvc0',
+        'ip=10.9.0.2::10.9.0.1:255.255.255.0::eth0:off',
+      ],
+      { encoding: 'utf8', timeout: 170_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('ping 10.9.0.1: 2 sent, 2 received');
+    expect(r.stdout).toMatch(/host fetched: "HTTP\/1.0 200 OK.*hello from the lguest guest/);
+    expect(r.stdout).toContain('lguest exited with 0');
+  }, 180_000);
+
+  it('without CAP_NET_ADMIN says so and points at --net=user', () => {
+    const r = spawnSync(
+      'unshare',
+      [
+        '-n',
+        'setpriv',
+        '--bounding-set=-net_admin',
+        '--inh-caps=-net_admin',
+        process.execPath,
+        LGUEST_BIN,
+        'run',
+        '--tunnet=10.9.0.1',
+        '32',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.stderr).toMatch(/--tunnet=10\.9\.0\.1: creating a TAP device needs CAP_NET_ADMIN.*use --net=user/);
+    expect(r.status).toBe(1);
+  });
 });

@@ -12,7 +12,7 @@
 // message says what was wrong and what to do; main() prints it with the usage and exits 2.
 
 import { parseArgs } from 'node:util';
-import { NetOptionError, parseUserNet } from '@lguest/net';
+import { checkTunnet, NetOptionError, parseUserNet } from '@lguest/net';
 import { cores } from '@lguest/x86';
 
 /** Bad input from the user: printed without a stack trace, exit status 2. */
@@ -88,7 +88,8 @@ guest options (run, or inside a --guest spec):
                       a network to the host without privileges: the guest is 10.0.2.15
                       (ip=dhcp), 10.0.2.2 is the host's loopback; each hostfwd forwards
                       a host port (on 127.0.0.1 unless ADDR is given) to a guest port
-  --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
+  --tunnet=IP|bridge:BR  a network to a new TAP device of this machine, its side given
+                      address IP (or added to bridge BR); needs CAP_NET_ADMIN
 
 run only:
   --native            boot KERNEL on the emulated PC instead (multiboot, ring 0, the
@@ -300,6 +301,10 @@ function guestSpec(positionals: readonly string[], tokens: Parsed['tokens'], ini
   for (const t of tokens) {
     if (t.kind !== 'option' || t.value === undefined) continue;
     if (t.name === 'net') checkUserNet(t.value);
+    if (t.name === 'tunnet') {
+      const problem = checkTunnet(t.value);
+      if (problem) throw new UsageError(problem);
+    }
     if (t.name === 'block' || t.name === 'sharenet' || t.name === 'tunnet' || t.name === 'net')
       devices.push({ kind: t.name, arg: t.value });
   }

@@ -15,7 +15,8 @@
 import { addConsole, type ConsoleDevice, type ConsoleInputSource, type ConsoleOutput } from '@lguest/console';
 import { Host, type Process } from '@lguest/host';
 import { Launcher, POWER_DOWN, type LaunchResult } from '@lguest/launcher';
-import { addSharenet, addUserNet, parseUserNet, type UserNetDevice } from '@lguest/net';
+import { dirname, join } from 'node:path';
+import { addSharenet, addTunnet, addUserNet, parseUserNet } from '@lguest/net';
 import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
 import { UsageError, type GuestSpec, type HostSpec } from './options';
 
@@ -80,6 +81,9 @@ export interface StopRequest {
   readonly status: number;
 }
 
+/** The --tunnet helper the net package builds. */
+const TAP_HELPER = join(dirname(require.resolve('@lguest/net/package.json')), 'build', 'lguest-tap');
+
 /** Where the host mounts the real file system (Host's default passthrough mount). */
 const REAL_ROOT = '/host';
 
@@ -142,8 +146,8 @@ class GuestRun {
   private readonly proc: Process;
   private readonly launcher: Launcher;
   private readonly console: ConsoleDevice;
-  /** --net=user devices: their sockets close when the guest ends. */
-  readonly networks: UserNetDevice[] = [];
+  /** --net=user and --tunnet devices: their sockets and helpers close when the guest ends. */
+  readonly networks: { close(): void }[] = [];
   private guest: Guest | null = null;
   private stoppedBy: 'timeout' | 'abort' | null = null;
   private ended = false;
@@ -170,6 +174,8 @@ class GuestRun {
     for (const dev of spec.devices) {
       if (dev.kind === 'sharenet') addSharenet(this.launcher, dev.arg);
       else if (dev.kind === 'net') this.networks.push(addUserNet(this.launcher, parseUserNet(dev.arg)));
+      else if (dev.kind === 'tunnet')
+        this.networks.push(addTunnet(this.launcher, { arg: dev.arg, helper: TAP_HELPER }));
     }
     this.console = addConsole(this.launcher, {
       output: { write: (chunk) => this.onOutput(chunk) },

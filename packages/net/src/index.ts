@@ -3,5 +3,6 @@
 export * from './sharenet';
 export * from './peer';
 export * from './usernet';
+export * from './tunnet';
 export { UserNetStack, DEFAULT_CONFIG, type UserNetConfig, type UserNetHost } from './tcpip/stack';
 export { TcpConnection, type TcpPeer } from './tcpip/tcp';
