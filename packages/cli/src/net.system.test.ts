@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { lguest } from './lguest';
 import { writeInitramfs } from './testing/initramfs';
 import { LINUX, linuxTests, unpackKlibc } from './testing/linux';
@@ -251,4 +251,41 @@ maybe('--tunnet: a Linux guest on a TAP device, inside a network namespace of th
     expect(r.stderr).toMatch(/--tunnet=10\.9\.0\.1: creating a TAP device needs CAP_NET_ADMIN.*use --net=user/);
     expect(r.status).toBe(1);
   });
+});
+
+maybe('a guest sending malformed traffic: stopped, its frames dropped with a reason, the neighbour unharmed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lguest-net-attack-'));
+  const klibc = RUN ? unpackKlibc() : '';
+  const ATTACK = join(dirname(require.resolve('@lguest/guest/package.json')), 'build', 'attack-net-frames.elf');
+
+  it('--net=user: zero-length and oversized frames are dropped and counted, a bad buffer ends only that guest', async () => {
+    const r = await run(['run', '-v', '--clock=virtual', '--timeout=30', '--net=user', '32', ATTACK]);
+    expect(r.stdout).toContain('attack: flood sent; now a frame outside guest memory');
+    expect(r.stderr).toMatch(
+      /network: 5000 frames \(300000 bytes\) from the guest.*dropped: runt frame from the guest ×1, oversized frame from the guest ×1/,
+    );
+    expect(r.stderr).toContain('guest died: Bad DMA buffer: 64@0xf0000000');
+    expect(r.stdout).not.toContain('ATTACK SUCCEEDED');
+    expect(r.status).toBe(1);
+  }, 120_000);
+
+  it('--sharenet: lg kills the attacker for its bad DMA entry while the Linux guest next to it runs on', async () => {
+    const initrd = join(dir, 'neighbour.cpio');
+    writeInitramfs(initrd, klibc, 'sleep 2\necho neighbour still here\npoweroff\n');
+    const r = await run([
+      'run-many',
+      '-v',
+      '--clock=virtual',
+      '--timeout=20',
+      '--guest',
+      linuxGuest('--sharenet=attacked', initrd, '10.1.0.1'),
+      '--guest',
+      `--sharenet=attacked 32 ${ATTACK}`,
+    ]);
+    expect(consoleOf(r.stdout, 'attack-net-frames')).toContain('attack: a flood of 5000 frames');
+    expect(r.stderr).toContain('[attack-net-frames] guest died: bad DMA entry: 64@0xf0000000');
+    expect(consoleOf(r.stdout, 'bzImage-2.6.23.17-lguest')).toContain('neighbour still here');
+    expect(r.stderr).toContain('[bzImage-2.6.23.17-lguest] powered off');
+    expect(r.status).toBe(1);
+  }, 180_000);
 });

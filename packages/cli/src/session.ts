@@ -16,7 +16,7 @@ import { addConsole, type ConsoleDevice, type ConsoleInputSource, type ConsoleOu
 import { Host, type Process } from '@lguest/host';
 import { Launcher, POWER_DOWN, type LaunchResult } from '@lguest/launcher';
 import { dirname, join } from 'node:path';
-import { addSharenet, addTunnet, addUserNet, parseUserNet } from '@lguest/net';
+import { addSharenet, addTunnet, addUserNet, parseUserNet, type LauncherPeer } from '@lguest/net';
 import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
 import { UsageError, type GuestSpec, type HostSpec } from './options';
 
@@ -81,8 +81,10 @@ export interface StopRequest {
   readonly status: number;
 }
 
-/** The --tunnet helper the net package builds. */
-const TAP_HELPER = join(dirname(require.resolve('@lguest/net/package.json')), 'build', 'lguest-tap');
+/** The --tunnet helper the net package builds (looked up only when a --tunnet asks for it). */
+function tapHelper(): string {
+  return join(dirname(require.resolve('@lguest/net/package.json')), 'build', 'lguest-tap');
+}
 
 /** Where the host mounts the real file system (Host's default passthrough mount). */
 const REAL_ROOT = '/host';
@@ -147,7 +149,7 @@ class GuestRun {
   private readonly launcher: Launcher;
   private readonly console: ConsoleDevice;
   /** --net=user and --tunnet devices: their sockets and helpers close when the guest ends. */
-  readonly networks: { close(): void }[] = [];
+  readonly networks: { close(): void; readonly peer: LauncherPeer }[] = [];
   private guest: Guest | null = null;
   private stoppedBy: 'timeout' | 'abort' | null = null;
   private ended = false;
@@ -175,7 +177,7 @@ class GuestRun {
       if (dev.kind === 'sharenet') addSharenet(this.launcher, dev.arg);
       else if (dev.kind === 'net') this.networks.push(addUserNet(this.launcher, parseUserNet(dev.arg)));
       else if (dev.kind === 'tunnet')
-        this.networks.push(addTunnet(this.launcher, { arg: dev.arg, helper: TAP_HELPER }));
+        this.networks.push(addTunnet(this.launcher, { arg: dev.arg, helper: tapHelper() }));
     }
     this.console = addConsole(this.launcher, {
       output: { write: (chunk) => this.onOutput(chunk) },
@@ -213,12 +215,16 @@ class GuestRun {
       endedNs: this.host.clock.now(),
       stats: this.guest ? { ...this.guest.stats } : null,
     };
+    for (const n of this.networks) this.log(`${plan.name}: ${describeNetwork(n.peer)}`);
     const s = outcome.stats;
     this.log(
       `${plan.name}: ${outcome.reason} (exit status ${outcome.exitStatus})` +
         (s
           ? `; ${s.switches} switches, ${s.hypercalls} hypercalls + ${s.asyncHypercalls} async, ` +
-            `${s.demandFaults} demand faults, ${s.reflectedTraps} reflected traps, ${s.interrupts} interrupts`
+            `${s.demandFaults} demand faults, ${s.reflectedTraps} reflected traps, ${s.interrupts} interrupts` +
+            (s.dmaDelivered || s.dmaNoBuffer
+              ? `; ${s.dmaDelivered} frames to other guests, ${s.dmaNoBuffer} found no free buffer`
+              : '')
           : '') +
         (outcome.consoleInputBytes ? `; ${outcome.consoleInputBytes} bytes of console input delivered` : ''),
     );
@@ -241,4 +247,15 @@ class GuestRun {
   private findGuest(): Guest | null {
     return this.lg.guests.find((g) => g?.proc === this.proc) ?? null;
   }
+}
+
+/** "network: 12 frames from the guest, 10 to it; dropped: oversized frame from the guest ×1" */
+function describeNetwork(peer: LauncherPeer): string {
+  const s = peer.stats;
+  const drops = [...s.drops].map(([why, n]) => `${why} ×${n}`).join(', ');
+  return (
+    `network: ${s.framesFromGuest} frames (${s.bytesFromGuest} bytes) from the guest, ` +
+    `${s.framesToGuest} (${s.bytesToGuest} bytes) to it` +
+    (drops ? `; dropped: ${drops}` : '')
+  );
 }

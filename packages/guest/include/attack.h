@@ -33,6 +33,11 @@
 /* Disable (virtual) interrupts and spin forever: the host must still preempt us. */
 #define ATTACK_IRQS_OFF_LOOP 9
 
+/* Malformed traffic on the first network device, to peer 0's key (the launcher with
+ * --net=user or --tunnet, another guest with --sharenet): a zero-length frame, an oversized
+ * one, a flood of frames, then a DMA buffer outside guest memory, which must kill us. */
+#define ATTACK_NET_FRAMES 12
+
 /* Not an attack: BENCH_HCALLS x LHCALL_FLUSH_ASYNC between two console markers. */
 #define VARIANT_HCALL_BENCH 10
 /* Not an attack: the kernel panics on purpose (how a guest's own death reads on the host). */

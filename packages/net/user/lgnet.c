@@ -20,6 +20,7 @@
 #define SYS_close 6
 #define SYS_socketcall 102
 #define SYS_nanosleep 162
+#define SYS_gettimeofday 78
 
 #define SC_SOCKET 1
 #define SC_BIND 2
@@ -414,6 +415,14 @@ static int udpserve(unsigned long port, unsigned long count)
 	return 0;
 }
 
+/* Microseconds since the epoch, modulo 2^32 (enough to time one transfer). */
+static unsigned long now_us(void)
+{
+	struct timeval tv;
+	sys3(SYS_gettimeofday, (long)&tv, 0, 0);
+	return (unsigned long)tv.sec * 1000000UL + (unsigned long)tv.usec;
+}
+
 static int sink(unsigned long port)
 {
 	long fd = listen_on(SOCK_STREAM, port);
@@ -421,13 +430,15 @@ static int sink(unsigned long port)
 	long c = socketcall(SC_ACCEPT, a);
 	if (c < 0)
 		fail("accept", c);
-	unsigned long total = 0;
+	unsigned long total = 0, start = now_us();
 	long r;
 	while ((r = sys3(SYS_read, c, (long)buf, sizeof(buf))) > 0)
 		total += (unsigned long)r;
 	out("lgnet: received ");
 	outnum(total);
-	out(" bytes\n");
+	out(" bytes in ");
+	outnum(now_us() - start);
+	out(" us\n");
 	writeall(c, "done\n", 5);
 	sys3(SYS_close, c, 0, 0);
 	return 0;

@@ -5,8 +5,10 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-/** The built lgnet program (npm run build). */
-export const LGNET = join(dirname(require.resolve('@lguest/net/package.json')), 'build', 'lgnet.elf');
+/** The built lgnet program (npm run build), found through the workspace's packages. */
+export function lgnetPath(): string {
+  return join(dirname(require.resolve('@lguest/net/package.json')), 'build', 'lgnet.elf');
+}
 
 /** One file of the archive: its path without a leading '/', its mode, its bytes. */
 interface Entry {
@@ -30,16 +32,16 @@ export function newcCpio(entries: readonly Entry[]): Buffer {
 
 /**
  * Writes `file`: an initramfs whose /init is `script` (run by klibc's sh), with klibc's
- * tools in /bin, its library in /lib and lgnet in /bin.
+ * tools in /bin, its library in /lib and lgnet (at `lgnet` on this machine) in /bin.
  */
-export function writeInitramfs(file: string, klibc: string, script: string): void {
+export function writeInitramfs(file: string, klibc: string, script: string, lgnet = lgnetPath()): void {
   const dir = (name: string): Entry => ({ name, mode: 0o40755, data: new Uint8Array(0) });
   const exe = (name: string, path: string): Entry => ({ name, mode: 0o100755, data: readFileSync(path) });
   const entries: Entry[] = [dir('bin'), dir('lib'), dir('dev'), dir('proc')];
   for (const tool of ['sh', 'sleep', 'poweroff', 'cat', 'ls'])
     entries.push(exe(`bin/${tool}`, join(klibc, 'bin', tool)));
   for (const lib of readdirSync(join(klibc, 'lib'))) entries.push(exe(`lib/${lib}`, join(klibc, 'lib', lib)));
-  entries.push(exe('bin/lgnet', LGNET));
+  entries.push(exe('bin/lgnet', lgnet));
   entries.push({ name: 'init', mode: 0o100755, data: Buffer.from(`#!/bin/sh\n${script}`) });
   writeFileSync(file, newcCpio(entries));
 }
