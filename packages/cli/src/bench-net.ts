@@ -12,7 +12,19 @@ import { join } from 'node:path';
 import { lguest } from './lguest';
 import { writeInitramfs } from './testing/initramfs';
 
+/** Raw frames guest to guest: what arrived, and how fast by the receiver's clock. */
+export interface RawResult {
+  readonly frames: number;
+  readonly bytes: number;
+  readonly mbPerSecond: number;
+  /** On the virtual clock: instructions per frame, both guests and lg included (1 ns each). */
+  readonly instructionsPerFrame?: number;
+}
+
 export interface NetResults {
+  /** Raw 1514-byte frames between two guests on a --sharenet: wall clock, and its instruction cost. */
+  readonly raw: RawResult | null;
+  readonly rawVirtual: RawResult | null;
   /** Guest to guest over --sharenet: bytes and MB/s (TCP payload). */
   readonly sharenet: { bytes: number; mbPerSecond: number; instructions: number } | null;
   /** Host to guest through --net=user (hostfwd). */
@@ -22,6 +34,21 @@ export interface NetResults {
 }
 
 const RECEIVED = /lgnet: received (\d+) bytes in (\d+) us/;
+const RECEIVED_RAW = /lgnet: received (\d+) frames \((\d+) bytes\) in (\d+) us/;
+/** Raw frames per run. */
+const RAW_FRAMES = 3000;
+
+function rawThroughput(out: string, err: string, virtual: boolean): RawResult {
+  const m = RECEIVED_RAW.exec(out);
+  if (!m) throw new Error(`raw frames: the counter reported nothing:\n${out.slice(-2000)}\n${err}`);
+  const [frames, bytes, us] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return {
+    frames,
+    bytes,
+    mbPerSecond: bytes / us,
+    ...(virtual ? { instructionsPerFrame: Math.round((us * 1000) / frames) } : {}),
+  };
+}
 
 async function runLguest(
   argv: string[],
@@ -64,9 +91,23 @@ export async function netBench(kib: number, root: string): Promise<NetResults> {
   const LINUX = linuxFiles(root);
   const lgnet = join(root, 'packages', 'net', 'build', 'lgnet.elf');
   if (!existsSync(LINUX.bzImage) || !existsSync(LINUX.klibc)) {
-    return { sharenet: null, usernet: null, skipped: `no Linux test data at ${LINUX.bzImage}` };
+    return {
+      raw: null,
+      rawVirtual: null,
+      sharenet: null,
+      usernet: null,
+      skipped: `no Linux test data at ${LINUX.bzImage}`,
+    };
   }
-  if (!existsSync(lgnet)) return { sharenet: null, usernet: null, skipped: `${lgnet} is not built (npm run build)` };
+  if (!existsSync(lgnet)) {
+    return {
+      raw: null,
+      rawVirtual: null,
+      sharenet: null,
+      usernet: null,
+      skipped: `${lgnet} is not built (npm run build)`,
+    };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'lguest-bench-net-'));
   const tar = spawnSync('tar', ['-xzf', LINUX.klibc, '-C', dir], { encoding: 'utf8' });
   if (tar.status !== 0) throw new Error(`unpacking ${LINUX.klibc}: ${tar.stderr}`);
@@ -76,6 +117,26 @@ export async function netBench(kib: number, root: string): Promise<NetResults> {
   writeInitramfs(sink, klibc, 'lgnet sink 9000\npoweroff\n', lgnet);
   writeInitramfs(blast, klibc, `sleep 1\nlgnet blast 10.1.0.1 9000 ${kib}\npoweroff\n`, lgnet);
   const ip = (a: string) => `ip=${a}::10.1.0.254:255.255.255.0::eth0:off`;
+  const counter = join(dir, 'rawcount.cpio');
+  const sender = join(dir, 'rawsend.cpio');
+  writeInitramfs(counter, klibc, 'lgnet rawcount\npoweroff\n', lgnet);
+  writeInitramfs(sender, klibc, `sleep 2\nlgnet rawsend ${RAW_FRAMES}\npoweroff\n`, lgnet);
+  const rawRun = (clock: string) =>
+    runLguest(
+      [
+        'run-many',
+        '-v',
+        `--clock=${clock}`,
+        '--timeout=300',
+        '--guest',
+        `--sharenet=raw --initrd=${counter} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.1')}`,
+        '--guest',
+        `--sharenet=raw --initrd=${sender} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.2')}`,
+      ],
+      LINUX.bzImage,
+    );
+  const raw = await rawRun('host');
+  const rawVirtual = await rawRun('virtual');
   const shared = await runLguest(
     [
       'run-many',
@@ -128,6 +189,8 @@ export async function netBench(kib: number, root: string): Promise<NetResults> {
     },
   );
   return {
+    raw: rawThroughput(raw.out, raw.err, false),
+    rawVirtual: rawThroughput(rawVirtual.out, rawVirtual.err, true),
     sharenet: throughput(shared.out, shared.err, 'sharenet'),
     usernet: throughput(user.out, user.err, '--net=user'),
   };

@@ -432,10 +432,19 @@ function netRows(n: NetResults): string[][] {
     r
       ? `${r.mbPerSecond.toFixed(2)} MB/s (${(r.bytes / 1048576).toFixed(0)} MiB TCP payload, ${(r.instructions / 1e6).toFixed(0)}M instructions in the run)`
       : '';
+  const raw = n.raw && n.rawVirtual;
   return [
     ['network (Linux guests)', ''],
-    ['  guest→guest sharenet', row(n.sharenet)],
-    ['  host→guest net=user', row(n.usernet)],
+    [
+      '  raw frames, guest→guest',
+      raw
+        ? `${n.raw!.mbPerSecond.toFixed(2)} MB/s (${n.raw!.frames} of 1514 bytes arrived); ` +
+          `${n.rawVirtual!.mbPerSecond.toFixed(1)} MB/s of virtual time, ` +
+          `${n.rawVirtual!.instructionsPerFrame} instructions a frame`
+        : '',
+    ],
+    ['  TCP guest→guest sharenet', row(n.sharenet)],
+    ['  TCP host→guest net=user', row(n.usernet)],
   ];
 }
 

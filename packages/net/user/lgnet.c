@@ -12,6 +12,9 @@
  *   lgnet udpserve PORT [COUNT]      answer datagrams with "echo: " + what came
  *   lgnet sink PORT                  TCP server that counts what it is sent, prints the total
  *   lgnet blast ADDR PORT KBYTES     TCP client that sends KBYTES KiB of zeros
+ *   lgnet rawsend COUNT              COUNT broadcast Ethernet frames of 1514 bytes on eth0
+ *                                    (a packet socket, EtherType 0x88b5), then end markers
+ *   lgnet rawcount                   counts those frames until an end marker, times them
  */
 
 #define SYS_exit 1
@@ -461,10 +464,90 @@ static int blast(const char *ip, unsigned long port, unsigned long kbytes)
 	return 0;
 }
 
+#define PF_PACKET 17
+#define ETH_P_LGNET 0x88b5
+#define ETH0_IFINDEX 2 /* lo is 1, and the lguest guest has one network device */
+
+struct sockaddr_ll {
+	u16 family;
+	u16 protocol;
+	int ifindex;
+	u16 hatype;
+	u8 pkttype;
+	u8 halen;
+	u8 addr[8];
+};
+
+static long packet_socket(struct sockaddr_ll *to)
+{
+	long fd = socketcall(SC_SOCKET, (long[]){ PF_PACKET, SOCK_DGRAM, htons(ETH_P_LGNET) });
+	if (fd < 0)
+		fail("socket(PF_PACKET)", fd);
+	u8 *p = (u8 *)to;
+	for (unsigned i = 0; i < sizeof(*to); i++)
+		p[i] = 0;
+	to->family = PF_PACKET;
+	to->protocol = htons(ETH_P_LGNET);
+	to->ifindex = ETH0_IFINDEX;
+	to->halen = 6;
+	for (int i = 0; i < 6; i++)
+		to->addr[i] = 0xff;
+	return fd;
+}
+
+static int rawsend(unsigned long count)
+{
+	struct sockaddr_ll to;
+	long fd = packet_socket(&to);
+	for (unsigned i = 0; i < 1500; i++)
+		buf[i] = (char)i;
+	for (unsigned long n = 0; n < count; n++) {
+		long r = socketcall(SC_SENDTO, (long[]){ fd, (long)buf, 1500, 0, (long)&to, sizeof(to) });
+		if (r < 0)
+			fail("sendto", r);
+	}
+	for (int n = 0; n < 50; n++)
+		socketcall(SC_SENDTO, (long[]){ fd, (long)buf, 1, 0, (long)&to, sizeof(to) });
+	out("lgnet: sent ");
+	outnum(count);
+	out(" frames\n");
+	return 0;
+}
+
+static int rawcount(void)
+{
+	struct sockaddr_ll at;
+	long fd = packet_socket(&at);
+	socketcall(SC_BIND, (long[]){ fd, (long)&at, sizeof(at) });
+	out("lgnet: counting frames\n");
+	unsigned long frames = 0, bytes = 0, start = 0;
+	for (;;) {
+		long r = socketcall(SC_RECV, (long[]){ fd, (long)buf, sizeof(buf), 0 });
+		if (r < 0)
+			fail("recv", r);
+		if (r == 1)
+			break;
+		if (!frames)
+			start = now_us();
+		frames++;
+		bytes += (unsigned long)r + 14;
+	}
+	unsigned long us = now_us() - start;
+	out("lgnet: received ");
+	outnum(frames);
+	out(" frames (");
+	outnum(bytes);
+	out(" bytes) in ");
+	outnum(us);
+	out(" us\n");
+	return 0;
+}
+
 static int usage(void)
 {
 	out("usage: lgnet ping ADDR [COUNT] | serve PORT [COUNT] | get ADDR PORT TEXT |\n"
-	    "       udp ADDR PORT TEXT | udpserve PORT [COUNT] | sink PORT | blast ADDR PORT KBYTES\n");
+	    "       udp ADDR PORT TEXT | udpserve PORT [COUNT] | sink PORT | blast ADDR PORT KBYTES |\n"
+	    "       rawsend COUNT | rawcount\n");
 	return 2;
 }
 
@@ -477,6 +560,8 @@ static int is(const char *a, const char *b)
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && is(argv[1], "rawcount"))
+		return rawcount();
 	if (argc < 3)
 		return usage();
 	const char *cmd = argv[1];
@@ -488,6 +573,8 @@ int main(int argc, char **argv)
 		return udpserve(num(argv[2]), argc > 3 ? num(argv[3]) : 0);
 	if (is(cmd, "sink"))
 		return sink(num(argv[2]));
+	if (is(cmd, "rawsend"))
+		return rawsend(num(argv[2]));
 	if (argc < 5)
 		return usage();
 	if (is(cmd, "get"))
