@@ -365,7 +365,8 @@ describe('TCP', () => {
   });
 
   it('closes both ways: the guest FIN reaches the host as end, ours follows the data', () => {
-    const { sent, conn, got, iss, send } = connected();
+    const { stack, sent, conn, got, iss, send } = connected();
+    expect(stack.connections.size).toBe(1);
     send(101, TCP_ACK | TCP_FIN, 'bye');
     expect(got.data).toBe('bye');
     expect(got.ended).toBe(true);
@@ -378,6 +379,8 @@ describe('TCP', () => {
     send(105, TCP_ACK, '', iss + 1 + 2 + 1);
     expect(conn.state).toBe('CLOSED');
     expect(got.closed).toBe('closed');
+    expect(stack.connections.size).toBe(0);
+    expect([...stack.connections.values()]).toEqual([]);
   });
 
   it('advertises a zero window while the host side is full, and reopens it on resume', () => {

@@ -89,10 +89,11 @@ export class UserNetStack implements SegmentSink {
   readonly drops = new Map<DropReason, number>();
   framesIn = 0;
   framesOut = 0;
-  /** Connections by "guestPort:hostIp:hostPort". */
-  readonly connections = new Map<string, TcpConnection>();
+  /** Open connections, by host address, then ports. */
+  readonly connections = new ConnectionTable();
 
   private readonly out = new Uint8Array(ETH_FRAME_MAX);
+  private readonly segment: Segment = { seq: 0, ack: 0, flags: 0, window: 0, mss: 0, payload: EMPTY };
   private ipId = 1;
   private nowMs = 0;
   private issCounter = 0x1000;
@@ -140,7 +141,7 @@ export class UserNetStack implements SegmentSink {
       true,
       this.nowMs,
     );
-    this.connections.set(connKey(guestPort, hostIp, hostPort), conn);
+    this.connections.add(conn);
     conn.connect();
     return conn;
   }
@@ -298,23 +299,22 @@ export class UserNetStack implements SegmentSink {
     if (sum16(f, p, len, pseudoSum(src, dst, IPPROTO_TCP, len)) !== 0xffff) return this.drop('bad tcp');
     const srcPort = get16(f, p);
     const dstPort = get16(f, p + 2);
-    const seg: Segment = {
-      seq: get32(f, p + 4),
-      ack: get32(f, p + 8),
-      flags: f[p + 13],
-      window: get16(f, p + 14),
-      mss: mssOption(f, p + TCP_HLEN, p + off),
-      payload: f.subarray(p + off, p + len),
-    };
-    const key = connKey(srcPort, dst, dstPort);
-    let conn = this.connections.get(key);
+    // One segment record, filled in place for each frame (the connection does not keep it).
+    const seg = this.segment;
+    seg.seq = get32(f, p + 4);
+    seg.ack = get32(f, p + 8);
+    seg.flags = f[p + 13];
+    seg.window = get16(f, p + 14);
+    seg.mss = mssOption(f, p + TCP_HLEN, p + off);
+    seg.payload = f.subarray(p + off, p + len);
+    let conn = this.connections.get(srcPort, dst, dstPort);
     if (!conn && seg.flags & TCP_SYN && !(seg.flags & TCP_ACK) && this.host.tcpAccept) {
       // The guest connects out: answer the handshake now and let the host side connect.
       conn = new TcpConnection(this, src, srcPort, dst, dstPort, this.nextIss(), false, this.nowMs);
       conn.rcvNxt = seqAdd(seg.seq, 1);
       conn.sndWnd = seg.window;
       if (seg.mss) conn.mss = Math.min(seg.mss, TCP_MSS);
-      this.connections.set(key, conn);
+      this.connections.add(conn);
       this.host.tcpAccept(conn);
       if (conn.state !== 'CLOSED') conn.connect();
       return;
@@ -325,7 +325,7 @@ export class UserNetStack implements SegmentSink {
       return;
     }
     conn.input(seg, this.nowMs);
-    if (conn.state === 'CLOSED') this.connections.delete(key);
+    if (conn.state === 'CLOSED') this.connections.delete(conn);
   }
 
   /** SegmentSink: one segment of `conn` to the guest. */
@@ -350,7 +350,7 @@ export class UserNetStack implements SegmentSink {
     const len = hlen + payload.length;
     put16(b, t + 16, checksum(b, t, len, pseudoSum(conn.hostIp, conn.guestIp, IPPROTO_TCP, len)));
     this.sendIp(conn.hostIp, conn.guestIp, IPPROTO_TCP, len, this.guestMac);
-    if (conn.state === 'CLOSED') this.connections.delete(connKey(conn.guestPort, conn.hostIp, conn.hostPort));
+    if (conn.state === 'CLOSED') this.connections.delete(conn);
   }
 
   /** A RST for a segment that belongs to no connection (RFC 793, "reset generation"). */
@@ -381,8 +381,39 @@ export class UserNetStack implements SegmentSink {
 
 const EMPTY = new Uint8Array(0);
 
-function connKey(guestPort: number, hostIp: number, hostPort: number): string {
-  return `${guestPort}:${hostIp}:${hostPort}`;
+/** Connections by (host address, guest port, host port), found without building a key string. */
+export class ConnectionTable {
+  private readonly byHost = new Map<number, Map<number, TcpConnection>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(guestPort: number, hostIp: number, hostPort: number): TcpConnection | undefined {
+    return this.byHost.get(hostIp)?.get(guestPort * 65536 + hostPort);
+  }
+
+  add(conn: TcpConnection): void {
+    let ports = this.byHost.get(conn.hostIp);
+    if (!ports) this.byHost.set(conn.hostIp, (ports = new Map()));
+    const key = conn.guestPort * 65536 + conn.hostPort;
+    if (!ports.has(key)) this.count++;
+    ports.set(key, conn);
+  }
+
+  delete(conn: TcpConnection): void {
+    const ports = this.byHost.get(conn.hostIp);
+    const key = conn.guestPort * 65536 + conn.hostPort;
+    if (ports?.get(key) !== conn) return;
+    ports.delete(key);
+    this.count--;
+    if (ports.size === 0) this.byHost.delete(conn.hostIp);
+  }
+
+  *values(): IterableIterator<TcpConnection> {
+    for (const ports of this.byHost.values()) yield* ports.values();
+  }
 }
 
 function macEquals(b: Uint8Array, at: number, mac: Uint8Array): boolean {

@@ -45,15 +45,15 @@ export const INITIAL_RTO_MS = 1000;
 export const MAX_RTO_MS = 16000;
 export const MAX_RETRIES = 8;
 
-/** A segment as the stack parsed it (payload is a view into the frame). */
+/** A segment as the stack parsed it (payload is a view into the frame; valid for one call). */
 export interface Segment {
-  readonly seq: number;
-  readonly ack: number;
-  readonly flags: number;
-  readonly window: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  window: number;
   /** The MSS option of a SYN, or 0. */
-  readonly mss: number;
-  readonly payload: Uint8Array;
+  mss: number;
+  payload: Uint8Array;
 }
 
 /** What the connection needs from the stack: a way to send one segment. */
