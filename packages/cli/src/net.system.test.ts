@@ -10,6 +10,8 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { lguest } from './lguest';
+import { hostMemoryMiB, parseCommand, type GuestSpec } from './options';
+import { runSession, type SessionOutcome } from './session';
 import { writeInitramfs } from './testing/initramfs';
 import { LINUX, linuxTests, unpackKlibc } from './testing/linux';
 
@@ -39,56 +41,77 @@ async function run(argv: string[], onStdout?: (all: string) => void): Promise<Ru
   return { status, stdout, stderr };
 }
 
-/** A Linux guest spec for run-many: MEM 64, the bzImage, its console and eth0 set up by ip=. */
-function linuxGuest(devices: string, initrd: string, ip: string): string {
-  return `${devices} --initrd=${initrd} 64 ${LINUX.bzImage} console=hvc0 ip=${ip}::10.1.0.254:255.255.255.0::eth0:off`;
+/**
+ * Runs guests given as `lguest run` argument lists in one host on the virtual clock, each
+ * with a console of its own (run-many's shared stdout can interleave two guests' partial
+ * lines). Returns the outcome and each guest's console text.
+ */
+async function runGuests(
+  timeoutS: number,
+  ...guests: string[][]
+): Promise<{ outcome: SessionOutcome; consoles: string[] }> {
+  const specs = guests.map((args) => {
+    const c = parseCommand(['run', ...args]);
+    if (c.kind !== 'run') throw new Error('not a run command');
+    return c.guest;
+  });
+  const host = { verbose: false, clock: 'virtual' as const, cpu: 'interpreter', memoryHostMiB: null, timeoutS };
+  const consoles = specs.map(() => '');
+  const outcome = await runSession({
+    host,
+    hostMemoryMiB: hostMemoryMiB(host, specs),
+    guests: specs.map((spec: GuestSpec, i) => ({
+      name: `guest${i + 1}`,
+      spec,
+      kernelPath: spec.kernel!,
+      initrdPath: spec.initrd,
+      output: { write: (c: Uint8Array) => (consoles[i] += Buffer.from(c).toString()) },
+    })),
+  });
+  return { outcome, consoles };
 }
 
-/** The console lines of run-many guest `name`, without their prefix. */
-function consoleOf(out: string, name: string): string {
-  const prefix = `[${name}] `;
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith(prefix))
-    .map((l) => l.slice(prefix.length))
-    .join('\n');
+/** `lguest run` arguments for a Linux guest: devices, its initramfs, eth0 set up by ip=. */
+function linuxArgs(devices: string[], initrd: string, ip: string): string[] {
+  return [
+    ...devices,
+    `--initrd=${initrd}`,
+    '64',
+    LINUX.bzImage,
+    'console=hvc0',
+    `ip=${ip}::10.1.0.254:255.255.255.0::eth0:off`,
+  ];
 }
 
 maybe('--sharenet: two Linux guests on one network', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lguest-net-'));
   const klibc = RUN ? unpackKlibc() : '';
-  const A = 'bzImage-2.6.23.17-lguest';
-  const B = 'bzImage-2.6.23.17-lguest#2';
 
   it('ping each other and do a TCP request/response, lg copying every frame between them', async () => {
-    const server = join(dir, 'server.cpio');
-    const client = join(dir, 'client.cpio');
-    // a serves one TCP request, then pings b; b pings a, then asks a over TCP.
-    writeInitramfs(server, klibc, 'lgnet serve 7000 1\nlgnet ping 10.1.0.2 2\npoweroff\n');
+    const a = join(dir, 'a.cpio');
+    const b = join(dir, 'b.cpio');
+    // Both ping each other once both are up; then a serves one TCP request, which b makes
+    // (on the virtual clock this schedule is the same every run).
+    writeInitramfs(a, klibc, 'sleep 1\nlgnet ping 10.1.0.2 2\nlgnet serve 7000 1\npoweroff\n');
     writeInitramfs(
-      client,
+      b,
       klibc,
-      'sleep 1\nlgnet ping 10.1.0.1 3\nlgnet get 10.1.0.1 7000 "hello over sharenet"\npoweroff\n',
+      'sleep 1\nlgnet ping 10.1.0.1 3\nsleep 2\nlgnet get 10.1.0.1 7000 "hello over sharenet"\npoweroff\n',
     );
-    const r = await run([
-      'run-many',
-      '--clock=virtual',
-      '--timeout=8',
-      '--guest',
-      linuxGuest('--sharenet=testnet', server, '10.1.0.1'),
-      '--guest',
-      linuxGuest('--sharenet=testnet', client, '10.1.0.2'),
-    ]);
-    const a = consoleOf(r.stdout, A);
-    const b = consoleOf(r.stdout, B);
-    expect(b).toContain('ping 10.1.0.1: 3 sent, 3 received');
-    expect(b).toMatch(/echo: hello over sharenet/);
-    expect(a).toContain('lgnet: served request 1');
-    expect(a).toContain('ping 10.1.0.2: 2 sent, 2 received');
-    expect(a).toContain('device=eth0, addr=10.1.0.1');
-    expect(r.stderr).toContain(`[${A}] powered off`);
-    expect(r.stderr).toContain(`[${B}] powered off`);
-    expect(r.status).toBe(0);
+    const { outcome, consoles } = await runGuests(
+      8,
+      linuxArgs(['--sharenet=testnet'], a, '10.1.0.1'),
+      linuxArgs(['--sharenet=testnet'], b, '10.1.0.2'),
+    );
+    const [outA, outB] = consoles;
+    expect(outB).toContain('ping 10.1.0.1: 3 sent, 3 received');
+    expect(outB).toMatch(/echo: hello over sharenet/);
+    expect(outA).toContain('lgnet: served request 1');
+    expect(outA).toContain('ping 10.1.0.2: 2 sent, 2 received');
+    expect(outA).toContain('device=eth0, addr=10.1.0.1');
+    expect(outcome.guests.map((g) => g.poweredOff)).toEqual([true, true]);
+    // Every frame went guest to guest through lg: the counters say so.
+    expect(outcome.guests.every((g) => (g.stats?.dmaDelivered ?? 0) > 10)).toBe(true);
   }, 180_000);
 });
 
@@ -272,20 +295,16 @@ maybe('a guest sending malformed traffic: stopped, its frames dropped with a rea
   it('--sharenet: lg kills the attacker for its bad DMA entry while the Linux guest next to it runs on', async () => {
     const initrd = join(dir, 'neighbour.cpio');
     writeInitramfs(initrd, klibc, 'sleep 2\necho neighbour still here\npoweroff\n');
-    const r = await run([
-      'run-many',
-      '-v',
-      '--clock=virtual',
-      '--timeout=20',
-      '--guest',
-      linuxGuest('--sharenet=attacked', initrd, '10.1.0.1'),
-      '--guest',
-      `--sharenet=attacked 32 ${ATTACK}`,
+    const { outcome, consoles } = await runGuests(20, linuxArgs(['--sharenet=attacked'], initrd, '10.1.0.1'), [
+      '--sharenet=attacked',
+      '32',
+      ATTACK,
     ]);
-    expect(consoleOf(r.stdout, 'attack-net-frames')).toContain('attack: a flood of 5000 frames');
-    expect(r.stderr).toContain('[attack-net-frames] guest died: bad DMA entry: 64@0xf0000000');
-    expect(consoleOf(r.stdout, 'bzImage-2.6.23.17-lguest')).toContain('neighbour still here');
-    expect(r.stderr).toContain('[bzImage-2.6.23.17-lguest] powered off');
-    expect(r.status).toBe(1);
+    const [linux, attacker] = outcome.guests;
+    expect(consoles[1]).toContain('attack: a flood of 5000 frames');
+    expect(attacker.reason).toBe('bad DMA entry: 64@0xf0000000');
+    expect(consoles[1]).not.toContain('ATTACK SUCCEEDED');
+    expect(consoles[0]).toContain('neighbour still here');
+    expect(linux.poweredOff).toBe(true);
   }, 180_000);
 });
