@@ -29,6 +29,7 @@
 // not boot as expected (for boot to prompt: no prompt within a minute, or an exit status
 // other than 0 after poweroff).
 
+import { netBench, type NetResults } from './bench-net';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -49,6 +50,7 @@ const USAGE = `usage: npm run bench:lguest -- [--json] [--runs=N] [--hcalls=N] [
 
 interface Options {
   json: boolean;
+  quick: boolean;
   runs: number;
   hcalls: number;
 }
@@ -63,6 +65,8 @@ interface Results {
     instructionsPerRoundTrip: number;
   };
   bootToBanner: Timing;
+  /** Network throughput with real Linux guests (bench-net.ts). */
+  network: NetResults;
   /** The same, with the same image booted on the emulated PC (`lguest run --native`). */
   nativeBootToBanner: Timing;
   /** `lguest run` (and `run --native`) as a user types it, spawned, to the shell's first prompt. */
@@ -381,6 +385,7 @@ function parse(argv: string[]): Options | null {
   };
   return {
     json: values.json ?? false,
+    quick: values.quick ?? false,
     runs: count(values.runs, values.quick ? 2 : 5, 'runs'),
     hcalls: count(values.hcalls, values.quick ? 5000 : 20000, 'hcalls'),
   };
@@ -417,6 +422,7 @@ async function main(): Promise<number> {
       nativeBootToBanner: await nativeBootToBanner(guest, o),
       bootToPrompt: await bootToPrompt(guest, o),
       disk: await measureDisk(o),
+      network: await netBench(o.quick ? 1024 : 4096, join(dirname(lguestCommand()), '..', '..', '..')),
       host: { node: process.version, cpu: HOST.cpu },
     };
     if (o.json) {
@@ -442,6 +448,7 @@ async function main(): Promise<number> {
         ['  in-process, lguest', promptRow(results.bootToPrompt.inProcess)],
         ['  in-process, native', promptRow(results.bootToPrompt.nativeInProcess)],
         ...diskRows(results.disk),
+        ...netRows(results.network),
       ];
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(24)}${v}`.trimEnd() + '\n');
     }
@@ -450,6 +457,29 @@ async function main(): Promise<number> {
     process.stderr.write(`bench:lguest: ${(e as Error).message}\n`);
     return 1;
   }
+}
+
+/** The network rows: TCP payload MB/s guest to guest and host to guest. */
+function netRows(n: NetResults): string[][] {
+  if (n.skipped) return [['network', `not measured: ${n.skipped}`]];
+  const row = (r: NetResults['sharenet']) =>
+    r
+      ? `${r.mbPerSecond.toFixed(2)} MB/s (${(r.bytes / 1048576).toFixed(0)} MiB TCP payload, ${(r.instructions / 1e6).toFixed(0)}M instructions in the run)`
+      : '';
+  const raw = n.raw && n.rawVirtual;
+  return [
+    ['network (Linux guests)', ''],
+    [
+      '  raw frames, guest→guest',
+      raw
+        ? `${n.raw!.mbPerSecond.toFixed(2)} MB/s (${n.raw!.frames} of 1514 bytes arrived); ` +
+          `${n.rawVirtual!.mbPerSecond.toFixed(1)} MB/s of virtual time, ` +
+          `${n.rawVirtual!.instructionsPerFrame} instructions a frame`
+        : '',
+    ],
+    ['  TCP guest→guest sharenet', row(n.sharenet)],
+    ['  TCP host→guest net=user', row(n.usernet)],
+  ];
 }
 
 process.exitCode = await main();

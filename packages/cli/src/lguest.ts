@@ -68,19 +68,14 @@ function planGuests(many: boolean, guests: readonly GuestSpec[], io: LguestIo): 
   const names = new Map<string, number>();
   return guests.map((spec, i) => {
     const where = many ? `--guest #${i + 1}: ` : '';
-    const unsupported = spec.devices.find((d) => d.kind !== 'block');
-    if (unsupported) {
-      throw new UsageError(
-        `${where}--${unsupported.kind}=${unsupported.arg}: network devices ` +
-          `are not yet supported by this lguest; leave the option out`,
-      );
-    }
-    const diskSpecs: DiskSpec[] = spec.devices.map((d) => {
-      const { file, readOnly } = parseBlockArg(d.arg);
-      if (file === '')
-        throw new UsageError(`${where}--block needs a file, e.g. --block=disk.img or --block=disk.img,ro`);
-      return { path: absolute(io.cwd, file), readOnly };
-    });
+    const diskSpecs: DiskSpec[] = spec.devices
+      .filter((d) => d.kind === 'block')
+      .map((d) => {
+        const { file, readOnly } = parseBlockArg(d.arg);
+        if (file === '')
+          throw new UsageError(`${where}--block needs a file, e.g. --block=disk.img or --block=disk.img,ro`);
+        return { path: absolute(io.cwd, file), readOnly };
+      });
     const kernelPath = spec.kernel === null ? io.defaultKernel : absolute(io.cwd, spec.kernel);
     const hint =
       spec.kernel === null
@@ -170,6 +165,13 @@ async function runNativeAndReport(
   say: (line: string) => void,
 ): Promise<number> {
   // The PC's disks are the two drives of its ATA channel, served from raw files.
+  const network = plan.spec.devices.find((d) => d.kind !== 'block');
+  if (network) {
+    throw new UsageError(
+      `--native: --${network.kind}=${network.arg}: the PC has no lguest network device; ` +
+        `networks are for guests under lguest (leave out --native)`,
+    );
+  }
   if (plan.diskSpecs.length > 2) {
     throw new UsageError('--native: the PC has one ATA channel, so at most two --block disks (master and slave)');
   }

@@ -39,6 +39,17 @@ describe('lguest run', () => {
     ]);
   });
 
+  it('takes --net=user with hostfwd rules as a device, and refuses bad network values with a usage error', () => {
+    const c = run(['run', '--net=user,hostfwd=tcp::8080-:80', '32', 'k', '--sharenet=lan']);
+    expect(c.guest.devices).toEqual([
+      { kind: 'net', arg: 'user,hostfwd=tcp::8080-:80' },
+      { kind: 'sharenet', arg: 'lan' },
+    ]);
+    expect(usageError(['run', '--net=tap', '32'])).toMatch(/the only network type is 'user'/);
+    expect(usageError(['run', '--net=user,hostfwd=8080:80', '32'])).toMatch(/hostfwd=tcp:127.0.0.1:8080-:80/);
+    expect(usageError(['run', '--tunnet=eth0', '32'])).toMatch(/--tunnet=eth0: give the host side's IPv4 address/);
+  });
+
   it('passes arguments after -- to the kernel even when they look like options', () => {
     expect(run(['run', '32', 'k', '--', '--weird', '-x']).guest.cmdline).toEqual(['--weird', '-x']);
   });

@@ -12,6 +12,7 @@
 // message says what was wrong and what to do; main() prints it with the usage and exits 2.
 
 import { parseArgs } from 'node:util';
+import { checkTunnet, NetOptionError, parseUserNet } from '@lguest/net';
 import { cores } from '@lguest/x86';
 
 /** Bad input from the user: printed without a stack trace, exit status 2. */
@@ -23,7 +24,7 @@ export type ClockMode = 'host' | 'virtual';
 
 /** A device option, in the order given. */
 export interface DeviceOption {
-  readonly kind: 'block' | 'sharenet' | 'tunnet';
+  readonly kind: 'block' | 'sharenet' | 'tunnet' | 'net';
   readonly arg: string;
 }
 
@@ -86,8 +87,13 @@ guest options (run, or inside a --guest spec):
   --block=FILE[,ro]   a disk backed by FILE (raw, or a qcow2 overlay): the first is
                       /dev/lgba, then lgbb, …; ,ro makes guest writes fail (I/O error)
                       (--native: raw files only, the ATA master and slave, hda and hdb)
-  --sharenet=FILE     a network shared with other guests via FILE (not yet supported)
-  --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
+  --sharenet=FILE     a network shared with the other guests of this host naming FILE
+  --net=user[,hostfwd=tcp:[ADDR]:HOSTPORT-:GUESTPORT]…
+                      a network to the host without privileges: the guest is 10.0.2.15
+                      (ip=dhcp), 10.0.2.2 is the host's loopback; each hostfwd forwards
+                      a host port (on 127.0.0.1 unless ADDR is given) to a guest port
+  --tunnet=IP|bridge:BR  a network to a new TAP device of this machine, its side given
+                      address IP (or added to bridge BR); needs CAP_NET_ADMIN
 
 run only:
   --native            boot KERNEL on the emulated PC instead (multiboot, ring 0, the
@@ -136,6 +142,7 @@ const GUEST_OPTIONS = {
   block: { type: 'string', multiple: true },
   sharenet: { type: 'string', multiple: true },
   tunnet: { type: 'string', multiple: true },
+  net: { type: 'string', multiple: true },
 } as const;
 
 /** Parses argv (without node and the script). Throws UsageError. */
@@ -300,10 +307,25 @@ function guestSpec(positionals: readonly string[], tokens: Parsed['tokens'], ini
   const devices: DeviceOption[] = [];
   for (const t of tokens) {
     if (t.kind !== 'option' || t.value === undefined) continue;
-    if (t.name === 'block' || t.name === 'sharenet' || t.name === 'tunnet')
+    if (t.name === 'net') checkUserNet(t.value);
+    if (t.name === 'tunnet') {
+      const problem = checkTunnet(t.value);
+      if (problem) throw new UsageError(problem);
+    }
+    if (t.name === 'block' || t.name === 'sharenet' || t.name === 'tunnet' || t.name === 'net')
       devices.push({ kind: t.name, arg: t.value });
   }
   return { memMiB, kernel: kernel ?? null, cmdline, initrd: initrd ?? null, devices };
+}
+
+/** A --net value must parse here, so a mistake is a usage error (exit 2), not a dead launcher. */
+function checkUserNet(value: string): void {
+  try {
+    parseUserNet(value);
+  } catch (e) {
+    if (e instanceof NetOptionError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 /** A size in MiB: digits with an optional m/M (the original's atoi("64m") is 64). */

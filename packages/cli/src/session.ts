@@ -16,6 +16,8 @@ import { addConsole, type ConsoleDevice, type ConsoleInputSource, type ConsoleOu
 import { addBlock, diskName, type BlockDevice, type PreparedDisk } from '@lguest/disk';
 import { Host, type Process } from '@lguest/host';
 import { Launcher, POWER_DOWN, type LaunchResult } from '@lguest/launcher';
+import { dirname, join } from 'node:path';
+import { addSharenet, addTunnet, addUserNet, parseUserNet, type LauncherPeer } from '@lguest/net';
 import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
 import { UsageError, type GuestSpec, type HostSpec } from './options';
 
@@ -82,6 +84,11 @@ export interface StopRequest {
   readonly status: number;
 }
 
+/** The --tunnet helper the net package builds (looked up only when a --tunnet asks for it). */
+function tapHelper(): string {
+  return join(dirname(require.resolve('@lguest/net/package.json')), 'build', 'lguest-tap');
+}
+
 /** Where the host mounts the real file system (Host's default passthrough mount). */
 const REAL_ROOT = '/host';
 
@@ -144,7 +151,9 @@ class GuestRun {
   private readonly proc: Process;
   private readonly launcher: Launcher;
   private readonly console: ConsoleDevice;
-  private readonly blocks: BlockDevice[];
+  private readonly blocks: BlockDevice[] = [];
+  /** --net=user and --tunnet devices: their sockets and helpers close when the guest ends. */
+  readonly networks: { close(): void; readonly peer: LauncherPeer }[] = [];
   private guest: Guest | null = null;
   private stoppedBy: 'timeout' | 'abort' | null = null;
   private ended = false;
@@ -167,22 +176,32 @@ class GuestRun {
       args: spec.cmdline,
       warn: (message) => log(`${plan.name}: ${message}`),
     });
-    // Command-line devices come first, then the console.
-    this.blocks = (plan.disks ?? []).map((disk, i) => {
-      const dev = addBlock(
-        this.launcher,
-        async (l) => {
-          const block = await disk.open(l.proc, REAL_ROOT);
-          block.log = (line) => log(`${plan.name}: ${diskName(i)}: ${line}`);
-          return block;
-        },
-        disk.spec.readOnly,
-      );
-      log(
-        `${plan.name}: ${diskName(i)} is ${disk.spec.path} (${disk.format}${disk.spec.readOnly ? ', read-only' : ''})`,
-      );
-      return dev;
-    });
+    // Command-line devices come first, in command-line order, then the console.
+    const disks = plan.disks ?? [];
+    let diskIndex = 0;
+    for (const dev of spec.devices) {
+      if (dev.kind === 'block') {
+        const i = diskIndex++;
+        const disk = disks[i];
+        this.blocks.push(
+          addBlock(
+            this.launcher,
+            async (l) => {
+              const block = await disk.open(l.proc, REAL_ROOT);
+              block.log = (line) => log(`${plan.name}: ${diskName(i)}: ${line}`);
+              return block;
+            },
+            disk.spec.readOnly,
+          ),
+        );
+        log(
+          `${plan.name}: ${diskName(i)} is ${disk.spec.path} (${disk.format}${disk.spec.readOnly ? ', read-only' : ''})`,
+        );
+      } else if (dev.kind === 'sharenet') addSharenet(this.launcher, dev.arg);
+      else if (dev.kind === 'net') this.networks.push(addUserNet(this.launcher, parseUserNet(dev.arg)));
+      else if (dev.kind === 'tunnet')
+        this.networks.push(addTunnet(this.launcher, { arg: dev.arg, helper: tapHelper() }));
+    }
     this.console = addConsole(this.launcher, {
       output: { write: (chunk) => this.onOutput(chunk) },
       input: plan.input,
@@ -205,6 +224,7 @@ class GuestRun {
       this.ended = true;
       this.console.close();
       for (const b of this.blocks) b.close();
+      for (const n of this.networks) n.close();
     }
     this.guest ??= this.findGuest();
     this.proc.exit(result.exitStatus);
@@ -219,12 +239,16 @@ class GuestRun {
       endedNs: this.host.clock.now(),
       stats: this.guest ? { ...this.guest.stats } : null,
     };
+    for (const n of this.networks) this.log(`${plan.name}: ${describeNetwork(n.peer)}`);
     const s = outcome.stats;
     this.log(
       `${plan.name}: ${outcome.reason} (exit status ${outcome.exitStatus})` +
         (s
           ? `; ${s.switches} switches, ${s.hypercalls} hypercalls + ${s.asyncHypercalls} async, ` +
-            `${s.demandFaults} demand faults, ${s.reflectedTraps} reflected traps, ${s.interrupts} interrupts`
+            `${s.demandFaults} demand faults, ${s.reflectedTraps} reflected traps, ${s.interrupts} interrupts` +
+            (s.dmaDelivered || s.dmaNoBuffer
+              ? `; ${s.dmaDelivered} frames to other guests, ${s.dmaNoBuffer} found no free buffer`
+              : '')
           : '') +
         (outcome.consoleInputBytes ? `; ${outcome.consoleInputBytes} bytes of console input delivered` : ''),
     );
@@ -255,4 +279,15 @@ class GuestRun {
   private findGuest(): Guest | null {
     return this.lg.guests.find((g) => g?.proc === this.proc) ?? null;
   }
+}
+
+/** "network: 12 frames from the guest, 10 to it; dropped: oversized frame from the guest ×1" */
+function describeNetwork(peer: LauncherPeer): string {
+  const s = peer.stats;
+  const drops = [...s.drops].map(([why, n]) => `${why} ×${n}`).join(', ');
+  return (
+    `network: ${s.framesFromGuest} frames (${s.bytesFromGuest} bytes) from the guest, ` +
+    `${s.framesToGuest} (${s.bytesToGuest} bytes) to it` +
+    (drops ? `; dropped: ${drops}` : '')
+  );
 }

@@ -36,6 +36,10 @@
 /* Malformed block requests to the first --block disk: a length that overflows (an error
  * status), then a write far past the end of the disk (the host must kill us). */
 #define ATTACK_BLOCK_REQUESTS 12
+/* Malformed traffic on the first network device, to peer 0's key (the launcher with
+ * --net=user or --tunnet, another guest with --sharenet): a zero-length frame, an oversized
+ * one, a flood of frames, then a DMA buffer outside guest memory, which must kill us. */
+#define ATTACK_NET_FRAMES 13
 
 /* Not an attack: BENCH_HCALLS x LHCALL_FLUSH_ASYNC between two console markers. */
 #define VARIANT_HCALL_BENCH 10

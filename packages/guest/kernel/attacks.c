@@ -260,6 +260,65 @@ static void hcall_bench(void)
 	printk("bench: %u hypercalls done\n", (unsigned int)n);
 }
 
+/* 3000 bytes of frame (two sections past the 1514-byte limit) and a page-sized payload. */
+static char net_junk[3000] __attribute__((aligned(4096)));
+static struct lguest_dma net_dma;
+
+static void net_send(unsigned long key, unsigned long addr, unsigned int len)
+{
+	unsigned int i = 0;
+	while (len && i < LGUEST_MAX_DMA_SECTIONS - 1) {
+		unsigned int n = len < 1000 ? len : 1000;
+		net_dma.addr[i] = addr;
+		net_dma.len[i] = (u16)n;
+		addr += n;
+		len -= n;
+		i++;
+	}
+	net_dma.len[i] = 0;
+	lguest_send_dma(key, &net_dma);
+}
+
+static noreturn void net_frames(void)
+{
+	struct lguest_device_desc *descs = ioremap(boot_info.ram_bytes, 1);
+	unsigned long page = 0, slot = 0;
+	for (int i = 0; i < LGUEST_MAX_DEVICES; i++) {
+		if (descs[i].type == LGUEST_DEVICE_T_NET) {
+			page = (unsigned long)descs[i].pfn << PAGE_SHIFT;
+			slot = descs[i].features & (descs[i].num_pages * PAGE_SIZE - 1);
+			break;
+		}
+	}
+	if (!page)
+		panic("attack: no network device (give --net=user, --tunnet or --sharenet)");
+	/* Peer 0 receives at the page itself; if we are peer 0, attack peer 1. Wait until that
+	 * peer has published its MAC (a guest's driver does so when it binds its buffers), so
+	 * there is someone to attack; give up after 60 s. */
+	unsigned long target = slot == 0 ? 1 : 0;
+	unsigned long key = page + 4 * target;
+	volatile u8 *peer_mac = (volatile u8 *)ioremap(page, 1) + 6 * target;
+	clock_start(0);
+	for (unsigned long waited = 0; peer_mac[0] == 0; waited++) {
+		if (waited == 60 * HZ)
+			panic("attack: no peer on the network to attack");
+		wait_for_jiffies(jiffies + 1);
+	}
+	clock_stop();
+	memset(net_junk, 0xff, sizeof(net_junk)); /* a broadcast destination, then junk */
+
+	printk("attack: a zero-length frame to key %p\n", (void *)key);
+	net_send(key, __pa(net_junk), 0);
+	printk("attack: a 3000-byte frame\n");
+	net_send(key, __pa(net_junk), sizeof(net_junk));
+	printk("attack: a flood of 5000 frames\n");
+	for (int i = 0; i < 5000; i++)
+		net_send(key, __pa(net_junk), 60);
+	printk("attack: flood sent; now a frame outside guest memory\n");
+	net_send(key, 0xF0000000UL, 64);
+	attack_succeeded("a DMA buffer outside guest memory was accepted");
+}
+
 void guest_attack(int which)
 {
 	switch (which) {
@@ -286,6 +345,8 @@ void guest_attack(int which)
 		irqs_off_loop();
 	case ATTACK_BLOCK_REQUESTS:
 		block_requests();
+	case ATTACK_NET_FRAMES:
+		net_frames();
 	case VARIANT_HCALL_BENCH:
 		hcall_bench();
 		return;

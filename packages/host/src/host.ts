@@ -9,6 +9,7 @@
 // directory, GDT, IDT, TSS, kernel stack and entry stubs written into RAM (head.ts), the
 // page allocator over the rest, the clock, the scheduler and the file tree.
 
+import { performance } from 'node:perf_hooks';
 import { findCore, type CpuCore, type Machine } from '@lguest/x86';
 import { Clock, type ClockMode } from './clock';
 import { Errno } from './errno';
@@ -93,6 +94,9 @@ export class Host {
   private nextPid = 1;
   private nextObjectId = 1;
   private nodeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Processes waiting on the outside world (holdPacing), and the paced idle's timer. */
+  private paced = 0;
+  private paceTimer: ReturnType<typeof setTimeout> | null = null;
   private nodeTimerAt = Infinity;
   private down = false;
   private readonly mmContext: MmContext;
@@ -181,6 +185,7 @@ export class Host {
       ram8: this.ram,
       invalidate: (p, n) => this.invalidate(p, n),
       reap: (proc) => this.processes.delete(proc.pid),
+      holdPacing: () => this.holdPacing(),
     };
   }
 
@@ -445,12 +450,53 @@ export class Host {
     );
   }
 
+  /**
+   * While a process waits on the world outside the host (a socket, a TAP device), a virtual
+   * clock must not run ahead of the wall clock when the CPU is idle: skipping straight to
+   * the next deadline would expire a guest's timeout before a reply could come. Held, idle
+   * time passes at wall-clock speed, as with the host clock; released, skipping resumes.
+   * Returns the release (calling it twice is harmless).
+   */
+  holdPacing(): () => void {
+    this.paced++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.paced--;
+      this.sched.maybeIdle();
+    };
+  }
+
   /** Virtual mode with nothing runnable: skip to the next deadline and fire it. */
   private idle(): boolean {
     if (this.down || this.timers.pending === 0) return false;
+    if (this.paced > 0) {
+      this.paceIdle();
+      return false;
+    }
     this.clock.skipTo(this.timers.nextExpiry());
     this.kernel.serviceInterrupts();
     return true;
+  }
+
+  /** Paced idle: let wall time pass (at most 50 ms at a time), then move the clock by as much. */
+  private paceIdle(): void {
+    if (this.paceTimer) return;
+    const startWall = performance.now();
+    const startNs = this.clock.now();
+    const waitMs = Math.min(50, Math.max(0, (this.timers.nextExpiry() - startNs) / 1e6));
+    this.paceTimer = setTimeout(() => {
+      this.paceTimer = null;
+      if (this.down) return;
+      // Only if nothing ran meanwhile: then the CPU really was idle all that time.
+      if (this.clock.now() === startNs && this.timers.pending > 0) {
+        const elapsedNs = Math.round((performance.now() - startWall) * 1e6);
+        this.clock.skipTo(Math.min(this.timers.nextExpiry(), startNs + elapsedNs));
+        this.kernel.serviceInterrupts();
+      }
+      this.sched.maybeIdle();
+    }, waitMs);
   }
 
   // ------------------------------------------------------------------ processes
@@ -555,6 +601,8 @@ export class Host {
     for (const p of [...this.processes.values()]) p.exit(0);
     this.down = true;
     this.sched.shutdown();
+    if (this.paceTimer) clearTimeout(this.paceTimer);
+    this.paceTimer = null;
     this.timers.clear();
     if (this.nodeTimer) clearTimeout(this.nodeTimer);
     this.nodeTimer = null;

@@ -24,6 +24,7 @@ import {
   type Mm,
 } from './mm';
 import { HostFileNode } from './hostfs';
+import { releaseLocks, writeLock } from './locks';
 import type { Vfs } from './namei';
 import { ignoredByDefault, NSIG, Signal, type SignalAction } from './signals';
 import { shmemFile, TmpfsFile, type TmpfsContext } from './tmpfs';
@@ -64,6 +65,8 @@ export interface ProcessContext {
   invalidate(phys: number, length: number): void;
   /** The process has exited (remove it from the process table). */
   reap(proc: Process): void;
+  /** See Host.holdPacing. */
+  holdPacing?(): () => void;
 }
 
 export class Process implements SignalTarget {
@@ -435,8 +438,21 @@ export class Process implements SignalTarget {
     const file = this.fds[fd];
     if (!file) return this.badFd();
     this.fds[fd] = undefined;
+    releaseLocks(file.inode, this.pid);
     this.put(file);
     return 0;
+  }
+
+  /**
+   * fcntl(fd, F_SETLK, {F_WRLCK, SEEK_SET, start, len}): a write lock on a byte range of a
+   * file, held until this process closes a descriptor of the file or exits. 0, -EAGAIN
+   * (another process holds part of it), -EBADF (not open for writing), -EINVAL.
+   */
+  setWriteLock(fd: number, start: number, len: number): number {
+    const file = this.fds[fd];
+    if (!file) return this.badFd();
+    if (!file.writable) return -Errno.EBADF;
+    return writeLock(file.inode, this.pid, start, len);
   }
 
   mkdir(path: string, mode = 0o755): number {
@@ -445,6 +461,15 @@ export class Process implements SignalTarget {
 
   unlink(path: string): number {
     return this.exited ? -Errno.ESRCH : this.ctx.vfs.unlink(path);
+  }
+
+  /**
+   * This process waits on the world outside the host (sockets, a TAP device): while held, a
+   * virtual clock passes idle time at wall-clock speed instead of skipping it. Returns the
+   * release.
+   */
+  holdPacing(): () => void {
+    return this.ctx.holdPacing?.() ?? (() => {});
   }
 
   /** The file description behind `fd` (for modules and tests). */
@@ -514,6 +539,7 @@ export class Process implements SignalTarget {
       const file = this.fds[fd];
       if (file) {
         this.fds[fd] = undefined;
+        releaseLocks(file.inode, this.pid);
         this.put(file);
       }
     }

@@ -18,6 +18,7 @@ import { Errno, waitEventInterruptible, type Host, type Process } from '@lguest/
 import { disassembleAt } from '@lguest/x86';
 import { doHypercalls } from './hypercalls';
 import { deliverTrap, maybeDoInterrupt } from './interrupts_and_traps';
+import { sendDma } from './io';
 import {
   getReg,
   hex,
@@ -191,6 +192,16 @@ export async function runGuest(lg: Lguest, guest: Guest, proc: Process, buffer: 
   while (guest.dead === null) {
     doHypercalls(guest);
     if (guest.dead !== null) break;
+    if (guest.dmaRetry) {
+      // A send found the other guest's buffers full. It was woken to take them; let it run
+      // (the event loop first, so it can queue for the CPU, then one turn after it), retry once.
+      const { key, dma } = guest.dmaRetry;
+      guest.dmaRetry = null;
+      await host.yieldToEventLoop();
+      await host.runOnCpu(proc, () => {});
+      sendDma(guest, key, dma, true);
+      if (guest.dead !== null) break;
+    }
 
     if (guest.dmaIsPending) {
       if (buffer.length < 8) return -Errno.EFAULT;

@@ -119,8 +119,9 @@ export function releaseAllDma(guest: Guest): void {
 /**
  * LHCALL_SEND_DMA(key, dma). A shared key goes to the first other guest bound there; a
  * private one is for our launcher: read() returns (dma, key) before the guest runs again.
+ * `lastTry` is set for the one retry of a send that found no free buffer.
  */
-export function sendDma(guest: Guest, ukey: number, udma: number): void {
+export function sendDma(guest: Guest, ukey: number, udma: number, lastTry = false): void {
   const key = guest.host.futexKey(guest.proc, ukey >>> 0);
   if (typeof key === 'number') {
     killGuest(guest, 'bad sending DMA key');
@@ -133,10 +134,11 @@ export function sendDma(guest: Guest, ukey: number, udma: number): void {
     return;
   }
   // The original drops its locks and tries once more when the receiver had no free buffer,
-  // so the receiver can restock on another CPU. With one CPU nothing can change in between.
+  // so the receiver can restock on another CPU. With one CPU, run_guest lets the receiver
+  // have the CPU first (it was just woken to take its frames), then retries exactly once.
   for (const info of guest.globals.dmaHash.get(keyString(key)) ?? []) {
     if (info.guestId === guest.id) continue;
-    dmaTransfer(guest, udma >>> 0, info);
+    if (!dmaTransfer(guest, udma >>> 0, info) && !lastTry) guest.dmaRetry = { key: ukey >>> 0, dma: udma >>> 0 };
     break;
   }
 }
@@ -213,13 +215,13 @@ function doDma(src: Guest, srcDma: Dma, dstGuest: Guest, dst: Dma): number {
 /**
  * dma_transfer: from `src`'s descriptor at `udma` into the next free buffer of binding
  * `info`. The byte count goes into both used_len fields, and the receiver's IRQ is raised —
- * even when it had no free buffer, so it can restock.
+ * even when it had no free buffer, so it can restock. False only when it had none.
  */
-function dmaTransfer(src: Guest, udma: number, info: DmaInfo): void {
+function dmaTransfer(src: Guest, udma: number, info: DmaInfo): boolean {
   const dstGuest = src.globals.guests[info.guestId];
-  if (!dstGuest || dstGuest.dead !== null) return;
+  if (!dstGuest || dstGuest.dead !== null) return true;
   const srcBytes = lgread(src, udma, LGUEST_DMA.size);
-  if (!srcBytes) return;
+  if (!srcBytes) return true;
   const srcDma = parseDma(srcBytes);
 
   let found: { dma: Dma; at: number } | null = null;
@@ -227,7 +229,7 @@ function dmaTransfer(src: Guest, udma: number, info: DmaInfo): void {
     const dmanum = (info.nextDma + i) % info.numDmas;
     const at = info.dmas + dmanum * LGUEST_DMA.size;
     const bytes = lgreadOther(dstGuest, at, LGUEST_DMA.size);
-    if (!bytes) return;
+    if (!bytes) return true;
     const dma = parseDma(bytes);
     if (dma.usedLen === 0) {
       found = { dma, at };
@@ -237,12 +239,16 @@ function dmaTransfer(src: Guest, udma: number, info: DmaInfo): void {
   if (found) {
     const ret = doDma(src, srcDma, dstGuest, found.dma);
     lgwriteU32(src, udma + LGUEST_DMA.offsetOf.used_len, ret);
-    if (ret === 0 && srcDma.len[0] !== 0) return;
-    if (!lgwriteOtherU32(dstGuest, found.at + LGUEST_DMA.offsetOf.used_len, ret)) return;
+    if (ret === 0 && srcDma.len[0] !== 0) return true;
+    if (!lgwriteOtherU32(dstGuest, found.at + LGUEST_DMA.offsetOf.used_len, ret)) return true;
     info.nextDma = (info.nextDma + 1) & 0xffff;
+    src.stats.dmaDelivered++;
+  } else {
+    src.stats.dmaNoBuffer++;
   }
   dstGuest.irqsPending |= 1 << info.interrupt;
   wakeUpGuest(dstGuest);
+  return found !== null;
 }
 
 // ------------------------------------------------------------------ the launcher's side

@@ -62,6 +62,9 @@ export interface GuestStats {
   interrupts: number;
   /** Exits for a host interrupt (trap 32-255). */
   hostInterrupts: number;
+  /** SEND_DMAs to another guest: delivered into a buffer, or dropped (no free buffer). */
+  dmaDelivered: number;
+  dmaNoBuffer: number;
 }
 
 /**
@@ -155,6 +158,11 @@ export class Guest {
   /** A SEND_DMA to a private key is waiting for read() to hand it to the launcher. */
   dmaIsPending = false;
   pendingDma = 0;
+  /**
+   * A SEND_DMA to another guest found no free buffer there: retried once, after the
+   * receiver has had the CPU to take its frames and restock (io.ts).
+   */
+  dmaRetry: { key: number; dma: number } | null = null;
   pendingKey = 0;
 
   /** The launcher sleeps here while the guest is halted (wake_up_process). */
@@ -172,6 +180,8 @@ export class Guest {
     reflectedTraps: 0,
     interrupts: 0,
     hostInterrupts: 0,
+    dmaDelivered: 0,
+    dmaNoBuffer: 0,
   };
 
   constructor(init: GuestInit) {
