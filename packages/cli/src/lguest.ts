@@ -12,6 +12,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { ConsoleInputSource } from '@lguest/console';
 import { readKernelImage } from './image';
+import { packInitramfs } from './initramfs';
 import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
 import { runNative } from './native';
@@ -41,6 +42,7 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
       io.stdout.write(`${USAGE}\n`);
       return 0;
     }
+    if (command.kind === 'initramfs') return initramfs(command.dir, command.out, io, say);
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
     const plans = planGuests(command.kind === 'run-many', guests, io);
     if (command.kind === 'run' && command.native) return await runNativeAndReport(command.host, plans[0], io, say);
@@ -55,6 +57,16 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     say(`internal error: ${(e as Error).stack ?? String(e)}`);
     return 1;
   }
+}
+
+/** `lguest initramfs DIR OUT`: packs DIR, says what it wrote (and whether Linux will find /init). */
+function initramfs(dir: string, out: string, io: LguestIo, say: (line: string) => void): number {
+  const r = packInitramfs(dir, out, io.cwd);
+  io.stdout.write(
+    `${out}: ${r.members} files and directories from ${dir}, ${r.bytes} bytes${r.compressed ? ' (gzip)' : ''}\n`,
+  );
+  if (!r.hasInit) say(`note: ${dir} has no 'init' at its top: Linux will not find /init to run as pid 1`);
+  return 0;
 }
 
 /** Resolves every guest's files (checking the kernels) and gives each its console sink. */

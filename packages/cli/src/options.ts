@@ -52,6 +52,7 @@ export interface HostSpec {
 export type Command =
   | { readonly kind: 'run'; readonly host: HostSpec; readonly guest: GuestSpec; readonly native?: boolean }
   | { readonly kind: 'run-many'; readonly host: HostSpec; readonly guests: readonly GuestSpec[] }
+  | { readonly kind: 'initramfs'; readonly dir: string; readonly out: string }
   | { readonly kind: 'help' };
 
 /** Default guest memory when `lguest run` is given no MEM at all. */
@@ -70,6 +71,7 @@ export const USAGE = `usage:
   lguest run [options] [MEM [KERNEL [kernel args…]]]
   lguest run --native [host options] [--initrd=FILE] [MEM [KERNEL [kernel args…]]]
   lguest run-many [host options] --guest "[guest options] MEM [KERNEL [kernel args…]]" …
+  lguest initramfs DIR OUT.cpio.gz
   lguest help
 
 run boots one guest in a fresh emulated host and serves its console until it ends.
@@ -103,6 +105,11 @@ host options:
 
 run-many starts each --guest (or -g) in the same host, sharing its one CPU; each console
 line is prefixed with the guest's name ([guest], [guest#2], …). It ends when all have ended.
+
+initramfs packs the directory DIR as a "newc" cpio archive for --initrd: DIR becomes the
+guest's /, and Linux runs its /init (a #!/bin/sh script will do). OUT is gzip'd, unless its
+name ends in .cpio (the bundled guest reads only uncompressed archives). Files are owned by
+root in the archive, keeping their permissions.
 
 The guest's console is your terminal, in raw mode while the guest runs: keys go to the
 guest as typed. The bundled guest lands at a shell: type poweroff to turn it off (exit
@@ -147,11 +154,13 @@ export function parseCommand(argv: readonly string[]): Command {
       return parseRun(rest);
     case 'run-many':
       return parseRunMany(rest);
+    case 'initramfs':
+      return parseInitramfs(rest);
     default:
       throw new UsageError(
         /^\d/.test(verb)
           ? `'${verb}' looks like MEM, but a command comes first: try 'lguest run ${argv.join(' ')}'`
-          : `unknown command '${verb}': the commands are run, run-many and help`,
+          : `unknown command '${verb}': the commands are run, run-many, initramfs and help`,
       );
   }
 }
@@ -168,6 +177,19 @@ function parseRun(args: readonly string[]): Command {
     );
   }
   return { kind: 'run', host: hostSpec(values), guest, native: true };
+}
+
+function parseInitramfs(args: readonly string[]): Command {
+  const { values, positionals } = parse(args, { help: { type: 'boolean', short: 'h' } }, true);
+  if (values.help) return { kind: 'help' };
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `initramfs takes a directory and the archive to write, e.g. lguest initramfs rootfs initramfs.cpio.gz` +
+        (positionals.length > 2 ? ` (got ${positionals.length} arguments)` : ''),
+    );
+  }
+  const [dir, out] = positionals;
+  return { kind: 'initramfs', dir, out };
 }
 
 function parseRunMany(args: readonly string[]): Command {
