@@ -18,3 +18,4 @@ export {
   type MultibootBoot,
   type MultibootModule,
 } from './multiboot';
+export { isBzImage, loadBzImage, linuxEntryState, BOOT_PARAMS_ADDR, type LinuxBoot } from './linux-boot';

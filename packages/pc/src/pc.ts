@@ -11,6 +11,7 @@
 
 import { Exit, findCore, type CpuCore, type Machine } from '@lguest/x86';
 import { VirtualClock } from './clock';
+import { isBzImage, linuxEntryState, loadBzImage, type LinuxBoot } from './linux-boot';
 import { loadMultiboot, multibootEntryState, type MultibootBoot, type MultibootModule } from './multiboot';
 import { DualPic } from './pic';
 import { Pit } from './pit';
@@ -86,10 +87,11 @@ export interface Pc {
   readonly power: PowerPort;
   readonly clock: VirtualClock;
   /**
-   * Loads a multiboot ELF kernel, its command line and its boot modules (an initrd, say),
-   * and puts the CPU at its entry, as a boot loader would.
+   * Loads a kernel, its command line and its boot modules (an initrd, say), and puts the CPU
+   * at its entry, as a boot loader would: a multiboot ELF through its multiboot header, a
+   * bzImage through the Linux/x86 boot protocol (module 1, if any, is its initrd).
    */
-  boot(image: Uint8Array, cmdline?: string, modules?: readonly MultibootModule[]): MultibootBoot;
+  boot(image: Uint8Array, cmdline?: string, modules?: readonly MultibootModule[]): MultibootBoot | LinuxBoot;
   /** Runs until the guest powers off, triple-faults or halts for good, or to a limit or deadline. */
   run(options?: RunOptions): RunResult;
 }
@@ -203,7 +205,14 @@ export function createPc(options: PcOptions): Pc {
     uart,
     power,
     clock,
-    boot(image: Uint8Array, cmdline = '', modules: readonly MultibootModule[] = []): MultibootBoot {
+    boot(image: Uint8Array, cmdline = '', modules: readonly MultibootModule[] = []): MultibootBoot | LinuxBoot {
+      if (isBzImage(image)) {
+        if (modules.length > 1) throw new Error('a bzImage takes one initrd, not several modules');
+        const linux = loadBzImage(image, machine.memory, cmdline, modules[0]?.data ?? null);
+        cpu.reset();
+        cpu.setState(linuxEntryState(cpu.getState(), linux));
+        return linux;
+      }
       const boot = loadMultiboot(image, machine.memory, cmdline, modules);
       cpu.reset();
       cpu.setState(multibootEntryState(cpu.getState(), boot));
