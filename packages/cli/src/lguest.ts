@@ -65,7 +65,12 @@ function initramfs(dir: string, out: string, io: LguestIo, say: (line: string) =
   io.stdout.write(
     `${out}: ${r.members} files and directories from ${dir}, ${r.bytes} bytes${r.compressed ? ' (gzip)' : ''}\n`,
   );
-  if (!r.hasInit) say(`note: ${dir} has no 'init' at its top: Linux will not find /init to run as pid 1`);
+  if (!r.hasInit) {
+    say(
+      `note: ${dir} has no 'init' at its top: Linux runs /init as pid 1, so give the kernel ` +
+        `rdinit=/PROGRAM (e.g. rdinit=/bin/sh) instead`,
+    );
+  }
   return 0;
 }
 
