@@ -38,6 +38,10 @@ function coreHasFpu(): boolean {
   return (core.getState().edx & 1) !== 0;
 }
 
+/** Jest's patience: the runs are bounded by --timeout in virtual time, so this only has to
+ * outlast a very busy machine. */
+const PATIENCE_MS = 3_600_000;
+
 const run = linuxTests('Linux natively on the PC');
 const maybe = run ? describe : describe.skip;
 
@@ -45,60 +49,64 @@ maybe('Linux 2.6.23 natively on the emulated PC (lguest run --native)', () => {
   let initrd = '';
   beforeAll(() => {
     initrd = klibcInitramfs(INIT);
-  });
+  }, PATIENCE_MS);
 
-  it('boots the bzImage through the boot protocol: e820 map, command line, ttyS0, its memory', async () => {
-    const fpu = coreHasFpu();
-    let stdout = '';
-    let stderr = '';
-    const status = await lguest(
-      [
-        'run',
-        '--native',
-        '--clock=virtual',
-        `--timeout=${fpu ? 60 : 3}`,
-        `--initrd=${initrd}`,
-        '64',
-        LINUX.bzImage,
-        'console=ttyS0',
-        'ending=poweroff',
-      ],
-      {
-        stdout: { write: (c) => (stdout += Buffer.from(c).toString()) },
-        stderr: { write: (c) => (stderr += Buffer.from(c).toString()) },
-        cwd: process.cwd(),
-        defaultKernel: LINUX.bzImage,
-      },
-    );
-    const out = stdout.replace(/\r\n/g, '\n');
-    // The kernel unpacked itself and took our boot_params: the memory map as a PC BIOS gives it…
-    expect(out).toMatch(/^Linux version 2\.6\.23\.17/m);
-    expect(out).toContain(
-      [
-        'BIOS-provided physical RAM map:',
-        ' BIOS-e820: 0000000000000000 - 000000000009fc00 (usable)',
-        ' BIOS-e820: 000000000009fc00 - 00000000000a0000 (reserved)',
-        ' BIOS-e820: 00000000000f0000 - 0000000000100000 (reserved)',
-        ' BIOS-e820: 0000000000100000 - 0000000004000000 (usable)',
-      ].join('\n'),
-    );
-    expect(out).toContain('64MB LOWMEM available.');
-    // …the command line, and the screen we described (VGA text, in RAM at 0xB8000).
-    expect(out).toContain('Kernel command line: console=ttyS0 ending=poweroff');
-    expect(out).toContain('Console: colour VGA+ 80x25');
-    // Everything from here on came through the 16550 as ttyS0.
-    expect(out).toContain('console [ttyS0] enabled');
-    expect(out).toMatch(/Memory: \d+k\/65536k available/);
-    expect(out).toContain('CPU: Vendor unknown, using generic init.');
-    expect(out).toContain('Checking if this processor honours the WP bit even in supervisor mode... Ok.');
-    if (!fpu) {
-      // No x87 and no math emulation: the kernel stops in check_fpu and spins, until --timeout.
-      expect(out).toContain('No coprocessor found and no math emulation present.\nGiving up.');
-      expect(stderr).toContain('killed: still running after 3 s of virtual clock time (--timeout)');
-      expect(status).toBe(124);
-    } else {
-      expect(out).toContain('init: klibc sh as pid 1, 42');
-      expect(out).toMatch(/^Linux \(none\) 2\.6\.23\.17/m);
-    }
-  });
+  it(
+    'boots the bzImage through the boot protocol: e820 map, command line, ttyS0, its memory',
+    async () => {
+      const fpu = coreHasFpu();
+      let stdout = '';
+      let stderr = '';
+      const status = await lguest(
+        [
+          'run',
+          '--native',
+          '--clock=virtual',
+          `--timeout=${fpu ? 60 : 3}`,
+          `--initrd=${initrd}`,
+          '64',
+          LINUX.bzImage,
+          'console=ttyS0',
+          'ending=poweroff',
+        ],
+        {
+          stdout: { write: (c) => (stdout += Buffer.from(c).toString()) },
+          stderr: { write: (c) => (stderr += Buffer.from(c).toString()) },
+          cwd: process.cwd(),
+          defaultKernel: LINUX.bzImage,
+        },
+      );
+      const out = stdout.replace(/\r\n/g, '\n');
+      // The kernel unpacked itself and took our boot_params: the memory map as a PC BIOS gives it…
+      expect(out).toMatch(/^Linux version 2\.6\.23\.17/m);
+      expect(out).toContain(
+        [
+          'BIOS-provided physical RAM map:',
+          ' BIOS-e820: 0000000000000000 - 000000000009fc00 (usable)',
+          ' BIOS-e820: 000000000009fc00 - 00000000000a0000 (reserved)',
+          ' BIOS-e820: 00000000000f0000 - 0000000000100000 (reserved)',
+          ' BIOS-e820: 0000000000100000 - 0000000004000000 (usable)',
+        ].join('\n'),
+      );
+      expect(out).toContain('64MB LOWMEM available.');
+      // …the command line, and the screen we described (VGA text, in RAM at 0xB8000).
+      expect(out).toContain('Kernel command line: console=ttyS0 ending=poweroff');
+      expect(out).toContain('Console: colour VGA+ 80x25');
+      // Everything from here on came through the 16550 as ttyS0.
+      expect(out).toContain('console [ttyS0] enabled');
+      expect(out).toMatch(/Memory: \d+k\/65536k available/);
+      expect(out).toContain('CPU: Vendor unknown, using generic init.');
+      expect(out).toContain('Checking if this processor honours the WP bit even in supervisor mode... Ok.');
+      if (!fpu) {
+        // No x87 and no math emulation: the kernel stops in check_fpu and spins, until --timeout.
+        expect(out).toContain('No coprocessor found and no math emulation present.\nGiving up.');
+        expect(stderr).toContain('killed: still running after 3 s of virtual clock time (--timeout)');
+        expect(status).toBe(124);
+      } else {
+        expect(out).toContain('init: klibc sh as pid 1, 42');
+        expect(out).toMatch(/^Linux \(none\) 2\.6\.23\.17/m);
+      }
+    },
+    PATIENCE_MS,
+  );
 });

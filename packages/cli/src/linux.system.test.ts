@@ -41,6 +41,10 @@ echo "init: ending with \${ending:-poweroff}"
 /** Virtual seconds a run may take: the reboot path spins ~25 virtual s in kb_wait's loops. */
 const BUDGET_S = '120';
 
+/** Jest's patience: the runs are bounded by --timeout in virtual time, so this only has to
+ * outlast a very busy machine. */
+const PATIENCE_MS = 3_600_000;
+
 const run = linuxTests('Linux under lguest');
 const maybe = run ? describe : describe.skip;
 
@@ -87,67 +91,75 @@ maybe('Linux 2.6.23 under lguest', () => {
   let initrd = '';
   beforeAll(() => {
     initrd = klibcInitramfs(INIT);
-  });
+  }, PATIENCE_MS);
 
-  it('boots the bzImage to a klibc /init: lguest bus, hvc0, clock event and clocksource; poweroff → 0', async () => {
-    const r = await boot(LINUX.bzImage, initrd, 'poweroff');
-    const out = r.stdout;
-    // The kernel found the lguest paravirt_ops, our CPU and our memory.
-    expect(out).toContain('Booting paravirtualized kernel on lguest');
-    expect(out).toContain('CPU: Vendor unknown, using generic init.');
-    expect(out).toMatch(/LGUEST: 0000000000000000 - 0000000004000000 \(usable\)/);
-    expect(out).toContain('Kernel command line: console=hvc0 ending=poweroff');
-    // The console device, its clock event device and clocksource.
-    expect(out).toContain('console [hvc0] enabled');
-    expect(out).toContain('Time: lguest clocksource has been installed.');
-    expect(out).toContain('Switched to high resolution mode on CPU 0');
-    expect(out).toContain('checking if image is initramfs... it is');
-    // /init ran, under klibc's sh, as pid 1.
-    expect(out).toContain('init: klibc sh as pid 1, 42');
-    expect(out).toMatch(/^Linux \(none\) 2\.6\.23\.17\S* #\d+ SMP .* i486 i386$/m);
-    const cpuinfo = section(out, 'cpuinfo');
-    expect(cpuinfo).toMatch(/^vendor_id\s+: lguest\.ts386$/m);
-    expect(cpuinfo).toMatch(/^cpu family\s+: 4$/m);
-    expect(cpuinfo).toMatch(/^fpu\s+: yes$/m);
-    // lguest_cpuid masks what the guest may use: no TSC, no PSE, no PAE, no SEP.
-    expect(cpuinfo).toMatch(/^flags\s+: cx8 pge cmov up$/m);
-    // The console's interrupt, on lguest's irq_chip.
-    expect(section(out, 'interrupts')).toMatch(/^\s+1:\s+\d+\s+lguest-\S*\s+hvc_console$/m);
-    // The lguest bus in sysfs: device 0, the console.
-    expect(section(out, 'lguest bus')).toMatch(/ 0 -> \.\.\/\.\.\/\.\.\/devices\/lguest\/0$/m);
-    expect(section(out, 'clocksource').trim()).toBe('lguest');
-    const timers = section(out, 'timer_list');
-    expect(timers).toContain('Clock Event Device: lguest');
-    expect(timers).toContain('set_next_event: lguest_clockevent_set_next_event');
-    expect(timers).toMatch(/\.hres_active\s+: 1/);
-    // poweroff: the guest's LHCALL_CRASH "Power down", and status 0.
-    expect(out).toContain('init: ending with poweroff');
-    expect(out).toContain('Power down.');
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-  });
+  it(
+    'boots the bzImage to a klibc /init: lguest bus, hvc0, clock event and clocksource; poweroff → 0',
+    async () => {
+      const r = await boot(LINUX.bzImage, initrd, 'poweroff');
+      const out = r.stdout;
+      // The kernel found the lguest paravirt_ops, our CPU and our memory.
+      expect(out).toContain('Booting paravirtualized kernel on lguest');
+      expect(out).toContain('CPU: Vendor unknown, using generic init.');
+      expect(out).toMatch(/LGUEST: 0000000000000000 - 0000000004000000 \(usable\)/);
+      expect(out).toContain('Kernel command line: console=hvc0 ending=poweroff');
+      // The console device, its clock event device and clocksource.
+      expect(out).toContain('console [hvc0] enabled');
+      expect(out).toContain('Time: lguest clocksource has been installed.');
+      expect(out).toContain('Switched to high resolution mode on CPU 0');
+      expect(out).toContain('checking if image is initramfs... it is');
+      // /init ran, under klibc's sh, as pid 1.
+      expect(out).toContain('init: klibc sh as pid 1, 42');
+      expect(out).toMatch(/^Linux \(none\) 2\.6\.23\.17\S* #\d+ SMP .* i486 i386$/m);
+      const cpuinfo = section(out, 'cpuinfo');
+      expect(cpuinfo).toMatch(/^vendor_id\s+: lguest\.ts386$/m);
+      expect(cpuinfo).toMatch(/^cpu family\s+: 4$/m);
+      expect(cpuinfo).toMatch(/^fpu\s+: yes$/m);
+      // lguest_cpuid masks what the guest may use: no TSC, no PSE, no PAE, no SEP.
+      expect(cpuinfo).toMatch(/^flags\s+: cx8 pge cmov up$/m);
+      // The console's interrupt, on lguest's irq_chip.
+      expect(section(out, 'interrupts')).toMatch(/^\s+1:\s+\d+\s+lguest-\S*\s+hvc_console$/m);
+      // The lguest bus in sysfs: device 0, the console.
+      expect(section(out, 'lguest bus')).toMatch(/ 0 -> \.\.\/\.\.\/\.\.\/devices\/lguest\/0$/m);
+      expect(section(out, 'clocksource').trim()).toBe('lguest');
+      const timers = section(out, 'timer_list');
+      expect(timers).toContain('Clock Event Device: lguest');
+      expect(timers).toContain('set_next_event: lguest_clockevent_set_next_event');
+      expect(timers).toMatch(/\.hres_active\s+: 1/);
+      // poweroff: the guest's LHCALL_CRASH "Power down", and status 0.
+      expect(out).toContain('init: ending with poweroff');
+      expect(out).toContain('Power down.');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    },
+    PATIENCE_MS,
+  );
 
-  it("boots the ELF vmlinux (from the .gz); reboot ends as the original's did: ring-1 fault, init killed → 1", async () => {
-    const r = await boot(unpackVmlinux(), initrd, 'reboot');
-    const out = r.stdout;
-    expect(out).toContain('Booting paravirtualized kernel on lguest');
-    expect(out).toContain('init: klibc sh as pid 1, 42');
-    expect(out).toContain('Clock Event Device: lguest');
-    expect(out).toContain('init: ending with reboot');
-    // The keyboard controller cannot be reached from ring 1 (lg answers its port reads with
-    // all ones), so the kernel falls through to its triple-fault trick — `int3` with an
-    // empty IDT — which under lguest is a general protection fault in ring 1, in the
-    // reboot system call: pid 1 dies of it.
-    expect(out).toContain('Restarting system.');
-    expect(out).toMatch(/general protection fault: [0-9a-f]{4} \[#1\]/);
-    expect(out).toMatch(/EIP:\s+0061:\[<c0[0-9a-f]{6}>\]/); // CS 0x61: ring 1
-    expect(out).toMatch(/EIP is at native_machine_emergency_restart\+0x[0-9a-f]+\/0x[0-9a-f]+/);
-    // The shell reports its child's death; the script is done, so init exits, and the
-    // kernel will not have that.
-    const died = out.indexOf('Segment violation');
-    expect(died).toBeGreaterThan(out.indexOf('Restarting system.'));
-    expect(out.indexOf('Kernel panic - not syncing: Attempted to kill init!')).toBeGreaterThan(died);
-    expect(r.stderr).toBe('lguest: guest died: CRASH: Attempted to kill init!\n');
-    expect(r.status).toBe(1);
-  });
+  it(
+    "boots the ELF vmlinux (from the .gz); reboot ends as the original's did: ring-1 fault, init killed → 1",
+    async () => {
+      const r = await boot(unpackVmlinux(), initrd, 'reboot');
+      const out = r.stdout;
+      expect(out).toContain('Booting paravirtualized kernel on lguest');
+      expect(out).toContain('init: klibc sh as pid 1, 42');
+      expect(out).toContain('Clock Event Device: lguest');
+      expect(out).toContain('init: ending with reboot');
+      // The keyboard controller cannot be reached from ring 1 (lg answers its port reads with
+      // all ones), so the kernel falls through to its triple-fault trick — `int3` with an
+      // empty IDT — which under lguest is a general protection fault in ring 1, in the
+      // reboot system call: pid 1 dies of it.
+      expect(out).toContain('Restarting system.');
+      expect(out).toMatch(/general protection fault: [0-9a-f]{4} \[#1\]/);
+      expect(out).toMatch(/EIP:\s+0061:\[<c0[0-9a-f]{6}>\]/); // CS 0x61: ring 1
+      expect(out).toMatch(/EIP is at native_machine_emergency_restart\+0x[0-9a-f]+\/0x[0-9a-f]+/);
+      // The shell reports its child's death; the script is done, so init exits, and the
+      // kernel will not have that.
+      const died = out.indexOf('Segment violation');
+      expect(died).toBeGreaterThan(out.indexOf('Restarting system.'));
+      expect(out.indexOf('Kernel panic - not syncing: Attempted to kill init!')).toBeGreaterThan(died);
+      expect(r.stderr).toBe('lguest: guest died: CRASH: Attempted to kill init!\n');
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
 });

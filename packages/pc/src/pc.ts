@@ -13,10 +13,13 @@ import { Exit, findCore, type CpuCore, type Machine } from '@lguest/x86';
 import { VirtualClock } from './clock';
 import { isBzImage, linuxEntryState, loadBzImage, type LinuxBoot } from './linux-boot';
 import { loadMultiboot, multibootEntryState, type MultibootBoot, type MultibootModule } from './multiboot';
+import { Cmos, CMOS_INDEX } from './cmos';
+import { I8042, I8042_COMMAND, I8042_DATA, KEYBOARD_IRQ } from './i8042';
 import { DualPic } from './pic';
 import { Pit } from './pit';
 import { PortBus } from './port-bus';
 import { POWER_PORT, PowerPort } from './power';
+import { SYSTEM_PORT_B, SystemPortB } from './system-port';
 import { COM1_BASE, COM1_IRQ, Uart16550 } from './uart';
 
 export interface PcOptions {
@@ -34,6 +37,8 @@ export interface PcOptions {
 export type StopReason =
   /** The guest wrote the power-off port. */
   | 'power-off'
+  /** The guest pulsed the reset line (the keyboard controller's): a PC would restart. */
+  | 'reset'
   /** A fault while delivering a double fault: a real PC resets here. */
   | 'triple-fault'
   /** HLT with interrupts off, or with nothing left that could wake the CPU. */
@@ -85,6 +90,8 @@ export interface Pc {
   readonly pit: Pit;
   readonly uart: Uart16550;
   readonly power: PowerPort;
+  readonly keyboard: I8042;
+  readonly cmos: Cmos;
   readonly clock: VirtualClock;
   /**
    * Loads a kernel, its command line and its boot modules (an initrd, say), and puts the CPU
@@ -120,6 +127,15 @@ export function createPc(options: PcOptions): Pc {
   bus.register(0x40, 4, pit);
   bus.register(COM1_BASE, 8, uart);
   bus.register(POWER_PORT, 2, power);
+  const keyboard = new I8042(
+    (level) => pic.setIrq(KEYBOARD_IRQ, level),
+    () => wired.core?.requestStop(),
+  );
+  bus.register(I8042_DATA, 1, keyboard);
+  bus.register(I8042_COMMAND, 1, keyboard);
+  bus.register(SYSTEM_PORT_B, 1, new SystemPortB(pit.channels[2]));
+  const cmos = new Cmos(() => clock.nanoseconds / 1e9);
+  bus.register(CMOS_INDEX, 2, cmos);
   // Port 0x80, the POST-code port, is where guests write to waste a microsecond.
   bus.register(0x80, 1, { in8: () => 0xff, out8: () => undefined });
 
@@ -160,15 +176,16 @@ export function createPc(options: PcOptions): Pc {
     for (;;) {
       if (retired >= max) return result('instruction-limit');
       if (clock.instructions >= deadline) return result('deadline', asleep());
-      // Stop at the next timer edge so IRQ 0 arrives at the instruction it is due, and at
-      // the deadline.
-      const untilTimer = pit.clocksUntilTimer();
+      // Stop at the next timer edge so IRQ 0 arrives at the instruction it is due (and at
+      // channel 2's, which a guest may be polling for), and at the deadline.
+      const untilTimer = pit.clocksUntilEvent();
       let budget = Math.min(slice, max - retired, deadline - clock.instructions);
       if (untilTimer !== Infinity) budget = Math.min(budget, clock.instructionsUntil(untilTimer));
       const exit = cpu.run(budget);
       retired += cpu.retired;
       elapse(cpu.retired);
       if (power.poweredOff) return result('power-off');
+      if (keyboard.resetRequested) return result('reset');
       switch (exit) {
         case Exit.Budget:
           continue;
@@ -204,6 +221,8 @@ export function createPc(options: PcOptions): Pc {
     pit,
     uart,
     power,
+    keyboard,
+    cmos,
     clock,
     boot(image: Uint8Array, cmdline = '', modules: readonly MultibootModule[] = []): MultibootBoot | LinuxBoot {
       if (isBzImage(image)) {
