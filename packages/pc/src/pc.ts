@@ -124,7 +124,22 @@ export function createPc(options: PcOptions): Pc {
   const power = new PowerPort(() => wired.core?.requestStop());
   bus.register(0x20, 2, pic);
   bus.register(0xa0, 2, pic);
-  bus.register(0x40, 4, pit);
+  // A write to the PIT takes effect where the guest made it in virtual time, not at the end
+  // of the slice it falls in (virtual time moves on only between slices): the write waits
+  // while the core stops at the next instruction boundary, the slice's time goes to the
+  // counters, then the write is applied. So a count loaded mid-slice starts counting from
+  // its own instruction — what a kernel calibrating its TSC against channel 2 relies on.
+  const pitWrites: [number, number][] = [];
+  /** A stop the core owes us for a deferred write (a slice cut short, not the caller's stop). */
+  let pitStop = false;
+  bus.register(0x40, 4, {
+    in8: (port) => pit.in8(port),
+    out8: (port, value) => {
+      pitWrites.push([port, value]);
+      pitStop = true;
+      wired.core?.requestStop();
+    },
+  });
   bus.register(COM1_BASE, 8, uart);
   bus.register(POWER_PORT, 2, power);
   const keyboard = new I8042(
@@ -143,10 +158,11 @@ export function createPc(options: PcOptions): Pc {
   const cpu = findCore(options.core ?? 'interpreter').create(machine);
   wired.core = cpu;
 
-  /** Moves virtual time on by `n` instructions, ticking the PIT. */
+  /** Moves virtual time on by `n` instructions, ticking the PIT; then applies the PIT writes made at its end. */
   const elapse = (n: number): void => {
     const clocks = clock.advance(n);
     if (clocks > 0) pit.advance(clocks);
+    for (const [port, value] of pitWrites.splice(0)) pit.out8(port, value);
   };
 
   /** At a deadline: when the CPU, if it sleeps in HLT until its next timer interrupt, wakes. */
@@ -207,6 +223,12 @@ export function createPc(options: PcOptions): Pc {
           elapse(toTimer);
           continue;
         }
+        case Exit.Stopped:
+          if (pitStop) {
+            pitStop = false;
+            continue;
+          }
+          return result('stopped');
         default:
           return result('stopped');
       }
