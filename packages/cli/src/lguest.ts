@@ -171,8 +171,8 @@ async function runNativeAndReport(
       host.verbose ? say : undefined,
     );
   } catch (e) {
-    // The PC's loader refuses what it cannot boot (no multiboot header, a bzImage, an
-    // initrd too big for the memory).
+    // The PC's loaders refuse what they cannot boot (no multiboot header, an old boot
+    // protocol, an initrd too big for the memory).
     say(`cannot start the guest on the PC: ${(e as Error).message}`);
     return 1;
   }

@@ -1,6 +1,6 @@
 // `lguest run --native`: the same kernel image, booted on bare (emulated) hardware instead of
 // under lguest — the other half of paravirt_ops. The PC of @lguest/pc loads it through its
-// multiboot header; the kernel runs in ring 0 with the native paravirt_ops and talks to a
+// multiboot header, or a bzImage through the Linux/x86 boot protocol; the kernel runs in ring 0 with the native paravirt_ops and talks to a
 // 16550 UART on COM1, which is wired to this terminal: what it transmits is our stdout, what
 // we read from stdin arrives on its receive line (RBR, with IRQ 4 when the guest enabled it).
 // An --initrd goes to the kernel as multiboot module 1, its string the file's path.

@@ -82,16 +82,20 @@ run boots one guest in a fresh emulated host and serves its console until it end
 
 guest options (run, or inside a --guest spec):
   --initrd=FILE       load FILE as the initial RAM disk, at the top of guest memory
-                      (--native: as multiboot module 1, just past the kernel)
+                      (--native: as multiboot module 1, just past the kernel; for
+                      a bzImage, at the top of memory as its boot protocol has it)
   --block=FILE        a disk backed by FILE                       (not yet supported)
   --sharenet=FILE     a network shared with other guests via FILE (not yet supported)
   --tunnet=IP|bridge:BR  a network to a host tap device           (not yet supported)
 
 run only:
-  --native            boot KERNEL on the emulated PC instead (multiboot, ring 0, the
-                      native paravirt_ops): its COM1 UART is the console; the PC's clock
-                      is virtual (--clock=host holds it to wall time, so an idle guest
-                      sleeps), and --timeout counts the PC's clock
+  --native            boot KERNEL on the emulated PC instead (a multiboot ELF, or a
+                      bzImage through the Linux boot protocol; ring 0, the native
+                      paravirt_ops): its COM1 UART is the console (console=ttyS0 for
+                      Linux, which, built without math emulation, also needs a CPU core
+                      with an x87 FPU); the PC's clock is virtual (--clock=host holds
+                      it to wall time, so an idle guest sleeps), and --timeout counts
+                      the PC's clock
 
 host options:
   -v, --verbose       the launchers' steps, lg's counters for each guest, and
