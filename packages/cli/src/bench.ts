@@ -24,6 +24,9 @@
 //    OS's caches go; it is reported apart all the same, and best and median are over all
 //    runs. Beside them the same boot in this process (runSession / runNative, the host
 //    clock), without the process start: where the rest of the time goes.
+//  * Linux to /init: the Linux 2.6.23 lguest guest (bench-linux.ts), under lguest and natively,
+//    from ../shared/testdata/linux-2.6.23 beside the checkout or $LGUEST_LINUX_DIR (without
+//    the data, the row says so).
 //
 // A benchmark measures; it does not pass or fail on time. Exit status 1 only if a guest did
 // not boot as expected (for boot to prompt: no prompt within a minute, or an exit status
@@ -37,6 +40,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { linuxRow, linuxToInit, type LinuxResults } from './bench-linux';
 import type { GuestSpec, HostSpec } from './options';
 import { runNative } from './native';
 import { runSession } from './session';
@@ -79,6 +83,8 @@ interface Results {
   };
   /** The block device under Linux, or why it was not measured. */
   disk: DiskBench | { skipped: string };
+  /** The Linux guest's time to /init, or why it was not measured. */
+  linuxToInit: LinuxResults | string;
   host: { node: string; cpu: string };
 }
 
@@ -105,6 +111,13 @@ function guestSpec(cmdline: string[]): GuestSpec {
 function guestBuild(): string {
   const from = process.argv[1] ? dirname(process.argv[1]) : dirname(fileURLToPath(import.meta.url));
   return join(from, '..', '..', 'guest', 'build');
+}
+
+/** The Linux guest's data: $LGUEST_LINUX_DIR, or ../shared/testdata/linux-2.6.23 beside the checkout. */
+function linuxDir(): string {
+  return (
+    process.env.LGUEST_LINUX_DIR ?? join(guestBuild(), '..', '..', '..', '..', 'shared', 'testdata', 'linux-2.6.23')
+  );
 }
 
 /** packages/cli/bin/lguest.mjs, the `lguest` command, from packages/cli/src. */
@@ -423,6 +436,7 @@ async function main(): Promise<number> {
       bootToPrompt: await bootToPrompt(guest, o),
       disk: await measureDisk(o),
       network: await netBench(o.quick ? 1024 : 4096, join(dirname(lguestCommand()), '..', '..', '..')),
+      linuxToInit: await linuxToInit(linuxDir(), Math.min(o.runs, 3), HOST, progress),
       host: { node: process.version, cpu: HOST.cpu },
     };
     if (o.json) {
@@ -449,6 +463,13 @@ async function main(): Promise<number> {
         ['  in-process, native', promptRow(results.bootToPrompt.nativeInProcess)],
         ...diskRows(results.disk),
         ...netRows(results.network),
+        ...(typeof results.linuxToInit === 'string'
+          ? [['Linux to /init', `not measured: ${results.linuxToInit}`]]
+          : [
+              ['Linux to /init', ''],
+              ['  lguest run', linuxRow(results.linuxToInit.lguest)],
+              ['  lguest run --native', linuxRow(results.linuxToInit.native)],
+            ]),
       ];
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(24)}${v}`.trimEnd() + '\n');
     }

@@ -79,6 +79,11 @@ function sniff(path: string, b: Uint8Array): ImageKind {
   ) {
     return 'bzImage';
   }
+  if (b[0] === 0x1f && b[1] === 0x8b) {
+    throw new UsageError(
+      `'${path}' is gzip-compressed: unpack it first (gunzip -k '${path}') and boot the vmlinux inside`,
+    );
+  }
   const head = Array.from(b.subarray(0, 4), (x) => x.toString(16).padStart(2, '0')).join(' ');
   throw new UsageError(
     `'${path}' is not a kernel image: neither an ELF vmlinux nor a bzImage ` +

@@ -14,6 +14,7 @@ import type { ConsoleInputSource } from '@lguest/console';
 import { DiskError, parseBlockArg, prepareDisk, type DiskSpec, type PreparedDisk } from '@lguest/disk';
 import { diskCommand } from './disk-command';
 import { readKernelImage } from './image';
+import { packInitramfs } from './initramfs';
 import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
 import { runNative } from './native';
@@ -44,6 +45,7 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
       return 0;
     }
     if (command.kind === 'disk') return await diskCommand(command.args, io.cwd, io.stdout);
+    if (command.kind === 'initramfs') return initramfs(command.dir, command.out, io, say);
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
     const plans = planGuests(command.kind === 'run-many', guests, io);
     if (command.kind === 'run' && command.native) return await runNativeAndReport(command.host, plans[0], io, say);
@@ -62,6 +64,21 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
 
 /** A guest as planned: its files resolved, its disks not yet checked or locked. */
 type PlannedGuest = GuestPlan & { prefix?: LinePrefixer; diskSpecs: readonly DiskSpec[] };
+
+/** `lguest initramfs DIR OUT`: packs DIR, says what it wrote (and whether Linux will find /init). */
+function initramfs(dir: string, out: string, io: LguestIo, say: (line: string) => void): number {
+  const r = packInitramfs(dir, out, io.cwd);
+  io.stdout.write(
+    `${out}: ${r.members} files and directories from ${dir}, ${r.bytes} bytes${r.compressed ? ' (gzip)' : ''}\n`,
+  );
+  if (!r.hasInit) {
+    say(
+      `note: ${dir} has no 'init' at its top: Linux runs /init as pid 1, so give the kernel ` +
+        `rdinit=/PROGRAM (e.g. rdinit=/bin/sh) instead`,
+    );
+  }
+  return 0;
+}
 
 /** Resolves every guest's files (checking the kernels) and gives each its console sink. */
 function planGuests(many: boolean, guests: readonly GuestSpec[], io: LguestIo): PlannedGuest[] {
@@ -208,8 +225,8 @@ async function runNativeAndReport(
         host.verbose ? say : undefined,
       );
     } catch (e) {
-      // The PC's loader refuses what it cannot boot (no multiboot header, a bzImage, an
-      // initrd too big for the memory).
+      // The PC's loaders refuse what they cannot boot (no multiboot header, an old boot
+      // protocol, an initrd too big for the memory).
       say(`cannot start the guest on the PC: ${(e as Error).message}`);
       return 1;
     }

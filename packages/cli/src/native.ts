@@ -1,6 +1,6 @@
 // `lguest run --native`: the same kernel image, booted on bare (emulated) hardware instead of
 // under lguest — the other half of paravirt_ops. The PC of @lguest/pc loads it through its
-// multiboot header; the kernel runs in ring 0 with the native paravirt_ops and talks to a
+// multiboot header, or a bzImage through the Linux/x86 boot protocol; the kernel runs in ring 0 with the native paravirt_ops and talks to a
 // 16550 UART on COM1, which is wired to this terminal: what it transmits is our stdout, what
 // we read from stdin arrives on its receive line (RBR, with IRQ 4 when the guest enabled it).
 // An --initrd goes to the kernel as multiboot module 1, its string the file's path. --block
@@ -23,7 +23,7 @@
 // which we give Node's event loop a turn: input, signals and three Ctrl-C get in, and the
 // console output is flushed — all of it, a prompt with no newline too, before any sleep.
 //
-// Exit status: 0 when the guest writes the power-off port, 1 with a reason for a triple fault
+// Exit status: 0 when the guest writes the power-off port or resets the PC (reboot), 1 with a reason for a triple fault
 // (the real PC would reset), a halt no interrupt can end, or a stop by the core; 124 for
 // --timeout; an abort's status (three Ctrl-C: 2; SIGINT: 130) when the user stopped it.
 
@@ -211,6 +211,10 @@ export async function runNative(
       switch (r.reason) {
         case 'power-off':
           return end(0, 'power-off', r);
+        case 'reset':
+          // reboot through the keyboard controller: a PC would start its firmware again; this
+          // one has none, so the run is over, as cleanly as a power-off (QEMU -no-reboot too).
+          return end(0, 'reset by the guest (reboot)', r);
         case 'instruction-limit':
           break;
         case 'deadline': {

@@ -76,7 +76,9 @@ describe('lguest run', () => {
     expect(usageError(['run', '--cpu=jit'])).toBe("unknown CPU core 'jit': the cores are interpreter");
     expect(usageError(['run', '--timeout=soon'])).toMatch(/--timeout takes a positive number of seconds/);
     expect(usageError(['run', '--memory-host=4096'])).toMatch(/more than the emulated host can have \(2048 MiB\)/);
-    expect(usageError(['boot'])).toBe("unknown command 'boot': the commands are run, run-many, disk and help");
+    expect(usageError(['boot'])).toBe(
+      "unknown command 'boot': the commands are run, run-many, disk, initramfs and help",
+    );
     expect(usageError(['32', 'k'])).toBe("'32' looks like MEM, but a command comes first: try 'lguest run 32 k'");
   });
 

@@ -54,6 +54,7 @@ export type Command =
   | { readonly kind: 'run'; readonly host: HostSpec; readonly guest: GuestSpec; readonly native?: boolean }
   | { readonly kind: 'run-many'; readonly host: HostSpec; readonly guests: readonly GuestSpec[] }
   | { readonly kind: 'disk'; readonly args: readonly string[] }
+  | { readonly kind: 'initramfs'; readonly dir: string; readonly out: string }
   | { readonly kind: 'help' };
 
 /** Default guest memory when `lguest run` is given no MEM at all. */
@@ -73,6 +74,7 @@ export const USAGE = `usage:
   lguest run --native [host options] [--initrd=FILE] [MEM [KERNEL [kernel args…]]]
   lguest run-many [host options] --guest "[guest options] MEM [KERNEL [kernel args…]]" …
   lguest disk create|commit|info …   (lguest disk help: making disk files)
+  lguest initramfs DIR OUT.cpio.gz
   lguest help
 
 run boots one guest in a fresh emulated host and serves its console until it ends.
@@ -83,7 +85,8 @@ run boots one guest in a fresh emulated host and serves its console until it end
 
 guest options (run, or inside a --guest spec):
   --initrd=FILE       load FILE as the initial RAM disk, at the top of guest memory
-                      (--native: as multiboot module 1, just past the kernel)
+                      (--native: as multiboot module 1, just past the kernel; for
+                      a bzImage, at the top of memory as its boot protocol has it)
   --block=FILE[,ro]   a disk backed by FILE (raw, or a qcow2 overlay): the first is
                       /dev/lgba, then lgbb, …; ,ro makes guest writes fail (I/O error)
                       (--native: raw files only, the ATA master and slave, hda and hdb)
@@ -96,10 +99,13 @@ guest options (run, or inside a --guest spec):
                       address IP (or added to bridge BR); needs CAP_NET_ADMIN
 
 run only:
-  --native            boot KERNEL on the emulated PC instead (multiboot, ring 0, the
-                      native paravirt_ops): its COM1 UART is the console; the PC's clock
-                      is virtual (--clock=host holds it to wall time, so an idle guest
-                      sleeps), and --timeout counts the PC's clock
+  --native            boot KERNEL on the emulated PC instead (a multiboot ELF, or a
+                      bzImage through the Linux boot protocol; ring 0, the native
+                      paravirt_ops): its COM1 UART is the console (console=ttyS0 for
+                      Linux, which, built without math emulation, also needs a CPU core
+                      with an x87 FPU); the PC's clock is virtual (--clock=host holds
+                      it to wall time, so an idle guest sleeps), and --timeout counts
+                      the PC's clock
 
 host options:
   -v, --verbose       the launchers' steps, lg's counters for each guest, and
@@ -113,6 +119,11 @@ host options:
 
 run-many starts each --guest (or -g) in the same host, sharing its one CPU; each console
 line is prefixed with the guest's name ([guest], [guest#2], …). It ends when all have ended.
+
+initramfs packs the directory DIR as a "newc" cpio archive for --initrd: DIR becomes the
+guest's /, and Linux runs its /init (a #!/bin/sh script will do). OUT is gzip'd, unless its
+name ends in .cpio (the bundled guest reads only uncompressed archives). Files are owned by
+root in the archive, keeping their permissions.
 
 The guest's console is your terminal, in raw mode while the guest runs: keys go to the
 guest as typed. The bundled guest lands at a shell: type poweroff to turn it off (exit
@@ -160,11 +171,13 @@ export function parseCommand(argv: readonly string[]): Command {
       return parseRunMany(rest);
     case 'disk':
       return { kind: 'disk', args: rest };
+    case 'initramfs':
+      return parseInitramfs(rest);
     default:
       throw new UsageError(
         /^\d/.test(verb)
           ? `'${verb}' looks like MEM, but a command comes first: try 'lguest run ${argv.join(' ')}'`
-          : `unknown command '${verb}': the commands are run, run-many, disk and help`,
+          : `unknown command '${verb}': the commands are run, run-many, disk, initramfs and help`,
       );
   }
 }
@@ -182,6 +195,19 @@ function parseRun(args: readonly string[]): Command {
     );
   }
   return { kind: 'run', host: hostSpec(values), guest, native: true };
+}
+
+function parseInitramfs(args: readonly string[]): Command {
+  const { values, positionals } = parse(args, { help: { type: 'boolean', short: 'h' } }, true);
+  if (values.help) return { kind: 'help' };
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `initramfs takes a directory and the archive to write, e.g. lguest initramfs rootfs initramfs.cpio.gz` +
+        (positionals.length > 2 ? ` (got ${positionals.length} arguments)` : ''),
+    );
+  }
+  const [dir, out] = positionals;
+  return { kind: 'initramfs', dir, out };
 }
 
 function parseRunMany(args: readonly string[]): Command {

@@ -19,3 +19,7 @@ export {
   type MultibootBoot,
   type MultibootModule,
 } from './multiboot';
+export { isBzImage, loadBzImage, linuxEntryState, BOOT_PARAMS_ADDR, type LinuxBoot } from './linux-boot';
+export { I8042, I8042_DATA, I8042_COMMAND, KEYBOARD_IRQ } from './i8042';
+export { Cmos, CMOS_INDEX, CMOS_DATA, CMOS_DEFAULT_EPOCH } from './cmos';
+export { SystemPortB, SYSTEM_PORT_B } from './system-port';

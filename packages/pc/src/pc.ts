@@ -12,11 +12,15 @@
 import { Exit, findCore, type CpuCore, type Machine } from '@lguest/x86';
 import { ATA_BASE, ATA_CONTROL, ATA_IRQ, AtaChannel, type AtaDisk } from './ata';
 import { VirtualClock } from './clock';
+import { isBzImage, linuxEntryState, loadBzImage, type LinuxBoot } from './linux-boot';
 import { loadMultiboot, multibootEntryState, type MultibootBoot, type MultibootModule } from './multiboot';
+import { Cmos, CMOS_INDEX } from './cmos';
+import { I8042, I8042_COMMAND, I8042_DATA, KEYBOARD_IRQ } from './i8042';
 import { DualPic } from './pic';
 import { Pit } from './pit';
 import { PortBus } from './port-bus';
 import { POWER_PORT, PowerPort } from './power';
+import { SYSTEM_PORT_B, SystemPortB } from './system-port';
 import { COM1_BASE, COM1_IRQ, Uart16550 } from './uart';
 
 export interface PcOptions {
@@ -36,6 +40,8 @@ export interface PcOptions {
 export type StopReason =
   /** The guest wrote the power-off port. */
   | 'power-off'
+  /** The guest pulsed the reset line (the keyboard controller's): a PC would restart. */
+  | 'reset'
   /** A fault while delivering a double fault: a real PC resets here. */
   | 'triple-fault'
   /** HLT with interrupts off, or with nothing left that could wake the CPU. */
@@ -88,12 +94,15 @@ export interface Pc {
   readonly uart: Uart16550;
   readonly power: PowerPort;
   readonly ata: AtaChannel;
+  readonly keyboard: I8042;
+  readonly cmos: Cmos;
   readonly clock: VirtualClock;
   /**
-   * Loads a multiboot ELF kernel, its command line and its boot modules (an initrd, say),
-   * and puts the CPU at its entry, as a boot loader would.
+   * Loads a kernel, its command line and its boot modules (an initrd, say), and puts the CPU
+   * at its entry, as a boot loader would: a multiboot ELF through its multiboot header, a
+   * bzImage through the Linux/x86 boot protocol (module 1, if any, is its initrd).
    */
-  boot(image: Uint8Array, cmdline?: string, modules?: readonly MultibootModule[]): MultibootBoot;
+  boot(image: Uint8Array, cmdline?: string, modules?: readonly MultibootModule[]): MultibootBoot | LinuxBoot;
   /** Runs until the guest powers off, triple-faults or halts for good, or to a limit or deadline. */
   run(options?: RunOptions): RunResult;
 }
@@ -120,11 +129,35 @@ export function createPc(options: PcOptions): Pc {
   const ata = new AtaChannel(options.disks ?? [], (level) => pic.setIrq(ATA_IRQ, level));
   bus.register(0x20, 2, pic);
   bus.register(0xa0, 2, pic);
-  bus.register(0x40, 4, pit);
+  // A write to the PIT takes effect where the guest made it in virtual time, not at the end
+  // of the slice it falls in (virtual time moves on only between slices): the write waits
+  // while the core stops at the next instruction boundary, the slice's time goes to the
+  // counters, then the write is applied. So a count loaded mid-slice starts counting from
+  // its own instruction — what a kernel calibrating its TSC against channel 2 relies on.
+  const pitWrites: [number, number][] = [];
+  /** A stop the core owes us for a deferred write (a slice cut short, not the caller's stop). */
+  let pitStop = false;
+  bus.register(0x40, 4, {
+    in8: (port) => pit.in8(port),
+    out8: (port, value) => {
+      pitWrites.push([port, value]);
+      pitStop = true;
+      wired.core?.requestStop();
+    },
+  });
   bus.register(COM1_BASE, 8, uart);
   bus.register(POWER_PORT, 2, power);
   bus.register(ATA_BASE, 8, ata);
   bus.register(ATA_CONTROL, 1, ata);
+  const keyboard = new I8042(
+    (level) => pic.setIrq(KEYBOARD_IRQ, level),
+    () => wired.core?.requestStop(),
+  );
+  bus.register(I8042_DATA, 1, keyboard);
+  bus.register(I8042_COMMAND, 1, keyboard);
+  bus.register(SYSTEM_PORT_B, 1, new SystemPortB(pit.channels[2]));
+  const cmos = new Cmos(() => clock.nanoseconds / 1e9);
+  bus.register(CMOS_INDEX, 2, cmos);
   // Port 0x80, the POST-code port, is where guests write to waste a microsecond.
   bus.register(0x80, 1, { in8: () => 0xff, out8: () => undefined });
 
@@ -132,10 +165,11 @@ export function createPc(options: PcOptions): Pc {
   const cpu = findCore(options.core ?? 'interpreter').create(machine);
   wired.core = cpu;
 
-  /** Moves virtual time on by `n` instructions, ticking the PIT. */
+  /** Moves virtual time on by `n` instructions, ticking the PIT; then applies the PIT writes made at its end. */
   const elapse = (n: number): void => {
     const clocks = clock.advance(n);
     if (clocks > 0) pit.advance(clocks);
+    for (const [port, value] of pitWrites.splice(0)) pit.out8(port, value);
   };
 
   /** At a deadline: when the CPU, if it sleeps in HLT until its next timer interrupt, wakes. */
@@ -165,15 +199,16 @@ export function createPc(options: PcOptions): Pc {
     for (;;) {
       if (retired >= max) return result('instruction-limit');
       if (clock.instructions >= deadline) return result('deadline', asleep());
-      // Stop at the next timer edge so IRQ 0 arrives at the instruction it is due, and at
-      // the deadline.
-      const untilTimer = pit.clocksUntilTimer();
+      // Stop at the next timer edge so IRQ 0 arrives at the instruction it is due (and at
+      // channel 2's, which a guest may be polling for), and at the deadline.
+      const untilTimer = pit.clocksUntilEvent();
       let budget = Math.min(slice, max - retired, deadline - clock.instructions);
       if (untilTimer !== Infinity) budget = Math.min(budget, clock.instructionsUntil(untilTimer));
       const exit = cpu.run(budget);
       retired += cpu.retired;
       elapse(cpu.retired);
       if (power.poweredOff) return result('power-off');
+      if (keyboard.resetRequested) return result('reset');
       switch (exit) {
         case Exit.Budget:
           continue;
@@ -195,6 +230,12 @@ export function createPc(options: PcOptions): Pc {
           elapse(toTimer);
           continue;
         }
+        case Exit.Stopped:
+          if (pitStop) {
+            pitStop = false;
+            continue;
+          }
+          return result('stopped');
         default:
           return result('stopped');
       }
@@ -210,8 +251,17 @@ export function createPc(options: PcOptions): Pc {
     uart,
     power,
     ata,
+    keyboard,
+    cmos,
     clock,
-    boot(image: Uint8Array, cmdline = '', modules: readonly MultibootModule[] = []): MultibootBoot {
+    boot(image: Uint8Array, cmdline = '', modules: readonly MultibootModule[] = []): MultibootBoot | LinuxBoot {
+      if (isBzImage(image)) {
+        if (modules.length > 1) throw new Error('a bzImage takes one initrd, not several modules');
+        const linux = loadBzImage(image, machine.memory, cmdline, modules[0]?.data ?? null);
+        cpu.reset();
+        cpu.setState(linuxEntryState(cpu.getState(), linux));
+        return linux;
+      }
       const boot = loadMultiboot(image, machine.memory, cmdline, modules);
       cpu.reset();
       cpu.setState(multibootEntryState(cpu.getState(), boot));

@@ -135,6 +135,20 @@ export class PitChannel {
     return this.count & 0xffff;
   }
 
+  /**
+   * The OUT pin: in modes 0 and 4 high once the count has run out (mode 0 until a new count,
+   * mode 4 taken as high but for the one-clock strobe); in mode 2 high but for the last
+   * clock; in mode 3 high for the first half of each period. Low before a count is written.
+   */
+  output(): boolean {
+    if (!this.running) return this.mode !== 0;
+    if (this.mode === 0) return this.fired;
+    if (this.mode === 4) return true;
+    if (this.mode === 2) return this.count !== 1;
+    const period = this.reload === 0 ? 0x10000 : this.reload;
+    return this.count > period / 2;
+  }
+
   /** Input clocks until the next rising edge of OUT (one timer interrupt), or Infinity. */
   clocksUntilEdge(): number {
     if (!this.running) return Infinity;
@@ -215,6 +229,16 @@ export class Pit implements PortDevice {
   /** Input clocks until channel 0 next interrupts, or Infinity if it never will. */
   clocksUntilTimer(): number {
     return this.channels[0].clocksUntilEdge();
+  }
+
+  /**
+   * Input clocks until something a guest can see changes: channel 0's next interrupt, or
+   * channel 2's output rising at the end of a mode 0 count (a kernel polls it at port 0x61).
+   */
+  clocksUntilEvent(): number {
+    const ch2 = this.channels[2];
+    const edge2 = ch2.mode === 0 ? ch2.clocksUntilEdge() : Infinity;
+    return Math.min(this.clocksUntilTimer(), edge2);
   }
 
   /** Advances every channel by `clocks` input clocks, raising IRQ 0 for channel 0's edges. */

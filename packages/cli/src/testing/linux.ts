@@ -7,9 +7,11 @@
 // on stderr that they did not run and why, and returns false.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { packInitramfs } from '../initramfs';
 
 /** The workspace root: packages/cli/src/testing → four levels up. */
 const ROOT = resolve(__dirname, '..', '..', '..', '..');
@@ -57,4 +59,31 @@ export function unpackKlibc(): string {
   const r = spawnSync('tar', ['-xzf', LINUX.klibcTarball, '-C', dir], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tar -xzf ${LINUX.klibcTarball} failed: ${r.stderr}`);
   return join(dir, 'klibc');
+}
+
+/**
+ * The test userland: klibc's bin/ and lib/ and `init` (a shell script) in a fresh directory,
+ * packed by `lguest initramfs`'s writer into DIR/initramfs.cpio.gz. Returns the archive's
+ * path. /proc, /sys and /tmp are there to mount on; /dev comes from the kernel's own
+ * built-in initramfs (/dev/console).
+ */
+export function klibcInitramfs(init: string): string {
+  const klibc = unpackKlibc();
+  const top = mkdtempSync(join(tmpdir(), 'lguest-linux-root-'));
+  const root = join(top, 'root');
+  for (const d of ['proc', 'sys', 'tmp']) mkdirSync(join(root, d), { recursive: true });
+  cpSync(join(klibc, 'bin'), join(root, 'bin'), { recursive: true });
+  cpSync(join(klibc, 'lib'), join(root, 'lib'), { recursive: true });
+  writeFileSync(join(root, 'init'), init);
+  chmodSync(join(root, 'init'), 0o755);
+  const out = join(top, 'initramfs.cpio.gz');
+  packInitramfs(root, out, top);
+  return out;
+}
+
+/** The ELF vmlinux, unpacked from its .gz into a fresh temporary file; returns its path. */
+export function unpackVmlinux(): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'lguest-vmlinux-')), 'vmlinux');
+  writeFileSync(out, gunzipSync(readFileSync(LINUX.vmlinuxGz)));
+  return out;
 }
