@@ -73,6 +73,11 @@ export interface Machine {
   readonly pic?: InterruptController;
   /** Time-stamp counter for RDTSC; defaults to instructions retired since reset. */
   readTsc?(): bigint;
+  /**
+   * FERR#: a waiting x87 instruction found an unmasked exception pending while CR0.NE is
+   * clear. A PC routes it to IRQ 13; the instruction then proceeds (as with IGNNE#).
+   */
+  ferr?(): void;
 }
 
 /** A segment register with its hidden descriptor cache. */

@@ -16,6 +16,7 @@ import { softwareInterrupt, deliver } from './interrupts';
 import { jmpFar, callFar, retFar } from './far';
 import { iret } from './iret';
 import { arpl } from './system';
+import { x87, fpuCheckPending } from './x87';
 import { EV_SHADOW, EV_DECODE } from './regs';
 import { decode, isDecodeError } from '../isa/decode';
 
@@ -486,8 +487,9 @@ function op9A(c: Cpu, _op: number): void {
 }
 
 function op9B(c: Cpu, _op: number): void {
-  // WAIT: with no coprocessor only CR0.TS and MP matter.
+  // WAIT: #NM when CR0.MP and TS are both set, then any pending x87 exception.
   if ((c.cr0 & 0xa) === 0xa) c.fault(7);
+  fpuCheckPending(c);
 }
 
 function op9C(c: Cpu, _op: number): void {
@@ -696,8 +698,11 @@ function opD7(c: Cpu, _op: number): void {
   c.r8[0] = c.rd8(seg, off);
 }
 
-function opD8(c: Cpu, _op: number): void {
-  escape(c);
+function opD8(c: Cpu, op: number): void {
+  const m = c.fetch8();
+  // #NM when CR0.EM or TS says the FPU is not (yet) this task's.
+  if (c.cr0 & 0xc) c.fault(7);
+  x87(c, op, m);
 }
 
 // ---- LOOP / JCXZ / IN / OUT / CALL / JMP
@@ -1145,13 +1150,6 @@ function enter(c: Cpu): void {
   if (c.o32) regs[EBP] = frame;
   else c.r16[EBP << 1] = frame;
   c.setSp(newSp);
-}
-
-/** D8–DF with no coprocessor: #NM when CR0.EM or TS says so, else the escape is ignored. */
-function escape(c: Cpu): void {
-  const m = c.fetch8();
-  if (c.cr0 & 0xc) c.fault(7);
-  if (m < 0xc0) ea(c, m);
 }
 
 function group3(c: Cpu, op: number): void {

@@ -248,8 +248,21 @@ function sandboxImmediates(form: InstructionForm, mode32: boolean): number[] {
   return out;
 }
 
+/** The r/m register of a register instance: 1, or the first an x87 row defines. */
+function registerRm(form: InstructionForm): number {
+  const regs = form.x87?.registers;
+  if (!regs || regs[1] !== undefined) return 1;
+  return regs.findIndex((r) => r !== undefined);
+}
+
 function rmKinds(form: InstructionForm): ('register' | 'memory')[] {
   const ops = form.operands;
+  if (form.x87) {
+    const kinds: ('register' | 'memory')[] = [];
+    if (form.x87.registers.some((r) => r !== undefined)) kinds.push('register');
+    if (form.x87.memory !== undefined) kinds.push('memory');
+    return kinds;
+  }
   if (ops.includes('Rd')) return ['register'];
   if (ops.some((o) => o === 'M' || o === 'Mp' || o === 'Ma' || o === 'Mq' || o === 'Mw' || o === 'Ms'))
     return ['memory'];
@@ -268,7 +281,7 @@ function instancesOf(form: InstructionForm, kind: Sandbox, extra: Partial<Encodi
       const e: Encoding = {
         mode32,
         reg,
-        rm: rm === 'register' ? 1 : MEM_OPERAND,
+        rm: rm === 'register' ? registerRm(form) : MEM_OPERAND,
         imm: sandboxImmediates(form, mode32),
         ...extra,
       };
@@ -440,6 +453,13 @@ function invalidEncodings(mode32: boolean): { bytes: Uint8Array; why: string }[]
     const ops = form.operands;
     const enc = (e: Partial<Encoding>): Uint8Array =>
       encode(form, { mode32, reg: form.reg ?? 1, rm: 1, imm: [], ...e });
+    if (form.x87) {
+      if (form.x87.memory === undefined) out.push({ bytes: enc({ rm: MEM_OPERAND }), why: 'x87 memory hole' });
+      form.x87.registers.forEach((r, rm) => {
+        if (r === undefined) out.push({ bytes: enc({ rm }), why: `x87 register hole ${rm}` });
+      });
+      continue;
+    }
     if (rmKinds(form)[0] === 'memory') out.push({ bytes: enc({}), why: 'register for a memory-only operand' });
     if (ops.includes('Sw')) {
       for (const reg of ops[0] === 'Sw' ? [1, 6, 7] : [6, 7])
