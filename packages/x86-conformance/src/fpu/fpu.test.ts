@@ -40,11 +40,27 @@ describe('x87 differential test: this CPU versus cores', () => {
     expect(out[IMAGE + 4]).toBe(0);
   });
 
+  const approx = cases.filter((c) => c.form.approx);
   for (const factory of cores) {
     it(`${factory.name}: every exact form matches the hardware`, () => {
       const r = runFpuDiff(exact, factory);
       expect(report(exact, r.mismatches)).toEqual([]);
       expect(r.lastBit).toEqual([]);
+      expect(r.known).toEqual([]);
+    });
+
+    it(`${factory.name}: the transcendentals match but for the last bit`, () => {
+      const r = runFpuDiff(approx, factory);
+      expect(report(approx, r.mismatches)).toEqual([]);
+      const byForm = new Map<string, number>();
+      for (const m of r.lastBit) byForm.set(m.form, (byForm.get(m.form) ?? 0) + 1);
+      console.log(
+        `${factory.name}: ${approx.length} transcendental cases; last bit differs in ` +
+          `${[...byForm].map(([f, n]) => `${f} ${n}`).join(', ') || 'none'}; ` +
+          `${r.known.length} known small-argument differences`,
+      );
+      // The last bit, not more, and rarely.
+      expect(r.lastBit.length).toBeLessThan(approx.length / 50);
     });
   }
 });

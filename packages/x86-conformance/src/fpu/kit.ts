@@ -376,6 +376,22 @@ function controlWord(r: Rng): number {
   return 0x40 | masks | (pc << 8) | (rc << 10);
 }
 
+/** A finite value in the domain of a transcendental's operand ST(i). */
+function domainValue(r: Rng, name: string, i: number): Ext {
+  const [se0, hi, lo] = randomExt(r, r.below(4) === 0);
+  let se = se0;
+  const sign = se & 0x8000;
+  let e = se & 0x7fff;
+  if (i === 0) {
+    if (name === 'f2xm1') e = Math.min(e, 0x3ffe);
+    else if (name === 'fyl2xp1') e = Math.min(e, 0x3ffc);
+    else if (name === 'fyl2x') se = e;
+    else if (name !== 'fpatan') e = Math.min(e, 0x403d);
+    if (name !== 'fyl2x') se = sign | e;
+  }
+  return [se, hi, lo];
+}
+
 /** One case: an FRSTOR image, EFLAGS, the code and the memory. */
 export function makeCase(r: Rng, form: FpuForm): FpuCase {
   const b = new Uint8Array(CASE_IN);
@@ -403,6 +419,15 @@ export function makeCase(r: Rng, form: FpuForm): FpuCase {
     writeU32(b, 28 + i * 10, lo);
     writeU32(b, 28 + i * 10 + 4, hi);
     writeU16(b, 28 + i * 10 + 8, se);
+  }
+  if (form.approx && r.below(5) !== 0) {
+    // Operands inside the instruction's documented domain (outside it results are undefined).
+    for (let i = 0; i < 2; i++) {
+      const [se, hi, lo] = domainValue(r, form.name, i);
+      writeU32(b, 28 + i * 10, lo);
+      writeU32(b, 28 + i * 10 + 4, hi);
+      writeU16(b, 28 + i * 10 + 8, se);
+    }
   }
   writeU32(b, IMAGE, r.u32() & 0x8d5);
   b[IMAGE + 4] = form.bytes.length;
@@ -556,6 +581,7 @@ export function compareCase(c: FpuCase, index: number, want: Uint8Array, got: Ui
   const cw = [u16(want, 0), u16(got, 0)];
   if (cw[0] !== cw[1]) fields.push(`cw ${cw[0].toString(16)} != ${cw[1].toString(16)}`);
   let regsDiffer = false;
+  let regsDifferC1 = false;
   for (let i = 0; i < 8; i++) {
     const at = 28 + i * 10;
     let same = true;
@@ -566,7 +592,9 @@ export function compareCase(c: FpuCase, index: number, want: Uint8Array, got: Ui
       if (!(c.form.approx && oneUlp(want, at, got, at))) approxOnly = false;
     }
   }
-  const swMask = c.form.approx && regsDiffer ? ~0x220 & 0xffff : 0xffff; // C1 and PE follow the last bit
+  // A transcendental's C1 says which way its last bit was rounded: compared as that bit.
+  const swMask = c.form.approx ? (regsDiffer ? ~0x220 : ~0x200) & 0xffff : 0xffff;
+  if (c.form.approx && (u16(want, 4) ^ u16(got, 4)) === 0x200) regsDifferC1 = true;
   const sw = [u16(want, 4) & swMask, u16(got, 4) & swMask];
   if (sw[0] !== sw[1]) {
     fields.push(`sw ${sw[0].toString(16)} != ${sw[1].toString(16)}`);
@@ -608,7 +636,27 @@ export function compareCase(c: FpuCase, index: number, want: Uint8Array, got: Ui
     }
   }
   if (fields.length === 0) return undefined;
+  if (fields.length === 0 && regsDifferC1) {
+    return { form: c.form.name, index, fields: ['C1 (the direction of the last rounding)'], lastBit: true };
+  }
   return { form: c.form.name, index, fields, lastBit: approxOnly && regsDiffer };
+}
+
+const TRIG = new Set(['fsin', 'fcos', 'fsincos', 'fptan']);
+
+/**
+ * Why this CPU's answer to a case is known to differ from the correctly rounded one, or
+ * undefined. FSIN/FPTAN/FSINCOS of a normal argument below 2^-40 come back from this CPU up
+ * to about 2^-53 away from the argument (its small-argument path); the core returns the
+ * correctly rounded value.
+ */
+export function knownDifference(c: FpuCase): string | undefined {
+  if (!TRIG.has(c.form.name)) return undefined;
+  const b = c.input;
+  const top = (u16(b, 4) >> 11) & 7;
+  if (((u16(b, 8) >> (top * 2)) & 3) === 3) return undefined;
+  const e = u16(b, 28 + 8) & 0x7fff;
+  return e > 0 && e < 16383 - 40 ? 'small-argument sine/tangent' : undefined;
 }
 
 export function describeInput(c: FpuCase): string {
@@ -627,6 +675,8 @@ export interface FpuDiffResult {
   cases: number;
   mismatches: Mismatch[];
   lastBit: Mismatch[];
+  /** Mismatches of knownDifference() cases. */
+  known: Mismatch[];
 }
 
 /** Runs `cases` on this CPU and on the core; reports every mismatch. */
@@ -637,12 +687,14 @@ export function runFpuDiff(cases: readonly FpuCase[], factory: CoreFactory): Fpu
   const runner = new CoreRunner(factory);
   const mismatches: Mismatch[] = [];
   const lastBit: Mismatch[] = [];
+  const known: Mismatch[] = [];
   cases.forEach((c, i) => {
     const got = runner.run(c.input);
     const m = compareCase(c, i, hw.subarray(i * CASE_OUT, (i + 1) * CASE_OUT), got);
     if (!m) return;
     if (m.lastBit) lastBit.push(m);
+    else if (knownDifference(c)) known.push(m);
     else mismatches.push(m);
   });
-  return { cases: cases.length, mismatches, lastBit };
+  return { cases: cases.length, mismatches, lastBit, known };
 }

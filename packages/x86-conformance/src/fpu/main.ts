@@ -13,7 +13,8 @@ for (const factory of cores) {
   const r = runFpuDiff(cases, factory);
   const ms = performance.now() - t0;
   console.log(
-    `${factory.name}: ${r.cases} cases, ${r.mismatches.length} mismatches, ${r.lastBit.length} last-bit differences (${ms.toFixed(0)} ms)`,
+    `${factory.name}: ${r.cases} cases, ${r.mismatches.length} mismatches, ${r.lastBit.length} last-bit differences, ` +
+      `${r.known.length} known differences (${ms.toFixed(0)} ms)`,
   );
   const byForm = new Map<string, Mismatch[]>();
   for (const m of r.mismatches) byForm.set(m.form, [...(byForm.get(m.form) ?? []), m]);

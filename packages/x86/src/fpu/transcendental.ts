@@ -1,7 +1,10 @@
 // The x87 transcendental instructions' arithmetic: FSIN, FCOS, FSINCOS, FPTAN, FPATAN,
 // F2XM1, FYL2X, FYL2XP1. Special operands (zeros, infinities, NaNs, out-of-range
-// arguments) follow the Intel tables exactly; finite results are computed in double-double
-// arithmetic (about 106 bits) and rounded once to the extended format under RC.
+// arguments) follow the Intel tables; finite results are computed in double-double
+// arithmetic (about 106 bits) on significands with the binary scale kept apart, and rounded
+// once to the extended format under RC. Like the hardware, FSIN/FCOS/FSINCOS/FPTAN reduce
+// their argument exactly modulo a 66-bit approximation of pi/2, which decides the result's
+// low bits for large arguments.
 
 import { X87, Cls, IE, DE, ZE, PE, RES, RES2 } from './x87';
 
@@ -65,65 +68,117 @@ function ddDiv(ah: number, al: number, bh: number, bl: number): void {
   ddAdd(ddHi, ddLo, q3, 0);
 }
 
-/** Split slot s (finite, nonzero) into a double-double hi + lo, exactly, with a binary scale. */
+/** Slot s (finite, nonzero) as a significand in [1, 2) (double-double, signed) and a scale. */
 let valHi = 0,
   valLo = 0,
   valScale = 0;
 function slotToDD(f: X87, s: number): void {
-  // The 64-bit significand as two 32-bit halves scaled into doubles: exact.
-  const e = f.se[s] & 0x7fff;
+  let e = f.se[s] & 0x7fff;
   const sign = f.se[s] >> 15 ? -1 : 1;
-  const be = (e === 0 ? 1 : e) - 16383;
-  valScale = be;
-  const h = f.hi[s] * 2 ** -31,
-    l = f.lo[s] * 2 ** -63;
-  twoSum(h, l);
+  let h = f.hi[s],
+    l = f.lo[s];
+  if (e === 0) {
+    // Denormal: normalise.
+    e = 1;
+    while (h < 0x80000000) {
+      h = ((h << 1) | (l >>> 31)) >>> 0;
+      l = (l << 1) >>> 0;
+      e -= 1;
+    }
+  }
+  valScale = e - 16383;
+  twoSum(h * 2 ** -31, l * 2 ** -63);
   valHi = sign * ddHi;
   valLo = sign * ddLo;
 }
 
 /** Slot d = (hi + lo) * 2^scale, rounded once to 64 bits under RC (always inexact). */
 function ddToSlot(f: X87, d: number, hi: number, lo: number, scale: number): void {
-  if (hi === 0) {
-    f.setZero(d, 0);
-    return;
-  }
   f.sumScaled(hi, lo, scale);
   if (d !== RES) f.copy(d, RES);
   f.flags |= PE;
 }
 
+/** A term far below the last bit, to make a rounding direction visible (x - tiny). */
+const STEER = 2 ** -120;
+
 // ---------------------------------------------------------------- sin/cos/tan
 
-// pi/2 as three doubles (a 159-bit value) for Cody–Waite reduction.
-const PIO2_1 = 1.5707963267948966,
-  PIO2_2 = 6.123233995736766e-17,
-  PIO2_3 = -1.4973849048591698e-33;
+// pi/2 as the hardware has it: the 66-bit integer P times 2^-65 (P = pi * 2^64, truncated).
+const P2 = 0x3,
+  P1 = 0x243f6a88,
+  P0 = 0x85a308d3;
+const TWO32 = 4294967296;
 
 let redHi = 0,
   redLo = 0,
   redQ = 0;
 
-/** Reduce x (hi + lo) by multiples of pi/2 in double-double: r in [-pi/4, pi/4], quadrant q. */
-function reduce(xh: number, xl: number): void {
-  const q = Math.round((xh + xl) / PIO2_1);
-  // r = x - q*pi/2, with q*pi/2 computed exactly in three parts.
-  twoProd(q, PIO2_1);
-  let ph = ddHi,
-    pl = ddLo;
-  twoSum(xh, -ph);
-  let rh = ddHi,
-    rl = ddLo + xl - pl;
-  twoProd(q, PIO2_2);
-  ph = ddHi;
-  pl = ddLo;
-  ddAdd(rh, rl, -ph, -pl);
-  rh = ddHi;
-  rl = ddLo;
-  ddAdd(rh, rl, -q * PIO2_3, 0);
-  redHi = ddHi;
-  redLo = ddLo;
-  redQ = ((q % 4) + 4) % 4;
+/**
+ * Reduce |x| = m * 2^s * 2^-65 (m the 64-bit significand hi:lo, s >= 1) modulo P: the
+ * nearest multiple, its quadrant in redQ and the exact remainder r = R * 2^-65 as a
+ * double-double in redHi/redLo.
+ */
+function reduce(mh: number, ml: number, s: number): void {
+  let r2 = 0,
+    r1 = 0,
+    r0 = 0,
+    q = 0;
+  const bits = 64 + s;
+  for (let i = 0; i < bits; i++) {
+    const b = bits - 1 - i - s;
+    const bit = b >= 0 ? (b >= 32 ? (mh >>> (b - 32)) & 1 : (ml >>> b) & 1) : 0;
+    r2 = r2 * 2 + (r1 >>> 31);
+    r1 = ((r1 << 1) | (r0 >>> 31)) >>> 0;
+    r0 = ((r0 << 1) | bit) >>> 0;
+    q = (q * 2) & 3;
+    if (r2 > P2 || (r2 === P2 && (r1 > P1 || (r1 === P1 && r0 >= P0)))) {
+      let d0 = r0 - P0,
+        br = 0;
+      if (d0 < 0) {
+        d0 += TWO32;
+        br = 1;
+      }
+      let d1 = r1 - P1 - br;
+      br = 0;
+      if (d1 < 0) {
+        d1 += TWO32;
+        br = 1;
+      }
+      r2 = r2 - P2 - br;
+      r1 = d1;
+      r0 = d0;
+      q |= 1;
+    }
+  }
+  // Round to the nearest multiple: if 2R > P, take R - P.
+  const t2 = r2 * 2 + (r1 >>> 31),
+    t1 = ((r1 << 1) | (r0 >>> 31)) >>> 0,
+    t0 = (r0 << 1) >>> 0;
+  let sign = 1;
+  if (t2 > P2 || (t2 === P2 && (t1 > P1 || (t1 === P1 && t0 > P0)))) {
+    let d0 = P0 - r0,
+      br = 0;
+    if (d0 < 0) {
+      d0 += TWO32;
+      br = 1;
+    }
+    let d1 = P1 - r1 - br;
+    br = 0;
+    if (d1 < 0) {
+      d1 += TWO32;
+      br = 1;
+    }
+    r2 = P2 - r2 - br;
+    r1 = d1;
+    r0 = d0;
+    sign = -1;
+    q = (q + 1) & 3;
+  }
+  twoSum(r2 * 2 ** 64 + r1 * TWO32, r0);
+  redHi = sign * ddHi * 2 ** -65;
+  redLo = sign * ddLo * 2 ** -65;
+  redQ = q;
 }
 
 /** sin and cos of r (|r| <= pi/4) in double-double by Taylor series. */
@@ -135,17 +190,15 @@ function sincosDD(rh: number, rl: number): void {
   ddMul(rh, rl, rh, rl);
   const r2h = ddHi,
     r2l = ddLo;
-  // sin: r - r^3/3! + ...; cos: 1 - r^2/2! + ...
   let th = rh,
-    tl = rl; // current term for sin
-  let sh = rh,
+    tl = rl,
+    sh = rh,
     sl = rl;
-  let ch = 1,
-    cl = 0;
   let uh = 1,
-    ul = 0; // current term for cos
-  for (let n = 1; n < 30; n++) {
-    // sin term: t *= -r^2 / ((2n)(2n+1))
+    ul = 0,
+    ch = 1,
+    cl = 0;
+  for (let n = 1; n < 40; n++) {
     ddMul(th, tl, r2h, r2l);
     ddDiv(ddHi, ddLo, -(2 * n) * (2 * n + 1), 0);
     th = ddHi;
@@ -160,7 +213,7 @@ function sincosDD(rh: number, rl: number): void {
     ddAdd(ch, cl, uh, ul);
     ch = ddHi;
     cl = ddLo;
-    if (Math.abs(th) < 1e-40 * Math.abs(sh) && Math.abs(uh) < 1e-40) break;
+    if (Math.abs(th) <= 1e-36 * Math.abs(sh) && Math.abs(uh) <= 1e-36) break;
   }
   sinH = sh;
   sinL = sl;
@@ -168,13 +221,7 @@ function sincosDD(rh: number, rl: number): void {
   cosL = cl;
 }
 
-/** Value of slot s as a double-double times 2^valScale folded in (|x| < 2^63). */
-function slotValue(f: X87, s: number): void {
-  slotToDD(f, s);
-  const k = 2 ** valScale;
-  valHi *= k;
-  valLo *= k;
-}
+const ONE_SE = 16383;
 
 /**
  * kind 0 sin, 1 cos, 2 tan (RES = tan), 3 sincos (RES = sin, RES2 = cos). Returns false when
@@ -201,30 +248,43 @@ export function trig(f: X87, x: number, kind: number): boolean {
   }
   if (c === Cls.Zero) {
     f.copy(RES, x);
-    f.set(RES2, 16383, 0x80000000, 0);
+    f.set(RES2, ONE_SE, 0x80000000, 0);
     if (kind === 1) f.copy(RES, RES2);
     return true;
   }
-  slotValue(f, x);
-  const tiny = (f.se[x] & 0x7fff) < 16383 - 40;
-  if (tiny && kind !== 1) {
-    // sin x = tan x = x (1 -+ x^2/3...): x itself, rounded as hardware does (inexact).
-    f.copy(RES, x);
-    f.flags |= PE;
-    f.set(RES2, 16383, 0x80000000, 0);
-    if (kind === 3) {
-      // cos of a tiny number rounds to 1 (or just below it when rounding down).
-      ddToSlot(f, RES2, 1, -Math.pow(2, -120), 0);
-    }
+  slotToDD(f, x);
+  const neg = valHi < 0;
+  const mh = Math.abs(valHi),
+    ml = neg ? -valLo : valLo,
+    e = valScale;
+  if (e < -40) {
+    // sin x = x - x^3/6, tan x = x + x^3/3, cos x = 1 - x^2/2: the second term only steers
+    // the rounding.
+    const sgn = neg ? -1 : 1;
+    if (kind === 1 || kind === 3) ddToSlot(f, RES, 1, -STEER, 0);
+    if (kind === 3) f.copy(RES2, RES);
+    if (kind === 0 || kind === 3) ddToSlot(f, RES, sgn * mh, -sgn * mh * STEER, e);
+    else if (kind === 2) ddToSlot(f, RES, sgn * mh, sgn * mh * STEER, e);
     return true;
   }
-  reduce(valHi, valLo);
-  sincosDD(redHi, redLo);
+  let rh: number, rl: number, q: number;
+  if (e < -1) {
+    rh = mh * 2 ** e;
+    rl = ml * 2 ** e;
+    q = 0;
+  } else {
+    // The significand as a 64-bit integer: |x| = sig * 2^(e - 63) = sig * 2^(e + 2) * 2^-65.
+    reduce(f.hi[x], f.lo[x], e + 2);
+    rh = redHi;
+    rl = redLo;
+    q = redQ;
+  }
+  sincosDD(rh, rl);
   let sh = sinH,
     sl = sinL,
     ch = cosH,
     cl = cosL;
-  switch (redQ) {
+  switch (q) {
     case 1: {
       const th = sh,
         tl = sl;
@@ -250,14 +310,18 @@ export function trig(f: X87, x: number, kind: number): boolean {
       break;
     }
   }
+  if (neg) {
+    sh = -sh;
+    sl = -sl;
+  }
   if (kind === 0) ddToSlot(f, RES, sh, sl, 0);
   else if (kind === 1) ddToSlot(f, RES, ch, cl, 0);
   else if (kind === 2) {
     ddDiv(sh, sl, ch, cl);
     ddToSlot(f, RES, ddHi, ddLo, 0);
   } else {
-    ddToSlot(f, RES, sh, sl, 0);
     ddToSlot(f, RES2, ch, cl, 0);
+    ddToSlot(f, RES, sh, sl, 0);
   }
   return true;
 }
@@ -267,7 +331,7 @@ export function trig(f: X87, x: number, kind: number): boolean {
 const LN2_H = 0.6931471805599453,
   LN2_L = 2.3190468138462996e-17;
 
-/** ln(1 + u) for |u| small-ish, double-double, via atanh series: 2 atanh(u / (2 + u)). */
+/** ln(1 + u) for |u| <= 0.42, double-double, as 2 atanh(u / (2 + u)). */
 function log1pDD(uh: number, ul: number): void {
   ddAdd(uh, ul, 2, 0);
   ddDiv(uh, ul, ddHi, ddLo);
@@ -290,35 +354,31 @@ function log1pDD(uh: number, ul: number): void {
     ddAdd(sh, sl, ah, al);
     sh = ddHi;
     sl = ddLo;
-    if (Math.abs(ah) < 1e-36 * Math.abs(sh)) break;
+    if (Math.abs(ah) <= 1e-36 * Math.abs(sh)) break;
   }
   ddHi = 2 * sh;
   ddLo = 2 * sl;
 }
 
-/** log2 of a positive finite slot as double-double. */
-function log2DD(f: X87, s: number, plusOne: boolean): void {
-  slotToDD(f, s);
-  let mh = valHi,
-    ml = valLo,
-    e = valScale;
-  if (plusOne) {
-    // x + 1 where x is within the FYL2XP1 range: compute ln(1+x) directly.
-    const k = 2 ** e;
-    log1pDD(mh * k, ml * k);
-  } else {
-    // m in [1, 2): bring it to [sqrt(1/2), sqrt(2)) so ln(m) = log1p(m - 1) converges fast.
-    if (mh > Math.SQRT2) {
-      mh /= 2;
-      ml /= 2;
-      e += 1;
-    }
-    ddAdd(mh, ml, -1, 0);
-    log1pDD(ddHi, ddLo);
+/** log2(m * 2^e) for m in [1, 2) as a double-double (in ddHi/ddLo). */
+function log2Significand(mh0: number, ml0: number, e0: number): void {
+  let mh = mh0,
+    ml = ml0,
+    e = e0;
+  if (mh > Math.SQRT2) {
+    mh /= 2;
+    ml /= 2;
+    e += 1;
   }
-  // log2 = ln / ln2 + e
+  ddAdd(mh, ml, -1, 0);
+  if (ddHi === 0) {
+    ddHi = e;
+    ddLo = 0;
+    return;
+  }
+  log1pDD(ddHi, ddLo);
   ddDiv(ddHi, ddLo, LN2_H, LN2_L);
-  if (!plusOne) ddAdd(ddHi, ddLo, e, 0);
+  ddAdd(ddHi, ddLo, e, 0);
 }
 
 /** FYL2X (plusOne false) / FYL2XP1: RES = y * log2(x [+1]). */
@@ -329,7 +389,7 @@ export function ylog2(f: X87, x: number, y: number, plusOne: boolean): void {
   const nx = cx === Cls.QNaN || cx === Cls.SNaN,
     ny = cy === Cls.QNaN || cy === Cls.SNaN;
   if (nx || ny) {
-    // Same rules as the arithmetic: reuse add's NaN selection through a NaN + NaN.
+    // The arithmetic's NaN rules: an addition of the two picks the same NaN.
     f.add(x, y, false);
     return;
   }
@@ -343,8 +403,7 @@ export function ylog2(f: X87, x: number, y: number, plusOne: boolean): void {
   if (!plusOne) {
     if (cx === Cls.Zero) {
       if (cy === Cls.Zero) return invalid(f);
-      if (cy === Cls.Inf) return (f.setInf(RES, sy ^ 1), undefined);
-      f.flags |= ZE;
+      if (cy !== Cls.Inf) f.flags |= ZE;
       f.setInf(RES, sy ^ 1);
       return;
     }
@@ -353,17 +412,15 @@ export function ylog2(f: X87, x: number, y: number, plusOne: boolean): void {
       f.setInf(RES, sy);
       return;
     }
-    // x finite positive: log2(x) sign
     const isOne = (f.se[x] & 0x7fff) === 16383 && f.hi[x] === 0x80000000 && f.lo[x] === 0;
+    const l2neg = (f.se[x] & 0x7fff) < 16383 ? 1 : 0;
     if (cy === Cls.Inf) {
       if (isOne) return invalid(f);
-      const l2neg = (f.se[x] & 0x7fff) < 16383;
-      f.setInf(RES, sy ^ (l2neg ? 1 : 0));
+      f.setInf(RES, sy ^ l2neg);
       return;
     }
     if (isOne || cy === Cls.Zero) {
-      const l2neg = (f.se[x] & 0x7fff) < 16383;
-      f.setZero(RES, sy ^ (isOne ? 0 : l2neg ? 1 : 0));
+      f.setZero(RES, sy ^ (isOne ? 0 : l2neg));
       return;
     }
   } else {
@@ -383,18 +440,62 @@ export function ylog2(f: X87, x: number, y: number, plusOne: boolean): void {
       return;
     }
   }
-  log2DD(f, x, plusOne);
-  const lh = ddHi,
+  // L = log2(x) or log2(1 + x) as a double-double times 2^ls.
+  slotToDD(f, x);
+  let lh: number,
+    ll: number,
+    ls = 0;
+  if (plusOne) {
+    const e = valScale;
+    if (valHi < 0 && e >= 0) {
+      // 1 + x <= 0: the hardware hands back x.
+      f.canon(RES, x);
+      f.flags |= PE;
+      return;
+    }
+    if (e < -60) {
+      // log2(1 + x) = (x - x^2/2) / ln 2, x = m * 2^e.
+      ddDiv(valHi, valLo, LN2_H, LN2_L);
+      const h = ddHi,
+        l = ddLo;
+      ddAdd(h, l, -h * valHi * 2 ** (e - 1) - Math.abs(h) * STEER, 0);
+      ls = e;
+    } else if (e >= 1 && valHi > 0) {
+      // log2(x) + log2(1 + 1/x).
+      log2Significand(valHi, valLo, e);
+      const gh = ddHi,
+        gl = ddLo;
+      ddDiv(1, 0, valHi, valLo);
+      log1pDD(ddHi * 2 ** -e, ddLo * 2 ** -e);
+      ddDiv(ddHi, ddLo, LN2_H, LN2_L);
+      ddAdd(gh, gl, ddHi, ddLo);
+    } else {
+      // 1 + x exactly, then its logarithm.
+      const k = 2 ** e;
+      ddAdd(1, 0, valHi * k, valLo * k);
+      const wh = ddHi,
+        wl = ddLo;
+      if (wh >= Math.SQRT1_2 && wh <= Math.SQRT2) {
+        log1pDD(valHi * k, valLo * k);
+        ddDiv(ddHi, ddLo, LN2_H, LN2_L);
+      } else {
+        const ke = Math.floor(Math.log2(wh));
+        log2Significand(wh * 2 ** -ke, wl * 2 ** -ke, ke);
+      }
+    }
+    lh = ddHi;
     ll = ddLo;
+  } else {
+    log2Significand(valHi, valLo, valScale);
+    lh = ddHi;
+    ll = ddLo;
+  }
   slotToDD(f, y);
-  const yh = valHi,
-    yl = valLo,
-    ys = valScale;
-  ddMul(lh, ll, yh, yl);
-  ddToSlot(f, RES, ddHi, ddLo, ys);
+  ddMul(lh, ll, valHi, valLo);
+  ddToSlot(f, RES, ddHi, ddLo, ls + valScale);
 }
 
-/** FPATAN: RES = atan2(y, x) (y = ST(1), x = ST(0)). */
+/** FPATAN: RES = the angle of (x, y) (y = ST(1), x = ST(0)). */
 export function atan2x(f: X87, y: number, x: number): void {
   const cx = f.classify(x),
     cy = f.classify(y);
@@ -409,105 +510,91 @@ export function atan2x(f: X87, y: number, x: number): void {
   }
   const sx = f.se[x] >> 15,
     sy = f.se[y] >> 15;
-  // Reduce both to double-doubles with a common scale.
-  let xh: number,
-    xl = 0,
-    yh: number,
-    yl = 0;
-  let ex = 0,
-    ey = 0;
-  if (cx === Cls.Inf) xh = sx ? -Infinity : Infinity;
-  else if (cx !== Cls.Zero) {
-    slotToDD(f, x);
-    xh = valHi;
-    xl = valLo;
-    ex = valScale;
-  } else xh = sx ? -0 : 0;
-  if (cy === Cls.Inf) yh = sy ? -Infinity : Infinity;
-  else if (cy !== Cls.Zero) {
-    slotToDD(f, y);
-    yh = valHi;
-    yl = valLo;
-    ey = valScale;
-  } else yh = sy ? -0 : 0;
-  if (cx === Cls.Zero || cy === Cls.Zero || cx === Cls.Inf || cy === Cls.Inf) {
-    const r = Math.atan2(yh, xh);
-    if (r === 0 || Object.is(r, -0)) f.setZero(RES, sy);
-    else {
-      // Multiples of pi/4 exactly rounded.
-      const k = Math.round(r / (Math.PI / 4));
-      piMultiple(f, k, sy);
-    }
-    return;
-  }
-  // Scale so the ratio is formed without overflow: only ey - ex matters.
-  const d = ey - ex;
-  if (d > 900) {
-    piMultiple(f, 2, sy);
-    return;
-  }
-  if (d < -900) {
-    // |y/x| tiny: atan2 = y/x (x > 0) or +-pi (x < 0).
+  if (cy === Cls.Zero) {
+    // +-0, or +-pi when x is negative (including -0).
     if (sx) piMultiple(f, 4, sy);
-    else {
-      f.div(y, x);
-      f.flags |= PE;
-    }
+    else f.setZero(RES, sy);
     return;
   }
-  const sc = 2 ** d;
-  yh *= sc;
-  yl *= sc;
-  atanDD(yh, yl, xh, xl);
-  ddToSlot(f, RES, ddHi, ddLo, 0);
+  if (cx === Cls.Zero) return piMultiple(f, 2, sy);
+  if (cy === Cls.Inf) return piMultiple(f, cx === Cls.Inf ? (sx ? 3 : 1) : 2, sy);
+  if (cx === Cls.Inf) {
+    if (sx) piMultiple(f, 4, sy);
+    else f.setZero(RES, sy);
+    return;
+  }
+  slotToDD(f, x);
+  const xh = Math.abs(valHi),
+    xl = valHi < 0 ? -valLo : valLo,
+    ex = valScale;
+  slotToDD(f, y);
+  const yh = Math.abs(valHi),
+    yl = valHi < 0 ? -valLo : valLo,
+    ey = valScale;
+  const d = ey - ex;
+  if (d > 120) {
+    // |y/x| huge: pi/2 - x/y.
+    piMultiple(f, 2, sy, true);
+    return;
+  }
+  if (d < -60) {
+    // |y/x| tiny: the angle is t = |y/x| (x > 0) or pi - t.
+    if (sx) return piMultiple(f, 4, sy, true);
+    ddDiv(yh, yl, xh, xl);
+    const s = sy ? -1 : 1;
+    ddToSlot(f, RES, s * ddHi, s * (ddLo - ddHi * STEER), d);
+    return;
+  }
+  atanDD(yh * 2 ** d, yl * 2 ** d, sx ? -xh : xh, sx ? -xl : xl);
+  const s = sy ? -1 : 1;
+  ddToSlot(f, RES, s * ddHi, s * ddLo, 0);
 }
 
-function piMultiple(f: X87, k: number, sign: number): void {
-  // k * pi/4 as a double-double, rounded once.
-  const PI_H = 3.141592653589793,
-    PI_L = 1.2246467991473532e-16;
-  const q = Math.abs(k);
-  ddMul(PI_H, PI_L, q / 4, 0);
-  ddToSlot(f, RES, sign ? -ddHi : ddHi, sign ? -ddLo : ddLo, 0);
+const PI_H = 3.141592653589793,
+  PI_L = 1.2246467991473532e-16;
+
+/** RES = sign * k * pi/4, rounded once; `less` steers the rounding just below it. */
+function piMultiple(f: X87, k: number, sign: number, less = false): void {
+  ddMul(PI_H, PI_L, k / 4, 0);
+  const h = ddHi,
+    l = ddLo - (less ? h * STEER : 0);
+  ddToSlot(f, RES, sign ? -h : h, sign ? -l : l, 0);
 }
 
-/** atan2 in double-double: a double estimate refined by one Newton step on tan. */
+/** atan2(y, x) (y >= 0) in double-double: a double estimate refined by Newton steps. */
 function atanDD(yh: number, yl: number, xh: number, xl: number): void {
   let th = Math.atan2(yh, xh),
     tl = 0;
   for (let it = 0; it < 2; it++) {
-    // t -= (sin t * x - cos t * y) / (cos t * x + sin t * y)
-    reduce(th, tl);
-    sincosDD(redHi, redLo);
+    // t -= (sin t * x - cos t * y) / (cos t * x + sin t * y), with sin/cos of t near the
+    // estimate (t in [0, pi]: reduce by pi/2 in double-double).
+    let q = 0,
+      rh = th,
+      rl = tl;
+    if (th > Math.PI / 4) {
+      q = Math.round(th / (Math.PI / 2));
+      ddMul(PI_H, PI_L, q / 2, 0);
+      ddAdd(th, tl, -ddHi, -ddLo);
+      rh = ddHi;
+      rl = ddLo;
+    }
+    sincosDD(rh, rl);
     let sh = sinH,
       sl = sinL,
       ch = cosH,
       cl = cosL;
-    switch (redQ) {
-      case 1: {
-        const a = sh,
-          b = sl;
-        sh = ch;
-        sl = cl;
-        ch = -a;
-        cl = -b;
-        break;
-      }
-      case 2:
-        sh = -sh;
-        sl = -sl;
-        ch = -ch;
-        cl = -cl;
-        break;
-      case 3: {
-        const a = sh,
-          b = sl;
-        sh = -ch;
-        sl = -cl;
-        ch = a;
-        cl = b;
-        break;
-      }
+    if (q === 1) {
+      const a = sh,
+        b = sl;
+      sh = ch;
+      sl = cl;
+      ch = -a;
+      cl = -b;
+    } else if (q === 2) {
+      sh = -sh;
+      sl = -sl;
+      ch = -ch;
+      cl = -cl;
     }
     ddMul(sh, sl, xh, xl);
     const ah = ddHi,
@@ -530,7 +617,7 @@ function atanDD(yh: number, yl: number, xh: number, xl: number): void {
   ddLo = tl;
 }
 
-/** F2XM1: RES = 2^x - 1 for -1 <= x <= 1. */
+/** F2XM1: RES = 2^x - 1 for -1 <= x <= 1; beyond that the hardware returns x. */
 export function exp2m1(f: X87, x: number): void {
   const c = f.classify(x);
   if (c === Cls.Unsupported) return invalid(f);
@@ -549,28 +636,40 @@ export function exp2m1(f: X87, x: number): void {
     f.flags |= DE;
     if ((f.cw & DE) === 0) return;
   }
-  slotValue(f, x);
-  // 2^x - 1 = expm1(x ln 2); series in double-double.
+  const e = (f.se[x] & 0x7fff) - 16383;
+  if (e > 0 || (e === 0 && (f.hi[x] !== 0x80000000 || f.lo[x] !== 0))) {
+    // Outside [-1, 1] the hardware hands back x, inexact.
+    f.canon(RES, x);
+    f.flags |= PE;
+    return;
+  }
+  slotToDD(f, x);
+  const s = valScale;
+  // z = x ln 2 as a significand times 2^s.
   ddMul(valHi, valLo, LN2_H, LN2_L);
   const zh = ddHi,
     zl = ddLo;
-  if (Math.abs(zh) < 1e-300) {
-    ddToSlot(f, RES, zh, zl, 0);
+  if (s < -60) {
+    // expm1(z) = z + z^2/2: the second term at scale s is z^2/2 * 2^s.
+    ddToSlot(f, RES, zh, zl + zh * zh * 2 ** (s - 1) + Math.abs(zh) * STEER, s);
     return;
   }
-  let th = zh,
-    tl = zl,
-    sh = zh,
-    sl = zl;
+  const k = 2 ** s;
+  const ah = zh * k,
+    al = zl * k;
+  let th = ah,
+    tl = al,
+    sh = ah,
+    sl = al;
   for (let n = 2; n < 60; n++) {
-    ddMul(th, tl, zh, zl);
+    ddMul(th, tl, ah, al);
     ddDiv(ddHi, ddLo, n, 0);
     th = ddHi;
     tl = ddLo;
     ddAdd(sh, sl, th, tl);
     sh = ddHi;
     sl = ddLo;
-    if (Math.abs(th) < 1e-36 * Math.abs(sh)) break;
+    if (Math.abs(th) <= 1e-36 * Math.abs(sh)) break;
   }
   ddToSlot(f, RES, sh, sl, 0);
 }
