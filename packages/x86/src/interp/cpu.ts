@@ -65,6 +65,13 @@ export class Cpu implements CpuCore {
   readonly fl = new Flags();
   /** The x87 FPU (fpu/x87.ts); its instructions are in x87.ts. */
   readonly fpu = new X87();
+  // Model-specific registers (RDMSR/WRMSR): SYSENTER_CS/ESP/EIP, and the two performance
+  // counters with their event selects (no event is counted: the counters keep what is written).
+  sysenterCs = 0;
+  sysenterEsp = 0;
+  sysenterEip = 0;
+  readonly perfCounter = new Float64Array(2);
+  readonly perfEventSelect = new Int32Array(2);
 
   // Segment registers ES CS SS DS FS GS, then LDTR and TR, with their descriptor caches and
   // the offset ranges a read or a write through each may touch (empty range: always faults).
@@ -175,7 +182,7 @@ export class Cpu implements CpuCore {
 
   reset(): void {
     this.regs.fill(0);
-    this.regs[EDX] = 0x0400; // family 4 in DX after RESET
+    this.regs[EDX] = 0x0630; // family 6, model 3 in DX after RESET
     this.fl.flags = 0x2;
     this.fl.lazy = 0;
     this.cr0 = CR0_ET;
@@ -193,6 +200,9 @@ export class Cpu implements CpuCore {
     setSegCache(this, TR, 0, 0, 0xffff, 0x8b);
     this.eip = 0xfff0;
     this.cpl = 0;
+    this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
+    this.perfCounter.fill(0);
+    this.perfEventSelect.fill(0);
     // RESET (unlike INIT) leaves the FPU with control word 0x0040 and every register +0.
     this.fpu.init();
     this.fpu.cw = 0x40;

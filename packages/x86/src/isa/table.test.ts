@@ -219,6 +219,9 @@ function ecxFor(form: InstructionForm, kind: Sandbox, reg: number): number | und
   // MOV to CR4 takes only the bits CPUID reports (PSE here); the default ECX would set VME.
   if (form.opcode === 0x0f22 && reg === 4) return 0x10;
   if (form.opcode === 0x8e) return dataSelector(kind);
+  // RDMSR/WRMSR of a performance counter (an MSR the core has), RDPMC of counter 0.
+  if (form.mnemonic === 'rdmsr' || form.mnemonic === 'wrmsr') return 0xc1;
+  if (form.mnemonic === 'rdpmc') return 0;
   return undefined;
 }
 
@@ -344,6 +347,10 @@ function expected(form: InstructionForm, eflags: number): Expected {
       return eflags & 0x800 ? { vector: 4 } : { advance: true };
     case 'iretd':
       return { transfer: true };
+    case 'sysenter':
+    case 'sysexit':
+      // SYSENTER_CS is 0 in the sandbox (p6.test.ts runs them for real).
+      return { vector: 13 };
   }
   if (form.ends === 'jump' || form.ends === 'call' || form.ends === 'return') return { transfer: true };
   return { advance: true };
