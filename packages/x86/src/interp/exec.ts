@@ -1025,9 +1025,13 @@ function pushSeg(c: Cpu, seg: number): void {
 
 export function popSeg(c: Cpu, seg: number): void {
   const sp0 = c.sp();
+  // The increment belongs to the stack popped from, even when POP SS changes its size.
+  const popped32 = c.ss32;
   const sel = c.o32 ? c.rd32(SS, sp0) & 0xffff : c.rd16(SS, sp0);
   loadSeg(c, seg, sel);
-  c.setSp(sp0 + (c.o32 ? 4 : 2));
+  const sp = sp0 + (c.o32 ? 4 : 2);
+  if (popped32) c.regs[ESP] = sp;
+  else c.r16[ESP << 1] = sp;
   if (seg === SS) c.events |= EV_SHADOW;
 }
 
@@ -1143,8 +1147,10 @@ function enter(c: Cpu): void {
   }
   const newSp = (sp - size) & mask;
   if (size > 0) {
-    // The new stack top must be writable, and aligned when alignment checking is on.
+    // The new stack top must be writable — by the segment and by paging, at the current
+    // privilege — and aligned when alignment checking is on.
     const lin = c.linW(SS, newSp, 1);
+    if (c.paging) c.translate(lin, true, c.cpl === 3);
     if (c.alignCheck) c.checkAlignment(lin, o);
   }
   if (c.o32) regs[EBP] = frame;
