@@ -192,6 +192,13 @@ export interface CpuCore {
   invalidatePhysical(phys: number, length: number): void;
   /** Drop every cached translation, as a CR3 reload would (for host-side page-table edits). */
   flushTlb(): void;
+  /**
+   * The x87 state (registers, control, status and tag words, instruction and operand
+   * pointers) as plain data, for a kernel's FPU context switch; `restoreFpu(null)` gives the
+   * FNINIT state. A core without an FPU leaves these out.
+   */
+  saveFpu?(): Int32Array;
+  restoreFpu?(state: Int32Array | null): void;
 }
 
 /** A registered core: a name and a factory. The conformance kit runs against each. */

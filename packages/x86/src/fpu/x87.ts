@@ -133,6 +133,41 @@ export class X87 {
     this.fip = this.fcs = this.fop = this.fdp = this.fds = 0;
   }
 
+  /** Every architectural bit of the FPU as 34 integers. */
+  snapshot(): Int32Array {
+    const s = new Int32Array(34);
+    s[0] = this.cw;
+    s[1] = this.sw;
+    s[2] = this.top;
+    s[3] = this.empty;
+    s[4] = this.fip;
+    s[5] = this.fcs;
+    s[6] = this.fop;
+    s[7] = this.fdp;
+    s[8] = this.fds;
+    for (let i = 0; i < 8; i++) {
+      s[10 + i * 3] = this.se[i];
+      s[11 + i * 3] = this.hi[i];
+      s[12 + i * 3] = this.lo[i];
+    }
+    return s;
+  }
+
+  /** Load a snapshot() (null: the FNINIT state, registers kept). */
+  restore(s: Int32Array | null): void {
+    if (s === null) return this.init();
+    this.cw = s[0];
+    this.sw = s[1];
+    this.top = s[2];
+    this.empty = s[3];
+    this.fip = s[4] >>> 0;
+    this.fcs = s[5];
+    this.fop = s[6];
+    this.fdp = s[7] >>> 0;
+    this.fds = s[8];
+    for (let i = 0; i < 8; i++) this.set(i, s[10 + i * 3], s[11 + i * 3] >>> 0, s[12 + i * 3] >>> 0);
+  }
+
   // ------------------------------------------------------------------ words
 
   /** The status word with TOP. */

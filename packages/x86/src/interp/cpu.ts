@@ -298,6 +298,14 @@ export class Cpu implements CpuCore {
     this.flushTlb();
   }
 
+  saveFpu(): Int32Array {
+    return this.fpu.snapshot();
+  }
+
+  restoreFpu(state: Int32Array | null): void {
+    this.fpu.restore(state);
+  }
+
   requestStop(): void {
     this.events |= EV_STOP;
   }
