@@ -39,3 +39,7 @@ hog_elf_end:
 syscheck_elf_start:
 	.incbin "user-syscheck.elf"
 syscheck_elf_end:
+	.globl fpu_elf_start, fpu_elf_end
+fpu_elf_start:
+	.incbin "user-fpu.elf"
+fpu_elf_end:

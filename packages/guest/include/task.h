@@ -83,7 +83,18 @@ struct task {
 	struct demand_region stack;
 	struct demand_region heap; /* [end of the image, brk): filled on demand */
 	struct file files[MAX_FDS];
+	/* The x87 state (an FNSAVE image) while another task has the FPU; fpu_used once the
+	 * task has touched it (until then its first FPU instruction gets a fresh FNINIT). */
+	u8 fpu[108] __attribute__((aligned(4)));
+	int fpu_used;
 };
+
+/* The task whose state the FPU holds; CR0.TS is set while any other task runs (lazy FPU). */
+extern struct task *fpu_owner;
+/* #NM: the current task used the FPU while TS was set: give it the FPU. */
+void fpu_device_not_available(void);
+/* Set TS unless next owns the FPU (on every task switch and at boot). */
+void fpu_switch_to(struct task *next);
 
 /* The task slots: [0] is the kernel's own thread (pid 0), which boots and then idles. */
 extern struct task tasks[MAX_TASKS];
@@ -101,7 +112,7 @@ extern const char fault_program_start[], fault_program_end[];
 extern const char spin_program_start[], spin_program_end[];
 extern const char sh_elf_start[], sh_elf_end[], greet_elf_start[], greet_elf_end[], upper_elf_start[],
 	upper_elf_end[], init_elf_start[], init_elf_end[], hog_elf_start[], hog_elf_end[],
-	syscheck_elf_start[], syscheck_elf_end[];
+	syscheck_elf_start[], syscheck_elf_end[], fpu_elf_start[], fpu_elf_end[];
 /* The name of program i in /bin, or NULL past the last. */
 const char *user_program_name(unsigned int i);
 

@@ -32,6 +32,7 @@ static const struct program {
 	{ "upper", upper_elf_start, upper_elf_end, 1 },
 	{ "hog", hog_elf_start, hog_elf_end, 1 },
 	{ "syscheck", syscheck_elf_start, syscheck_elf_end, 1 },
+	{ "fpu", fpu_elf_start, fpu_elf_end, 1 },
 };
 
 const char *user_program_name(unsigned int i)

@@ -132,6 +132,9 @@ noreturn void start_kernel(void)
 
 	gdt_init();
 	trap_init();
+	/* The FPU: errors as #MF (NE), WAIT honours TS (MP), and TS set until a task uses it. */
+	pv_ops.write_cr0(pv_ops.read_cr0() | 0x22);
+	fpu_switch_to(current);
 	printk("descriptors: GDT of %u entries, IDT of %u vectors loaded\n", GDT_ENTRIES, IDT_ENTRIES);
 
 	page_alloc_init();

@@ -68,6 +68,43 @@ static void load_task_mm(struct task *t)
 		pv_ops.load_tls(t->tls);
 }
 
+/* ---------------------------------------------------------------- the FPU, lazily */
+
+#define CR0_TS 0x8
+
+struct task *fpu_owner;
+
+void fpu_switch_to(struct task *next)
+{
+	unsigned long cr0 = pv_ops.read_cr0();
+
+	if (next == fpu_owner) {
+		if (cr0 & CR0_TS)
+			pv_ops.clts();
+	} else if (!(cr0 & CR0_TS)) {
+		pv_ops.write_cr0(cr0 | CR0_TS);
+	}
+}
+
+void fpu_device_not_available(void)
+{
+	pv_ops.clts();
+	if (fpu_owner == current)
+		return;
+	if (fpu_owner)
+		__asm__ __volatile__("fnsave %0" : "=m"(fpu_owner->fpu));
+	else
+		/* A task that died with an x87 exception pending leaves it behind: FRSTOR waits. */
+		__asm__ __volatile__("fnclex");
+	if (current->fpu_used) {
+		__asm__ __volatile__("frstor %0" : : "m"(current->fpu));
+	} else {
+		__asm__ __volatile__("fninit");
+		current->fpu_used = 1;
+	}
+	fpu_owner = current;
+}
+
 /* Round robin: the first runnable task after prev in slot order; prev itself if it is the
  * only one; NULL if none is. */
 static struct task *pick_next(struct task *prev)
@@ -102,6 +139,7 @@ void schedule(void)
 	if (next != prev) {
 		load_task_mm(next);
 		current = next;
+		fpu_switch_to(next);
 		switch_context(&prev->ksp, next->ksp);
 		/* prev again: someone switched back to us. */
 	}
@@ -317,6 +355,13 @@ long do_fork(struct trapframe *tf)
 			child->files[fd].data = child->files[fd].page;
 		}
 	}
+	/* The child's FPU state is the parent's: saved from the FPU if the parent has it there. */
+	if (current->fpu_used) {
+		if (fpu_owner == current)
+			__asm__ __volatile__("fnsave %0\n\tfrstor %0" : "+m"(current->fpu));
+		memcpy(child->fpu, current->fpu, sizeof(child->fpu));
+		child->fpu_used = 1;
+	}
 	build_kernel_stack(child, tf)->eax = 0; /* fork returns 0 in the child */
 	local_irq_disable();
 	child->state = TASK_RUNNING;
@@ -489,6 +534,12 @@ long do_execve(struct trapframe *tf, const char *path, unsigned long uargv)
 	pv_ops.write_cr3(__pa(kernel_pgdir));
 	release_user_space(current->pgdir);
 	load_program(current, tf, image, size, is_elf, &a);
+	/* A new program starts with a fresh FPU on its first FPU instruction. */
+	current->fpu_used = 0;
+	if (fpu_owner == current) {
+		fpu_owner = NULL;
+		fpu_switch_to(current);
+	}
 	/* argv[0] named the program; the name shown by ps is the file's. */
 	free_page(a.page);
 	load_task_mm(current);
@@ -532,6 +583,8 @@ noreturn void do_exit(int status)
 	if (t == init_task)
 		panic("init ended (waitpid status %x): nothing is left to run", (unsigned int)status);
 	close_files(t);
+	if (fpu_owner == t)
+		fpu_owner = NULL;
 	pv_ops.write_cr3(__pa(kernel_pgdir));
 	release_user_space(t->pgdir);
 	free_page(t->pgdir);

@@ -158,6 +158,8 @@ void trap(struct trapframe *tf)
 		do_IRQ(tf->trapno - FIRST_EXTERNAL_VECTOR, tf);
 	else if (tf->trapno == SYSCALL_VECTOR)
 		do_syscall(tf);
+	else if (tf->trapno == 7 && user)
+		fpu_device_not_available();
 	else if (user && tf->trapno < 32)
 		user_fault(tf, trap_signal(tf->trapno), trap_names[tf->trapno] ? trap_names[tf->trapno] : "trap", 0);
 	else

@@ -124,10 +124,38 @@ describe('the console shell on the emulated PC', () => {
 
   it('lists and prints the built-in files', () => {
     expect(command('ls').text).toBe('ls\nbin/\ndev/\nproc/\netc/motd\nREADME\netc/hostname\n# ');
-    expect(command('ls /bin').text).toBe('ls /bin\ninit\nsh\nhello\nfault\nspin\ngreet\nupper\nhog\nsyscheck\n# ');
+    expect(command('ls /bin').text).toBe('ls /bin\ninit\nsh\nhello\nfault\nspin\ngreet\nupper\nhog\nsyscheck\nfpu\n# ');
     expect(command('ls /proc').text).toBe('ls /proc\nuptime\nmeminfo\nps\nkmsg\nlguest\nmounts\ndisks\n# ');
     expect(command('cat /etc/motd').text).toContain('Welcome to the lguest.ts guest');
     expect(command('cat /nope').text).toContain('cat: /nope: no such file or directory\n');
+  });
+
+  it('computes on the x87, and two programs at once each keep their own FPU (lazily, on #NM)', () => {
+    expect(command('fpu 3').text).toMatch(
+      new RegExp(
+        '^fpu 3\n' +
+          'fpu: 1/3 = 0\\.333333333333\n' +
+          'fpu: sqrt\\(2\\) = 1\\.414213562373\n' +
+          'fpu: 0\\.1 \\+ 0\\.2 = 0x3fd3333333333334\n' +
+          'fpu: \\(long\\)-7\\.9 = -7\n' +
+          'fpu: rint\\(2\\.5\\) nearest 2 down 2 up 3 chop 2\n' +
+          'fpu: rint\\(-2\\.5\\) nearest -2 down -3 up -2 chop -2\n' +
+          'fpu: 1/0 masked = inf \\(ZE\\)\n' +
+          'fpu\\[\\d+\\]: killed by x87 error \\(trap 16\\) at eip [0-9a-f]{8}\n' +
+          'fpu: 1/0 unmasked: SIGFPE\n' +
+          'fpu\\[\\d+\\]: kept \\d+\\.5 across yields: ok\n# $',
+      ),
+    );
+    const before = s.output().length;
+    command('fpu 200 &');
+    command('fpu 200');
+    command('wait');
+    const both = s.output().slice(before);
+    const kept = [...both.matchAll(/fpu\[(\d+)\]: kept (\d+)\.5 across yields: (\w+)/g)];
+    expect(kept.map((m) => m[3])).toEqual(['ok', 'ok']);
+    // Each kept its own value (1234.5 + its pid) while the other used the FPU.
+    for (const m of kept) expect(Number(m[2])).toBe(1234 + Number(m[1]));
+    expect(both).not.toContain('WRONG');
   });
 
   it('reports the system: uname, uptime, free, dmesg, lguest', () => {

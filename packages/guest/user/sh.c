@@ -317,7 +317,8 @@ static void help(void)
 	    "  fault             dereference NULL (and be killed for it)\n"
 	    "  spin              loop until Ctrl-C\n"
 	    "  hog [N]           count primes below N, to keep the CPU busy (try: hog & hog &)\n"
-	    "  syscheck          ask the kernel bad questions, check its answers\n");
+	    "  syscheck          ask the kernel bad questions, check its answers\n"
+	    "  fpu [N]           floating point on the x87; try fpu & fpu\n");
 }
 
 static void do_uname(int argc, char **argv)

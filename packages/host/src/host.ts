@@ -69,6 +69,22 @@ export interface DescriptorTable {
 }
 
 export class Host {
+  /** The process whose FPU state the CPU holds. */
+  private fpuOwner: Process | null = null;
+
+  /**
+   * The FPU is each process's own (a launcher's is its guest's): before a process runs on
+   * the CPU, the state of the last one to run there is saved and this one's loaded.
+   */
+  private switchFpu(task: Process | null): void {
+    const core = this.core;
+    if (task === null || task === this.fpuOwner || !core.saveFpu || !core.restoreFpu) return;
+    const owner = this.fpuOwner;
+    if (owner && !owner.exited) owner.fpu = core.saveFpu();
+    core.restoreFpu(task.fpu);
+    this.fpuOwner = task;
+  }
+
   // --- the machine ---
   readonly memory: ArrayBuffer;
   /** Physical memory as bytes, dwords (little-endian) and a DataView (for abi accessors). */
@@ -367,7 +383,10 @@ export class Host {
 
   /** Run `fn` holding the CPU as `task` (FIFO among tasks; see sched.ts). */
   runOnCpu<R>(task: Process | null, fn: () => R): Promise<R> {
-    return this.sched.runOnCpu(task, fn);
+    return this.sched.runOnCpu(task, () => {
+      this.switchFpu(task);
+      return fn();
+    });
   }
 
   /**

@@ -75,6 +75,8 @@ export class Process implements SignalTarget {
   readonly mm: Mm;
   /** The exit status once the process has exited. */
   exitCode: number | null = null;
+  /** The process's FPU state while another process has the FPU (null: never used). */
+  fpu: Int32Array | null = null;
 
   private readonly ctx: ProcessContext;
   private readonly fds: (File | undefined)[] = [];

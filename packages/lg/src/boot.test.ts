@@ -336,8 +336,12 @@ describe('adversarial guests', () => {
 });
 
 /** Boots the guest with the kernel word "shell" and types `script` a line per prompt. */
-async function shellSession(script: string[], initrd?: string): Promise<{ result: LaunchResult; out: string }> {
-  const host = newHost();
+async function shellSession(
+  script: string[],
+  initrd?: string,
+  sharedHost?: Host,
+): Promise<{ result: LaunchResult; out: string }> {
+  const host = sharedHost ?? newHost();
   lguestHere(host);
   const proc = host.createProcess('launcher');
   if (typeof proc === 'number') throw new Error('createProcess failed');
@@ -366,7 +370,7 @@ async function shellSession(script: string[], initrd?: string): Promise<{ result
   });
   const result = await launcher.run();
   proc.exit(0);
-  host.shutdown();
+  if (!sharedHost) host.shutdown();
   return { result, out };
 }
 
@@ -424,6 +428,30 @@ describe('processes under lg', () => {
     expect(out).toMatch(/syscheck: (\d+) of \1 checks passed\n/);
     expect(out).toMatch(/# exit\npower: .*powering off\n$/);
   }, 60_000);
+});
+
+describe('the FPU under lg', () => {
+  it('gives two guests computing at once each their own FPU, and each process in them its own', async () => {
+    // Two guests in one host take turns on the CPU while their fpu programs hold a value
+    // (1234.5 + pid) in an FPU register across 20000 yields; greet first makes the pids differ.
+    const host = newHost({ memoryMiB: 160 });
+    const [a, b] = await Promise.all([
+      shellSession(['fpu 20000', 'poweroff'], undefined, host),
+      shellSession(['greet', 'fpu 20000', 'poweroff'], undefined, host),
+    ]);
+    host.shutdown();
+    const kept = [a.out, b.out].map((out) => /fpu\[(\d+)\]: kept (\d+)\.5 across yields: (\w+)/.exec(out));
+    expect(kept.map((m) => m?.[3])).toEqual(['ok', 'ok']);
+    expect(kept.map((m) => Number(m?.[2]) - Number(m?.[1]))).toEqual([1234, 1234]);
+    expect(kept[0]?.[1]).not.toBe(kept[1]?.[1]);
+    for (const { result, out } of [a, b]) {
+      expect(result).toEqual({ exitStatus: 0, reason: 'CRASH: Power down' });
+      expect(out).toContain('fpu: 1/3 = 0.333333333333\n');
+      expect(out).toContain('fpu: rint(-2.5) nearest -2 down -3 up -2 chop -2\n');
+      expect(out).toContain('fpu: 1/0 masked = inf (ZE)\n');
+      expect(out).toContain('fpu: 1/0 unmasked: SIGFPE\n');
+    }
+  }, 120_000);
 });
 
 describe('an initrd under the shell', () => {

@@ -83,7 +83,66 @@ function tickingKernel(ticks: number): Code {
   return c;
 }
 
+/**
+ * A kernel that leaves CR0.NE clear, unmasks the zero-divide exception, divides 1 by 0 and
+ * waits (FWAIT): FERR# must reach it as IRQ 13 through the remapped slave PIC (vector 0x2D),
+ * whose handler prints 'F', clears the latch (port 0xF0) and the exception, and returns;
+ * then it prints 'K' and powers off.
+ */
+function ferrKernel(): Code {
+  const c = multibootCode().label('start');
+  c.emit(0xfa); // cli
+  for (const [port, value] of [
+    [0x20, 0x11],
+    [0xa0, 0x11],
+    [0x21, 0x20],
+    [0xa1, 0x28],
+    [0x21, 0x04],
+    [0xa1, 0x02],
+    [0x21, 0x01],
+    [0xa1, 0x01],
+    [0x21, 0xfb],
+    [0xa1, 0xdf],
+  ]) {
+    outb(c, port, value);
+  }
+  c.emit(0x0f, 0x01, 0x1d).ref('idtr', 'abs32'); // lidt [idtr]
+  c.emit(0xdb, 0xe3); // fninit
+  c.emit(0xd9, 0x2d).ref('cw', 'abs32'); // fldcw [cw]
+  c.emit(0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9); // fld1; fldz; fdivp: 1/0, ZE unmasked
+  c.emit(0xfb); // sti
+  c.emit(0x9b); // fwait: FERR#
+  c.emit(0x90, 0x90);
+  print(c, 'K');
+  powerOff(c);
+  c.label('fpuerr');
+  print(c, 'F');
+  c.emit(0xe6, 0xf0); // out 0xf0, al: clear the latch
+  c.emit(0xdb, 0xe2); // fnclex
+  outb(c, 0xa0, 0x20);
+  outb(c, 0x20, 0x20);
+  c.emit(0xcf); // iret
+  while (c.here % 8) c.emit(0x90);
+  c.label('idt');
+  for (let v = 0; v < 0x2e; v++) {
+    if (v === 0x2d) c.ref('fpuerr', 'lo16').u16(0x08).u16(0x8e00).ref('fpuerr', 'hi16');
+    else c.u32(0).u32(0);
+  }
+  c.label('idtr')
+    .u16(0x2e * 8 - 1)
+    .ref('idt', 'abs32');
+  c.label('cw').u16(0x37b);
+  return c;
+}
+
 describe('the emulated PC', () => {
+  it('routes FERR# of an unmasked x87 exception to IRQ 13 when CR0.NE is clear', () => {
+    const { pc, out } = boot(ferrKernel());
+    const r = pc.run();
+    expect(r.reason).toBe('power-off');
+    expect(out()).toBe('FK');
+  });
+
   it('boots a multiboot kernel that prints on COM1 and powers off', () => {
     const c = multibootCode().label('start');
     print(c, 'hello, pc\n');

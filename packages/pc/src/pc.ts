@@ -108,6 +108,8 @@ export interface Pc {
 }
 
 const IF = 0x200;
+/** The x87's error line (FERR#) on the slave PIC. */
+const FPU_IRQ = 13;
 
 /** Builds a PC with `memoryMiB` of zeroed RAM and its devices wired to a fresh core. */
 export function createPc(options: PcOptions): Pc {
@@ -160,8 +162,16 @@ export function createPc(options: PcOptions): Pc {
   bus.register(CMOS_INDEX, 2, cmos);
   // Port 0x80, the POST-code port, is where guests write to waste a microsecond.
   bus.register(0x80, 1, { in8: () => 0xff, out8: () => undefined });
+  // FERR#: an x87 error while CR0.NE is clear raises IRQ 13, held until a write to port 0xF0
+  // (the coprocessor-error latch of the PC/AT) clears it.
+  bus.register(0xf0, 1, { in8: () => 0xff, out8: () => pic.setIrq(FPU_IRQ, false) });
 
-  const machine: Machine = { memory: new ArrayBuffer(memoryMiB << 20), io: bus, pic };
+  const machine: Machine = {
+    memory: new ArrayBuffer(memoryMiB << 20),
+    io: bus,
+    pic,
+    ferr: () => pic.setIrq(FPU_IRQ, true),
+  };
   const cpu = findCore(options.core ?? 'interpreter').create(machine);
   wired.core = cpu;
 

@@ -73,6 +73,11 @@ export interface Machine {
   readonly pic?: InterruptController;
   /** Time-stamp counter for RDTSC; defaults to instructions retired since reset. */
   readTsc?(): bigint;
+  /**
+   * FERR#: a waiting x87 instruction found an unmasked exception pending while CR0.NE is
+   * clear. A PC routes it to IRQ 13; the instruction then proceeds (as with IGNNE#).
+   */
+  ferr?(): void;
 }
 
 /** A segment register with its hidden descriptor cache. */
@@ -187,6 +192,13 @@ export interface CpuCore {
   invalidatePhysical(phys: number, length: number): void;
   /** Drop every cached translation, as a CR3 reload would (for host-side page-table edits). */
   flushTlb(): void;
+  /**
+   * The x87 state (registers, control, status and tag words, instruction and operand
+   * pointers) as plain data, for a kernel's FPU context switch; `restoreFpu(null)` gives the
+   * FNINIT state. A core without an FPU leaves these out.
+   */
+  saveFpu?(): Int32Array;
+  restoreFpu?(state: Int32Array | null): void;
 }
 
 /** A registered core: a name and a factory. The conformance kit runs against each. */

@@ -21,6 +21,7 @@ import { Flags, IF, TF, VM, RF, AC } from './flags';
 import { execute } from './exec';
 import { deliverPending, deliverExternal } from './interrupts';
 import { loadDescriptorCache, setSegCache } from './segments';
+import { X87 } from '../fpu/x87';
 import { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI, ES, CS, SS, DS, FS, GS, LDTR, TR } from './regs';
 import {
   CR0_ET,
@@ -62,6 +63,15 @@ export class Cpu implements CpuCore {
   eip = 0;
   instrStart = 0;
   readonly fl = new Flags();
+  /** The x87 FPU (fpu/x87.ts); its instructions are in x87.ts. */
+  readonly fpu = new X87();
+  // Model-specific registers (RDMSR/WRMSR): SYSENTER_CS/ESP/EIP, and the two performance
+  // counters with their event selects (no event is counted: the counters keep what is written).
+  sysenterCs = 0;
+  sysenterEsp = 0;
+  sysenterEip = 0;
+  readonly perfCounter = new Float64Array(2);
+  readonly perfEventSelect = new Int32Array(2);
 
   // Segment registers ES CS SS DS FS GS, then LDTR and TR, with their descriptor caches and
   // the offset ranges a read or a write through each may touch (empty range: always faults).
@@ -172,7 +182,7 @@ export class Cpu implements CpuCore {
 
   reset(): void {
     this.regs.fill(0);
-    this.regs[EDX] = 0x0400; // family 4 in DX after RESET
+    this.regs[EDX] = 0x0630; // family 6, model 3 in DX after RESET
     this.fl.flags = 0x2;
     this.fl.lazy = 0;
     this.cr0 = CR0_ET;
@@ -190,6 +200,16 @@ export class Cpu implements CpuCore {
     setSegCache(this, TR, 0, 0, 0xffff, 0x8b);
     this.eip = 0xfff0;
     this.cpl = 0;
+    this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
+    this.perfCounter.fill(0);
+    this.perfEventSelect.fill(0);
+    // RESET (unlike INIT) leaves the FPU with control word 0x0040 and every register +0.
+    this.fpu.init();
+    this.fpu.cw = 0x40;
+    this.fpu.empty = 0;
+    this.fpu.se.fill(0);
+    this.fpu.hi.fill(0);
+    this.fpu.lo.fill(0);
     this.halted = false;
     this.events = this.irq ? EV_IRQ : 0;
     if (this.breakpoints.size) this.events |= EV_BREAK;
@@ -276,6 +296,14 @@ export class Cpu implements CpuCore {
     this.resetDecode();
     this.updateEvents();
     this.flushTlb();
+  }
+
+  saveFpu(): Int32Array {
+    return this.fpu.snapshot();
+  }
+
+  restoreFpu(state: Int32Array | null): void {
+    this.fpu.restore(state);
   }
 
   requestStop(): void {
@@ -440,6 +468,11 @@ export class Cpu implements CpuCore {
     const tsc = this.machine.readTsc ? this.machine.readTsc() : BigInt(this.instructions + retiredThisRun);
     this.regs[EAX] = Number(tsc & 0xffffffffn);
     this.regs[EDX] = Number((tsc >> 32n) & 0xffffffffn);
+  }
+
+  /** FERR#: an unmasked x87 exception is pending while CR0.NE is clear. */
+  ferr(): void {
+    this.machine.ferr?.();
   }
 
   // ------------------------------------------------------------------ faults

@@ -16,6 +16,7 @@ import { softwareInterrupt, deliver } from './interrupts';
 import { jmpFar, callFar, retFar } from './far';
 import { iret } from './iret';
 import { arpl } from './system';
+import { x87, fpuCheckPending } from './x87';
 import { EV_SHADOW, EV_DECODE } from './regs';
 import { decode, isDecodeError } from '../isa/decode';
 
@@ -486,8 +487,9 @@ function op9A(c: Cpu, _op: number): void {
 }
 
 function op9B(c: Cpu, _op: number): void {
-  // WAIT: with no coprocessor only CR0.TS and MP matter.
+  // WAIT: #NM when CR0.MP and TS are both set, then any pending x87 exception.
   if ((c.cr0 & 0xa) === 0xa) c.fault(7);
+  fpuCheckPending(c);
 }
 
 function op9C(c: Cpu, _op: number): void {
@@ -696,8 +698,11 @@ function opD7(c: Cpu, _op: number): void {
   c.r8[0] = c.rd8(seg, off);
 }
 
-function opD8(c: Cpu, _op: number): void {
-  escape(c);
+function opD8(c: Cpu, op: number): void {
+  const m = c.fetch8();
+  // #NM when CR0.EM or TS says the FPU is not (yet) this task's.
+  if (c.cr0 & 0xc) c.fault(7);
+  x87(c, op, m);
 }
 
 // ---- LOOP / JCXZ / IN / OUT / CALL / JMP
@@ -1020,9 +1025,13 @@ function pushSeg(c: Cpu, seg: number): void {
 
 export function popSeg(c: Cpu, seg: number): void {
   const sp0 = c.sp();
+  // The increment belongs to the stack popped from, even when POP SS changes its size.
+  const popped32 = c.ss32;
   const sel = c.o32 ? c.rd32(SS, sp0) & 0xffff : c.rd16(SS, sp0);
   loadSeg(c, seg, sel);
-  c.setSp(sp0 + (c.o32 ? 4 : 2));
+  const sp = sp0 + (c.o32 ? 4 : 2);
+  if (popped32) c.regs[ESP] = sp;
+  else c.r16[ESP << 1] = sp;
   if (seg === SS) c.events |= EV_SHADOW;
 }
 
@@ -1138,20 +1147,15 @@ function enter(c: Cpu): void {
   }
   const newSp = (sp - size) & mask;
   if (size > 0) {
-    // The new stack top must be writable, and aligned when alignment checking is on.
+    // The new stack top must be writable — by the segment and by paging, at the current
+    // privilege — and aligned when alignment checking is on.
     const lin = c.linW(SS, newSp, 1);
+    if (c.paging) c.translate(lin, true, c.cpl === 3);
     if (c.alignCheck) c.checkAlignment(lin, o);
   }
   if (c.o32) regs[EBP] = frame;
   else c.r16[EBP << 1] = frame;
   c.setSp(newSp);
-}
-
-/** D8–DF with no coprocessor: #NM when CR0.EM or TS says so, else the escape is ignored. */
-function escape(c: Cpu): void {
-  const m = c.fetch8();
-  if (c.cr0 & 0xc) c.fault(7);
-  if (m < 0xc0) ea(c, m);
 }
 
 function group3(c: Cpu, op: number): void {

@@ -2,22 +2,43 @@
 // operations, double shifts, MOVZX/MOVSX, the 486 atomics, CPUID/RDTSC, and the host escape.
 
 import { type Cpu } from './cpu';
-import { EAX, ECX, EDX, EBX, FS, GS, SS, R8, CR0_PE, CR0_PG, CR0_WP, CR0_ET, CR0_TS } from './regs';
+import { EAX, ECX, EDX, EBX, ESP, CS, FS, GS, SS, R8, CR0_PE, CR0_PG, CR0_WP, CR0_ET, CR0_TS } from './regs';
 import { CR0_CD, CR0_NW, CR4_PSE, CR4_TSD, EV_RDTSC } from './regs';
 import { Exit } from '../contract';
-import { ZF, CF } from './flags';
+import { ZF, CF, VM, IF, RF } from './flags';
 import { ea, readE8, readE16, readE32, writeE8 } from './modrm';
 import * as A from './alu';
 import { group6, group7, larLsl } from './system';
 import { loadFarPointer, popSeg, jump } from './exec';
-import { recomputeAllBounds } from './segments';
+import { recomputeAllBounds, setSegCache } from './segments';
+
+const TWO32 = 4294967296;
+/** CR4.PCE: RDPMC allowed at any privilege. */
+const CR4_PCE = 0x100;
 
 /** CPUID leaf 0 vendor string, "lguest.ts386", as EBX, EDX, ECX. */
 const VENDOR = [0x6575676c, 0x742e7473, 0x36383373];
-/** CPUID.1:EDX — PSE, TSC, CX8, CMOV: exactly what this core implements (no FPU). */
-export const CPUID_FEATURES = (1 << 3) | (1 << 4) | (1 << 8) | (1 << 15);
-/** Family 4 (i486-class), model 8, stepping 0. */
-export const CPUID_SIGNATURE = 0x480;
+/**
+ * CPUID.1:EDX — exactly what this core implements: FPU (the x87), PSE, TSC, MSR (RDMSR and
+ * WRMSR for the MSRs it models), CX8, SEP (SYSENTER/SYSEXIT), CMOV.
+ */
+export const CPUID_FEATURES = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 15);
+/** Family 6 (P6: CMOV, FCMOV, FCOMI, RDPMC, UD2, the long NOP, SYSENTER), model 3, stepping 3. */
+export const CPUID_SIGNATURE = 0x633;
+/** The brand string of leaves 0x80000002–0x80000004, 48 bytes with the NUL. */
+export const CPUID_BRAND = 'lguest.ts i686 (P6 integer core, x87 FPU)';
+const BRAND = ((): Int32Array => {
+  const bytes = new Uint8Array(48);
+  for (let i = 0; i < CPUID_BRAND.length && i < 47; i++) bytes[i] = CPUID_BRAND.charCodeAt(i);
+  return new Int32Array(bytes.buffer);
+})();
+
+// Model-specific registers this core has.
+const MSR_PERFCTR0 = 0xc1,
+  MSR_SYSENTER_CS = 0x174,
+  MSR_SYSENTER_ESP = 0x175,
+  MSR_SYSENTER_EIP = 0x176,
+  MSR_EVNTSEL0 = 0x186;
 
 export function execute0F(c: Cpu): void {
   const op = c.fetch8();
@@ -59,6 +80,43 @@ export function execute0F(c: Cpu): void {
     case 0x31:
       if ((c.cr4 & CR4_TSD) !== 0 && c.protectedMode && c.cpl !== 0) c.faultCode(13, 0);
       c.events |= EV_RDTSC;
+      return;
+    case 0x30:
+      privileged(c);
+      wrmsr(c);
+      return;
+    case 0x32:
+      privileged(c);
+      rdmsr(c);
+      return;
+    case 0x33: {
+      // RDPMC: CR4.PCE lets CPL > 0 read the counters.
+      if ((c.cr4 & CR4_PCE) === 0 && c.protectedMode && (c.cpl !== 0 || c.v86)) c.faultCode(13, 0);
+      const n = regs[ECX];
+      if (n !== 0 && n !== 1) c.faultCode(13, 0);
+      const v = c.perfCounter[n];
+      regs[EAX] = v % TWO32;
+      regs[EDX] = Math.floor(v / TWO32);
+      return;
+    }
+    case 0x34:
+      sysenter(c);
+      return;
+    case 0x35:
+      sysexit(c);
+      return;
+    case 0x18:
+    case 0x19:
+    case 0x1a:
+    case 0x1b:
+    case 0x1c:
+    case 0x1d:
+    case 0x1e:
+    case 0x1f:
+      // Prefetch hints (0F 18) and the hint NOPs (0F 19–1F, the long NOP 0F 1F /0): the
+      // operand is decoded but not accessed.
+      m = c.fetch8();
+      if (m < 0xc0) ea(c, m);
       return;
     case 0x40:
     case 0x41:
@@ -278,8 +336,8 @@ function moveControl(c: Cpu, op: number): void {
       c.cr3 = v & 0xfffff018;
       c.flushTlb();
     } else {
-      // Only what CPUID reports this core implements: TSD (with TSC) and PSE.
-      if ((v & ~(CR4_TSD | CR4_PSE)) !== 0) c.faultCode(13, 0);
+      // Only what CPUID reports this core implements: TSD (with TSC), PSE, and PCE (P6).
+      if ((v & ~(CR4_TSD | CR4_PSE | CR4_PCE)) !== 0) c.faultCode(13, 0);
       if ((v ^ c.cr4) & CR4_PSE) c.flushTlb();
       c.cr4 = v;
     }
@@ -303,7 +361,10 @@ export function writeCr0(c: Cpu, v: number): void {
 
 function cpuid(c: Cpu): void {
   const regs = c.regs;
-  switch (regs[EAX]) {
+  let leaf = regs[EAX] >>> 0;
+  // Beyond the last leaf of either range: the last basic leaf's data, as Intel documents.
+  if ((leaf > 1 && leaf < 0x80000000) || leaf > 0x80000004) leaf = 1;
+  switch (leaf) {
     case 0:
       regs[EAX] = 1;
       regs[EBX] = VENDOR[0];
@@ -316,9 +377,111 @@ function cpuid(c: Cpu): void {
       regs[ECX] = 0;
       regs[EDX] = CPUID_FEATURES;
       return;
-    default:
+    case 0x80000000:
+      regs[EAX] = 0x80000004 | 0;
+      regs[EBX] = regs[ECX] = regs[EDX] = 0;
+      return;
+    case 0x80000001:
       regs[EAX] = regs[EBX] = regs[ECX] = regs[EDX] = 0;
+      return;
+    default: {
+      const at = (leaf - 0x80000002) * 4;
+      regs[EAX] = BRAND[at];
+      regs[EBX] = BRAND[at + 1];
+      regs[ECX] = BRAND[at + 2];
+      regs[EDX] = BRAND[at + 3];
+    }
   }
+}
+
+function rdmsr(c: Cpu): void {
+  const regs = c.regs;
+  const n = regs[ECX] >>> 0;
+  let lo: number,
+    hi = 0;
+  switch (n) {
+    case MSR_SYSENTER_CS:
+      lo = c.sysenterCs;
+      break;
+    case MSR_SYSENTER_ESP:
+      lo = c.sysenterEsp;
+      break;
+    case MSR_SYSENTER_EIP:
+      lo = c.sysenterEip;
+      break;
+    case MSR_PERFCTR0:
+    case MSR_PERFCTR0 + 1: {
+      const v = c.perfCounter[n - MSR_PERFCTR0];
+      lo = v % TWO32;
+      hi = Math.floor(v / TWO32);
+      break;
+    }
+    case MSR_EVNTSEL0:
+    case MSR_EVNTSEL0 + 1:
+      lo = c.perfEventSelect[n - MSR_EVNTSEL0];
+      break;
+    default:
+      c.faultCode(13, 0);
+  }
+  regs[EAX] = lo;
+  regs[EDX] = hi;
+}
+
+function wrmsr(c: Cpu): void {
+  const regs = c.regs;
+  const n = regs[ECX] >>> 0;
+  const lo = regs[EAX];
+  switch (n) {
+    case MSR_SYSENTER_CS:
+      c.sysenterCs = lo & 0xffff;
+      return;
+    case MSR_SYSENTER_ESP:
+      c.sysenterEsp = lo;
+      return;
+    case MSR_SYSENTER_EIP:
+      c.sysenterEip = lo;
+      return;
+    case MSR_PERFCTR0:
+    case MSR_PERFCTR0 + 1:
+      // 40-bit counters.
+      c.perfCounter[n - MSR_PERFCTR0] = (regs[EDX] & 0xff) * TWO32 + (lo >>> 0);
+      return;
+    case MSR_EVNTSEL0:
+    case MSR_EVNTSEL0 + 1:
+      c.perfEventSelect[n - MSR_EVNTSEL0] = lo;
+      return;
+    default:
+      c.faultCode(13, 0);
+  }
+}
+
+// Flat 4 GiB segments SYSENTER/SYSEXIT load (access rights as in SegmentState).
+const FLAT_CODE0 = 0xc09b,
+  FLAT_DATA0 = 0xc093,
+  FLAT_CODE3 = 0xc0fb,
+  FLAT_DATA3 = 0xc0f3;
+
+/** SYSENTER: to ring 0 at SYSENTER_CS:SYSENTER_EIP with SYSENTER_ESP, flat segments. */
+function sysenter(c: Cpu): void {
+  const cs = c.sysenterCs & 0xfffc;
+  if (!c.protectedMode || cs === 0) c.faultCode(13, 0);
+  c.setEflags(0, VM | IF | RF);
+  c.setCpl(0);
+  setSegCache(c, CS, cs, 0, 0xffffffff, FLAT_CODE0);
+  setSegCache(c, SS, (cs + 8) & 0xffff, 0, 0xffffffff, FLAT_DATA0);
+  c.regs[ESP] = c.sysenterEsp;
+  jump(c, c.sysenterEip);
+}
+
+/** SYSEXIT: to ring 3 at (SYSENTER_CS + 16):EDX with ESP = ECX, flat segments. */
+function sysexit(c: Cpu): void {
+  const cs = c.sysenterCs & 0xfffc;
+  if (!c.protectedMode || c.v86 || c.cpl !== 0 || cs === 0) c.faultCode(13, 0);
+  c.setCpl(3);
+  setSegCache(c, CS, ((cs + 16) | 3) & 0xffff, 0, 0xffffffff, FLAT_CODE3);
+  setSegCache(c, SS, ((cs + 24) | 3) & 0xffff, 0, 0xffffffff, FLAT_DATA3);
+  c.regs[ESP] = c.regs[ECX];
+  jump(c, c.regs[EDX]);
 }
 
 /** BT/BTS/BTR/BTC (kind 0–3). With a register bit offset and a memory operand the offset

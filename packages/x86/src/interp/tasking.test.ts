@@ -196,13 +196,14 @@ describe('nested tasks', () => {
     taskA(c);
     c.regs[0] = 0x12340000 | 0;
     callFar(c, TSSC, 0);
-    expect([c.segSel[TR], c.eip, c.segBase[CS], c.cs32, c.regs[0], c.regs[4], c.segSel[FS]]).toEqual([
+    // A 16-bit TSS leaves the upper halves of the general registers 0xFFFF, as a 386 does.
+    expect([c.segSel[TR], c.eip, c.segBase[CS], c.cs32, c.regs[0] >>> 0, c.regs[4] >>> 0, c.segSel[FS]]).toEqual([
       TSSC,
       0x100,
       0x10000,
       0,
-      0xc0,
-      0x800,
+      0xffff00c0,
+      0xffff0800,
       0,
     ]);
     expect([r16(c, TSS_C), c.getEflags()]).toEqual([TSSA, NT | 0x2]);
@@ -242,7 +243,7 @@ describe('exceptions through task gates', () => {
     gateAt(c, IDT + 13 * 8, TSSC, 0, A_TASK);
     taskA(c);
     deliver(c, 13, true, 0x18, 1, false);
-    expect([c.regs[4], r16(c, 0x20000 + 0x7fe)]).toEqual([0x7fe, 0x18]);
+    expect([c.regs[4] >>> 0, r16(c, 0x20000 + 0x7fe)]).toEqual([0xffff07fe, 0x18]);
   });
 
   it('an error code that does not fit is #SS(EXT) in the new task', () => {

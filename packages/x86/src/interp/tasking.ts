@@ -147,7 +147,8 @@ function readImage(c: Cpu, base: number, is32: boolean): void {
     image[I_CR3] = c.cr3;
     image[I_EIP] = c.sysRead16((base + 0x0e) | 0);
     image[I_EFLAGS] = c.sysRead16((base + 0x10) | 0);
-    for (let r = 0; r < 8; r++) image[I_REGS + r] = c.sysRead16((base + 0x12 + r * 2) | 0);
+    // A 386 leaves the upper halves of the general registers all ones (0xFFFF).
+    for (let r = 0; r < 8; r++) image[I_REGS + r] = 0xffff0000 | c.sysRead16((base + 0x12 + r * 2) | 0) | 0;
     for (let s = 0; s < 4; s++) image[I_SEGS + s] = c.sysRead16((base + 0x22 + s * 2) | 0);
     image[I_SEGS + FS] = 0;
     image[I_SEGS + GS] = 0;

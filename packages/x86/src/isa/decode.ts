@@ -236,6 +236,9 @@ export function decode(bytes: Uint8Array, offset: number, mode32: boolean): Deco
     if (entry.group) form = entry.forms[reg];
   }
   if (!form) return fail('invalid', `undefined opcode ${hex(opcode)} /${reg}`, offset, p - offset, opcode);
+  if (form.x87 && (mod === 3 ? form.x87.registers[rm] === undefined : form.x87.memory === undefined)) {
+    return fail('invalid', `undefined x87 form ${hex(opcode)} ${hex(modrm)}`, offset, p - offset, opcode);
+  }
 
   let memory = false;
   for (let i = 0; i < form.operands.length; i++) {

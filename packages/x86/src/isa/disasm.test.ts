@@ -86,8 +86,13 @@ const DIVERGENCES: Divergence[] = [
     adjust: () => 'skip',
   },
   {
-    reason: 'D8–DF: no x87 yet, so the table has one ESC form per byte and we print ESC notation',
-    applies: (s) => s.form.mnemonic === 'esc',
+    reason: '0F 18–1E: P6 hint NOPs that later processors gave meanings objdump prints (PREFETCHh, MPX, CET)',
+    applies: (s) => s.form.opcode >= 0x0f18 && s.form.opcode <= 0x0f1e,
+    adjust: () => 'skip',
+  },
+  {
+    reason: 'D8–DF: the disassembler prints x87 forms in the 8087 ESC notation',
+    applies: (s) => s.form.x87 !== undefined,
     adjust: () => null,
   },
   {

@@ -290,8 +290,8 @@ function formatAtt(d: Decoded, address: number): string {
   if (form.mnemonic === 'xlat') {
     return `${attPrefixes(d)}xlat %${SEGS[d.segment >= 0 ? d.segment : 3]}:(%${d.a32 ? 'ebx' : 'bx'})`;
   }
-  if (form.mnemonic === 'esc') {
-    // No x87 yet: the 8086's ESC notation, the escape number and the operand.
+  if (form.x87) {
+    // The 8086's ESC notation: the escape number and the operand.
     return `esc $${hex(((d.opcode & 7) << 3) | d.reg)},${attOperand(d, 'Ef', address)}`;
   }
   const m = attMnemonic(d);
@@ -415,7 +415,7 @@ function formatIntel(d: Decoded, address: number): string {
   if (d.opcode === 0x90 && d.opsizePrefix) return `xchg ${d.o32 ? 'eax,eax' : 'ax,ax'}`;
   if (form.mnemonic === 'xlat')
     return `${prefix}xlat BYTE PTR ${SEGS[d.segment >= 0 ? d.segment : 3]}:[${d.a32 ? 'ebx' : 'bx'}]`;
-  if (form.mnemonic === 'esc') return `esc ${hex(((d.opcode & 7) << 3) | d.reg)},${intelOperand(d, 'Ef', address, 0)}`;
+  if (form.x87) return `esc ${hex(((d.opcode & 7) << 3) | d.reg)},${intelOperand(d, 'Ef', address, 0)}`;
   const ops = form.operands.map((op, i) => intelOperand(d, op, address, i));
   return ops.length ? `${prefix}${m} ${ops.join(',')}` : prefix + m;
 }

@@ -90,8 +90,10 @@ function immediates(form: InstructionForm, o32: boolean, a32: boolean, second: b
 export function samplesOf(form: InstructionForm, mode32: boolean): Sample[] {
   const out: Sample[] = [];
   const hasRm = form.operands.some((o) => RM_OPERANDS.has(o));
-  const memOnly = form.operands.some((o) => MEMORY_ONLY.has(o));
-  const regOnly = form.operands.includes('Rd');
+  // An x87 row may have only register forms, only a memory form, or a few register forms.
+  const x87Regs = form.x87 ? [0, 1, 2, 3, 4, 5, 6, 7].filter((i) => form.x87?.registers[i] !== undefined) : [];
+  const memOnly = form.operands.some((o) => MEMORY_ONLY.has(o)) || (form.x87 !== undefined && x87Regs.length === 0);
+  const regOnly = form.operands.includes('Rd') || (form.x87 !== undefined && form.x87.memory === undefined);
   const regs = regChoices(form);
   const add = (label: string, e: Omit<Encoding, 'mode32'>): void => {
     const o32 = mode32 !== !!e.opsizePrefix;
@@ -102,11 +104,15 @@ export function samplesOf(form: InstructionForm, mode32: boolean): Sample[] {
   const mems = mode32 ? MEM32 : MEM16;
   const otherMems = mode32 ? MEM16 : MEM32;
   const plainMem = mems[0];
-  const plain: Omit<Encoding, 'mode32'> = hasRm ? { rm: memOnly ? plainMem : 1, reg: regs[0] } : { reg: regs[0] };
+  const firstReg = form.x87 ? (x87Regs.includes(1) ? 1 : x87Regs[0]) : 1;
+  const plain: Omit<Encoding, 'mode32'> = hasRm
+    ? { rm: memOnly ? plainMem : firstReg, reg: regs[0] }
+    : { reg: regs[0] };
 
   add('plain', plain);
   for (const reg of regs.slice(1)) add(`reg ${reg}`, { ...plain, reg });
-  if (hasRm && !memOnly) for (const rm of [0, 4, 7]) add(`rm register ${rm}`, { ...plain, rm });
+  const rmChoices = form.x87 ? x87Regs.filter((i) => i !== firstReg) : [0, 4, 7];
+  if (hasRm && !memOnly) for (const rm of rmChoices) add(`rm register ${rm}`, { ...plain, rm });
   if (hasRm && !regOnly) {
     mems.forEach((m, i) => add(`memory ${i}`, { ...plain, rm: m }));
     otherMems.forEach((m, i) => add(`67 memory ${i}`, { ...plain, rm: m, addrsizePrefix: true }));

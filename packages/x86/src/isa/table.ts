@@ -148,6 +148,131 @@ function group3(opcode: number, e: Operand, imm: Operand): InstructionForm[] {
   ];
 }
 
+// ---- the x87 escapes D8–DF: per opcode and ModRM reg, the memory form and the register
+// forms (a string means all eight r/m values, with i the register number).
+type X87Row = readonly [memory: string | undefined, registers: string | readonly (string | undefined)[] | undefined];
+const ARITH_MEM = (t: string): X87Row[] =>
+  ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 'fdiv', 'fdivr'].map((m): X87Row => [
+    `${t === 'm32fp' || t === 'm64fp' ? m : 'fi' + m.slice(1)} ${t}`,
+    undefined,
+  ]);
+const ONLY = (rm: number, name: string): (string | undefined)[] =>
+  Array.from({ length: 8 }, (_, i) => (i === rm ? name : undefined));
+const X87_ROWS: Record<number, readonly X87Row[]> = {
+  0xd8: ARITH_MEM('m32fp').map(([mem], reg): X87Row => [
+    mem,
+    [
+      'fadd st,st(i)',
+      'fmul st,st(i)',
+      'fcom st(i)',
+      'fcomp st(i)',
+      'fsub st,st(i)',
+      'fsubr st,st(i)',
+      'fdiv st,st(i)',
+      'fdivr st,st(i)',
+    ][reg],
+  ]),
+  0xd9: [
+    ['fld m32fp', 'fld st(i)'],
+    [undefined, 'fxch st(i)'],
+    ['fst m32fp', ONLY(0, 'fnop')],
+    ['fstp m32fp', 'fstp1 st(i)'],
+    ['fldenv m14/28byte', ['fchs', 'fabs', undefined, undefined, 'ftst', 'fxam', undefined, undefined]],
+    ['fldcw m2byte', ['fld1', 'fldl2t', 'fldl2e', 'fldpi', 'fldlg2', 'fldln2', 'fldz', undefined]],
+    ['fnstenv m14/28byte', ['f2xm1', 'fyl2x', 'fptan', 'fpatan', 'fxtract', 'fprem1', 'fdecstp', 'fincstp']],
+    ['fnstcw m2byte', ['fprem', 'fyl2xp1', 'fsqrt', 'fsincos', 'frndint', 'fscale', 'fsin', 'fcos']],
+  ],
+  0xda: ARITH_MEM('m32int').map(([mem], reg): X87Row => [
+    mem,
+    reg < 4 ? `${['fcmovb', 'fcmove', 'fcmovbe', 'fcmovu'][reg]} st,st(i)` : reg === 5 ? ONLY(1, 'fucompp') : undefined,
+  ]),
+  0xdb: [
+    ['fild m32int', 'fcmovnb st,st(i)'],
+    [undefined, 'fcmovne st,st(i)'],
+    ['fist m32int', 'fcmovnbe st,st(i)'],
+    ['fistp m32int', 'fcmovnu st,st(i)'],
+    [undefined, ['fneni', 'fndisi', 'fnclex', 'fninit', 'fnsetpm', undefined, undefined, undefined]],
+    ['fld m80fp', 'fucomi st,st(i)'],
+    [undefined, 'fcomi st,st(i)'],
+    ['fstp m80fp', undefined],
+  ],
+  0xdc: ARITH_MEM('m64fp').map(([mem], reg): X87Row => [
+    mem,
+    [
+      'fadd st(i),st',
+      'fmul st(i),st',
+      'fcom2 st(i)',
+      'fcomp3 st(i)',
+      'fsubr st(i),st',
+      'fsub st(i),st',
+      'fdivr st(i),st',
+      'fdiv st(i),st',
+    ][reg],
+  ]),
+  0xdd: [
+    ['fld m64fp', 'ffree st(i)'],
+    [undefined, 'fxch4 st(i)'],
+    ['fst m64fp', 'fst st(i)'],
+    ['fstp m64fp', 'fstp st(i)'],
+    ['frstor m94/108byte', 'fucom st(i)'],
+    [undefined, 'fucomp st(i)'],
+    ['fnsave m94/108byte', undefined],
+    ['fnstsw m2byte', undefined],
+  ],
+  0xde: ARITH_MEM('m16int').map(([mem], reg): X87Row => [
+    mem,
+    reg === 3
+      ? ONLY(1, 'fcompp')
+      : [
+          'faddp st(i),st',
+          'fmulp st(i),st',
+          'fcomp5 st(i)',
+          '',
+          'fsubrp st(i),st',
+          'fsubp st(i),st',
+          'fdivrp st(i),st',
+          'fdivp st(i),st',
+        ][reg],
+  ]),
+  0xdf: [
+    ['fild m16int', 'ffreep st(i)'],
+    [undefined, 'fxch7 st(i)'],
+    ['fist m16int', 'fstp8 st(i)'],
+    ['fistp m16int', 'fstp9 st(i)'],
+    ['fbld m80bcd', ONLY(0, 'fnstsw ax')],
+    ['fild m64int', 'fucomip st,st(i)'],
+    ['fbstp m80bcd', 'fcomip st,st(i)'],
+    ['fistp m64int', undefined],
+  ],
+};
+/** Flags the register forms of a row write or read (FCOMI/FUCOMI(P), FCMOVcc). */
+function x87Flags(op: number, reg: number): FlagEffect | undefined {
+  if ((op === 0xdb || op === 0xdf) && (reg === 5 || reg === 6)) return { written: 'oszapc' };
+  if (op === 0xda || (op === 0xdb && reg < 4)) return { read: ['c', 'z', 'zc', 'p'][reg & 3] };
+  return undefined;
+}
+const X87_FORMS: InstructionForm[] = Object.entries(X87_ROWS).flatMap(([opText, rows]) =>
+  rows.map(([memory, regs], reg): InstructionForm => {
+    const op = Number(opText);
+    const registers = Array.from({ length: 8 }, (_, i) => {
+      const r = typeof regs === 'string' ? regs : regs?.[i];
+      return r ? r.replace('(i)', `(${i})`) : undefined;
+    });
+    const mnemonic = (memory ?? registers.find((r) => r) ?? 'f').split(' ')[0];
+    const flags = x87Flags(op, reg);
+    return {
+      opcode: op,
+      reg,
+      mnemonic,
+      operands: ['Ef'],
+      ...(flags ? { flags } : {}),
+      since: /cmov|comi/.test(registers.join(' ')) ? 686 : 86,
+      note: 'x87: #NM when CR0.EM or CR0.TS is set; #MF (CR0.NE) or FERR# when an unmasked exception is pending',
+      x87: { ...(memory ? { memory } : {}), registers },
+    };
+  }),
+);
+
 // Fragments many rows share, to keep each row on one line.
 const IO_NOTE = 'CPL <= IOPL, or the TSS I/O permission bitmap allows the ports';
 const PORT = { privilege: 'iopl', since: 86, note: IO_NOTE } as const;
@@ -351,13 +476,7 @@ const ONE_BYTE_FORMS: InstructionForm[] = [
     note: 'undocumented: AL = CF ? FF : 0',
   },
   { opcode: 0xd7, mnemonic: 'xlat', operands: [], since: 86, note: 'AL = [seg:(E)BX + AL], DS unless overridden' },
-  ...Array.from({ length: 8 }, (_, i): InstructionForm => ({
-    opcode: 0xd8 + i,
-    mnemonic: 'esc',
-    operands: ['Ef'],
-    since: 86,
-    note: 'coprocessor escape with no FPU: #NM when CR0.EM or CR0.TS is set, otherwise nothing happens',
-  })),
+  ...X87_FORMS,
   { opcode: 0xe0, mnemonic: 'loopne', operands: ['Jb'], flags: { read: 'z' }, ...LOOP },
   { opcode: 0xe1, mnemonic: 'loope', operands: ['Jb'], flags: { read: 'z' }, ...LOOP },
   { opcode: 0xe2, mnemonic: 'loop', operands: ['Jb'], ...LOOP },
@@ -442,11 +561,69 @@ const TWO_BYTE_FORMS: InstructionForm[] = [
   { opcode: T | 0x08, mnemonic: 'invd', operands: [], privilege: 'cpl0', since: 486 },
   { opcode: T | 0x09, mnemonic: 'wbinvd', operands: [], privilege: 'cpl0', since: 486 },
   { opcode: T | 0x0b, mnemonic: 'ud2', operands: [], ends: 'interrupt', since: 686, note: 'raises #UD by definition' },
+  ...['prefetchnta', 'prefetcht0', 'prefetcht1', 'prefetcht2', 'nop', 'nop', 'nop', 'nop'].map(
+    (mnemonic, reg): InstructionForm => ({
+      opcode: T | 0x18,
+      reg,
+      mnemonic,
+      operands: ['Ev'],
+      since: 686,
+      note: 'a hint: the operand is decoded, never accessed',
+    }),
+  ),
+  ...[0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f].map((b): InstructionForm => ({
+    opcode: T | b,
+    mnemonic: 'nop',
+    operands: ['Ev'],
+    since: 686,
+    note: b === 0x1f ? 'the long NOP (/0); the operand is never accessed' : 'a hint NOP; the operand is never accessed',
+  })),
   { opcode: T | 0x20, mnemonic: 'mov', operands: ['Rd', 'Cd'], ...CR },
   { opcode: T | 0x21, mnemonic: 'mov', operands: ['Rd', 'Dd'], ...DR },
   { opcode: T | 0x22, mnemonic: 'mov', operands: ['Cd', 'Rd'], ...CR, ends: 'system' },
   { opcode: T | 0x23, mnemonic: 'mov', operands: ['Dd', 'Rd'], ...DR, ends: 'system' },
+  {
+    opcode: T | 0x30,
+    mnemonic: 'wrmsr',
+    operands: [],
+    privilege: 'cpl0',
+    since: 586,
+    note: 'SYSENTER_CS/ESP/EIP, PERFCTR0/1, EVNTSEL0/1; #GP(0) for any other MSR',
+  },
   { opcode: T | 0x31, mnemonic: 'rdtsc', operands: [], since: 586, note: '#GP(0) at CPL > 0 when CR4.TSD is set' },
+  {
+    opcode: T | 0x32,
+    mnemonic: 'rdmsr',
+    operands: [],
+    privilege: 'cpl0',
+    since: 586,
+    note: 'SYSENTER_CS/ESP/EIP, PERFCTR0/1, EVNTSEL0/1; #GP(0) for any other MSR',
+  },
+  {
+    opcode: T | 0x33,
+    mnemonic: 'rdpmc',
+    operands: [],
+    privilege: 'cpl0',
+    since: 686,
+    note: 'any CPL when CR4.PCE is set; ECX 0 or 1, else #GP(0); the counters count no events',
+  },
+  {
+    opcode: T | 0x34,
+    mnemonic: 'sysenter',
+    operands: [],
+    ends: 'system',
+    since: 686,
+    note: '#GP(0) in real mode or with SYSENTER_CS 0',
+  },
+  {
+    opcode: T | 0x35,
+    mnemonic: 'sysexit',
+    operands: [],
+    ends: 'system',
+    privilege: 'cpl0',
+    since: 686,
+    note: '#GP(0) in real mode or with SYSENTER_CS 0',
+  },
   ...byCondition(T | 0x40, 'cmov', {
     operands: ['Gv', 'Ev'],
     since: 686,
@@ -456,7 +633,13 @@ const TWO_BYTE_FORMS: InstructionForm[] = [
   ...byCondition(T | 0x90, 'set', { operands: ['Eb'], since: 386 }),
   { opcode: T | 0xa0, mnemonic: 'push', operands: ['FS'], since: 386 },
   { opcode: T | 0xa1, mnemonic: 'pop', operands: ['FS'], since: 386 },
-  { opcode: T | 0xa2, mnemonic: 'cpuid', operands: [], since: 586, note: '"lguest.ts386", family 4: PSE TSC CX8 CMOV' },
+  {
+    opcode: T | 0xa2,
+    mnemonic: 'cpuid',
+    operands: [],
+    since: 586,
+    note: '"lguest.ts386", family 6 model 3: FPU PSE TSC MSR CX8 SEP CMOV; a brand string',
+  },
   {
     opcode: T | 0xa3,
     mnemonic: 'bt',

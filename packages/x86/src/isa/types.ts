@@ -83,6 +83,17 @@ export type BlockEnd =
   | 'halt'
   | 'system'; // changes the mode, CR0/3/4, segments in a way later decoding depends on
 
+/**
+ * The x87 forms of one escape opcode and ModRM reg field (D8–DF are groups): the memory form
+ * (mod != 3) and the eight register forms (mod = 3) by the r/m field. Each is Intel's
+ * mnemonic with its operands ('fadd m32fp', 'fsub st(i),st'), or undefined where the
+ * encoding raises #UD.
+ */
+export interface X87Forms {
+  readonly memory?: string;
+  readonly registers: readonly (string | undefined)[];
+}
+
 export interface InstructionForm {
   /** The opcode: one byte (0x00–0xFF), or 0x0F00 | byte for the two-byte map. */
   opcode: number;
@@ -111,4 +122,6 @@ export interface InstructionForm {
   since?: 86 | 186 | 286 | 386 | 486 | 586 | 686;
   /** Short note on quirks the executor implements (shown by the disassembler's verbose mode). */
   note?: string;
+  /** D8–DF: which memory and register forms exist (operand `Ef`). */
+  x87?: X87Forms;
 }
