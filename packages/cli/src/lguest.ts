@@ -15,7 +15,8 @@ import { readKernelImage } from './image';
 import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
 import { runNative } from './native';
-import { runSession, type GuestOutcome, type GuestPlan } from './session';
+import { runSession, type GuestOutcome, type GuestPlan, type SessionOptions } from './session';
+import { runWeb } from './web';
 
 export interface LguestIo {
   readonly stdout: ByteSink;
@@ -28,6 +29,8 @@ export interface LguestIo {
   readonly defaultKernel: string;
   /** Aborting stops every running guest (main.ts: SIGINT). */
   readonly signal?: AbortSignal;
+  /** The built web page (packages/web/dist/page), for `lguest web`. */
+  readonly webPage?: string;
 }
 
 export const EXIT_USAGE = 2;
@@ -42,10 +45,16 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
       return 0;
     }
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
-    const plans = planGuests(command.kind === 'run-many', guests, io);
+    const many = command.kind === 'run-many' || (command.kind === 'web' && command.many);
+    const plans = planGuests(many, guests, io);
     if (command.kind === 'run' && command.native) return await runNativeAndReport(command.host, plans[0], io, say);
     const memory = hostMemoryMiB(command.host, guests);
-    return await runAndReport(command.host, memory, plans, command.kind === 'run-many', io, say);
+    if (command.kind === 'web') {
+      return await runWeb(command.port, plans, io, say, (webPlans, observe) =>
+        runAndReport(command.host, memory, webPlans, many, io, say, observe),
+      );
+    }
+    return await runAndReport(command.host, memory, plans, many, io, say);
   } catch (e) {
     if (e instanceof UsageError) {
       say(e.message);
@@ -113,6 +122,7 @@ async function runAndReport(
   many: boolean,
   io: LguestIo,
   say: (line: string) => void,
+  observe?: SessionOptions['observe'],
 ): Promise<number> {
   const outcome = await runSession({
     host,
@@ -120,6 +130,7 @@ async function runAndReport(
     guests: plans,
     log: host.verbose ? say : undefined,
     signal: io.signal,
+    observe,
   });
   for (const plan of plans) plan.prefix?.finish();
   for (const g of outcome.guests) {

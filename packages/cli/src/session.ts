@@ -71,6 +71,11 @@ export interface SessionOptions {
    * "killed: interrupted by the user", 130).
    */
   readonly signal?: AbortSignal;
+  /**
+   * Called once the host and lg are up and every launcher process exists (in the order of
+   * `guests`), before any guest runs: `lguest web` starts watching here.
+   */
+  readonly observe?: (host: Host, lg: Lguest, launchers: readonly Process[]) => void;
 }
 
 /** Why a session was aborted, given as the AbortSignal's reason. */
@@ -101,6 +106,11 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     const lg = lguestInit(host);
     if (typeof lg === 'number') throw new Error(`loading the lg module failed (error ${lg})`);
     const runs = options.guests.map((plan) => new GuestRun(host, lg, plan, log));
+    options.observe?.(
+      host,
+      lg,
+      runs.map((r) => r.proc),
+    );
 
     const stopAll = (reason: string, status: number, by: 'timeout' | 'abort') => {
       for (const r of runs) r.stop(status, reason, by);
@@ -138,7 +148,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
 
 /** One guest's launcher process, its console and what became of it. */
 class GuestRun {
-  private readonly proc: Process;
+  readonly proc: Process;
   private readonly launcher: Launcher;
   private readonly console: ConsoleDevice;
   private guest: Guest | null = null;

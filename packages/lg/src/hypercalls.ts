@@ -67,6 +67,7 @@ export const TSC_KHZ = 1_000_000;
  * undefined.
  */
 export function doHcall(guest: Guest, eax: number, edx: number, ebx: number, ecx: number): number | undefined {
+  guest.hcallCounts[eax]++; // beyond the array (a bad call): no effect
   switch (eax) {
     case LHCALL_FLUSH_ASYNC:
       // Nothing to do: the trap itself made us drain the ring.

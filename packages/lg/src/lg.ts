@@ -62,6 +62,8 @@ export interface GuestStats {
   interrupts: number;
   /** Exits for a host interrupt (trap 32-255). */
   hostInterrupts: number;
+  /** DMAs handed to the launcher by read() (SEND_DMA to a private key). */
+  launcherDmas: number;
 }
 
 /**
@@ -172,7 +174,15 @@ export class Guest {
     reflectedTraps: 0,
     interrupts: 0,
     hostInterrupts: 0,
+    launcherDmas: 0,
   };
+
+  /**
+   * Exits by trap number (0-255) and hypercalls by number, for whoever watches the guest
+   * (`lguest web` samples them on a timer): one typed-array increment each, never read here.
+   */
+  readonly trapCounts = new Float64Array(256);
+  readonly hcallCounts = new Float64Array(32);
 
   constructor(init: GuestInit) {
     const { id, globals, proc, regsPage } = init;
