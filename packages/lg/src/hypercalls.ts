@@ -212,6 +212,7 @@ export function doHypercalls(guest: Guest): void {
   if (guest.lguestData === 0) {
     if (getReg(guest, 'trapnum') === LGUEST_TRAP_ENTRY) {
       guest.stats.hypercalls++;
+      guest.hcallCounts[LHCALL_LGUEST_INIT]++;
       initialize(guest);
       setReg(guest, 'trapnum', TRAPNUM_HCALL_DONE);
     }
