@@ -24,6 +24,8 @@ export const Kind = {
   Launcher: 9,
   /** The host kernel's mappings from 0xC0000000 (host view). */
   HostKernel: 10,
+  /** Mapped by the launcher (mmap) but not touched yet: no page behind it (host view). */
+  Reserved: 11,
 } as const;
 export type KindValue = (typeof Kind)[keyof typeof Kind];
 

@@ -43,7 +43,6 @@ import {
 } from './protocol';
 
 const PAGES_PER_ROW = 1024;
-const SWITCHER_PAGE = SWITCHER_ADDR / PAGE_SIZE;
 
 /** A guest as the CLI started it: its name, RAM size and launcher process. */
 export interface WatchedGuest {
@@ -58,7 +57,10 @@ type Seen = Map<number, Uint8Array>;
 /** Everything remembered about one guest between samples. */
 class GuestWatch {
   guest: Guest | null = null;
+  /** lg has had this guest (once its slot is free again, the guest is over). */
+  private known = false;
   ended: string | null = null;
+  private last: GuestSample | null = null;
   private lastTraps = new Float64Array(256);
   private lastHcalls = new Float64Array(32);
   private lastIrqs = 0;
@@ -75,7 +77,15 @@ class GuestWatch {
   ) {}
 
   sample(seconds: number, withMaps: boolean): GuestSample {
-    this.guest ??= this.lg.guests.find((g) => g?.proc === this.watched.proc) ?? null;
+    if (this.ended && this.last) {
+      // Over: its last counts stand, nothing moves any more.
+      const still = { hypercalls: 0, pageFaults: 0, traps: 0, hostIrqs: 0, irqs: 0, launcherDmas: 0 };
+      return { ...this.last, state: this.ended, delta: still, hcallDelta: {}, seconds, maps: null };
+    }
+    const slot = this.lg.guests.find((g) => g?.proc === this.watched.proc) ?? null;
+    if (slot) this.known = true;
+    else if (this.known) this.ended ??= 'ended';
+    this.guest = this.ended ? null : slot;
     const g = this.guest;
     const traps: Record<number, number> = {};
     const hcalls: Record<string, number> = {};
@@ -113,7 +123,7 @@ class GuestWatch {
       this.lastIrqs = g.stats.interrupts;
       this.lastDmas = g.stats.launcherDmas;
     }
-    return {
+    return (this.last = {
       name: this.watched.name,
       state: this.ended ?? (g === null ? 'starting' : g.dead !== null ? `dead: ${g.dead}` : 'running'),
       totals,
@@ -123,7 +133,7 @@ class GuestWatch {
       hcallDelta,
       seconds,
       maps: withMaps ? this.pictures() : null,
-    };
+    });
   }
 
   /** The four pictures of memory, or only the host's before lg knows the guest. */
@@ -202,20 +212,28 @@ class GuestWatch {
       }
     }
 
-    // The launcher's virtual memory under the host's tables.
+    // The launcher's virtual memory under the host's tables, and its mappings (mmap) with
+    // no page behind them yet.
     const hostRows: MapRow[] = [];
+    const vmas = this.watched.proc.mm.mappings;
     for (let i = 0; i < 1024; i++) {
       const pde = ram32[(pgd >>> 2) + i] >>> 0;
-      if ((pde & _PAGE_PRESENT) === 0) continue;
+      const lo = i * PAGES_PER_ROW * PAGE_SIZE;
+      const hi = lo + PAGES_PER_ROW * PAGE_SIZE;
+      const inVmas = vmas.filter((v) => v.start < hi && v.end > lo);
+      if ((pde & _PAGE_PRESENT) === 0 && inVmas.length === 0) continue;
       const row = new Uint8Array(PAGES_PER_ROW);
-      const base = i * PAGES_PER_ROW;
       for (let j = 0; j < PAGES_PER_ROW; j++) {
-        const present = pde & _PAGE_PSE ? true : ((ram32[((pde & ~0xfff) >>> 2) + j] >>> 0) & _PAGE_PRESENT) !== 0;
-        if (!present) continue;
-        const page = base + j;
-        const vaddr = page * PAGE_SIZE;
+        const vaddr = lo + j * PAGE_SIZE;
+        const present =
+          (pde & _PAGE_PRESENT) !== 0 &&
+          ((pde & _PAGE_PSE) !== 0 || ((ram32[((pde & ~0xfff) >>> 2) + j] >>> 0) & _PAGE_PRESENT) !== 0);
+        if (!present) {
+          if (inVmas.some((v) => vaddr >= v.start && vaddr < v.end)) row[j] = Kind.Reserved;
+          continue;
+        }
         row[j] =
-          page >= SWITCHER_PAGE
+          vaddr >= SWITCHER_ADDR
             ? Kind.Switcher
             : vaddr >= PAGE_OFFSET
               ? Kind.HostKernel

@@ -25,6 +25,7 @@ const KIND_COLOURS: Record<number, [string, string]> = {
   [Kind.GuestRam]: ['#2f6fbf', 'launcher: guest RAM'],
   [Kind.Launcher]: ['#8fa3bf', 'launcher'],
   [Kind.HostKernel]: ['#5b6270', 'host kernel'],
+  [Kind.Reserved]: ['#223a5c', 'mapped, not touched yet'],
 };
 const FAULTED_COLOUR = '#ffffff';
 const TOUCHED_COLOUR = '#ffe066';
@@ -34,7 +35,7 @@ const PICTURES: [Picture, string, string, number[]][] = [
     'host',
     'host virtual memory (the launcher process)',
     'Guest-physical X is launcher-virtual X; the host kernel from 0xC0000000, the switcher at 0xFFC00000.',
-    [Kind.GuestRam, Kind.Device, Kind.Launcher, Kind.HostKernel, Kind.Switcher],
+    [Kind.GuestRam, Kind.Reserved, Kind.Device, Kind.Launcher, Kind.HostKernel, Kind.Switcher],
   ],
   [
     'phys',
@@ -67,9 +68,9 @@ const REASONS: [keyof GuestSample['delta'], string, string][] = [
 const HCALL_COLOURS = ['#4c8bf5', '#3fbf7f', '#e57373', '#fff176', '#9575cd', '#4db6ac', '#f48fb1', '#aed581'];
 const TIMELINE = 150;
 
-const ROW_H = 5;
+const ROW_H = 7;
 const GAP_H = 4;
-const LABEL_W = 92;
+const LABEL_W = 84;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -299,7 +300,7 @@ function drawPicture(canvas: HTMLCanvasElement, rows: readonly MapRow[], flash: 
   c.fillStyle = '#14161b';
   c.fillRect(0, 0, canvas.width, canvas.height);
   const img = c.createImageData(1024, ROW_H);
-  c.font = `${ROW_H + 2}px ui-monospace, monospace`;
+  c.font = '10px ui-monospace, monospace';
   let lastLabel = -100;
   sorted.forEach((r, i) => {
     const y = placed[i].y;
@@ -327,9 +328,9 @@ function drawPicture(canvas: HTMLCanvasElement, rows: readonly MapRow[], flash: 
     c.putImageData(img, LABEL_W, y);
     // Labels where a run of rows starts, and then every few rows.
     const start = i === 0 || r.base !== sorted[i - 1].base + 0x400000;
-    if (start || y - lastLabel >= 24) {
+    if (start || y - lastLabel >= 4 * (ROW_H + 1)) {
       c.fillStyle = '#8a93a6';
-      c.fillText(placed[i].base, 2, y + ROW_H);
+      c.fillText(placed[i].base, 2, y + ROW_H + 1);
       lastLabel = y;
     }
   });
