@@ -4,7 +4,9 @@
 // switcher drawn at 0xFFC00000 in the host's and the shadow's pictures (the pixel there is the
 // switcher's colour), watches the hypercall count rise, and saves a screenshot (the path is
 // printed; LGUEST_WEB_SCREENSHOT overrides it). Closing the page leaves the guest running:
-// `poweroff` typed afterwards into a second page still ends it with status 0.
+// `poweroff` typed afterwards into a second page still ends it with status 0. With two
+// guests (`--guest` twice) there are two panels, and what is typed in one reaches only its
+// guest.
 //
 // Needs `npm run build` (the command, the guest, the page) and /usr/bin/chromium
 // (or LGUEST_CHROMIUM); .ci/run installs it.
@@ -52,9 +54,61 @@ async function until<T>(what: string, check: () => Promise<T | null | undefined 
   throw new Error(`gave up waiting for ${what}${last ? ` (${String(last)})` : ''}; lguest said: ${stderr}`);
 }
 
-/** The console's screen as text, one line per row, as xterm.js shows it. */
-function screen(page: Page): Promise<string[]> {
-  return page.$$eval('#guest-0 .xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').trimEnd()));
+/**
+ * A console's screen as text, one line per row, as xterm.js shows it. It is scrolled into
+ * view first: xterm.js does not draw a terminal that is off the screen.
+ */
+async function screen(page: Page, guest = 0): Promise<string[]> {
+  await page.$eval(`#guest-${guest} .console`, (e) => e.scrollIntoView({ block: 'nearest' }));
+  return page.$$eval(`#guest-${guest} .xterm-rows > div`, (rows) => rows.map((r) => (r.textContent ?? '').trimEnd()));
+}
+
+/** Starts the built `lguest ARGS…` and waits for the page's address on its stdout. */
+async function startLguest(args: string[]): Promise<{ url: string; exited: Promise<number | null> }> {
+  for (const [file, fix] of [
+    [LGUEST.replace('bin/lguest.mjs', 'dist/main.js'), 'npm run build'],
+    [join(root, 'packages', 'web', 'dist', 'page', 'app.js'), 'npm run build'],
+    [CHROMIUM, 'apt-get install chromium (or set LGUEST_CHROMIUM)'],
+  ]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: ${fix}`);
+  }
+  stderr = '';
+  const proc = spawn(process.execPath, [LGUEST, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child = proc;
+  let stdout = '';
+  proc.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+  proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const url = await until('the page address on stdout', async () => /^http:\/\/127\.0\.0\.1:\d+\/$/m.exec(stdout)?.[0]);
+  return { url, exited };
+}
+
+async function launchBrowser(): Promise<Browser> {
+  if (browser) return browser;
+  profile = mkdtempSync(join(tmpdir(), 'lguest-web-chromium-'));
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    userDataDir: profile,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return browser;
+}
+
+/** Types a line into guest `guest`'s console. */
+async function typeLine(page: Page, guest: number, text: string): Promise<void> {
+  await page.click(`#guest-${guest} .console .xterm`);
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
 }
 
 async function counter(page: Page, stat: string): Promise<number> {
@@ -85,45 +139,14 @@ async function openPage(url: string): Promise<Page> {
 }
 
 test('lguest web: the console, the switcher at 0xFFC00000 and the trips, in Chromium', async () => {
-  for (const [file, fix] of [
-    [LGUEST.replace('bin/lguest.mjs', 'dist/main.js'), 'npm run build'],
-    [join(root, 'packages', 'web', 'dist', 'page', 'app.js'), 'npm run build'],
-    [CHROMIUM, 'apt-get install chromium (or set LGUEST_CHROMIUM)'],
-  ]) {
-    if (!existsSync(file)) throw new Error(`${file} is missing: ${fix}`);
-  }
-
-  child = spawn(process.execPath, [LGUEST, 'web', '--port=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
-  const url = await until('the page address on stdout', async () => /^http:\/\/127\.0\.0\.1:\d+\/$/m.exec(stdout)?.[0]);
-
-  profile = mkdtempSync(join(tmpdir(), 'lguest-web-chromium-'));
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: profile,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const { url, exited } = await startLguest(['web', '--port=0']);
+  await launchBrowser();
   const page = await openPage(url);
 
   // The shell's prompt on the screen, then our command and its answer.
   await until('the shell prompt in the console', async () => (await screen(page)).some((l) => l === '#'));
   const before = await until('hypercalls counted', async () => (await counter(page, 'hypercalls')) || null);
-  await page.click('#guest-0 .console .xterm');
-  await page.keyboard.type('echo hi');
-  await page.keyboard.press('Enter');
+  await typeLine(page, 0, 'echo hi');
   const lines = await until('the answer to echo hi', async () => {
     const l = await screen(page);
     const at = l.findIndex((s) => s === '# echo hi');
@@ -158,9 +181,40 @@ test('lguest web: the console, the switcher at 0xFFC00000 and the trips, in Chro
   await page.close();
   const again = await openPage(url);
   await until('the scrollback in a new page', async () => (await screen(again)).some((l) => l === 'hi'));
-  await again.click('#guest-0 .console .xterm');
-  await again.keyboard.type('poweroff');
-  await again.keyboard.press('Enter');
+  await typeLine(again, 0, 'poweroff');
+  expect(await exited).toBe(0);
+  child = null;
+  await again.close();
+});
+
+test('lguest web with two guests: a panel each, each console its own guest', async () => {
+  const { url, exited } = await startLguest(['web', '--port=0', '--guest', '32', '--guest', '32']);
+  await launchBrowser();
+  const page = await openPage(url);
+  for (const g of [0, 1]) {
+    await until(`guest ${g}'s prompt`, async () => (await screen(page, g)).some((l) => l === '#'));
+  }
+  expect(await page.$eval('#guest-1 h2', (e) => e.textContent)).toContain('guest#2');
+  await typeLine(page, 1, 'echo second');
+  await until('the second guest to answer', async () => (await screen(page, 1)).includes('second'));
+  expect(await screen(page, 0)).not.toContain('second');
+  // Each panel draws its own launcher's address space, the switcher at the top of both.
+  for (const g of [0, 1]) {
+    const rgb = await until(`the switcher in guest ${g}'s host picture`, () =>
+      page.$eval(`#guest-${g} canvas[data-picture="host"]`, (canvas) => {
+        const c = canvas as HTMLCanvasElement;
+        const row = (JSON.parse(c.dataset.rows ?? '[]') as { base: string; y: number }[]).find(
+          (r) => r.base === '0xffc00000',
+        );
+        if (!row) return null;
+        const d = c.getContext('2d')!.getImageData(Number(c.dataset.x0), row.y + 1, 1, 1).data;
+        return [d[0], d[1], d[2]];
+      }),
+    );
+    expect(rgb).toEqual(SWITCHER_RGB);
+  }
+  await typeLine(page, 0, 'poweroff');
+  await typeLine(page, 1, 'poweroff');
   expect(await exited).toBe(0);
   child = null;
 });
