@@ -29,6 +29,8 @@ export interface GuestPlan {
   /** The guest's console. */
   readonly output: ConsoleOutput;
   readonly input?: ConsoleInputSource;
+  /** Told how the guest ended, as soon as it has (the others may run on). */
+  readonly onEnd?: (outcome: GuestOutcome) => void;
 }
 
 /** How one guest ended. */
@@ -209,6 +211,7 @@ class GuestRun {
       endedNs: this.host.clock.now(),
       stats: this.guest ? { ...this.guest.stats } : null,
     };
+    plan.onEnd?.(outcome);
     const s = outcome.stats;
     this.log(
       `${plan.name}: ${outcome.reason} (exit status ${outcome.exitStatus})` +

@@ -6,7 +6,7 @@
 import { WebView } from '@lguest/web';
 import { UsageError } from './options';
 import type { ByteSink } from './prefix';
-import type { GuestPlan, SessionOptions } from './session';
+import type { GuestOutcome, GuestPlan, SessionOptions } from './session';
 
 /**
  * Serves the page on `port`, runs the session through `run` with the web consoles in the
@@ -32,7 +32,12 @@ export async function runWeb(
   }
   io.stdout.write(`${view.url}\n`);
   say(`serving the web view at ${view.url} until the guests end`);
-  const webPlans = plans.map((plan, i) => ({ ...plan, output: view.consoleOutput(i), input: view.inputs[i] }));
+  const webPlans = plans.map((plan, i) => ({
+    ...plan,
+    output: view.consoleOutput(i),
+    input: view.inputs[i],
+    onEnd: (g: GuestOutcome) => view.ended(i, g.poweredOff ? 'powered off' : g.reason),
+  }));
   try {
     return await run(webPlans, (host, lg, launchers) =>
       view.watch(
@@ -42,7 +47,6 @@ export async function runWeb(
       ),
     );
   } finally {
-    plans.forEach((_, i) => view.ended(i, 'ended'));
     await view.close();
   }
 }
