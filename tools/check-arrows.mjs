@@ -18,7 +18,8 @@ const ALLOWED = {
   console: ['launcher', 'abi', 'host'],
   disk: ['launcher', 'abi', 'host'],
   net: ['launcher', 'abi', 'host'],
-  cli: ['abi', 'x86', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest'],
+  web: ['abi', 'host', 'lg'],
+  cli: ['abi', 'x86', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web'],
 };
 
 // What a package's tests (files ending in .test.ts, and devDependencies) may import on top of
@@ -26,6 +27,7 @@ const ALLOWED = {
 // image; lg's own sources still talk to a launcher only through the control file.
 const TEST_ALLOWED = {
   lg: ['launcher', 'guest'],
+  web: ['launcher', 'console', 'guest'], // its sampler test boots a real guest
 };
 
 const root = new URL('..', import.meta.url).pathname;

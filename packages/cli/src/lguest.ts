@@ -18,7 +18,8 @@ import { packInitramfs } from './initramfs';
 import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
 import { runNative } from './native';
-import { runSession, type GuestOutcome, type GuestPlan } from './session';
+import { runSession, type GuestOutcome, type GuestPlan, type SessionOptions } from './session';
+import { runWeb } from './web';
 
 export interface LguestIo {
   readonly stdout: ByteSink;
@@ -31,6 +32,8 @@ export interface LguestIo {
   readonly defaultKernel: string;
   /** Aborting stops every running guest (main.ts: SIGINT). */
   readonly signal?: AbortSignal;
+  /** The built web page (packages/web/dist/page), for `lguest web`. */
+  readonly webPage?: string;
 }
 
 export const EXIT_USAGE = 2;
@@ -47,10 +50,16 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     if (command.kind === 'disk') return await diskCommand(command.args, io.cwd, io.stdout);
     if (command.kind === 'initramfs') return initramfs(command.dir, command.out, io, say);
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
-    const plans = planGuests(command.kind === 'run-many', guests, io);
+    const many = command.kind === 'run-many' || (command.kind === 'web' && command.many);
+    const plans = planGuests(many, guests, io);
     if (command.kind === 'run' && command.native) return await runNativeAndReport(command.host, plans[0], io, say);
     const memory = hostMemoryMiB(command.host, guests);
-    return await runAndReport(command.host, memory, plans, command.kind === 'run-many', io, say);
+    if (command.kind === 'web') {
+      return await runWeb(command.port, plans, io, say, (webPlans, observe) =>
+        runAndReport(command.host, memory, webPlans, many, io, say, observe),
+      );
+    }
+    return await runAndReport(command.host, memory, plans, many, io, say);
   } catch (e) {
     if (e instanceof UsageError) {
       say(e.message);
@@ -134,6 +143,7 @@ async function runAndReport(
   many: boolean,
   io: LguestIo,
   say: (line: string) => void,
+  observe?: SessionOptions['observe'],
 ): Promise<number> {
   // Every disk is checked and locked before any guest starts; the locks go when we end.
   const prepared: PreparedDisk[] = [];
@@ -159,6 +169,7 @@ async function runAndReport(
       guests: plans,
       log: host.verbose ? say : undefined,
       signal: io.signal,
+      observe,
     });
   } finally {
     await Promise.all(prepared.map((d) => d.release()));

@@ -24,6 +24,12 @@ function bundledGuest(): string {
   return join(here, '..', '..', 'guest', 'build', 'guest.elf');
 }
 
+/** packages/web/dist/page: the page `lguest web` serves, built by `npm run build`. */
+function webPage(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return join(here, '..', '..', 'web', 'dist', 'page');
+}
+
 async function main(): Promise<void> {
   const stop = new AbortController();
   const stopWith = (request: StopRequest) => {
@@ -64,6 +70,7 @@ async function main(): Promise<void> {
       cwd,
       defaultKernel: bundledGuest(),
       signal: stop.signal,
+      webPage: webPage(),
     });
   } finally {
     for (const [signal] of signals) process.off(signal, onSignal);

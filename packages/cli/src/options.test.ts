@@ -77,7 +77,7 @@ describe('lguest run', () => {
     expect(usageError(['run', '--timeout=soon'])).toMatch(/--timeout takes a positive number of seconds/);
     expect(usageError(['run', '--memory-host=4096'])).toMatch(/more than the emulated host can have \(2048 MiB\)/);
     expect(usageError(['boot'])).toBe(
-      "unknown command 'boot': the commands are run, run-many, disk, initramfs and help",
+      "unknown command 'boot': the commands are run, run-many, web, disk, initramfs and help",
     );
     expect(usageError(['32', 'k'])).toBe("'32' looks like MEM, but a command comes first: try 'lguest run 32 k'");
   });
@@ -144,5 +144,41 @@ describe('helpers', () => {
     expect(() => hostMemoryMiB({ ...host, memoryHostMiB: 40 }, [g(32)])).toThrow(
       /the guests need 48 MiB of host RAM .* but --memory-host is 40/,
     );
+  });
+});
+
+describe('lguest web', () => {
+  function web(argv: string[]): Extract<Command, { kind: 'web' }> {
+    const c = parseCommand(argv);
+    if (c.kind !== 'web') throw new Error(`expected web, got ${c.kind}`);
+    return c;
+  }
+
+  it('takes --port and the options of run, with one guest', () => {
+    const c = web(['web', '--port=0', '--clock=virtual', '64', 'g.elf', 'selftest']);
+    expect(c.port).toBe(0);
+    expect(c.many).toBe(false);
+    expect(c.host.clock).toBe('virtual');
+    expect(c.guests).toEqual([{ memMiB: 64, kernel: 'g.elf', cmdline: ['selftest'], initrd: null, devices: [] }]);
+    expect(web(['web']).port).toBe(8086);
+    expect(web(['web', '--port', '9000']).port).toBe(9000);
+  });
+
+  it("takes run-many's --guest for one panel per guest", () => {
+    const c = web(['web', '-v', '--guest', '32 a.elf', '--port=8100', '--guest=32 b.elf x']);
+    expect(c.many).toBe(true);
+    expect(c.port).toBe(8100);
+    expect(c.host.verbose).toBe(true);
+    expect(c.guests.map((g) => [g.kernel, g.cmdline])).toEqual([
+      ['a.elf', []],
+      ['b.elf', ['x']],
+    ]);
+  });
+
+  it('refuses a bad port and --native, saying what to do', () => {
+    expect(usageError(['web', '--port=http'])).toMatch(/--port takes a TCP port from 0 to 65535/);
+    expect(usageError(['web', '--port=70000'])).toMatch(/--port takes a TCP port/);
+    expect(usageError(['web', '--port'])).toMatch(/--port needs a value/);
+    expect(usageError(['web', '--native'])).toMatch(/leave out --native/);
   });
 });

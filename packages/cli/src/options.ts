@@ -55,7 +55,19 @@ export type Command =
   | { readonly kind: 'run-many'; readonly host: HostSpec; readonly guests: readonly GuestSpec[] }
   | { readonly kind: 'disk'; readonly args: readonly string[] }
   | { readonly kind: 'initramfs'; readonly dir: string; readonly out: string }
+  | {
+      readonly kind: 'web';
+      readonly host: HostSpec;
+      readonly guests: readonly GuestSpec[];
+      /** Several guests (given as run-many's --guest), one panel each. */
+      readonly many: boolean;
+      /** The page's port on 127.0.0.1; 0 picks a free one. */
+      readonly port: number;
+    }
   | { readonly kind: 'help' };
+
+/** `lguest web`'s port when none is given. */
+export const DEFAULT_WEB_PORT = 8086;
 
 /** Default guest memory when `lguest run` is given no MEM at all. */
 export const DEFAULT_MEM_MIB = 32;
@@ -75,6 +87,7 @@ export const USAGE = `usage:
   lguest run-many [host options] --guest "[guest options] MEM [KERNEL [kernel args…]]" …
   lguest disk create|commit|info …   (lguest disk help: making disk files)
   lguest initramfs DIR OUT.cpio.gz
+  lguest web [--port=N] [run options…] | [--port=N] [host options] --guest "…" …
   lguest help
 
 run boots one guest in a fresh emulated host and serves its console until it ends.
@@ -124,6 +137,10 @@ initramfs packs the directory DIR as a "newc" cpio archive for --initrd: DIR bec
 guest's /, and Linux runs its /init (a #!/bin/sh script will do). OUT is gzip'd, unless its
 name ends in .cpio (the bundled guest reads only uncompressed archives). Files are owned by
 root in the archive, keeping their permissions.
+web runs the guest (or, given --guest, several as run-many) and serves a page at
+http://127.0.0.1:PORT/ (default port ${DEFAULT_WEB_PORT}; --port=0 picks a free one): each guest's console,
+its trips through the switcher, and the host's, the guest's and lg's shadow address
+spaces, live. Closing the page leaves the guests running; lguest web ends with them.
 
 The guest's console is your terminal, in raw mode while the guest runs: keys go to the
 guest as typed. The bundled guest lands at a shell: type poweroff to turn it off (exit
@@ -173,11 +190,13 @@ export function parseCommand(argv: readonly string[]): Command {
       return { kind: 'disk', args: rest };
     case 'initramfs':
       return parseInitramfs(rest);
+    case 'web':
+      return parseWeb(rest);
     default:
       throw new UsageError(
         /^\d/.test(verb)
           ? `'${verb}' looks like MEM, but a command comes first: try 'lguest run ${argv.join(' ')}'`
-          : `unknown command '${verb}': the commands are run, run-many, disk, initramfs and help`,
+          : `unknown command '${verb}': the commands are run, run-many, web, disk, initramfs and help`,
       );
   }
 }
@@ -248,6 +267,41 @@ function parseRunMany(args: readonly string[]): Command {
     }
   });
   return { kind: 'run-many', host: hostSpec(values), guests };
+}
+
+/** `web`: --port, then the rest as `run-many` when a --guest is given, else as `run`. */
+function parseWeb(args: readonly string[]): Command {
+  let port = DEFAULT_WEB_PORT;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
+    let value: string | undefined;
+    if (a === '--port') {
+      if (i + 1 >= args.length)
+        throw new UsageError('option --port needs a value, e.g. --port=8086 (0: any free port)');
+      value = args[++i];
+    } else if (a.startsWith('--port=')) value = a.slice('--port='.length);
+    else {
+      rest.push(a);
+      continue;
+    }
+    port = Number(value);
+    if (!/^\d+$/.test(value) || port > 65535) {
+      throw new UsageError(`--port takes a TCP port from 0 to 65535 (0: any free port), not '${value}'`);
+    }
+  }
+  const many = rest.some((a) => a === '--guest' || a === '-g' || a.startsWith('--guest='));
+  const inner = many ? parseRunMany(rest) : parseRun(rest);
+  if (inner.kind !== 'run' && inner.kind !== 'run-many') return inner;
+  if (inner.kind === 'run' && inner.native) {
+    throw new UsageError('web shows lguest at work, so it runs guests under lguest: leave out --native');
+  }
+  const guests = inner.kind === 'run' ? [inner.guest] : inner.guests;
+  return { kind: 'web', host: inner.host, guests, many, port };
 }
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;

@@ -34,6 +34,8 @@ export interface GuestPlan {
   readonly input?: ConsoleInputSource;
   /** --block disks, checked and locked, in command-line order (lgba, lgbb, …). */
   readonly disks?: readonly PreparedDisk[];
+  /** Told how the guest ended, as soon as it has (the others may run on). */
+  readonly onEnd?: (outcome: GuestOutcome) => void;
 }
 
 /** How one guest ended. */
@@ -76,6 +78,11 @@ export interface SessionOptions {
    * "killed: interrupted by the user", 130).
    */
   readonly signal?: AbortSignal;
+  /**
+   * Called once the host and lg are up and every launcher process exists (in the order of
+   * `guests`), before any guest runs: `lguest web` starts watching here.
+   */
+  readonly observe?: (host: Host, lg: Lguest, launchers: readonly Process[]) => void;
 }
 
 /** Why a session was aborted, given as the AbortSignal's reason. */
@@ -111,6 +118,11 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     const lg = lguestInit(host);
     if (typeof lg === 'number') throw new Error(`loading the lg module failed (error ${lg})`);
     const runs = options.guests.map((plan) => new GuestRun(host, lg, plan, log));
+    options.observe?.(
+      host,
+      lg,
+      runs.map((r) => r.proc),
+    );
 
     const stopAll = (reason: string, status: number, by: 'timeout' | 'abort') => {
       for (const r of runs) r.stop(status, reason, by);
@@ -148,7 +160,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
 
 /** One guest's launcher process, its console and what became of it. */
 class GuestRun {
-  private readonly proc: Process;
+  readonly proc: Process;
   private readonly launcher: Launcher;
   private readonly console: ConsoleDevice;
   private readonly blocks: BlockDevice[] = [];
@@ -240,6 +252,7 @@ class GuestRun {
       stats: this.guest ? { ...this.guest.stats } : null,
     };
     for (const n of this.networks) this.log(`${plan.name}: ${describeNetwork(n.peer)}`);
+    plan.onEnd?.(outcome);
     const s = outcome.stats;
     this.log(
       `${plan.name}: ${outcome.reason} (exit status ${outcome.exitStatus})` +

@@ -208,6 +208,7 @@ export async function runGuest(lg: Lguest, guest: Guest, proc: Process, buffer: 
       const out = new DataView(buffer.buffer, buffer.byteOffset, 8);
       out.setUint32(0, guest.pendingDma, true);
       out.setUint32(4, guest.pendingKey, true);
+      guest.stats.launcherDmas++;
       return 8;
     }
     if (proc.signalPending()) return -Errno.ERESTARTSYS;
@@ -233,6 +234,7 @@ export async function runGuest(lg: Lguest, guest: Guest, proc: Process, buffer: 
 
     const trapnum = getReg(guest, 'trapnum');
     const errcode = getReg(guest, 'errcode');
+    guest.trapCounts[trapnum]++; // 256 (entry failed) is beyond it: no effect
     switch (trapnum) {
       case 13: // A #GP with error code 0 may be an I/O instruction we skip.
         if (errcode === 0 && emulateInsn(guest)) continue;

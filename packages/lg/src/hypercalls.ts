@@ -67,6 +67,7 @@ export const TSC_KHZ = 1_000_000;
  * undefined.
  */
 export function doHcall(guest: Guest, eax: number, edx: number, ebx: number, ecx: number): number | undefined {
+  guest.hcallCounts[eax]++; // beyond the array (a bad call): no effect
   switch (eax) {
     case LHCALL_FLUSH_ASYNC:
       // Nothing to do: the trap itself made us drain the ring.
@@ -211,6 +212,7 @@ export function doHypercalls(guest: Guest): void {
   if (guest.lguestData === 0) {
     if (getReg(guest, 'trapnum') === LGUEST_TRAP_ENTRY) {
       guest.stats.hypercalls++;
+      guest.hcallCounts[LHCALL_LGUEST_INIT]++;
       initialize(guest);
       setReg(guest, 'trapnum', TRAPNUM_HCALL_DONE);
     }

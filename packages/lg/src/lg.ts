@@ -65,6 +65,8 @@ export interface GuestStats {
   /** SEND_DMAs to another guest: delivered into a buffer, or dropped (no free buffer). */
   dmaDelivered: number;
   dmaNoBuffer: number;
+  /** DMAs handed to the launcher by read() (SEND_DMA to a private key). */
+  launcherDmas: number;
 }
 
 /**
@@ -182,7 +184,15 @@ export class Guest {
     hostInterrupts: 0,
     dmaDelivered: 0,
     dmaNoBuffer: 0,
+    launcherDmas: 0,
   };
+
+  /**
+   * Exits by trap number (0-255) and hypercalls by number, for whoever watches the guest
+   * (`lguest web` samples them on a timer): one typed-array increment each, never read here.
+   */
+  readonly trapCounts = new Float64Array(256);
+  readonly hcallCounts = new Float64Array(32);
 
   constructor(init: GuestInit) {
     const { id, globals, proc, regsPage } = init;
