@@ -1,6 +1,6 @@
 // Test helpers: the built `lguest` command and the guest images it runs, and util-linux
 // `script`, which gives a command a real pseudo-terminal. Shared by the end-to-end tests
-// (terminal.test.ts, shell-session.test.ts); nothing here is part of the command itself.
+// (terminal.system.test.ts, shell-session.system.test.ts); nothing here is part of the command itself.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
