@@ -28,6 +28,8 @@ export interface LguestIo {
   readonly defaultKernel: string;
   /** Aborting stops every running guest (main.ts: SIGINT). */
   readonly signal?: AbortSignal;
+  /** Given the run's clock (ns) once the host or PC exists: main.ts times the three Ctrl-C on it. */
+  readonly clockReady?: (nowNs: () => number) => void;
 }
 
 export const EXIT_USAGE = 2;
@@ -120,6 +122,7 @@ async function runAndReport(
     guests: plans,
     log: host.verbose ? say : undefined,
     signal: io.signal,
+    clockReady: io.clockReady,
   });
   for (const plan of plans) plan.prefix?.finish();
   for (const g of outcome.guests) {
@@ -149,6 +152,7 @@ async function runNativeAndReport(
         initrdPath: plan.initrdPath,
         output: plan.output,
         input: plan.input,
+        clockReady: io.clockReady,
       },
       io.signal,
       host.verbose ? say : undefined,

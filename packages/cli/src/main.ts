@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       cwd,
       defaultKernel: bundledGuest(),
       signal: stop.signal,
+      clockReady: (nowNs) => input.countOn(() => nowNs() / 1e6),
     });
   } finally {
     for (const [signal] of signals) process.off(signal, onSignal);

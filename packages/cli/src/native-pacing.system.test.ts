@@ -1,23 +1,39 @@
 // `lguest run --native` on the host clock (the default): the PC's virtual clock held to the
 // wall clock. A halted CPU skips straight to its next timer interrupt, so a guest idle at its
 // prompt, left alone, would race through thousands of virtual seconds of ticks in a few real
-// ones (its `uptime` reading hundreds of seconds after two) and burn the host's CPU doing
-// it. Here the bundled guest boots in-process, idles at its prompt for a second, and is asked
-// its uptime: that must be real seconds, and the idling must have cost next to no
-// instructions.
+// ones (its `uptime` reading hundreds of seconds after two) and burn the host's CPU doing it.
 //
-// The bounds are loose on purpose — a slow or loaded machine must not fail them, broken
-// pacing fails them by orders of magnitude: the uptime may not exceed the real time since
-// the start (virtual time may lead the wall clock by a few milliseconds only), and the whole
-// run may not take more than a couple of million instructions beyond a boot and poweroff on
-// the virtual clock (idling costs some thousands a second; racing through ticks, millions).
+// The wall clock here is a fake one that moves only when the run loop sleeps, so the test
+// sees exactly what pacing does, on any machine: the bundled guest boots, idles at its prompt
+// for one second of that clock, and is asked its uptime. Its seconds must be the wall clock's,
+// virtual time may never lead the wall clock by more than the loop's small lead, an idle guest
+// must be slept through tick by tick, and idling must cost next to no instructions. Broken
+// pacing never sleeps, so the fake clock never reaches the second: the test then types
+// `uptime` once the guest's own clock has passed two seconds instead, and the uptime is off.
 
-import { performance } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
-import { lguest, type LguestIo } from './lguest';
+import { lguest } from './lguest';
+import { runNative, type WallClock } from './native';
+import type { HostSpec } from './options';
 import { GUEST } from './testing/pty';
 
-/** Console output as it comes, which a test can wait on. */
+/** A wall clock that moves only when slept on. */
+class FakeWall implements WallClock {
+  ms = 0;
+  readonly sleeps: number[] = [];
+
+  now(): number {
+    return this.ms;
+  }
+
+  sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.ms += ms;
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Console output as it comes, which the test can wait on. */
 class Watched {
   text = '';
   private readonly waiters = new Set<() => void>();
@@ -29,73 +45,87 @@ class Watched {
   };
 
   /** Resolves with the first match of `pattern` in the output from `from` on. */
-  waitFor(pattern: RegExp, from: number, timeoutMs = 20_000): Promise<RegExpExecArray> {
-    return new Promise((resolve, reject) => {
+  waitFor(pattern: RegExp, from: number): Promise<RegExpExecArray> {
+    return new Promise((resolve) => {
       const check = () => {
         const m = pattern.exec(this.text.slice(from));
         if (!m) return;
-        clearTimeout(timer);
         this.waiters.delete(check);
         resolve(m);
       };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`no ${pattern} after ${timeoutMs / 1000} s; the console so far:\n${this.text}`));
-      }, timeoutMs);
       this.waiters.add(check);
       check();
     });
   }
 }
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function io(stdin: PassThrough, stdout: Watched, stderr: Watched): LguestIo {
-  return { stdout: stdout.sink, stderr: stderr.sink, stdin, cwd: process.cwd(), defaultKernel: GUEST };
-}
-
-/** The `-v` report's instruction count and virtual time at the end. */
-function report(stderr: string): { instructions: number; virtualMs: number } {
-  const instructions = /^lguest: instructions: (\d+)$/m.exec(stderr);
-  const virtual = /^lguest: pc: power-off .* after ([\d.]+) ms of virtual time/m.exec(stderr);
-  if (!instructions || !virtual) throw new Error(`no -v report at the end:\n${stderr}`);
-  return { instructions: Number(instructions[1]), virtualMs: Number(virtual[1]) };
-}
+const HOST: HostSpec = { verbose: false, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null };
+const PROMPT = /(^|\n)# $/;
 
 describe('lguest run --native on the host clock', () => {
-  it('keeps an idle guest to real seconds, at next to no cost, and input wakes it', async () => {
-    // What a boot to the prompt and a poweroff cost with no idling at all (the virtual clock,
-    // input typed ahead).
+  it('keeps an idle guest to the wall clock, sleeping tick by tick at next to no cost', async () => {
+    // What a boot to the prompt and a poweroff cost with no idling at all (the virtual
+    // clock, input typed ahead).
     const typedAhead = new PassThrough();
     typedAhead.end('poweroff\n');
-    const [baseOut, baseErr] = [new Watched(), new Watched()];
-    expect(await lguest(['run', '--native', '-v', '--clock=virtual', '32'], io(typedAhead, baseOut, baseErr))).toBe(0);
-    const baseline = report(baseErr.text).instructions;
+    let baseErr = '';
+    const baseIo = {
+      stdout: { write: () => undefined },
+      stderr: { write: (c: Uint8Array | string) => (baseErr += Buffer.from(c).toString()) },
+      stdin: typedAhead,
+      cwd: process.cwd(),
+      defaultKernel: GUEST,
+    };
+    expect(await lguest(['run', '--native', '-v', '--clock=virtual', '32'], baseIo)).toBe(0);
+    const baseline = Number(/^lguest: instructions: (\d+)$/m.exec(baseErr)?.[1]);
+    expect(baseline).toBeGreaterThan(0);
 
+    const wall = new FakeWall();
     const stdin = new PassThrough();
-    const [out, err] = [new Watched(), new Watched()];
-    const start = performance.now();
-    const done = lguest(['run', '--native', '-v', '32'], io(stdin, out, err));
-    // The prompt has no newline: it reaches the console when the guest goes idle after it.
-    await out.waitFor(/(^|\n)# $/, 0);
-    await delay(1000);
+    const out = new Watched();
+    let guestNs = () => 0;
+    const done = runNative(HOST, {
+      kernelPath: GUEST,
+      memMiB: 32,
+      cmdline: [],
+      output: out.sink,
+      input: stdin,
+      wall,
+      clockReady: (nowNs) => (guestNs = nowNs),
+    });
+    await out.waitFor(PROMPT, 0);
+    // Idle for one second of the wall clock (or, if pacing is broken, two of the guest's),
+    // then ask. Checked at every turn of the event loop, which the run loop gives each slice.
+    const idleFromMs = wall.ms;
+    const sleepsBefore = wall.sleeps.length;
+    let askedAtMs = -1;
+    const watch = () => {
+      if (wall.ms - idleFromMs < 1000 && guestNs() < 2e9) return void setImmediate(watch);
+      askedAtMs = wall.ms;
+      stdin.write('uptime\n');
+    };
+    watch();
     const from = out.text.length;
-    stdin.write('uptime\n');
     const [, uptimeText] = await out.waitFor(/up (\d+\.\d+) seconds/, from);
-    const elapsedS = (performance.now() - start) / 1000;
-    await out.waitFor(/(^|\n)# $/, from);
+    const answeredAtMs = wall.ms;
+    await out.waitFor(PROMPT, from);
     stdin.write('poweroff\n');
-    expect(await done).toBe(0);
-    const wallMs = performance.now() - start;
-    const { instructions, virtualMs } = report(err.text);
+    const outcome = await done;
+    expect(outcome.exitStatus).toBe(0);
 
-    const uptime = Number(uptimeText);
-    // Real seconds: at least the second it idled, and never ahead of the real time since the
-    // start (the lead allowed is 5 ms; broken pacing reads hundreds of seconds here).
-    expect(uptime).toBeGreaterThanOrEqual(0.9);
-    expect(uptime).toBeLessThanOrEqual(elapsedS + 0.1);
-    expect(virtualMs).toBeLessThanOrEqual(wallMs + 100);
+    // The guest's seconds are the wall clock's: uptime is read between the typing and the
+    // answer (to the guest's 10 ms resolution), and at least the idle second.
+    const uptimeMs = Number(uptimeText) * 1000;
+    expect(askedAtMs - idleFromMs).toBeGreaterThanOrEqual(1000);
+    expect(uptimeMs).toBeGreaterThanOrEqual(askedAtMs - 10);
+    expect(uptimeMs).toBeLessThanOrEqual(answeredAtMs + 10);
+    // Virtual time never ran more than the 5 ms lead ahead of the wall clock.
+    expect(outcome.virtualNs / 1e6).toBeLessThanOrEqual(wall.ms + 5);
+    // The idle second was slept through a tick (10 ms) at a time, not skipped in one sleep.
+    const idleSleeps = wall.sleeps.slice(sleepsBefore);
+    expect(idleSleeps.length).toBeGreaterThanOrEqual(50);
+    expect(Math.max(...idleSleeps)).toBeLessThanOrEqual(10 + 5);
     // Idling costs the guest's timer ticks, 100 a second, and nothing more.
-    expect(instructions - baseline).toBeLessThan(2_000_000);
-  }, 60_000);
+    expect(outcome.instructions - baseline).toBeLessThan(2_000_000);
+  });
 });

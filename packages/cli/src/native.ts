@@ -47,16 +47,26 @@ const PACE_LEAD_NS = 5_000_000;
 const MCR_RTS = 0x02;
 const MCR_LOOPBACK = 0x10;
 
-/** Sleeps `ms`, or until the function handed to `onWake` is called. */
-function sleep(ms: number, onWake: (wake: () => void) => void): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    onWake(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+/** The wall clock that --clock=host holds the PC to: the real one, or a test's. */
+export interface WallClock {
+  /** Milliseconds, from any fixed origin. */
+  now(): number;
+  /** Sleeps `ms`, or until the function handed to `onWake` is called. */
+  sleep(ms: number, onWake: (wake: () => void) => void): Promise<void>;
 }
+
+/** The real wall clock: performance.now and setTimeout. */
+export const REAL_WALL_CLOCK: WallClock = {
+  now: () => performance.now(),
+  sleep: (ms, onWake) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      onWake(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }),
+};
 
 export interface NativePlan {
   readonly kernelPath: string;
@@ -66,6 +76,10 @@ export interface NativePlan {
   readonly initrdPath?: string | null;
   readonly output: ConsoleOutput;
   readonly input?: ConsoleInputSource;
+  /** Called with the PC's clock (ns) once the PC exists. */
+  readonly clockReady?: (nowNs: () => number) => void;
+  /** What --clock=host holds the PC to (default: the real wall clock). */
+  readonly wall?: WallClock;
 }
 
 export interface NativeOutcome {
@@ -102,6 +116,7 @@ export async function runNative(
     },
     instructionsPerSecond: NATIVE_INSTRUCTIONS_PER_SECOND,
   });
+  plan.clockReady?.(() => pc.clock.nanoseconds);
   const modules = plan.initrdPath ? [{ data: readFileSync(plan.initrdPath), string: plan.initrdPath }] : [];
   const boot = pc.boot(readFileSync(plan.kernelPath), plan.cmdline.join(' '), modules);
   const initrd = boot.modules[0];
@@ -148,8 +163,9 @@ export async function runNative(
   signal?.addEventListener('abort', onAbort);
 
   // Pacing (--clock=host): virtual time 0 is the wall time now.
-  const wallStart = performance.now();
-  const wallNs = () => (performance.now() - wallStart) * 1e6;
+  const wall = plan.wall ?? REAL_WALL_CLOCK;
+  const wallStart = wall.now();
+  const wallNs = () => (wall.now() - wallStart) * 1e6;
   const limitNs = host.timeoutS === null ? Infinity : host.timeoutS * 1e9;
   let retired = 0;
   const end = (exitStatus: number, reason: string, r: RunResult | null): NativeOutcome => ({
@@ -196,7 +212,7 @@ export async function runNative(
           if (delivered || pc.clock.nanoseconds >= limitNs) break;
           const resumeNs = r.idleUntilNs !== undefined ? r.idleUntilNs - PACE_LEAD_NS : r.virtualNanoseconds;
           const ms = (resumeNs - wallNs()) / 1e6;
-          if (ms > 0) await sleep(ms, (w) => (wake = w));
+          if (ms > 0) await wall.sleep(ms, (w) => (wake = w));
           wake = null;
           break;
         }

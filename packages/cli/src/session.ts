@@ -71,6 +71,8 @@ export interface SessionOptions {
    * "killed: interrupted by the user", 130).
    */
   readonly signal?: AbortSignal;
+  /** Called with the host's clock (ns) once the host exists. */
+  readonly clockReady?: (nowNs: () => number) => void;
 }
 
 /** Why a session was aborted, given as the AbortSignal's reason. */
@@ -97,6 +99,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     );
   }
   log(`host: ${options.hostMemoryMiB} MiB of RAM, CPU core ${spec.cpu}, ${spec.clock} clock`);
+  options.clockReady?.(() => host.clock.now());
   try {
     const lg = lguestInit(host);
     if (typeof lg === 'number') throw new Error(`loading the lg module failed (error ${lg})`);

@@ -335,7 +335,14 @@ describe('adversarial guests', () => {
   });
 });
 
-/** Boots the guest with the kernel word "shell" and types `script` a line per prompt. */
+/** How much guest time a shell session may take: its bound, instead of a wall-clock timeout. */
+const SESSION_BUDGET_NS = 20e9;
+
+/**
+ * Boots the guest with the kernel word "shell" and types `script` a line per prompt. The run
+ * is bounded by virtual time (SESSION_BUDGET_NS: a host timer stops the launcher with status
+ * 124), so a wedged session fails the test at the same instruction on any machine.
+ */
 async function shellSession(script: string[], initrd?: string): Promise<{ result: LaunchResult; out: string }> {
   const host = newHost();
   lguestHere(host);
@@ -364,7 +371,11 @@ async function shellSession(script: string[], initrd?: string): Promise<{ result
       return true;
     },
   });
+  const budget = host.startTimer(SESSION_BUDGET_NS, () =>
+    queueMicrotask(() => launcher.stop(124, `still running after ${SESSION_BUDGET_NS / 1e9} s of guest time`)),
+  );
   const result = await launcher.run();
+  budget.cancel();
   proc.exit(0);
   host.shutdown();
   return { result, out };
@@ -423,7 +434,7 @@ describe('processes under lg', () => {
     expect(out).not.toContain('FAILED');
     expect(out).toMatch(/syscheck: (\d+) of \1 checks passed\n/);
     expect(out).toMatch(/# exit\npower: .*powering off\n$/);
-  }, 60_000);
+  });
 });
 
 describe('an initrd under the shell', () => {
