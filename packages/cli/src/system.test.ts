@@ -253,6 +253,26 @@ describe('an initrd the guest reads: cat from its shell, under lguest and on the
   });
 });
 
+describe('console input piped faster than the guest reads it, under lguest and --native', () => {
+  it.each([
+    ['lguest', []],
+    ['--native', ['--native']],
+  ])('%s: 40 lines piped at once all run, then poweroff exits 0', async (_how, options) => {
+    // 368 bytes before the guest has booted: more than its 256-byte console buffer, so the
+    // console must deliver again after a delivery that left bytes queued. --timeout (guest
+    // time) ends a run whose input stalled.
+    const lines = Array.from({ length: 40 }, (_, i) => `echo line${i + 1}`);
+    const stdin = new PassThrough();
+    stdin.end([...lines, 'poweroff', ''].join('\n'));
+    const r = await run(['run', ...options, '--clock=virtual', '--timeout=60', '32'], { stdin });
+    // Each command's output, not its echo (which interleaves with earlier commands' output).
+    for (let i = 1; i <= 40; i++) expect(r.stdout).toMatch(new RegExp(`(?<!echo )line${i}\n`));
+    expect(r.stdout).toContain('powering off');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
+
 describe('attack guests: killed with a clear reason while a second guest in the same host boots', () => {
   const attacks: [string, RegExp][] = [
     // The kernel's data segment is cut below the switcher: the write faults (#SS through %ss).
