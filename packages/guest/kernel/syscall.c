@@ -92,7 +92,9 @@ void close_files(struct task *t)
 
 static long sys_read(struct task *t, u32 fd, unsigned long buf, unsigned long len)
 {
-	char line[256];
+	/* A whole terminal line and its newline: too big for a kernel stack, and safe to share,
+	 * since nothing between filling it and copying it out can sleep. */
+	static char line[TTY_LINE_MAX + 1];
 	int n;
 
 	if (fd >= 3 && fd < MAX_FDS && t->files[fd].open) {
