@@ -37,6 +37,12 @@ export const NATIVE_INSTRUCTIONS_PER_SECOND = 100_000_000;
 /** Instructions per slice between turns of the event loop. */
 const SLICE = 2_000_000;
 /**
+ * Virtual time per slice (ns): a guest idle in HLT retires almost no instructions, so a
+ * slice is also cut at this much of its time, or an idle guest would sleep through to its
+ * --timeout in one run of the PC without a turn of the event loop to let input in.
+ */
+const SLICE_NS = 20_000_000;
+/**
  * With --clock=host, how far virtual time may run ahead of the wall clock (ns): half of the
  * guest's 10 ms tick. Small enough that the guest's clock reads true to within it; large
  * enough that a run is not cut short for nothing. A sleep between timer ticks lasts to the
@@ -190,7 +196,7 @@ export async function runNative(
       // --clock=host: the run may take virtual time only a lead ahead of the wall clock; and
       // never past --timeout.
       const paceNs = host.clock === 'host' ? wallNs() + PACE_LEAD_NS : Infinity;
-      const deadlineNs = Math.min(paceNs, limitNs);
+      const deadlineNs = Math.min(paceNs, limitNs, pc.clock.nanoseconds + SLICE_NS);
       const r = pc.run({ maxInstructions: SLICE, untilNs: Number.isFinite(deadlineNs) ? deadlineNs : undefined });
       retired += r.instructions;
       // Everything the guest wrote, a partial line too (its prompt): we may sleep next.
@@ -209,7 +215,7 @@ export async function runNative(
           // the wall clock has caught up with it. Input (its IRQ wakes the CPU), the end of
           // input and an abort end the sleep at once. (At --timeout's deadline, no sleep: the
           // top of the loop ends the run.)
-          if (delivered || pc.clock.nanoseconds >= limitNs) break;
+          if (delivered || pc.clock.nanoseconds >= limitNs || host.clock !== 'host') break;
           const resumeNs = r.idleUntilNs !== undefined ? r.idleUntilNs - PACE_LEAD_NS : r.virtualNanoseconds;
           const ms = (resumeNs - wallNs()) / 1e6;
           if (ms > 0) await wall.sleep(ms, (w) => (wake = w));

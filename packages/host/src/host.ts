@@ -61,6 +61,12 @@ export interface HostOptions {
   hostMounts?: readonly { path: string; realDir: string; readOnly?: boolean }[];
 }
 
+/**
+ * The most RAM the emulated host can have, in MiB: every physical address must stay below
+ * 2 GiB, because the CPU core keeps physical addresses in signed 32-bit slots (its TLB).
+ */
+export const MAX_HOST_MEMORY_MIB = 2048;
+
 /** The pseudo-descriptor lgdt/lidt take and sgdt/sidt give. */
 export interface DescriptorTable {
   readonly base: number;
@@ -101,12 +107,12 @@ export class Host {
 
   constructor(options: HostOptions) {
     const mib = options.memoryMiB;
-    if (!Number.isInteger(mib) || mib < 1 || mib > 2048) {
-      throw new Error(`memory must be a whole number of MiB from 1 to 2048, got ${mib}`);
+    if (!Number.isInteger(mib) || mib < 1 || mib > MAX_HOST_MEMORY_MIB) {
+      throw new Error(`memory must be a whole number of MiB from 1 to ${MAX_HOST_MEMORY_MIB}, got ${mib}`);
     }
     const tickNs = options.tickNs ?? 4_000_000;
     if (!(tickNs >= 1000)) throw new Error(`the tick must be at least 1000 ns, got ${tickNs}`);
-    this.memory = new ArrayBuffer(mib << 20);
+    this.memory = new ArrayBuffer(mib * 0x100000);
     this.ram = new Uint8Array(this.memory);
     this.ram32 = new Int32Array(this.memory);
     this.view = new DataView(this.memory);
