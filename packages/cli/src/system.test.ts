@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { lguest, type LguestIo } from './lguest';
+import { MAX_MEM_MIB } from './options';
 import { runSession } from './session';
 import { HANG_GUARD_MS } from './testing/pty';
 
@@ -250,6 +251,14 @@ describe('an initrd the guest reads: cat from its shell, under lguest and on the
     );
     expect(r.stdout).toBe('');
     expect(r.status).toBe(1);
+  });
+});
+
+describe('MEM: every value the help allows boots', () => {
+  it.each([2, MAX_MEM_MIB])('%i MiB: boots to its power-off', async (mem) => {
+    const r = await run(['run', '--clock=virtual', String(mem), GUEST, 'selftest']);
+    expect(r.stdout).toContain(`memory: ${mem} MiB (boot_params e820: 1 entry)`);
+    expect(r.status).toBe(0);
   });
 });
 
