@@ -81,8 +81,20 @@ export interface StopRequest {
   readonly status: number;
 }
 
-/** Where the host mounts the real file system (Host's default passthrough mount). */
-const REAL_ROOT = '/host';
+/**
+ * Where a real file given to the host appears: /host/<its real path>. The host sees only the
+ * files granted to it (`Host.grantFile`): each guest's kernel and initrd, read-only. A device
+ * with a file of its own (a --block disk, read-write unless ",ro"; the --sharenet file) is
+ * granted the same way by `grantGuestFile` before its launcher starts.
+ */
+export const REAL_ROOT = '/host';
+
+/** Gives the host the real file `realPath` at REAL_ROOT + realPath; returns that path. */
+export function grantGuestFile(host: Host, realPath: string, mode: 'ro' | 'rw'): string {
+  const path = REAL_ROOT + realPath;
+  host.grantFile(path, realPath, mode);
+  return path;
+}
 
 /** Boots a host, runs every guest in it to its end, shuts the host down. */
 export async function runSession(options: SessionOptions): Promise<SessionOutcome> {
@@ -161,8 +173,8 @@ class GuestRun {
     const { spec } = plan;
     this.launcher = new Launcher(proc, {
       memoryMiB: spec.memMiB,
-      kernel: REAL_ROOT + plan.kernelPath,
-      initrd: plan.initrdPath === null ? undefined : REAL_ROOT + plan.initrdPath,
+      kernel: grantGuestFile(host, plan.kernelPath, 'ro'),
+      initrd: plan.initrdPath === null ? undefined : grantGuestFile(host, plan.initrdPath, 'ro'),
       args: spec.cmdline,
       warn: (message) => log(`${plan.name}: ${message}`),
     });

@@ -11,10 +11,10 @@
 
 import { findCore, type CpuCore, type Machine } from '@lguest/x86';
 import { Clock, type ClockMode } from './clock';
-import { Errno } from './errno';
+import { Errno, errnoName } from './errno';
 import { futexKey, type FutexKey } from './futex';
 import { bootHost, kernelVa, type BootLayout } from './head';
-import type { HostMountOptions } from './hostfs';
+import { HostFileNode, type HostMountOptions } from './hostfs';
 import { HostIoBus } from './io-bus';
 import { HostPic, IrqTable, type IrqHandler } from './irq';
 import { KernelCpu, type KernelCall, type KernelCallOptions, type KernelRegs } from './kernel-call';
@@ -57,7 +57,10 @@ export interface HostOptions {
   yieldIntervalNs?: number;
   /** CPU units (runOnCpu calls) between yields whatever the clock says. Default 4096. */
   yieldEveryUnits?: number;
-  /** Passthrough mounts of real directories. Default: the real "/" at "/host". */
+  /**
+   * Passthrough mounts of real directories. Default: none — the host sees no real file until
+   * it is given one (`grantFile`), so a launcher gets exactly the files it was named.
+   */
   hostMounts?: readonly { path: string; realDir: string; readOnly?: boolean }[];
 }
 
@@ -177,7 +180,7 @@ export class Host {
       nextId: () => this.nextObjectId++,
     };
     this.vfs = new Vfs(this.tmpfsContext);
-    for (const m of options.hostMounts ?? [{ path: '/host', realDir: '/' }]) {
+    for (const m of options.hostMounts ?? []) {
       const r = this.vfs.mountHost(m.path, m.realDir, { readOnly: m.readOnly });
       if (r < 0) throw new Error(`cannot mount ${m.realDir} at ${m.path}: error ${r}`);
     }
@@ -557,6 +560,23 @@ export class Host {
   // ------------------------------------------------------------------ the end
 
   /** Stop: every process exits (closing its files), timers are cancelled, idling stops. */
+  /**
+   * Gives the host one real file at `path` (e.g. "/host/<its real path>"): read-only with
+   * 'ro', read-write with 'rw'. The CLI grants each launcher exactly the files named on its
+   * command line — the kernel and initrd read-only, a --block disk read-write unless ",ro",
+   * the --sharenet file read-write — and nothing else of the real machine. Throws with the
+   * file, the reason and what to do if it cannot.
+   */
+  grantFile(path: string, realFile: string, mode: 'ro' | 'rw'): void {
+    const r = this.vfs.grantHostFile(path, realFile, { readOnly: mode === 'ro' });
+    if (r === -Errno.EEXIST) {
+      const there = this.vfs.lookup(path);
+      if (there instanceof HostFileNode && there.realPath === realFile && (mode === 'ro' || !there.readOnly)) return;
+      throw new Error(`cannot give the host ${realFile} at ${path}: something else is already there`);
+    }
+    if (r < 0) throw new Error(`cannot give the host ${realFile} at ${path}: ${errnoName(r)}`);
+  }
+
   shutdown(): void {
     for (const p of [...this.processes.values()]) p.exit(0);
     this.down = true;

@@ -133,7 +133,9 @@ async function boot(options: BootOptions = {}): Promise<Boot> {
  * host timer interrupts also arrive while the guest runs, not only while it halts.
  */
 function newHost(extra: Partial<HostOptions> = {}): Host {
-  return new Host({ memoryMiB: 96, clock: 'virtual', tickNs: 50_000, ...extra });
+  // The images and initrds the tests boot, read-only at /host/<real path>.
+  const hostMounts = [{ path: '/host', realDir: '/', readOnly: true }];
+  return new Host({ memoryMiB: 96, clock: 'virtual', tickNs: 50_000, hostMounts, ...extra });
 }
 
 const modules = new WeakMap<Host, Lguest>();
