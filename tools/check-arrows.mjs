@@ -63,9 +63,15 @@ for (const name of readdirSync(packagesDir)) {
       if (m && !may.has(m[1])) problems.push(`packages/${name}/package.json depends on ${dep}, which it may not import`);
     }
   }
-  for (const file of sources(join(packagesDir, name, 'src'))) {
+  // src/ is the package; testing/ (test helpers) is held to the test rules, bench/ to src's.
+  const files = [
+    ...sources(join(packagesDir, name, 'src')).map((f) => [f, f.endsWith('.test.ts')]),
+    ...sources(join(packagesDir, name, 'testing')).map((f) => [f, true]),
+    ...sources(join(packagesDir, name, 'bench')).map((f) => [f, false]),
+  ];
+  for (const [file, isTest] of files) {
     const text = readFileSync(file, 'utf8');
-    const may = file.endsWith('.test.ts') ? testAllowed : allowed;
+    const may = isTest ? testAllowed : allowed;
     for (const m of text.matchAll(/from\s+['"]@lguest\/([\w-]+)['"]/g)) {
       if (!may.has(m[1])) problems.push(`${file.slice(root.length)} imports @lguest/${m[1]}, which ${name} may not import`);
     }

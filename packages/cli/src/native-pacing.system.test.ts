@@ -15,7 +15,7 @@ import { PassThrough } from 'node:stream';
 import { lguest } from './lguest';
 import { runNative, type WallClock } from './native';
 import type { HostSpec } from './options';
-import { GUEST } from './testing/pty';
+import { GUEST } from '../testing/pty';
 
 /** A wall clock that moves only when slept on. */
 class FakeWall implements WallClock {

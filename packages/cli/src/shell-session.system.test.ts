@@ -9,8 +9,8 @@
 // before and after; three Ctrl-C end the guest with status 2 and give it back as well.
 // The clock is the default (--clock=host): a guest at its prompt sleeps until a key comes.
 
-import { Conversation, delay } from './testing/conversation';
-import { MAIN, STTY_G } from './testing/pty';
+import { Conversation, delay } from '../testing/conversation';
+import { MAIN, STTY_G } from '../testing/pty';
 
 /** A whole `stty -g` line in a transcript. */
 const STTY_LINE = new RegExp(STTY_G.source, 'm');

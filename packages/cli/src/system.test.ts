@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { lguest, type LguestIo } from './lguest';
 import { MAX_MEM_MIB } from './options';
 import { runSession } from './session';
-import { HANG_GUARD_MS } from './testing/pty';
+import { HANG_GUARD_MS } from '../testing/pty';
 
 const GUEST_BUILD = join(dirname(require.resolve('@lguest/guest/package.json')), 'build');
 const CLI_DIR = join(__dirname, '..');

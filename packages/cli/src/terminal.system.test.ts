@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { lguest } from './lguest';
-import { Conversation } from './testing/conversation';
-import { GUEST, HANG_GUARD_MS, inPty, MAIN, SPINNER, WAIT_FOR_RAW } from './testing/pty';
+import { Conversation } from '../testing/conversation';
+import { GUEST, HANG_GUARD_MS, inPty, MAIN, SPINNER, WAIT_FOR_RAW } from '../testing/pty';
 
 /** A line of `stty -g` output in a transcript. */
 const STTY_LINE = /^[0-9a-f]+(?::[0-9a-f]+)+$/m;

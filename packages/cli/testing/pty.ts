@@ -13,7 +13,7 @@ export const GUEST = join(GUEST_BUILD, 'guest.elf');
 /** A guest that spins with interrupts off, forever. */
 export const SPINNER = join(GUEST_BUILD, 'attack-irqs-off-loop.elf');
 /** The built command (`npm run build`), as bin/lguest.mjs runs it. */
-export const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+export const MAIN = join(__dirname, '..', 'dist', 'main.js');
 
 /** A line of `stty -g` output: the terminal's whole mode, as colon-separated hex fields. */
 export const STTY_G = /^[0-9a-f]+(:[0-9a-f]+)+$/;

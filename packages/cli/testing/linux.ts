@@ -11,8 +11,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-/** The workspace root: packages/cli/src/testing → four levels up. */
-const ROOT = resolve(__dirname, '..', '..', '..', '..');
+/** The workspace root: packages/cli/testing → three levels up. */
+const ROOT = resolve(__dirname, '..', '..', '..');
 
 export const LINUX_DIR = process.env.LGUEST_LINUX_DIR
   ? resolve(process.env.LGUEST_LINUX_DIR)
