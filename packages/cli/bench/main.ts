@@ -34,9 +34,9 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { GuestSpec, HostSpec } from './options';
-import { runNative } from './native';
-import { runSession } from './session';
+import type { GuestSpec, HostSpec } from '../src/options';
+import { runNative } from '../src/native';
+import { runSession } from '../src/session';
 
 const USAGE = `usage: npm run bench:lguest -- [--json] [--runs=N] [--hcalls=N] [--quick]
   --json       one JSON object on stdout instead of the table
