@@ -13,9 +13,9 @@ const ALLOWED = {
   pc: ['x86'],
   host: ['x86'],
   lg: ['host', 'abi', 'x86'],
-  guest: ['abi', 'pc', 'x86'], // pc and x86 only for its tests: booting the image natively
+  guest: ['abi'],
   launcher: ['host', 'abi'],
-  console: ['launcher', 'abi', 'host'],
+  console: ['launcher', 'abi'],
   disk: ['launcher', 'abi', 'host'],
   net: ['launcher', 'abi', 'host'],
   cli: ['abi', 'x86', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest'],
@@ -26,6 +26,14 @@ const ALLOWED = {
 // image; lg's own sources still talk to a launcher only through the control file.
 const TEST_ALLOWED = {
   lg: ['launcher', 'guest'],
+  guest: ['pc', 'x86'], // booting the image natively
+};
+
+// Whose guest-side C a package's i386.json may compile by path (`../NAME/…`): the guest
+// kernel links each device's guest driver, which lives with its device (NAME/guest/).
+const BUILD_ALLOWED = {
+  guest: ['abi', 'console', 'disk', 'net'],
+  lg: ['abi'], // the switcher's generated headers
 };
 
 const root = new URL('..', import.meta.url).pathname;
@@ -75,6 +83,14 @@ for (const name of readdirSync(packagesDir)) {
     for (const m of text.matchAll(/from\s+['"]@lguest\/([\w-]+)['"]/g)) {
       if (!may.has(m[1])) problems.push(`${file.slice(root.length)} imports @lguest/${m[1]}, which ${name} may not import`);
     }
+  }
+}
+for (const name of readdirSync(packagesDir)) {
+  const spec = join(packagesDir, name, 'i386.json');
+  if (!existsSync(spec)) continue;
+  const may = new Set(BUILD_ALLOWED[name] ?? []);
+  for (const m of readFileSync(spec, 'utf8').matchAll(/"\.\.\/([\w-]+)\//g)) {
+    if (!may.has(m[1])) problems.push(`packages/${name}/i386.json builds from ../${m[1]}/, which ${name} may not use`);
   }
 }
 if (problems.length) {
