@@ -2,10 +2,9 @@
 //
 // Two tiers. `jest` (the `test` target, part of `npm test`) runs every `src/**/*.test.ts`
 // except the heavy ones; `jest --config ../../jest.system.js` (the `test-system` target,
-// `npm run test:system`) runs only the heavy ones: files named `*.system.test.ts` (or just
-// `system.test.ts`) — whole systems booted end to end, the SingleStepTests gate, the fuzzer.
-// CI runs both.
-export const SYSTEM_TEST = '[/.]system\\.test\\.ts$';
+// `npm run test:system`) runs only the heavy ones: files named `*.system.test.ts` — whole
+// systems booted end to end, the SingleStepTests gate, the fuzzer. CI runs both.
+export const SYSTEM_TEST = '\\.system\\.test\\.ts$';
 
 export default {
   testEnvironment: 'node',

@@ -6,7 +6,7 @@ import preset from './jest.preset.js';
 
 export default {
   ...preset,
-  testMatch: ['<rootDir>/src/**/*.system.test.ts', '<rootDir>/src/**/system.test.ts'],
+  testMatch: ['<rootDir>/src/**/*.system.test.ts'],
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 30 * 60_000,
 };
