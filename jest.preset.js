@@ -1,4 +1,11 @@
 // Shared Jest settings: TypeScript through SWC, workspace packages resolved from source.
+//
+// Two tiers. `jest` (the `test` target, part of `npm test`) runs every `src/**/*.test.ts`
+// except the heavy ones; `jest --config ../../jest.system.js` (the `test-system` target,
+// `npm run test:system`) runs only the heavy ones: files named `*.system.test.ts` — whole
+// systems booted end to end, the SingleStepTests gate, the fuzzer. CI runs both.
+export const SYSTEM_TEST = '\\.system\\.test\\.ts$';
+
 export default {
   testEnvironment: 'node',
   testEnvironmentOptions: { customExportConditions: ['@lguest/source', 'node', 'node-addons'] },
@@ -7,4 +14,5 @@ export default {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/src/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', SYSTEM_TEST],
 };

@@ -13,9 +13,9 @@ const ALLOWED = {
   pc: ['x86'],
   host: ['x86'],
   lg: ['host', 'abi', 'x86'],
-  guest: ['abi', 'pc', 'x86'], // pc and x86 only for its tests: booting the image natively
+  guest: ['abi'],
   launcher: ['host', 'abi'],
-  console: ['launcher', 'abi', 'host'],
+  console: ['launcher', 'abi'],
   disk: ['launcher', 'abi', 'host'],
   net: ['launcher', 'abi', 'host'],
   web: ['abi', 'host', 'lg'],
@@ -28,6 +28,14 @@ const ALLOWED = {
 const TEST_ALLOWED = {
   lg: ['launcher', 'guest'],
   web: ['launcher', 'console', 'guest'], // its sampler test boots a real guest
+  guest: ['pc', 'x86'], // booting the image natively
+};
+
+// Whose guest-side C a package's i386.json may compile by path (`../NAME/…`): the guest
+// kernel links each device's guest driver, which lives with its device (NAME/guest/).
+const BUILD_ALLOWED = {
+  guest: ['abi', 'console', 'disk', 'net'],
+  lg: ['abi'], // the switcher's generated headers
 };
 
 const root = new URL('..', import.meta.url).pathname;
@@ -65,12 +73,26 @@ for (const name of readdirSync(packagesDir)) {
       if (m && !may.has(m[1])) problems.push(`packages/${name}/package.json depends on ${dep}, which it may not import`);
     }
   }
-  for (const file of sources(join(packagesDir, name, 'src'))) {
+  // src/ is the package; testing/ (test helpers) is held to the test rules, bench/ to src's.
+  const files = [
+    ...sources(join(packagesDir, name, 'src')).map((f) => [f, f.endsWith('.test.ts')]),
+    ...sources(join(packagesDir, name, 'testing')).map((f) => [f, true]),
+    ...sources(join(packagesDir, name, 'bench')).map((f) => [f, false]),
+  ];
+  for (const [file, isTest] of files) {
     const text = readFileSync(file, 'utf8');
-    const may = file.endsWith('.test.ts') ? testAllowed : allowed;
+    const may = isTest ? testAllowed : allowed;
     for (const m of text.matchAll(/from\s+['"]@lguest\/([\w-]+)['"]/g)) {
       if (!may.has(m[1])) problems.push(`${file.slice(root.length)} imports @lguest/${m[1]}, which ${name} may not import`);
     }
+  }
+}
+for (const name of readdirSync(packagesDir)) {
+  const spec = join(packagesDir, name, 'i386.json');
+  if (!existsSync(spec)) continue;
+  const may = new Set(BUILD_ALLOWED[name] ?? []);
+  for (const m of readFileSync(spec, 'utf8').matchAll(/"\.\.\/([\w-]+)\//g)) {
+    if (!may.has(m[1])) problems.push(`packages/${name}/i386.json builds from ../${m[1]}/, which ${name} may not use`);
   }
 }
 if (problems.length) {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lguest } from './lguest';
-import { qemuImg, runTool } from './testing/disk-tools';
+import { qemuImg, runTool } from '../testing/disk-tools';
 
 const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 

@@ -20,8 +20,8 @@ import {
   qemuImg,
   tool,
   treeEntries,
-} from './testing/disk-tools';
-import { LINUX, linuxTests, unpackKlibc } from './testing/linux';
+} from '../testing/disk-tools';
+import { LINUX, linuxTests, unpackKlibc } from '../testing/linux';
 
 const enabled = linuxTests('the Linux disk tests');
 const maybe = enabled ? describe : describe.skip;

@@ -8,13 +8,13 @@
 // SIGPIPE would); 2 for bad input, which gets a sentence and a pointer to the usage, never
 // a stack trace.
 
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { ConsoleInputSource } from '@lguest/console';
 import { DiskError, parseBlockArg, prepareDisk, type DiskSpec, type PreparedDisk } from '@lguest/disk';
 import { diskCommand } from './disk-command';
-import { readKernelImage } from './image';
 import { packInitramfs } from './initramfs';
+import { checkKernelImage, commandLine, LauncherExit, memoryNeededMiB } from '@lguest/launcher';
 import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
 import { runNative } from './native';
@@ -34,6 +34,8 @@ export interface LguestIo {
   readonly signal?: AbortSignal;
   /** The built web page (packages/web/dist/page), for `lguest web`. */
   readonly webPage?: string;
+  /** Given the run's clock (ns) once the host or PC exists: main.ts times the three Ctrl-C on it. */
+  readonly clockReady?: (nowNs: () => number) => void;
 }
 
 export const EXIT_USAGE = 2;
@@ -51,7 +53,8 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     if (command.kind === 'initramfs') return initramfs(command.dir, command.out, io, say);
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
     const many = command.kind === 'run-many' || (command.kind === 'web' && command.many);
-    const plans = planGuests(many, guests, io);
+    const native = command.kind === 'run' && command.native === true;
+    const plans = planGuests(many, guests, io, native);
     if (command.kind === 'run' && command.native) return await runNativeAndReport(command.host, plans[0], io, say);
     const memory = hostMemoryMiB(command.host, guests);
     if (command.kind === 'web') {
@@ -90,7 +93,7 @@ function initramfs(dir: string, out: string, io: LguestIo, say: (line: string) =
 }
 
 /** Resolves every guest's files (checking the kernels) and gives each its console sink. */
-function planGuests(many: boolean, guests: readonly GuestSpec[], io: LguestIo): PlannedGuest[] {
+function planGuests(many: boolean, guests: readonly GuestSpec[], io: LguestIo, native: boolean): PlannedGuest[] {
   const names = new Map<string, number>();
   return guests.map((spec, i) => {
     const where = many ? `--guest #${i + 1}: ` : '';
@@ -107,14 +110,27 @@ function planGuests(many: boolean, guests: readonly GuestSpec[], io: LguestIo): 
       spec.kernel === null
         ? 'The bundled guest is built by `npm run build` at the repository root.'
         : 'Give the path of an lguest guest image, e.g. packages/guest/build/guest.elf.';
+    const kernel = checkKernel(kernelPath, spec.kernel ?? kernelPath, hint, where);
     try {
-      readKernelImage(kernelPath, spec.kernel ?? kernelPath, hint);
+      commandLine(spec.cmdline);
     } catch (e) {
-      if (e instanceof UsageError && where) throw new UsageError(where + e.message);
-      throw e;
+      if (!(e instanceof LauncherExit)) throw e;
+      throw new UsageError(`${where}kernel arguments: ${e.message}; give fewer or shorter arguments`);
     }
     const initrdPath = spec.initrd === null ? null : absolute(io.cwd, spec.initrd);
-    if (initrdPath !== null && spec.initrd !== null) checkReadable(initrdPath, spec.initrd, 'initrd', where);
+    if (initrdPath !== null && spec.initrd !== null) {
+      checkReadable(initrdPath, spec.initrd, 'initrd', where);
+      // Under lguest the initrd goes at the top of guest memory, its page tables below it,
+      // all above the kernel: one that does not fit would overwrite the kernel.
+      const size = statSync(initrdPath).size;
+      const need = kernel.end === null ? 0 : memoryNeededMiB(kernel.end, size);
+      if (!native && need > spec.memMiB) {
+        throw new UsageError(
+          `${where}initrd '${spec.initrd}' (${size} bytes) does not fit beside the kernel in ${spec.memMiB} MiB of guest memory: ` +
+            `give MEM of at least ${need}`,
+        );
+      }
+    }
     let name = 'guest';
     if (many) {
       const base = basename(kernelPath).replace(/\.(elf|bin)$/, '');
@@ -170,6 +186,7 @@ async function runAndReport(
       log: host.verbose ? say : undefined,
       signal: io.signal,
       observe,
+      clockReady: io.clockReady,
     });
   } finally {
     await Promise.all(prepared.map((d) => d.release()));
@@ -231,6 +248,7 @@ async function runNativeAndReport(
           disks: plan.diskSpecs,
           output: plan.output,
           input: plan.input,
+          clockReady: io.clockReady,
         },
         io.signal,
         host.verbose ? say : undefined,
@@ -270,6 +288,31 @@ function describeDeath(g: GuestOutcome): string {
 }
 
 /** An initrd must be a readable regular file (the launcher maps it whole). */
+/**
+ * Reads the kernel at `file` (named `path` in messages, as the user wrote it) and checks it
+ * with the launcher's own rules; throws UsageError saying what is wrong, followed by `hint`
+ * if it is missing. Returns where the kernel image ends in guest memory, if that is known.
+ */
+function checkKernel(file: string, path: string, hint: string, where: string): { end: number | null } {
+  let bytes: Uint8Array;
+  try {
+    if (statSync(file).isDirectory())
+      throw new UsageError(`${where}kernel '${path}' is a directory: give the image file inside it`);
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new UsageError(`${where}cannot read kernel '${path}': ${why}. ${hint}`);
+  }
+  try {
+    return checkKernelImage(bytes, `'${path}'`);
+  } catch (e) {
+    if (e instanceof LauncherExit) throw new UsageError(where + e.message);
+    throw e;
+  }
+}
+
 function checkReadable(file: string, path: string, what: string, where: string): void {
   try {
     if (!statSync(file).isFile()) throw new UsageError(`${where}${what} '${path}' is not a regular file`);

@@ -13,9 +13,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lguest } from './lguest';
-import { Conversation, delay } from './testing/conversation';
-import { LINUX, linuxTests, unpackKlibc } from './testing/linux';
-import { MAIN, STTY_G } from './testing/pty';
+import { Conversation, delay } from '../testing/conversation';
+import { LINUX, linuxTests, unpackKlibc } from '../testing/linux';
+import { MAIN, STTY_G } from '../testing/pty';
 
 const STTY_LINE = new RegExp(STTY_G.source, 'm');
 /** Patience for the boot to the first prompt, on a loaded machine. */

@@ -14,7 +14,7 @@
 
 import { EMPTY_IO_BUS, findCore } from '@lguest/x86';
 import { lguest } from './lguest';
-import { klibcInitramfs, LINUX, linuxTests } from './testing/linux';
+import { klibcInitramfs, LINUX, linuxTests } from '../testing/linux';
 
 const INIT = `#!/bin/sh
 PATH=/bin

@@ -15,7 +15,7 @@
 // any machine however loaded; --timeout (virtual seconds, 1 instruction = 1 ns) bounds it.
 
 import { lguest } from './lguest';
-import { klibcInitramfs, LINUX, linuxTests, unpackVmlinux } from './testing/linux';
+import { klibcInitramfs, LINUX, linuxTests, unpackVmlinux } from '../testing/linux';
 
 const INIT = `#!/bin/sh
 PATH=/bin

@@ -39,6 +39,12 @@ export const NATIVE_INSTRUCTIONS_PER_SECOND = 100_000_000;
 /** Instructions per slice between turns of the event loop. */
 const SLICE = 2_000_000;
 /**
+ * Virtual time per slice (ns): a guest idle in HLT retires almost no instructions, so a
+ * slice is also cut at this much of its time, or an idle guest would sleep through to its
+ * --timeout in one run of the PC without a turn of the event loop to let input in.
+ */
+const SLICE_NS = 20_000_000;
+/**
  * With --clock=host, how far virtual time may run ahead of the wall clock (ns): half of the
  * guest's 10 ms tick. Small enough that the guest's clock reads true to within it; large
  * enough that a run is not cut short for nothing. A sleep between timer ticks lasts to the
@@ -49,16 +55,26 @@ const PACE_LEAD_NS = 5_000_000;
 const MCR_RTS = 0x02;
 const MCR_LOOPBACK = 0x10;
 
-/** Sleeps `ms`, or until the function handed to `onWake` is called. */
-function sleep(ms: number, onWake: (wake: () => void) => void): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    onWake(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+/** The wall clock that --clock=host holds the PC to: the real one, or a test's. */
+export interface WallClock {
+  /** Milliseconds, from any fixed origin. */
+  now(): number;
+  /** Sleeps `ms`, or until the function handed to `onWake` is called. */
+  sleep(ms: number, onWake: (wake: () => void) => void): Promise<void>;
 }
+
+/** The real wall clock: performance.now and setTimeout. */
+export const REAL_WALL_CLOCK: WallClock = {
+  now: () => performance.now(),
+  sleep: (ms, onWake) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      onWake(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }),
+};
 
 export interface NativePlan {
   readonly kernelPath: string;
@@ -70,6 +86,10 @@ export interface NativePlan {
   readonly disks?: readonly { readonly path: string; readonly readOnly: boolean }[];
   readonly output: ConsoleOutput;
   readonly input?: ConsoleInputSource;
+  /** Called with the PC's clock (ns) once the PC exists. */
+  readonly clockReady?: (nowNs: () => number) => void;
+  /** What --clock=host holds the PC to (default: the real wall clock). */
+  readonly wall?: WallClock;
 }
 
 export interface NativeOutcome {
@@ -129,6 +149,7 @@ export async function runNative(
     },
     instructionsPerSecond: NATIVE_INSTRUCTIONS_PER_SECOND,
   });
+  plan.clockReady?.(() => pc.clock.nanoseconds);
   const modules = plan.initrdPath ? [{ data: readFileSync(plan.initrdPath), string: plan.initrdPath }] : [];
   const boot = pc.boot(readFileSync(plan.kernelPath), plan.cmdline.join(' '), modules);
   const initrd = boot.modules[0];
@@ -175,8 +196,9 @@ export async function runNative(
   signal?.addEventListener('abort', onAbort);
 
   // Pacing (--clock=host): virtual time 0 is the wall time now.
-  const wallStart = performance.now();
-  const wallNs = () => (performance.now() - wallStart) * 1e6;
+  const wall = plan.wall ?? REAL_WALL_CLOCK;
+  const wallStart = wall.now();
+  const wallNs = () => (wall.now() - wallStart) * 1e6;
   const limitNs = host.timeoutS === null ? Infinity : host.timeoutS * 1e9;
   let retired = 0;
   const end = (exitStatus: number, reason: string, r: RunResult | null): NativeOutcome => ({
@@ -201,7 +223,7 @@ export async function runNative(
       // --clock=host: the run may take virtual time only a lead ahead of the wall clock; and
       // never past --timeout.
       const paceNs = host.clock === 'host' ? wallNs() + PACE_LEAD_NS : Infinity;
-      const deadlineNs = Math.min(paceNs, limitNs);
+      const deadlineNs = Math.min(paceNs, limitNs, pc.clock.nanoseconds + SLICE_NS);
       const r = pc.run({ maxInstructions: SLICE, untilNs: Number.isFinite(deadlineNs) ? deadlineNs : undefined });
       retired += r.instructions;
       // Everything the guest wrote, a partial line too (its prompt): we may sleep next.
@@ -224,10 +246,10 @@ export async function runNative(
           // the wall clock has caught up with it. Input (its IRQ wakes the CPU), the end of
           // input and an abort end the sleep at once. (At --timeout's deadline, no sleep: the
           // top of the loop ends the run.)
-          if (delivered || pc.clock.nanoseconds >= limitNs) break;
+          if (delivered || pc.clock.nanoseconds >= limitNs || host.clock !== 'host') break;
           const resumeNs = r.idleUntilNs !== undefined ? r.idleUntilNs - PACE_LEAD_NS : r.virtualNanoseconds;
           const ms = (resumeNs - wallNs()) / 1e6;
-          if (ms > 0) await sleep(ms, (w) => (wake = w));
+          if (ms > 0) await wall.sleep(ms, (w) => (wake = w));
           wake = null;
           break;
         }

@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import { lguest } from './lguest';
 import { hostMemoryMiB, parseCommand, type GuestSpec } from './options';
 import { runSession, type SessionOutcome } from './session';
-import { writeInitramfs } from './testing/initramfs';
-import { LINUX, linuxTests, unpackKlibc } from './testing/linux';
+import { writeInitramfs } from '../testing/initramfs';
+import { LINUX, linuxTests, unpackKlibc } from '../testing/linux';
 
 const RUN = linuxTests('network system tests');
 const maybe = RUN ? describe : describe.skip;

@@ -1,4 +1,4 @@
-import { hostMemoryMiB, parseCommand, parseMiB, splitSpec, UsageError, type Command } from './options';
+import { hostMemoryMiB, parseCommand, parseMiB, splitSpec, UsageError, type Command, USAGE } from './options';
 
 function run(argv: string[]): Extract<Command, { kind: 'run' }> {
   const c = parseCommand(argv);
@@ -68,8 +68,12 @@ describe('lguest run', () => {
 
   it('says what was wrong and what to do', () => {
     expect(usageError(['run', 'abc', 'k'])).toBe("MEM must be a size in MiB such as 32 or 64m, not 'abc'");
-    expect(usageError(['run', '0', 'k'])).toBe('MEM must be at least 1 MiB');
-    expect(usageError(['run', '1', 'k'])).toBe("MEM must be from 2 to 2560 MiB (the launcher's limits), not 1");
+    // One range, from one place, in every error and in the help.
+    for (const mem of ['0', '1', '2033', '2560', '3000m'])
+      expect(usageError(['run', mem, 'k'])).toBe(`MEM ${mem}: MEM is guest memory in MiB, from 2 to 2032`);
+    expect(USAGE).toContain('guest memory in MiB, 2 to 2032,');
+    expect(parseCommand(['run', '2032', 'k'])).toMatchObject({ guest: { memMiB: 2032 } });
+    expect(parseCommand(['run', '2', 'k'])).toMatchObject({ guest: { memMiB: 2 } });
     expect(usageError(['run', '--bogus', '32'])).toMatch(/^unknown option '--bogus' \(see 'lguest help'/);
     expect(usageError(['run', '32', 'k', '--block'])).toBe('option --block needs a value, e.g. --block=VALUE');
     expect(usageError(['run', '--clock=wall'])).toMatch(/--clock must be 'host' .* or 'virtual' .*, not 'wall'/);

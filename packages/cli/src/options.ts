@@ -13,6 +13,8 @@
 
 import { parseArgs } from 'node:util';
 import { checkTunnet, NetOptionError, parseUserNet } from '@lguest/net';
+import { MAX_HOST_MEMORY_MIB } from '@lguest/host';
+import { MAX_GUEST_MEMORY_MIB, MIN_GUEST_MEMORY_MIB } from '@lguest/launcher';
 import { cores } from '@lguest/x86';
 
 /** Bad input from the user: printed without a stack trace, exit status 2. */
@@ -71,15 +73,20 @@ export const DEFAULT_WEB_PORT = 8086;
 
 /** Default guest memory when `lguest run` is given no MEM at all. */
 export const DEFAULT_MEM_MIB = 32;
-/** Guest memory the launcher accepts (its page tables and boot page need 2 MiB; 2560 fits below it). */
-export const MIN_MEM_MIB = 2;
-export const MAX_MEM_MIB = 2560;
 /** Guests lg can hold at once (its slot table). */
 export const MAX_GUESTS = 16;
-/** The emulated host's RAM is capped by the reference core (physical addresses in Int32 slots). */
-export const MAX_HOST_MIB = 2048;
+/** The emulated host's RAM: the host's own limit (the CPU core's physical addresses). */
+export const MAX_HOST_MIB = MAX_HOST_MEMORY_MIB;
 /** What the host keeps for itself beyond guest RAM: its tables, shadow pages, the switcher. */
 export const HOST_RESERVE_MIB = 16;
+/**
+ * MEM, the one range said in the help and in every error: what the launcher accepts, and no
+ * more than one guest can have in the biggest host (the host keeps HOST_RESERVE_MIB).
+ */
+export const MIN_MEM_MIB = MIN_GUEST_MEMORY_MIB;
+export const MAX_MEM_MIB = Math.min(MAX_GUEST_MEMORY_MIB, MAX_HOST_MIB - HOST_RESERVE_MIB);
+/** The sentence every MEM error ends with. */
+const MEM_RANGE = `MEM is guest memory in MiB, from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}`;
 
 export const USAGE = `usage:
   lguest run [options] [MEM [KERNEL [kernel args…]]]
@@ -378,11 +385,9 @@ function hostSpec(values: Parsed['values']): HostSpec {
 
 function guestSpec(positionals: readonly string[], tokens: Parsed['tokens'], initrd: string | undefined): GuestSpec {
   const [memArg, kernel, ...cmdline] = positionals;
-  const memMiB = memArg === undefined ? DEFAULT_MEM_MIB : parseMiB(memArg, 'MEM');
+  const memMiB = memArg === undefined ? DEFAULT_MEM_MIB : parseMiB(memArg, 'MEM', MEM_RANGE);
   if (memMiB < MIN_MEM_MIB || memMiB > MAX_MEM_MIB) {
-    throw new UsageError(
-      `MEM must be from ${MIN_MEM_MIB} to ${MAX_MEM_MIB} MiB (the launcher's limits), not ${memMiB}`,
-    );
+    throw new UsageError(`MEM ${memArg}: ${MEM_RANGE}`);
   }
   const devices: DeviceOption[] = [];
   for (const t of tokens) {
@@ -408,12 +413,13 @@ function checkUserNet(value: string): void {
   }
 }
 
-/** A size in MiB: digits with an optional m/M (the original's atoi("64m") is 64). */
-export function parseMiB(text: string, what: string): number {
+/** A size in MiB: digits with an optional m/M (the original's atoi("64m") is 64). `range`
+ * (the caller's limits, in words) goes into the error for what is not a size or is 0. */
+export function parseMiB(text: string, what: string, range = `${what} must be at least 1 MiB`): number {
   const m = /^(\d+)[mM]?$/.exec(text);
   if (!m) throw new UsageError(`${what} must be a size in MiB such as 32 or 64m, not '${text}'`);
   const n = Number(m[1]);
-  if (n < 1) throw new UsageError(`${what} must be at least 1 MiB`);
+  if (n < 1) throw new UsageError(`${what} ${text}: ${range}`);
   return n;
 }
 
@@ -458,7 +464,7 @@ export function hostMemoryMiB(host: HostSpec, guests: readonly GuestSpec[]): num
     const mem = guests.map((g) => g.memMiB).join(' + ');
     throw new UsageError(
       `MEM ${mem} MiB is too big for this host: the emulated host has at most ${MAX_HOST_MIB} MiB, ` +
-        `of which it keeps ${HOST_RESERVE_MIB} MiB; give at most ${MAX_HOST_MIB - HOST_RESERVE_MIB} MiB in all`,
+        `of which it keeps ${HOST_RESERVE_MIB} MiB; give at most ${MAX_MEM_MIB} MiB in all`,
     );
   }
   return Math.max(need, 64);

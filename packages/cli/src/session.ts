@@ -83,6 +83,8 @@ export interface SessionOptions {
    * `guests`), before any guest runs: `lguest web` starts watching here.
    */
   readonly observe?: (host: Host, lg: Lguest, launchers: readonly Process[]) => void;
+  /** Called with the host's clock (ns) once the host exists. */
+  readonly clockReady?: (nowNs: () => number) => void;
 }
 
 /** Why a session was aborted, given as the AbortSignal's reason. */
@@ -96,8 +98,20 @@ function tapHelper(): string {
   return join(dirname(require.resolve('@lguest/net/package.json')), 'build', 'lguest-tap');
 }
 
-/** Where the host mounts the real file system (Host's default passthrough mount). */
-const REAL_ROOT = '/host';
+/**
+ * Where a real file given to the host appears: /host/<its real path>. The host sees only the
+ * files granted to it (`Host.grantFile`): each guest's kernel and initrd, read-only. A device
+ * with a file of its own (a --block disk, read-write unless ",ro"; the --sharenet file) is
+ * granted the same way by `grantGuestFile` before its launcher starts.
+ */
+export const REAL_ROOT = '/host';
+
+/** Gives the host the real file `realPath` at REAL_ROOT + realPath; returns that path. */
+export function grantGuestFile(host: Host, realPath: string, mode: 'ro' | 'rw'): string {
+  const path = REAL_ROOT + realPath;
+  host.grantFile(path, realPath, mode);
+  return path;
+}
 
 /** Boots a host, runs every guest in it to its end, shuts the host down. */
 export async function runSession(options: SessionOptions): Promise<SessionOutcome> {
@@ -114,6 +128,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     );
   }
   log(`host: ${options.hostMemoryMiB} MiB of RAM, CPU core ${spec.cpu}, ${spec.clock} clock`);
+  options.clockReady?.(() => host.clock.now());
   try {
     const lg = lguestInit(host);
     if (typeof lg === 'number') throw new Error(`loading the lg module failed (error ${lg})`);
@@ -183,8 +198,8 @@ class GuestRun {
     const { spec } = plan;
     this.launcher = new Launcher(proc, {
       memoryMiB: spec.memMiB,
-      kernel: REAL_ROOT + plan.kernelPath,
-      initrd: plan.initrdPath === null ? undefined : REAL_ROOT + plan.initrdPath,
+      kernel: grantGuestFile(host, plan.kernelPath, 'ro'),
+      initrd: plan.initrdPath === null ? undefined : grantGuestFile(host, plan.initrdPath, 'ro'),
       args: spec.cmdline,
       warn: (message) => log(`${plan.name}: ${message}`),
     });
@@ -195,6 +210,9 @@ class GuestRun {
       if (dev.kind === 'block') {
         const i = diskIndex++;
         const disk = disks[i];
+        // The host sees the disk's files and nothing else: the top one writable unless ",ro",
+        // a qcow2 overlay's backing files read-only.
+        disk.chain.forEach((file, k) => grantGuestFile(host, file, k === 0 && !disk.spec.readOnly ? 'rw' : 'ro'));
         this.blocks.push(
           addBlock(
             this.launcher,

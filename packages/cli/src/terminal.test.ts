@@ -1,24 +1,10 @@
-// The console from the user's side, end to end: the built `lguest` run as a user runs it,
-// in a real pseudo-terminal (util-linux `script` gives it one) or with a pipe on stdin.
-//
-//  * In a terminal: raw mode is entered (the -v log says so, and Ctrl-C arrives as a byte
-//    instead of SIGINT), typed bytes reach the guest's bound console buffer, three Ctrl-C
-//    end the guest with status 2, and `stty -g` is the same before and after.
-//  * Piped: no raw mode, the bytes are delivered, EOF ends the watching and the guest powers
-//    off as usual.
-//  * --native: the same image on the emulated PC, to power-off with status 0, and piped
-//    bytes on its UART's receive line.
-// The Ctrl-C counter itself is tested on a fake clock.
+// The console's rules on their own: the three Ctrl-C counter on a fake clock, ConsoleInput on
+// a fake terminal, and `--native`'s option rules. The console from the user's side — the
+// built command in a real pseudo-terminal, piped input, `--native` booted — is in
+// terminal.system.test.ts.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import { join } from 'node:path';
-import { lguest } from './lguest';
 import { parseCommand } from './options';
 import { CtrlCCounter, ConsoleInput, type StdinLike } from './terminal';
-import { GUEST, inPty, MAIN, SPINNER, STTY_G, WAIT_FOR_RAW } from './testing/pty';
 
 describe('three Ctrl-C', () => {
   it('fire on the third lone 0x03 within a second, and start over after anything else', () => {
@@ -88,149 +74,7 @@ describe('ConsoleInput', () => {
   });
 });
 
-describe('lguest in a terminal (a pseudo-terminal from script)', () => {
-  it('puts the terminal in raw mode, delivers typed bytes, ends at three Ctrl-C with status 2, and restores the terminal', () => {
-    const out = inPty(`stty -g; node ${MAIN} run -v --timeout=30 32 ${SPINNER}; echo status=\\$?; stty -g`, [
-      [0.2, 'hi'],
-      [0.3, '\\003'],
-      [0.2, '\\003'],
-      [0.2, '\\003'],
-    ]);
-    const lines = out.split('\n');
-    expect(out).toContain('lguest: console: the terminal is in raw mode; type Ctrl-C three times to end the guest');
-    expect(out).toMatch(
-      /lguest: guest: killed: three Ctrl-C from the console \(exit status 2\).*; [2-5] bytes of console input delivered/,
-    );
-    expect(out).toContain('lguest: console: the terminal is back in its own mode');
-    expect(lines).toContain('status=2');
-    const before = lines[0];
-    const after = lines[lines.indexOf('status=2') + 1];
-    expect(before).toMatch(STTY_G);
-    expect(after).toBe(before);
-  }, 60_000);
-
-  it('restores the terminal when the guest powers off by itself, and --native ends the same way', () => {
-    const out = inPty(
-      `stty -g; node ${MAIN} run 32 ${GUEST} selftest; echo status=\\$?; stty -g; ` +
-        `node ${MAIN} run --native 32 ${GUEST} selftest; echo native=\\$?; stty -g`,
-      [],
-    );
-    const lines = out.split('\n');
-    expect(lines).toContain('status=0');
-    expect(lines).toContain('native=0');
-    expect(lines[lines.indexOf('status=0') + 1]).toBe(lines[0]);
-    expect(lines[lines.indexOf('native=0') + 1]).toBe(lines[0]);
-    expect(out).toContain('hello from ring 3');
-  }, 60_000);
-
-  it('restores the terminal when a signal (SIGTERM) stops it, with status 143', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lguest-term-'));
-    const script = join(dir, 'term.sh');
-    writeFileSync(
-      script,
-      [
-        'stty -g',
-        // $$ is the inner shell, which exec turns into lguest: the killer knows its pid.
-        `sh -c '(${WAIT_FOR_RAW}kill -TERM $$) & exec node ${MAIN} run -v 32 ${SPINNER}'`,
-        'echo status=$?',
-        'stty -g',
-      ].join('\n'),
-    );
-    const out = inPty(`sh ${script}`, []);
-    rmSync(dir, { recursive: true, force: true });
-    const lines = out.split('\n');
-    expect(out).toContain('lguest: console: the terminal is in raw mode');
-    expect(out).toContain('lguest: killed: SIGTERM');
-    expect(lines).toContain('status=143');
-    expect(lines[lines.indexOf('status=143') + 1]).toBe(lines[0]);
-  }, 60_000);
-});
-
-describe('lguest with piped input', () => {
-  it('delivers the bytes to the guest, needs no terminal, and the guest powers off', () => {
-    const r = spawnSync(process.execPath, [MAIN, 'run', '-v', '32', GUEST, 'selftest'], {
-      input: 'hello',
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(r.status).toBe(0);
-    expect(r.stderr).toContain('5 bytes of console input delivered');
-    expect(r.stderr).not.toContain('raw mode');
-  });
-
-  it('--native: boots the same image on the emulated PC to power-off', () => {
-    const r = spawnSync(process.execPath, [MAIN, 'run', '--native', '-v', '32', GUEST, 'selftest'], {
-      input: '',
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('on native hardware (paravirt_ops "native"), ring 0');
-    expect(r.stdout).toContain('command line: selftest');
-    expect(r.stdout).toContain('hello from ring 3');
-    expect(r.stderr).toContain('pc: power-off (exit status 0)');
-  });
-
-  it('--native: puts the bytes on the UART receive line of a guest that keeps running', () => {
-    // The spinner runs until --timeout (0.5 virtual seconds: 25 slices, each followed by a
-    // turn of the event loop, where the pipe's bytes come in).
-    const r = spawnSync(process.execPath, [MAIN, 'run', '--native', '-v', '--timeout=0.5', '32', SPINNER], {
-      input: 'abc',
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(r.status).toBe(124);
-    expect(r.stderr).toContain('3 bytes of console input delivered');
-  });
-});
-
-describe('lguest run --native, in-process', () => {
-  const io = () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    return {
-      out,
-      err,
-      io: {
-        stdout: { write: (c: Uint8Array | string) => out.push(Buffer.from(c).toString()) },
-        stderr: { write: (c: Uint8Array | string) => err.push(Buffer.from(c).toString()) },
-        cwd: process.cwd(),
-        defaultKernel: GUEST,
-      },
-    };
-  };
-
-  // The guest's story (and its power-off) runs when its command line says `selftest`.
-  it('powers off with status 0', async () => {
-    const t = io();
-    expect(await lguest(['run', '--native', '16', GUEST, 'selftest'], t.io)).toBe(0);
-    expect(t.out.join('')).toContain('memory: 16 MiB (multiboot mem_upper 15360 KiB)');
-  });
-
-  it('stops a spinning guest at --timeout with 124 and a reason', async () => {
-    const t = io();
-    expect(await lguest(['run', '--native', '--timeout=0.05', '16', SPINNER], t.io)).toBe(124);
-    expect(t.err.join('')).toContain('killed: still running after 0.05 s of host clock time (--timeout)');
-  }, 30_000);
-
-  it('stops a guest idle at its prompt at --timeout too: the PC clock keeps the wall clock', async () => {
-    const t = io();
-    const started = performance.now();
-    expect(await lguest(['run', '--native', '--timeout=0.5', '16'], t.io)).toBe(124);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(450);
-    expect(t.out.join('')).toContain('# ');
-    expect(t.err.join('')).toContain('killed: still running after 0.5 s of host clock time (--timeout)');
-  }, 30_000);
-
-  it('counts --timeout on the guest clock with --clock=virtual: the same instant on every run', async () => {
-    const runs = [io(), io()];
-    for (const t of runs) {
-      expect(await lguest(['run', '--native', '--clock=virtual', '--timeout=0.2', '16', SPINNER], t.io)).toBe(124);
-      expect(t.err.join('')).toContain('after 0.2 s of virtual clock time (--timeout)');
-    }
-    expect(runs[0].out.join('')).toBe(runs[1].out.join(''));
-  }, 30_000);
-
+describe('lguest run --native options', () => {
   it('parses --native for run only, takes an initrd and disks with it, and refuses network devices', () => {
     expect(parseCommand(['run', '--native', '32'])).toMatchObject({ kind: 'run', native: true });
     expect(parseCommand(['run', '--native', '--initrd=x', '32'])).toMatchObject({

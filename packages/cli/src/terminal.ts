@@ -5,7 +5,9 @@
 // echoes what it wants), no signals from the keyboard (ISIG: Ctrl-C is a byte for the
 // guest) — and every byte typed goes to the guest as it is typed. The way out is the
 // original's: three Ctrl-C, each alone in a read, within about a second, end the guest with
-// exit status 2. Whatever way we leave — the guest powers off or dies, an error, a signal, an
+// exit status 2. The second is the run's clock (the host's, or the PC's): real time with
+// --clock=host, the guest's own time with --clock=virtual, so a scripted session counts it
+// the same way on an idle machine and a busy one. Whatever way we leave — the guest powers off or dies, an error, a signal, an
 // exception — the terminal gets its old mode back.
 //
 // Node's raw mode (libuv's) clears more than the original's three flags: ICRNL too, so Enter
@@ -56,6 +58,11 @@ export class CtrlCCounter {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** How many lone Ctrl-C are counted towards the next firing. */
+  get counted(): number {
+    return this.count;
+  }
+
   /** Sees one read; true when it was the third Ctrl-C in time. */
   see(chunk: Uint8Array): boolean {
     if (chunk.length !== 1 || chunk[0] !== CTRL_C) {
@@ -81,7 +88,7 @@ export interface ConsoleInputOptions {
 export class ConsoleInput implements ConsoleInputSource {
   private readonly dataListeners = new Set<(chunk: Buffer | string) => void>();
   private readonly endListeners = new Set<() => void>();
-  private readonly counter = new CtrlCCounter();
+  private counter = new CtrlCCounter();
   private raw = false;
   private attached = false;
   private ended = false;
@@ -91,6 +98,11 @@ export class ConsoleInput implements ConsoleInputSource {
     private readonly stdin: StdinLike,
     private readonly options: ConsoleInputOptions,
   ) {}
+
+  /** Counts the three Ctrl-C's second on `nowMs` from now on: the run's clock, once it exists. */
+  countOn(nowMs: () => number): void {
+    this.counter = new CtrlCCounter(nowMs);
+  }
 
   /** Whether the terminal is in raw mode because of us right now. */
   get rawMode(): boolean {
@@ -103,7 +115,12 @@ export class ConsoleInput implements ConsoleInputSource {
     if (this.raw) for (let i = 0; i < bytes.length; i++) if (bytes[i] === CR) bytes[i] = LF;
     // The guest gets the Ctrl-C too, as in the original; the third one also ends it.
     for (const l of [...this.dataListeners]) l(Buffer.from(bytes));
-    if (this.counter.see(bytes)) this.options.onTripleCtrlC();
+    if (this.counter.see(bytes)) {
+      this.options.log?.(`console: Ctrl-C ${CTRL_C_COUNT} of ${CTRL_C_COUNT}`);
+      this.options.onTripleCtrlC();
+    } else if (this.counter.counted > 0) {
+      this.options.log?.(`console: Ctrl-C ${this.counter.counted} of ${CTRL_C_COUNT}`);
+    }
   };
   private readonly onEnd = () => {
     if (this.ended) return;

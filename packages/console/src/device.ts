@@ -5,7 +5,9 @@
 //
 // Input that cannot go in yet — the guest has not bound its buffer, or has not finished
 // reading the last one — stays queued, and we ask to be called again a little later: the
-// guest re-arms its buffer by writing used_len = 0, which nothing tells us about.
+// guest re-arms its buffer by writing used_len = 0, which nothing tells us about. The same
+// after a delivery that left bytes queued (more than one buffer's worth was typed or piped):
+// no new input may ever come to ask for us, so we ask ourselves.
 
 import { LGUEST_CONSOLE_DMA_KEY, LGUEST_DEVICE_T_CONSOLE } from '@lguest/abi';
 import type { Device, Launcher } from '@lguest/launcher';
@@ -41,7 +43,8 @@ export function addConsole(launcher: Launcher, options: Omit<ConsoleOptions, 'wa
     handleOutput: (out) => console.handleOutput([out.bytes()]),
     handleInput: async (dev, l) => {
       const r = await console.deliverInput(l);
-      if ((r === 'buffer-busy' || r === 'not-bound') && !closed && retry === null) {
+      const more = r === 'buffer-busy' || r === 'not-bound' || (r === 'delivered' && console.pendingInput > 0);
+      if (more && !closed && retry === null) {
         retry = setTimeout(() => {
           retry = null;
           if (!closed) l.inputReady(dev);

@@ -195,6 +195,8 @@ int file_open(struct file *f, const char *path);
 int find_executable(const char *path, const char **start, unsigned long *size, int *is_elf);
 /* The kernel's shell-facing reports, printed with cprintf (files.c). */
 void report_lguest(void);
+/* At boot: how many files the initrd holds, and what of it was skipped, and why. */
+void initrd_report(void);
 
 /* kernel/init.c: what pid 0 does after boot: start /bin/init, then idle. */
 noreturn void init_main(void);

@@ -8,6 +8,9 @@
 
 #include <kernel.h>
 
+/* The longest line, with room for its NUL: 4095 bytes typed, as in Linux's n_tty. */
+#define TTY_LINE_MAX 4096
+
 /* Starts console input: the UART receive interrupt natively, the console buffer under lguest. */
 void tty_init(void);
 /* One byte typed at the console (from interrupt context): echo, edit, or finish a line. */

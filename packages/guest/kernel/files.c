@@ -67,26 +67,55 @@ static unsigned long cpio_field(const char *p)
 	return v;
 }
 
+/* Why the last walk of the initrd stopped before its trailer (NULL: it reached it, or
+ * there is no initrd), and at which byte of the archive. */
+static const char *initrd_problem;
+static unsigned long initrd_problem_at;
+
 /* Walks the initrd's cpio archive, calling fn(name, data, size) for each regular file until it
- * returns nonzero; returns that, or 0. Names lose a leading "./" or "/". Stops quietly at
- * anything that is not a well-formed newc header. */
+ * returns nonzero; returns that, or 0. Names lose a leading "./" or "/". Stops at anything
+ * that is not a well-formed newc entry, saying why in initrd_problem. */
 static int initrd_walk(int (*fn)(const char *name, const char *data, unsigned long size, void *arg), void *arg)
 {
 	const char *base = __va(boot_info.initrd_phys), *p = base;
 	const char *end = base + boot_info.initrd_size;
 
+	initrd_problem = NULL;
 	if (!boot_info.initrd_size)
 		return 0;
-	while (p + 110 <= end && memcmp(p, "070701", 6) == 0) {
-		unsigned long mode = cpio_field(p + 14), size = cpio_field(p + 54), namesize = cpio_field(p + 94);
-		const char *name = p + 110;
-		const char *data = base + ((name + namesize - base + 3) & ~3UL);
+	for (;;) {
+		unsigned long mode, size, namesize;
+		const char *name, *data;
 		int r;
 
-		if (namesize == 0 || data > end || size > (unsigned long)(end - data) || name[namesize - 1] != '\0')
+		initrd_problem_at = p - base;
+		if (p >= end) {
+			initrd_problem = "the archive ends without its TRAILER!!! entry (truncated?)";
 			break;
+		}
+		if (p + 110 > end) {
+			initrd_problem = "a header runs past the end of the archive (truncated?)";
+			break;
+		}
+		if (memcmp(p, "070701", 6) != 0) {
+			initrd_problem = "no newc cpio header here (magic 070701; make it with cpio -H newc)";
+			break;
+		}
+		mode = cpio_field(p + 14);
+		size = cpio_field(p + 54);
+		namesize = cpio_field(p + 94);
+		name = p + 110;
+		data = base + ((name + namesize - base + 3) & ~3UL);
+		if (namesize == 0 || name + namesize > end || name[namesize - 1] != '\0') {
+			initrd_problem = "an entry's name is empty, unterminated or past the end";
+			break;
+		}
 		if (strcmp(name, "TRAILER!!!") == 0)
 			break;
+		if (data > end || size > (unsigned long)(end - data)) {
+			initrd_problem = "an entry's data runs past the end of the archive (truncated?)";
+			break;
+		}
 		while (name[0] == '.' && name[1] == '/')
 			name += 2;
 		while (name[0] == '/')
@@ -96,6 +125,28 @@ static int initrd_walk(int (*fn)(const char *name, const char *data, unsigned lo
 		p = base + ((data + size - base + 3) & ~3UL);
 	}
 	return 0;
+}
+
+static int count_one(const char *name, const char *data, unsigned long size, void *arg)
+{
+	(void)name;
+	(void)data;
+	(void)size;
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+void initrd_report(void)
+{
+	unsigned int files = 0;
+
+	if (!boot_info.initrd_size)
+		return;
+	initrd_walk(count_one, &files);
+	printk("initrd: %u files from %lu bytes of cpio\n", files, boot_info.initrd_size);
+	if (initrd_problem)
+		printk("initrd: skipped bytes %lu to %lu of the archive: %s\n", initrd_problem_at,
+		       boot_info.initrd_size, initrd_problem);
 }
 
 static int list_one(const char *name, const char *data, unsigned long size, void *arg)

@@ -13,6 +13,7 @@ noreturn void init_main(void)
 	struct task *init;
 
 	tty_init();
+	initrd_report();
 	init = start_user_process("/bin/init");
 	if (!init)
 		panic("cannot start /bin/init");

@@ -93,7 +93,9 @@ void close_files(struct task *t)
  * process group only (a background job would steal the shell's lines). */
 static long read_terminal(struct task *t, unsigned long buf, unsigned long len)
 {
-	char line[256];
+	/* A whole terminal line and its newline: too big for a kernel stack, and safe to share,
+	 * since nothing between filling it and copying it out can sleep. */
+	static char line[TTY_LINE_MAX + 1];
 	int n;
 
 	if (tty_fg_pgrp && t->pgid != tty_fg_pgrp)

@@ -7,13 +7,16 @@
  *
  * Under lguest the bytes wait in the console driver's bound buffer; its IRQ handler calls
  * tty_poll, which takes them out (and the reader calls it again when a line frees room).
+ *
+ * A line holds up to TTY_LINE_MAX - 1 (4095) bytes, as Linux's tty does. A byte beyond that
+ * is dropped and the terminal rings its bell instead of echoing it; Enter still ends the line.
  */
 #include <irq.h>
 #include <task.h>
 #include <tty.h>
 #include "lguest_console.h"
 
-#define LINE_MAX 128
+#define LINE_MAX TTY_LINE_MAX
 #define READY_LINES 16
 
 static char edit[LINE_MAX];
@@ -71,9 +74,13 @@ void tty_receive(char c)
 	} else if (c == 0x04) {
 		if (edit_len == 0)
 			finish_line(-1);
-	} else if (c >= 0x20 && c < 0x7F && edit_len < LINE_MAX - 1) {
-		edit[edit_len++] = c;
-		echo(&c, 1);
+	} else if (c >= 0x20 && c < 0x7F) {
+		if (edit_len < LINE_MAX - 1) {
+			edit[edit_len++] = c;
+			echo(&c, 1);
+		} else {
+			echo("\a", 1); /* the line is full: the bell, and the byte is dropped */
+		}
 	}
 }
 

@@ -4,8 +4,10 @@
  * the command itself or runs a program the Unix way: fork, and in the child execve
  * (/bin/NAME, or the path given); the parent waits with waitpid and says how it ended.
  * Each job gets a process group of its own, made the terminal's foreground group while it
- * runs, so Ctrl-C goes to the job and not to the shell. A command ending in '&' runs in the
- * background: the shell carries on at once and reports the job when it ends.
+ * runs, so Ctrl-C goes to the job and not to the shell. A line holds several commands, as in
+ * sh: ';' between them runs one after the other, and a command followed by '&' runs in the
+ * background (the shell carries on at once and reports the job when it ends), so
+ * `hog & hog &` starts two jobs and `echo a; echo b` says two things.
  *
  * Everything it knows about the system it reads from files: ls reads a directory, and ps,
  * uptime, free, dmesg and lguest read /proc. Ctrl-C at the prompt just gives a fresh prompt
@@ -16,7 +18,8 @@
 
 #define MAX_ARGS 16
 
-static char line[256];
+/* A whole terminal line (up to 4095 bytes, the kernel's limit) and its newline. */
+static char line[4097];
 static char buf[4096];
 
 /* Where the built-in commands write: standard output, or the file of a '>' or '>>'. */
@@ -311,7 +314,8 @@ static void help(void)
 	    "  poweroff          write the disks back, unmount them, turn the machine off\n"
 	    "  reboot            (not supported by this host)\n"
 	    "  exit              end the shell (init powers off)\n"
-	    "programs (ls /bin), run in the foreground, or in the background with '&':\n"
+	    "programs (ls /bin), run in the foreground, or in the background with '&';\n"
+	    "';' separates commands on one line:\n"
 	    "  hello, greet      say hello from ring 3\n"
 	    "  upper             read lines, print them in capitals (Ctrl-D ends it)\n"
 	    "  fault             dereference NULL (and be killed for it)\n"
@@ -619,6 +623,40 @@ static int redirect(int argc, char **argv)
 	return argc;
 }
 
+/* Runs each command of the line in turn: ';' ends a command, '&' ends one that runs in the
+ * background. A separator with no command before it is an error, and ends the line. */
+static void run_line(char *p)
+{
+	char *argv[MAX_ARGS + 1];
+
+	while (*p) {
+		char *start = p;
+		char sep;
+		int argc;
+
+		while (*p && *p != ';' && *p != '&')
+			p++;
+		sep = *p;
+		if (sep)
+			*p++ = '\0';
+		argc = split(start, argv);
+		argv[argc] = NULL;
+		if (!argc) {
+			if (sep) {
+				say("sh: syntax error: a ';' or '&' with no command before it\n");
+				return;
+			}
+			continue;
+		}
+		argc = redirect(argc, argv);
+		if (argc > 0)
+			command(argc, argv, sep == '&');
+		if (out != 1)
+			close(out);
+		out = 1;
+	}
+}
+
 /* Ctrl-C at the prompt: nothing to do; the read it interrupted returns -EINTR. */
 static void on_interrupt(int sig)
 {
@@ -627,7 +665,6 @@ static void on_interrupt(int sig)
 
 int main(void)
 {
-	char *argv[MAX_ARGS + 1];
 	long n;
 
 	/* An interactive shell leads its own process group and holds the terminal. */
@@ -646,24 +683,6 @@ int main(void)
 			return 0;
 		}
 		line[n] = '\0';
-		int argc = split(line, argv), background = 0;
-		/* A trailing '&', as a word of its own or stuck to the last one. */
-		if (argc) {
-			char *last = argv[argc - 1];
-			size_t len = strlen(last);
-			if (len && last[len - 1] == '&') {
-				background = 1;
-				last[len - 1] = '\0';
-				if (len == 1)
-					argc--;
-			}
-		}
-		argv[argc] = NULL;
-		argc = redirect(argc, argv);
-		if (argc > 0)
-			command(argc, argv, background);
-		if (out != 1)
-			close(out);
-		out = 1;
+		run_line(line);
 	}
 }

@@ -12,10 +12,10 @@
 import { performance } from 'node:perf_hooks';
 import { findCore, type CpuCore, type Machine } from '@lguest/x86';
 import { Clock, type ClockMode } from './clock';
-import { Errno } from './errno';
+import { Errno, errnoName } from './errno';
 import { futexKey, type FutexKey } from './futex';
 import { bootHost, kernelVa, type BootLayout } from './head';
-import type { HostMountOptions } from './hostfs';
+import { HostFileNode, type HostMountOptions } from './hostfs';
 import { HostIoBus } from './io-bus';
 import { HostPic, IrqTable, type IrqHandler } from './irq';
 import { KernelCpu, type KernelCall, type KernelCallOptions, type KernelRegs } from './kernel-call';
@@ -58,9 +58,18 @@ export interface HostOptions {
   yieldIntervalNs?: number;
   /** CPU units (runOnCpu calls) between yields whatever the clock says. Default 4096. */
   yieldEveryUnits?: number;
-  /** Passthrough mounts of real directories. Default: the real "/" at "/host". */
+  /**
+   * Passthrough mounts of real directories. Default: none — the host sees no real file until
+   * it is given one (`grantFile`), so a launcher gets exactly the files it was named.
+   */
   hostMounts?: readonly { path: string; realDir: string; readOnly?: boolean }[];
 }
+
+/**
+ * The most RAM the emulated host can have, in MiB: every physical address must stay below
+ * 2 GiB, because the CPU core keeps physical addresses in signed 32-bit slots (its TLB).
+ */
+export const MAX_HOST_MEMORY_MIB = 2048;
 
 /** The pseudo-descriptor lgdt/lidt take and sgdt/sidt give. */
 export interface DescriptorTable {
@@ -121,12 +130,12 @@ export class Host {
 
   constructor(options: HostOptions) {
     const mib = options.memoryMiB;
-    if (!Number.isInteger(mib) || mib < 1 || mib > 2048) {
-      throw new Error(`memory must be a whole number of MiB from 1 to 2048, got ${mib}`);
+    if (!Number.isInteger(mib) || mib < 1 || mib > MAX_HOST_MEMORY_MIB) {
+      throw new Error(`memory must be a whole number of MiB from 1 to ${MAX_HOST_MEMORY_MIB}, got ${mib}`);
     }
     const tickNs = options.tickNs ?? 4_000_000;
     if (!(tickNs >= 1000)) throw new Error(`the tick must be at least 1000 ns, got ${tickNs}`);
-    this.memory = new ArrayBuffer(mib << 20);
+    this.memory = new ArrayBuffer(mib * 0x100000);
     this.ram = new Uint8Array(this.memory);
     this.ram32 = new Int32Array(this.memory);
     this.view = new DataView(this.memory);
@@ -191,7 +200,7 @@ export class Host {
       nextId: () => this.nextObjectId++,
     };
     this.vfs = new Vfs(this.tmpfsContext);
-    for (const m of options.hostMounts ?? [{ path: '/host', realDir: '/' }]) {
+    for (const m of options.hostMounts ?? []) {
       const r = this.vfs.mountHost(m.path, m.realDir, { readOnly: m.readOnly });
       if (r < 0) throw new Error(`cannot mount ${m.realDir} at ${m.path}: error ${r}`);
     }
@@ -616,6 +625,23 @@ export class Host {
   // ------------------------------------------------------------------ the end
 
   /** Stop: every process exits (closing its files), timers are cancelled, idling stops. */
+  /**
+   * Gives the host one real file at `path` (e.g. "/host/<its real path>"): read-only with
+   * 'ro', read-write with 'rw'. The CLI grants each launcher exactly the files named on its
+   * command line — the kernel and initrd read-only, a --block disk read-write unless ",ro",
+   * the --sharenet file read-write — and nothing else of the real machine. Throws with the
+   * file, the reason and what to do if it cannot.
+   */
+  grantFile(path: string, realFile: string, mode: 'ro' | 'rw'): void {
+    const r = this.vfs.grantHostFile(path, realFile, { readOnly: mode === 'ro' });
+    if (r === -Errno.EEXIST) {
+      const there = this.vfs.lookup(path);
+      if (there instanceof HostFileNode && there.realPath === realFile && (mode === 'ro' || !there.readOnly)) return;
+      throw new Error(`cannot give the host ${realFile} at ${path}: something else is already there`);
+    }
+    if (r < 0) throw new Error(`cannot give the host ${realFile} at ${path}: ${errnoName(r)}`);
+  }
+
   shutdown(): void {
     for (const p of [...this.processes.values()]) p.exit(0);
     this.down = true;

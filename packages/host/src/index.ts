@@ -1,7 +1,7 @@
 // @lguest/host: the host-kernel shim. lg uses all of it, as a module uses the kernel; a
 // launcher uses only Process (its system calls) and the constants that go with them.
 
-export { Host, type HostOptions, type DescriptorTable } from './host';
+export { Host, MAX_HOST_MEMORY_MIB, type HostOptions, type DescriptorTable } from './host';
 export { Errno, errnoName, isErr, type ErrnoName } from './errno';
 export * from './layout';
 export { Clock, VIRTUAL_NS_PER_INSTRUCTION, type ClockMode } from './clock';

@@ -4,8 +4,9 @@
 // memory, a tmpfs file for --sharenet, /host/... for disks and kernels — is resolved by
 // the same walk.
 
+import * as fs from 'node:fs';
 import { Errno } from './errno';
-import { HostDir, type HostMountOptions } from './hostfs';
+import { errnoOf, HostDir, HostFileNode, type HostMountOptions } from './hostfs';
 import { TmpfsDir, type TmpfsContext } from './tmpfs';
 import { CharDevice, DirInode, O_CREAT, O_EXCL, pathComponents, type FileOps, type Inode } from './vfs';
 
@@ -128,6 +129,35 @@ export class Vfs {
     if (!(inode instanceof CharDevice)) return -Errno.ENOENT;
     this.proc.unlinkEntry(name, inode);
     return 0;
+  }
+
+  /**
+   * Make the one real file `realFile` appear at `path` (its directories made as needed, in
+   * tmpfs), writable only if `options.readOnly` is false. Nothing else of the real file
+   * system becomes visible. 0, -EEXIST, -ENOENT (no such real file), -EISDIR, -EINVAL.
+   */
+  grantHostFile(path: string, realFile: string, options: HostMountOptions = {}): number {
+    const parts = pathComponents(path);
+    if (typeof parts === 'number' || parts.length === 0 || parts.includes('..')) return -Errno.EINVAL;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(realFile);
+    } catch (e) {
+      return errnoOf(e);
+    }
+    if (st.isDirectory()) return -Errno.EISDIR;
+    let dir: TmpfsDir = this.root;
+    for (const name of parts.slice(0, -1)) {
+      if (typeof dir.lookup(name) === 'number') {
+        const made = dir.mkdir(name, 0o755);
+        if (made < 0) return made;
+      }
+      const sub = dir.lookup(name);
+      if (!(sub instanceof TmpfsDir)) return -Errno.ENOTDIR;
+      dir = sub;
+    }
+    const node = new HostFileNode(this.ctx.nextId(), realFile, options.readOnly ?? true, st.mode & 0o7777);
+    return dir.link(parts[parts.length - 1], node);
   }
 
   /**

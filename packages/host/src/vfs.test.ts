@@ -253,3 +253,45 @@ describe('the passthrough mount', () => {
     expect(str(await proc.read(await proc.open('/ro/ro', O_RDONLY), 10))).toBe('x');
   });
 });
+
+describe('real files granted one by one (least privilege)', () => {
+  let dir: string;
+  let host: Host;
+  let proc: Process;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lguest-grant-'));
+    fs.writeFileSync(path.join(dir, 'kernel'), 'kernel');
+    fs.writeFileSync(path.join(dir, 'disk.img'), 'disk');
+    fs.writeFileSync(path.join(dir, 'secret'), 'secret');
+    host = testHost();
+    proc = testProcess(host);
+  });
+  afterEach(() => {
+    host.shutdown();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows no real file at all by default', async () => {
+    expect(await proc.open(`/host${path.join(dir, 'kernel')}`, O_RDONLY)).toBe(-Errno.ENOENT);
+    expect(await proc.open('/host/etc/passwd', O_RDONLY)).toBe(-Errno.ENOENT);
+  });
+
+  it('gives exactly the files granted, read-only unless granted read-write', async () => {
+    const at = (name: string) => `/host${path.join(dir, name)}`;
+    host.grantFile(at('kernel'), path.join(dir, 'kernel'), 'ro');
+    host.grantFile(at('disk.img'), path.join(dir, 'disk.img'), 'rw');
+    expect(str(await proc.read(await proc.open(at('kernel'), O_RDONLY), 10))).toBe('kernel');
+    expect(await proc.open(at('kernel'), O_RDWR)).toBe(-Errno.EROFS);
+    const disk = await proc.open(at('disk.img'), O_RDWR);
+    expect(proc.pwrite(disk, text('DISK'), 0)).toBe(4);
+    expect(fs.readFileSync(path.join(dir, 'disk.img'), 'utf8')).toBe('DISK');
+    // Its neighbours in the same real directory stay out of reach; a file made beside it is
+    // the host's own (tmpfs), never a real one.
+    expect(await proc.open(at('secret'), O_RDONLY)).toBe(-Errno.ENOENT);
+    expect(await proc.open(at('new'), O_RDWR | O_CREAT)).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(dir, 'new'))).toBe(false);
+    // Granting the same file again is fine; a missing one says which and why.
+    host.grantFile(at('kernel'), path.join(dir, 'kernel'), 'ro');
+    expect(() => host.grantFile(at('gone'), path.join(dir, 'gone'), 'ro')).toThrow(/gone.*ENOENT/);
+  });
+});

@@ -49,6 +49,20 @@ export async function loadInitrd(proc: Process, mem: GuestMemory, path: string):
 }
 
 /**
+ * The guest memory, in MiB, that a kernel ending at `kernelEnd` (guest-physical) and an
+ * initrd of `initrdSize` bytes need: the initrd at the top, the page tables and their
+ * directory below it, all above the kernel, with at least as much again left for the
+ * kernel to run in as the tables take.
+ */
+export function memoryNeededMiB(kernelEnd: number, initrdSize: number): number {
+  for (let mib = 2; ; mib++) {
+    const mem = mib * 0x100000;
+    const tables = (Math.ceil(mem / PAGE_SIZE / PTRS_PER_PTE) + 1) * PAGE_SIZE;
+    if (pageAlign(kernelEnd) + 2 * tables + pageAlign(initrdSize) <= mem) return mib;
+  }
+}
+
+/**
  * setup_pagetables: map physical [0, mem) at `pageOffset` (at most the 4 GiB above it).
  * Returns the guest-physical address of the page directory.
  */

@@ -1,7 +1,8 @@
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, Host, type Process } from '@lguest/host';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { kernelText, makeElf } from './fixture';
-import { findGzip, intuitPageOffset, loadBzImage, loadElf } from './kernel';
+import { memoryNeededMiB } from './boot';
+import { checkKernelImage, findGzip, intuitPageOffset, loadBzImage, loadElf } from './kernel';
 import { GuestMemory } from './memory';
 
 describe('loading the kernel', () => {
@@ -24,7 +25,7 @@ describe('loading the kernel', () => {
       [0xc0100000, 0x100000, kernelText(0x40)],
       [0xc0200000, 0x200000, data],
     ]);
-    expect(loadElf(mem, elf)).toEqual({ start: 0xc0100000 + 0x40 + 13, pageOffset: 0xc0000000 });
+    expect(loadElf(mem, elf)).toEqual({ start: 0xc0100000 + 0x40 + 13, pageOffset: 0xc0000000, end: 0x200004 });
     expect(mem.read(0x200000, 4)).toEqual(data);
   });
 
@@ -71,7 +72,11 @@ describe('loading the kernel', () => {
     const kernel = kernelText(0x10, 0x100);
     for (let i = 0; i < 4; i++) kernel.set([0xa1, 0, 0, 0x10, 0xc0], 0x80 + i * 5);
     const image = new Uint8Array([...new Uint8Array(0x200), ...gzipSync(kernel), ...new Uint8Array(32).fill(7)]);
-    expect(loadBzImage(mem, image)).toEqual({ start: 0xc0100000 + 0x10 + 13, pageOffset: 0xc0000000 });
+    expect(loadBzImage(mem, image)).toEqual({
+      start: 0xc0100000 + 0x10 + 13,
+      pageOffset: 0xc0000000,
+      end: 0x100000 + kernel.length,
+    });
     expect(mem.read(0x100000, kernel.length)).toEqual(kernel);
     // Garbage where the deflate data should be.
     const broken = Uint8Array.from([
@@ -79,5 +84,29 @@ describe('loading the kernel', () => {
       ...deflateRawSync(kernel).subarray(0, 8).fill(0xff),
     ]);
     expect(() => loadBzImage(mem, broken)).toThrow('Unpacking the kernel in the bzImage');
+  });
+});
+
+describe('checking a kernel image before anything is built for it', () => {
+  const elf = makeElf([[0xc0100000, 0x100000, kernelText(0x40)]]);
+
+  it('says where an ELF kernel ends, and names the file in what is wrong', () => {
+    expect(checkKernelImage(elf, "'k.elf'")).toEqual({ end: 0x100000 + kernelText(0x40).length });
+    expect(() => checkKernelImage(elf.subarray(0, elf.length - 8), "'k.elf'")).toThrow(
+      /^'k\.elf' is a damaged or truncated ELF file \(Section 0 runs past the end of the file\): build or copy it again$/,
+    );
+    const bz = new Uint8Array(0x400).fill(0x5a);
+    bz.set([0x48, 0x64, 0x72, 0x53], 0x202); // "HdrS", and no gzip stream
+    expect(() => checkKernelImage(bz, "'bz'")).toThrow(
+      /^'bz' is a bzImage with no kernel in it \(Could not find kernel in bzImage\)/,
+    );
+    expect(() => checkKernelImage(new Uint8Array(0), "'e'")).toThrow(/^'e' is not a kernel image: .*the file is empty/);
+  });
+
+  it('knows the guest memory an initrd needs beside the kernel', () => {
+    // A kernel to 1.5 MiB and a 1 MiB initrd cannot share 2 MiB; the answer fits them both.
+    const need = memoryNeededMiB(0x180000, 1 << 20);
+    expect(need).toBe(3);
+    expect(memoryNeededMiB(0x180000, 0)).toBe(2);
   });
 });

@@ -23,6 +23,8 @@ export interface LoadedKernel {
   start: number;
   /** PAGE_OFFSET of the kernel (virtual minus physical). */
   pageOffset: number;
+  /** Guest-physical end of the kernel image, its zeroed bss included. */
+  end: number;
 }
 
 /** The whole of the file at VFS path `path` (the CLI passes /host/<absolute path>). */
@@ -73,11 +75,20 @@ export function isElf(image: Uint8Array): boolean {
   return image.length >= 4 && image[0] === 0x7f && image[1] === 0x45 && image[2] === 0x4c && image[3] === 0x46;
 }
 
+/** A PT_LOAD segment of an ELF kernel: where its file bytes go. */
+interface ElfSegment {
+  index: number;
+  offset: number;
+  paddr: number;
+  filesz: number;
+  memsz: number;
+}
+
 /**
- * map_elf: copy every PT_LOAD segment's file bytes to its physical address. The ELF must be
- * an i386 executable, and every segment must agree on PAGE_OFFSET.
+ * The PT_LOAD segments of an i386 ELF executable, checked against the file: the header, the
+ * program headers and every segment's bytes inside it, one PAGE_OFFSET for them all.
  */
-export function loadElf(mem: GuestMemory, image: Uint8Array): LoadedKernel {
+function elfLoadSegments(image: Uint8Array): { segments: ElfSegment[]; pageOffset: number } {
   if (image.length < 52) throw new LauncherExit(1, 'Malformed elf header');
   const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
   if (image[4] !== 1 || image[5] !== 1 || v.getUint16(16, true) !== ET_EXEC || v.getUint16(18, true) !== EM_386) {
@@ -92,8 +103,7 @@ export function loadElf(mem: GuestMemory, image: Uint8Array): LoadedKernel {
   if (phoff + phnum * ELF32_PHDR_SIZE > image.length) throw new LauncherExit(1, 'Malformed elf header: truncated');
 
   let pageOffset: number | null = null;
-  let start = Infinity;
-  let end = 0;
+  const segments: ElfSegment[] = [];
   for (let i = 0; i < phnum; i++) {
     const ph = phoff + i * ELF32_PHDR_SIZE;
     if (v.getUint32(ph, true) !== PT_LOAD) continue;
@@ -101,21 +111,38 @@ export function loadElf(mem: GuestMemory, image: Uint8Array): LoadedKernel {
     const vaddr = v.getUint32(ph + 8, true);
     const paddr = v.getUint32(ph + 12, true);
     const filesz = v.getUint32(ph + 16, true);
+    const memsz = Math.max(filesz, v.getUint32(ph + 20, true));
     const segOffset = (vaddr - paddr) >>> 0;
     if (pageOffset !== null && pageOffset !== segOffset) {
       throw new LauncherExit(1, `Page offset of section ${i} different`);
     }
     pageOffset = segOffset;
     if (offset + filesz > image.length) throw new LauncherExit(1, `Section ${i} runs past the end of the file`);
+    segments.push({ index: i, offset, paddr, filesz, memsz });
+  }
+  if (pageOffset === null) throw new LauncherExit(1, 'No PT_LOAD segment in the ELF file');
+  return { segments, pageOffset };
+}
+
+/**
+ * map_elf: copy every PT_LOAD segment's file bytes to its physical address. The ELF must be
+ * an i386 executable, and every segment must agree on PAGE_OFFSET.
+ */
+export function loadElf(mem: GuestMemory, image: Uint8Array): LoadedKernel {
+  const { segments, pageOffset } = elfLoadSegments(image);
+  let start = Infinity;
+  let end = 0;
+  let imageEnd = 0;
+  for (const { index, offset, paddr, filesz, memsz } of segments) {
     if (paddr + filesz > mem.mem) {
-      throw new LauncherExit(1, `Section ${i} (${filesz} bytes at ${hex(paddr)}) does not fit in guest memory`);
+      throw new LauncherExit(1, `Section ${index} (${filesz} bytes at ${hex(paddr)}) does not fit in guest memory`);
     }
     mem.write(paddr, image.subarray(offset, offset + filesz));
     start = Math.min(start, paddr);
     end = Math.max(end, paddr + filesz);
+    imageEnd = Math.max(imageEnd, paddr + memsz);
   }
-  if (pageOffset === null) throw new LauncherExit(1, 'No PT_LOAD segment in the ELF file');
-  return { start: entryPoint(mem, start, end, pageOffset), pageOffset };
+  return { start: entryPoint(mem, start, end, pageOffset), pageOffset, end: imageEnd };
 }
 
 // ------------------------------------------------------------------ bzImage
@@ -206,7 +233,92 @@ export function loadBzImage(mem: GuestMemory, image: Uint8Array): LoadedKernel {
   }
   mem.write(KERNEL_LOAD_ADDR, kernel);
   const pageOffset = intuitPageOffset(kernel);
-  return { start: entryPoint(mem, KERNEL_LOAD_ADDR, KERNEL_LOAD_ADDR + kernel.length, pageOffset), pageOffset };
+  return {
+    start: entryPoint(mem, KERNEL_LOAD_ADDR, KERNEL_LOAD_ADDR + kernel.length, pageOffset),
+    pageOffset,
+    end: KERNEL_LOAD_ADDR + kernel.length,
+  };
+}
+
+// ------------------------------------------------------------------ checking first
+
+/** The "HdrS" magic of the x86 boot protocol header in a bzImage. */
+const BZIMAGE_HDRS_OFFSET = 0x202;
+
+/**
+ * Looks at a kernel image before anything is built for it, so each common mistake gets one
+ * sentence naming the file (`name`) and what to do: not a kernel at all, an ELF for another
+ * machine, an ELF whose header or sections are cut short, a bzImage with no kernel inside, a
+ * kernel not built for lguest. Throws LauncherExit with that sentence; loading checks the
+ * same things again (it trusts nothing), so this only decides how they are said.
+ */
+export function checkKernelImage(image: Uint8Array, name: string): { end: number | null } {
+  const fail = (why: string): never => {
+    throw new LauncherExit(1, `${name} ${why}`);
+  };
+  if (isElf(image)) {
+    const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
+    const elfClass = image[4];
+    const type = image.length >= 20 ? v.getUint16(16, true) : -1;
+    const machine = image.length >= 20 ? v.getUint16(18, true) : -1;
+    if (elfClass !== 1 || machine !== EM_386 || type !== ET_EXEC) {
+      const what = [
+        elfClass === 2 ? '64-bit' : elfClass === 1 ? '32-bit' : `class ${elfClass}`,
+        machine === 62 ? 'x86-64' : machine === EM_386 ? 'i386' : `machine ${machine}`,
+        type === ET_EXEC
+          ? 'executable'
+          : type === 3
+            ? 'shared object'
+            : type === 1
+              ? 'relocatable object'
+              : `type ${type}`,
+      ].join(' ');
+      fail(`is an ELF file but not an i386 executable (it is a ${what}): lguest boots 32-bit i386 kernels`);
+    }
+    let end = 0;
+    try {
+      for (const seg of elfLoadSegments(image).segments) end = Math.max(end, seg.paddr + seg.memsz);
+    } catch (e) {
+      if (e instanceof LauncherExit) fail(`is a damaged or truncated ELF file (${e.message}): build or copy it again`);
+      throw e;
+    }
+    if (indexOf(image, new TextEncoder().encode(LGUEST_SIGNATURE)) < 0) {
+      fail(
+        'has no GenuineLguest signature: is this image a genuine lguest? ' +
+          'Boot a kernel built for lguest (its entry code starts with that string), e.g. packages/guest/build/guest.elf',
+      );
+    }
+    return { end };
+  }
+  const hdrs =
+    image.length > BZIMAGE_HDRS_OFFSET + 4 ? image.subarray(BZIMAGE_HDRS_OFFSET, BZIMAGE_HDRS_OFFSET + 4) : null;
+  if (hdrs && String.fromCharCode(...hdrs) === 'HdrS') {
+    const at = findGzip(image);
+    if (at < 0 || gzipDataStart(image, at) < 0) {
+      fail(
+        'is a bzImage with no kernel in it (Could not find kernel in bzImage): it is damaged or cut short; build or copy it again',
+      );
+    }
+    return { end: null };
+  }
+  if (image[0] === 0x1f && image[1] === 0x8b) {
+    // A gzip'd vmlinux, as Linux trees ship it for debuggers.
+    return fail(`is gzip-compressed: unpack it first (gunzip -k ${name}) and boot the vmlinux inside`);
+  }
+  const head = Array.from(image.subarray(0, 4), (x) => x.toString(16).padStart(2, '0')).join(' ');
+  return fail(
+    `is not a kernel image: neither an ELF vmlinux nor a bzImage ` +
+      `(${image.length === 0 ? 'the file is empty' : `it starts with ${head}`}). Give an lguest guest kernel`,
+  );
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  outer: for (let i = hay.indexOf(first); i >= 0 && i <= hay.length - needle.length; i = hay.indexOf(first, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
 }
 
 /** Load the kernel at VFS path `path`: an ELF vmlinux, or else a bzImage. */

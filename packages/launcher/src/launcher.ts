@@ -23,14 +23,22 @@ import {
   PAGE_SIZE,
 } from '@lguest/abi';
 import { Errno, errnoName, O_RDWR, type Process } from '@lguest/host';
-import { loadInitrd, pageAlign, setupPagetables, writeBootParams } from './boot';
+import { loadInitrd, memoryNeededMiB, pageAlign, setupPagetables, writeBootParams } from './boot';
 import { Device, MAX_DEVICES, type DeviceSpec, type DmaOutput, type DmaSection } from './devices';
 import { LauncherExit, hex } from './errors';
 import { loadKernel } from './kernel';
 import { GuestMemory } from './memory';
 
+/**
+ * Guest RAM the launcher accepts, in MiB: at least room for the kernel's page tables and boot
+ * page; at most what fits in the launcher's address space below the memory it keeps for
+ * itself (guest-physical 0 is launcher-virtual 0).
+ */
+export const MIN_GUEST_MEMORY_MIB = 2;
+export const MAX_GUEST_MEMORY_MIB = 2560;
+
 export interface LauncherOptions {
-  /** Guest RAM in MiB (2–2560). */
+  /** Guest RAM in MiB (MIN_GUEST_MEMORY_MIB to MAX_GUEST_MEMORY_MIB). */
   readonly memoryMiB: number;
   /** VFS path of the kernel: an ELF vmlinux or a bzImage (the CLI passes /host/<absolute path>). */
   readonly kernel: string;
@@ -200,13 +208,24 @@ export class Launcher {
 
   private async setup(): Promise<void> {
     const mib = this.options.memoryMiB;
-    if (!Number.isInteger(mib) || mib < 2 || mib > 2560) {
-      throw new LauncherExit(1, `Guest memory must be a whole number of MiB from 2 to 2560, not ${mib}`);
+    if (!Number.isInteger(mib) || mib < MIN_GUEST_MEMORY_MIB || mib > MAX_GUEST_MEMORY_MIB) {
+      throw new LauncherExit(
+        1,
+        `Guest memory must be a whole number of MiB from ${MIN_GUEST_MEMORY_MIB} to ${MAX_GUEST_MEMORY_MIB}, not ${mib}`,
+      );
     }
     const memory = this.memory;
     await memory.map();
     const kernel = await loadKernel(this.proc, memory, this.options.kernel);
     const initrdSize = this.options.initrd ? await loadInitrd(this.proc, memory, this.options.initrd) : 0;
+    const needMiB = memoryNeededMiB(kernel.end, initrdSize);
+    if (initrdSize && needMiB > mib) {
+      throw new LauncherExit(
+        1,
+        `initrd ${this.options.initrd} (${initrdSize} bytes) does not fit beside the kernel in ${mib} MiB: ` +
+          `give the guest at least ${needMiB} MiB`,
+      );
+    }
     const pgdir = setupPagetables(memory, pageAlign(initrdSize), kernel.pageOffset);
     writeBootParams(memory, this.options.args ?? [], initrdSize);
     for (const dev of this.devices) memory.write(dev.desc, dev.descriptor());

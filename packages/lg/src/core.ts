@@ -26,6 +26,7 @@ import {
   lgread,
   lguestDataPut32,
   setReg,
+  TRAPNUM_ENTRY_FAILED,
   type DmaInfo,
   type Guest,
   type LguestGlobals,
@@ -33,6 +34,7 @@ import {
 } from './lg';
 import { controlFileOps } from './lguest_user';
 import { demandPage, guestVirtToPhys } from './page_tables';
+import { isIgnoredGdt } from './segments';
 import { mapSwitcher, runGuestOnce, unmapSwitcher, type Switcher } from './switcher';
 
 /** Where the control file lives: the seed's /proc entry and 2.6.23's misc device. */
@@ -172,8 +174,43 @@ function instructionAt(guest: Guest, eip: number): string {
   return d.length > 0 && !d.error ? d.text : '';
 }
 
+/**
+ * What is wrong with a segment register's selector `sel` of the guest's saved state, as the
+ * CPU would see it when the switcher loads it; null if nothing is.
+ */
+function segmentProblem(guest: Guest, reg: 'cs' | 'ss' | 'ds' | 'es' | 'fs' | 'gs', sel: number): string | null {
+  const index = sel >> 3;
+  const stack = reg === 'cs' || reg === 'ss';
+  if (index === 0 && (sel & 4) === 0) return stack ? 'the null selector' : null;
+  if (sel & 4) return 'an LDT selector, and lguest guests have no LDT';
+  if (2 * index + 1 >= guest.gdt.length) return 'beyond the end of the GDT';
+  if (isIgnoredGdt(index)) return "one of the host's own GDT entries, which the guest may not use";
+  const hi = guest.gdt[2 * index + 1];
+  if ((hi & 0x8000) === 0) return 'its descriptor is not present (or was refused when the guest loaded it)';
+  const dpl = (hi >> 13) & 3;
+  if (stack && dpl !== (sel & 3))
+    return `its descriptor is for ring ${dpl}, not the ring ${sel & 3} the selector asks for`;
+  return null;
+}
+
+/**
+ * Why the switcher could not enter the guest (trap 256: the CPU refused the state it was
+ * given, and the fault came from inside the switcher): the first segment register whose
+ * selector is bad, named as the original names a bad guest's mistake; else what happened.
+ */
+function entryFailure(guest: Guest): string {
+  const eip = getReg(guest, 'eip');
+  for (const reg of ['cs', 'ss', 'ds', 'es', 'fs', 'gs'] as const) {
+    const sel = getReg(guest, reg) & 0xffff;
+    const why = segmentProblem(guest, reg, sel);
+    if (why) return `bad segment %${reg} ${hex(sel)}: ${why} (the switcher could not enter the guest at ${hex(eip)})`;
+  }
+  return `the switcher could not enter the guest at ${hex(eip)}: the CPU refused its saved state`;
+}
+
 /** "unhandled trap 13 at 0xc0101234 (0x0): mov %eax,%cr3" */
 function unhandledTrap(guest: Guest, trapnum: number, cr2: number): string {
+  if (trapnum === TRAPNUM_ENTRY_FAILED) return entryFailure(guest);
   const eip = getReg(guest, 'eip');
   const extra = trapnum === 14 ? cr2 : getReg(guest, 'errcode');
   const insn = trapnum < 256 ? instructionAt(guest, eip) : '';

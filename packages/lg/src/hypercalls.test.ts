@@ -100,6 +100,11 @@ describe('hypercalls', () => {
       expect(t.guest.dead).toBe('bad stack segment 104');
     });
 
+    it("SET_STACK refuses the host's own data segment, even with RPL 1", () => {
+      hypercall(t.guest, LHCALL_SET_STACK, (11 << 3) | 1, 0xc0030000, 2); // GDT_ENTRY_LGUEST_DS
+      expect(t.guest.dead).toBe('bad stack segment 89');
+    });
+
     it('SET_STACK takes at most two pages', () => {
       hypercall(t.guest, LHCALL_SET_STACK, 0x69, 0xc0030000, 3);
       expect(t.guest.dead).toBe('bad stack pages 3');

@@ -42,6 +42,7 @@ import {
   type Guest,
 } from './lg';
 import { demandPage } from './page_tables';
+import { isIgnoredGdt } from './segments';
 
 /** Gate types: 32-bit interrupt gate (clears IF) and trap gate. */
 const GATE_INTERRUPT = 0xe;
@@ -249,7 +250,10 @@ export function pinStackPages(guest: Guest): void {
 
 /** LHCALL_SET_STACK(seg, esp, pages): the stack traps from user mode switch to. */
 export function guestSetStack(guest: Guest, seg: number, esp: number, pages: number): void {
-  if ((seg & 3) !== GUEST_PL) {
+  // A ring-1 selector of one of the guest's own GDT entries: the host's (its data segment
+  // with RPL 1, say) would only fault later, inside the switcher, at the next trap.
+  const index = (seg >> 3) & 0x1fff;
+  if ((seg & 3) !== GUEST_PL || seg & 4 || 2 * index + 1 >= guest.gdt.length || isIgnoredGdt(index)) {
     killGuest(guest, `bad stack segment ${seg}`);
     return;
   }

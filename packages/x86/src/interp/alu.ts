@@ -4,6 +4,7 @@
 // sign-bit index of the operand size (7, 15 or 31). Results are returned unmasked where the
 // caller's store truncates anyway.
 
+import { Vector } from '../contract';
 import type { Cpu } from './cpu';
 import { CF, PF, AF, ZF, SF, OF, OSZAPC, OSZAP, LazyOp, PARITY, sizeMask } from './flags';
 
@@ -337,30 +338,30 @@ export function imul2(c: Cpu, a: number, b: number, sb: number): number {
 export function div(c: Cpu, v: number, sb: number): void {
   if (sb === 7) {
     const d = v & 0xff;
-    if (d === 0) c.fault(0);
+    if (d === 0) c.fault(Vector.DE);
     const n = c.r16[0];
     const q = Math.floor(n / d);
-    if (q > 0xff) c.fault(0);
+    if (q > 0xff) c.fault(Vector.DE);
     c.r8[0] = q;
     c.r8[1] = n % d;
   } else if (sb === 15) {
     const d = v & 0xffff;
-    if (d === 0) c.fault(0);
+    if (d === 0) c.fault(Vector.DE);
     const n = ((c.r16[4] << 16) | c.r16[0]) >>> 0;
     const q = Math.floor(n / d);
-    if (q > 0xffff) c.fault(0);
+    if (q > 0xffff) c.fault(Vector.DE);
     c.r16[0] = q;
     c.r16[4] = n % d;
   } else {
     const d = v >>> 0;
-    if (d === 0) c.fault(0);
+    if (d === 0) c.fault(Vector.DE);
     const hi = c.regs[2] >>> 0,
       lo = c.regs[0] >>> 0;
     if (hi === 0) {
       c.regs[0] = Math.floor(lo / d);
       c.regs[2] = lo % d;
     } else {
-      if (hi >= d) c.fault(0);
+      if (hi >= d) c.fault(Vector.DE);
       const n = (BigInt(hi) << 32n) | BigInt(lo);
       const bd = BigInt(d);
       c.regs[0] = Number(n / bd);
@@ -373,27 +374,27 @@ export function div(c: Cpu, v: number, sb: number): void {
 export function idiv(c: Cpu, v: number, sb: number): void {
   if (sb === 7) {
     const d = (v << 24) >> 24;
-    if (d === 0) c.fault(0);
+    if (d === 0) c.fault(Vector.DE);
     const n = (c.r16[0] << 16) >> 16;
     const q = Math.trunc(n / d);
-    if (q > 127 || q < -128) c.fault(0);
+    if (q > 127 || q < -128) c.fault(Vector.DE);
     c.r8[0] = q;
     c.r8[1] = n % d;
   } else if (sb === 15) {
     const d = (v << 16) >> 16;
-    if (d === 0) c.fault(0);
+    if (d === 0) c.fault(Vector.DE);
     const n = (c.r16[4] << 16) | c.r16[0];
     const q = Math.trunc(n / d);
-    if (q > 32767 || q < -32768) c.fault(0);
+    if (q > 32767 || q < -32768) c.fault(Vector.DE);
     c.r16[0] = q;
     c.r16[4] = n % d;
   } else {
     const d = v | 0;
-    if (d === 0) c.fault(0);
+    if (d === 0) c.fault(Vector.DE);
     const n = (BigInt(c.regs[2]) << 32n) | BigInt(c.regs[0] >>> 0);
     const bd = BigInt(d);
     const q = n / bd;
-    if (q > 2147483647n || q < -2147483648n) c.fault(0);
+    if (q > 2147483647n || q < -2147483648n) c.fault(Vector.DE);
     c.regs[0] = Number(q);
     c.regs[2] = Number(n % bd);
   }
@@ -465,7 +466,7 @@ export function aas(c: Cpu): void {
 }
 
 export function aam(c: Cpu, base: number): void {
-  if (base === 0) c.fault(0);
+  if (base === 0) c.fault(Vector.DE);
   const al = c.r8[0];
   c.r8[1] = Math.floor(al / base);
   c.r8[0] = al % base;

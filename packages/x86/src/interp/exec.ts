@@ -6,7 +6,7 @@
 import { type Cpu } from './cpu';
 import { EAX, ECX, EDX, EBX, ESP, EBP, ES, CS, SS, DS, R8 } from './regs';
 import { IF, TF, DF, VM, RF, CF, AF, PF, ZF, SF, OF, AC, ID, IOPL, NT, OSZAPC, LazyOp } from './flags';
-import { Exit } from '../contract';
+import { Exit, Vector } from '../contract';
 import { ea, readE8, readE16, readE32, writeE8, writeE16, writeE32 } from './modrm';
 import * as A from './alu';
 import { execute0F } from './exec0f';
@@ -403,7 +403,7 @@ function op8C(c: Cpu, _op: number): void {
   const regs = c.regs;
   const m = c.fetch8();
   const s = (m >> 3) & 7;
-  if (s > 5) c.fault(6);
+  if (s > 5) c.fault(Vector.UD);
   if (m >= 0xc0 && c.o32) regs[m & 7] = c.segSel[s];
   else writeE16(c, m, c.segSel[s]);
 }
@@ -411,7 +411,7 @@ function op8C(c: Cpu, _op: number): void {
 function op8D(c: Cpu, _op: number): void {
   const regs = c.regs;
   const m = c.fetch8();
-  if (m >= 0xc0) c.fault(6);
+  if (m >= 0xc0) c.fault(Vector.UD);
   const off = ea(c, m);
   if (c.o32) regs[(m >> 3) & 7] = off;
   else c.r16[((m >> 3) & 7) << 1] = off;
@@ -420,7 +420,7 @@ function op8D(c: Cpu, _op: number): void {
 function op8E(c: Cpu, _op: number): void {
   const m = c.fetch8();
   const s = (m >> 3) & 7;
-  if (s === CS || s > 5) c.fault(6);
+  if (s === CS || s > 5) c.fault(Vector.UD);
   loadSeg(c, s, readE16(c, m));
   if (s === SS) c.events |= EV_SHADOW;
 }
@@ -429,7 +429,7 @@ function op8F(c: Cpu, _op: number): void {
   const regs = c.regs;
   // POP Ev: the address uses ESP after the pop.
   const m = c.fetch8();
-  if (((m >> 3) & 7) !== 0) c.fault(6);
+  if (((m >> 3) & 7) !== 0) c.fault(Vector.UD);
   const size = c.o32 ? 4 : 2;
   const sp0 = c.sp();
   const v = c.o32 ? c.rd32(SS, sp0) : c.rd16(SS, sp0);
@@ -488,7 +488,7 @@ function op9A(c: Cpu, _op: number): void {
 
 function op9B(c: Cpu, _op: number): void {
   // WAIT: #NM when CR0.MP and TS are both set, then any pending x87 exception.
-  if ((c.cr0 & 0xa) === 0xa) c.fault(7);
+  if ((c.cr0 & 0xa) === 0xa) c.fault(Vector.NM);
   fpuCheckPending(c);
 }
 
@@ -609,14 +609,14 @@ function opC2(c: Cpu, op: number): void {
 
 function opC4(c: Cpu, op: number): void {
   const m = c.fetch8();
-  if (m >= 0xc0) c.fault(6);
+  if (m >= 0xc0) c.fault(Vector.UD);
   loadFarPointer(c, m, op === 0xc4 ? ES : DS);
 }
 
 function opC6(c: Cpu, _op: number): void {
   let off: number;
   const m = c.fetch8();
-  if (((m >> 3) & 7) !== 0) c.fault(6);
+  if (((m >> 3) & 7) !== 0) c.fault(Vector.UD);
   if (m >= 0xc0) c.r8[R8[m & 7]] = c.fetch8();
   else {
     off = ea(c, m);
@@ -628,7 +628,7 @@ function opC7(c: Cpu, _op: number): void {
   const regs = c.regs;
   let off: number;
   const m = c.fetch8();
-  if (((m >> 3) & 7) !== 0) c.fault(6);
+  if (((m >> 3) & 7) !== 0) c.fault(Vector.UD);
   if (m >= 0xc0) {
     if (c.o32) regs[m & 7] = c.fetch32();
     else c.r16[(m & 7) << 1] = c.fetch16();
@@ -872,7 +872,7 @@ function opFE(c: Cpu, _op: number): void {
   let v: number, off: number;
   const m = c.fetch8();
   const kind = (m >> 3) & 7;
-  if (kind > 1) c.fault(6);
+  if (kind > 1) c.fault(Vector.UD);
   if (m >= 0xc0) {
     const d = R8[m & 7];
     c.r8[d] = kind === 0 ? A.inc(c, c.r8[d], 7) : A.dec(c, c.r8[d], 7);
@@ -889,7 +889,7 @@ function opFF(c: Cpu, _op: number): void {
 
 function opInvalid(c: Cpu, _op: number): void {
   // F0/F2/F3 and segment prefixes never reach here; 0xD6..: all defined above.
-  c.fault(6);
+  c.fault(Vector.UD);
 }
 
 /** Execute the instruction whose first byte (opcode or prefix) is `op`. */
@@ -940,7 +940,7 @@ function prefixes(c: Cpu, op: number): number {
   // Without prefixes no instruction reaches 15 bytes (the longest is 12); with four or more
   // the table's decoder measures it, and an instruction longer than 15 bytes is #GP(0).
   if (count >= 4) checkLength(c);
-  if (lock && !lockable(c, op)) c.fault(6);
+  if (lock && !lockable(c, op)) c.fault(Vector.UD);
   return op;
 }
 
@@ -1071,7 +1071,7 @@ const popaScratch = new Int32Array(8);
 
 function bound(c: Cpu): void {
   const m = c.fetch8();
-  if (m >= 0xc0) c.fault(6);
+  if (m >= 0xc0) c.fault(Vector.UD);
   const off = ea(c, m);
   const seg = c.eaSeg;
   const reg = (m >> 3) & 7;
@@ -1079,12 +1079,12 @@ function bound(c: Cpu): void {
     const lo = c.rd32(seg, off);
     const hi = c.rd32(seg, (off + 4) & (c.a32 ? -1 : 0xffff));
     const v = c.regs[reg];
-    if (v < lo || v > hi) c.fault(5);
+    if (v < lo || v > hi) c.fault(Vector.BR);
   } else {
     const lo = (c.rd16(seg, off) << 16) >> 16;
     const hi = (c.rd16(seg, (off + 2) & (c.a32 ? -1 : 0xffff)) << 16) >> 16;
     const v = (c.r16[reg << 1] << 16) >> 16;
-    if (v < lo || v > hi) c.fault(5);
+    if (v < lo || v > hi) c.fault(Vector.BR);
   }
 }
 
@@ -1231,7 +1231,7 @@ function group5(c: Cpu): void {
     }
     case 3:
     case 5: {
-      if (m >= 0xc0) c.fault(6);
+      if (m >= 0xc0) c.fault(Vector.UD);
       const off = ea(c, m);
       const s = c.eaSeg;
       const target = c.o32 ? c.rd32(s, off) : c.rd16(s, off);
@@ -1251,7 +1251,7 @@ function group5(c: Cpu): void {
       return;
     }
     default:
-      c.fault(6);
+      c.fault(Vector.UD);
   }
 }
 

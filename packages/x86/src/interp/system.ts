@@ -6,6 +6,7 @@
 // guest's GDT and IDT with these before its first switch; the guest kernel runs them in
 // ring 1, where the privileged ones fault and the hypervisor emulates them.
 
+import { Vector } from '../contract';
 import type { Cpu } from './cpu';
 import { LDTR, TR, CR0_PE } from './regs';
 import { ZF } from './flags';
@@ -33,7 +34,7 @@ const LSL_TYPES = (1 << 0x1) | (1 << 0x2) | (1 << 0x3) | (1 << 0x9) | (1 << 0xb)
 /** 0F 00: SLDT STR LLDT LTR VERR VERW — protected mode only (#UD in real and V86 mode). */
 export function group6(c: Cpu, modrm: number): void {
   const op = (modrm >> 3) & 7;
-  if (op >= 6 || !c.protectedMode || c.v86) c.fault(6);
+  if (op >= 6 || !c.protectedMode || c.v86) c.fault(Vector.UD);
   switch (op) {
     case 0:
       storeSelector(c, modrm, c.segSel[LDTR]);
@@ -67,7 +68,7 @@ export function group7(c: Cpu, modrm: number): void {
   switch (op) {
     case 0:
     case 1: {
-      if (!mem) c.fault(6);
+      if (!mem) c.fault(Vector.UD);
       const off = ea(c, modrm);
       const seg = c.eaSeg;
       const limit = op === 0 ? c.gdtLimit : c.idtLimit;
@@ -79,7 +80,7 @@ export function group7(c: Cpu, modrm: number): void {
     }
     case 2:
     case 3: {
-      if (!mem) c.fault(6);
+      if (!mem) c.fault(Vector.UD);
       if (privileged) c.faultCode(13, 0);
       const off = ea(c, modrm);
       const seg = c.eaSeg;
@@ -111,7 +112,7 @@ export function group7(c: Cpu, modrm: number): void {
       return;
     }
     case 7: {
-      if (!mem) c.fault(6);
+      if (!mem) c.fault(Vector.UD);
       if (privileged) c.faultCode(13, 0);
       const off = ea(c, modrm);
       // No limit check: INVLPG names a linear address, it does not access it.
@@ -119,13 +120,13 @@ export function group7(c: Cpu, modrm: number): void {
       return;
     }
     default:
-      c.fault(6);
+      c.fault(Vector.UD);
   }
 }
 
 /** 0F 02 LAR, 0F 03 LSL: ZF says whether the selector is visible at this CPL and RPL. */
 export function larLsl(c: Cpu, modrm: number, lsl: boolean): void {
-  if (!c.protectedMode || c.v86) c.fault(6);
+  if (!c.protectedMode || c.v86) c.fault(Vector.UD);
   const sel = readE16(c, modrm);
   const reg = (modrm >> 3) & 7;
   let ok = false;
@@ -148,7 +149,7 @@ export function larLsl(c: Cpu, modrm: number, lsl: boolean): void {
 
 /** 63: ARPL r/m16, r16 — raise the destination selector's RPL to the source's. */
 export function arpl(c: Cpu, modrm: number): void {
-  if (!c.protectedMode || c.v86) c.fault(6);
+  if (!c.protectedMode || c.v86) c.fault(Vector.UD);
   const rpl = c.r16[((modrm >> 3) & 7) << 1] & 3;
   let raised = false;
   if (modrm >= 0xc0) {

@@ -11,10 +11,10 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { packInitramfs } from '../initramfs';
+import { packInitramfs } from '../src/initramfs';
 
-/** The workspace root: packages/cli/src/testing → four levels up. */
-const ROOT = resolve(__dirname, '..', '..', '..', '..');
+/** The workspace root: packages/cli/testing → three levels up. */
+const ROOT = resolve(__dirname, '..', '..', '..');
 
 export const LINUX_DIR = process.env.LGUEST_LINUX_DIR
   ? resolve(process.env.LGUEST_LINUX_DIR)

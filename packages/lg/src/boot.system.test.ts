@@ -133,7 +133,9 @@ async function boot(options: BootOptions = {}): Promise<Boot> {
  * host timer interrupts also arrive while the guest runs, not only while it halts.
  */
 function newHost(extra: Partial<HostOptions> = {}): Host {
-  return new Host({ memoryMiB: 96, clock: 'virtual', tickNs: 50_000, ...extra });
+  // The images and initrds the tests boot, read-only at /host/<real path>.
+  const hostMounts = [{ path: '/host', realDir: '/', readOnly: true }];
+  return new Host({ memoryMiB: 96, clock: 'virtual', tickNs: 50_000, hostMounts, ...extra });
 }
 
 const modules = new WeakMap<Host, Lguest>();
@@ -335,7 +337,14 @@ describe('adversarial guests', () => {
   });
 });
 
-/** Boots the guest with the kernel word "shell" and types `script` a line per prompt. */
+/** How much guest time a shell session may take: its bound, instead of a wall-clock timeout. */
+const SESSION_BUDGET_NS = 20e9;
+
+/**
+ * Boots the guest with the kernel word "shell" and types `script` a line per prompt. The run
+ * is bounded by virtual time (SESSION_BUDGET_NS: a host timer stops the launcher with status
+ * 124), so a wedged session fails the test at the same instruction on any machine.
+ */
 async function shellSession(
   script: string[],
   initrd?: string,
@@ -368,7 +377,11 @@ async function shellSession(
       return true;
     },
   });
+  const budget = host.startTimer(SESSION_BUDGET_NS, () =>
+    queueMicrotask(() => launcher.stop(124, `still running after ${SESSION_BUDGET_NS / 1e9} s of guest time`)),
+  );
   const result = await launcher.run();
+  budget.cancel();
   proc.exit(0);
   if (!sharedHost) host.shutdown();
   return { result, out };
@@ -427,7 +440,7 @@ describe('processes under lg', () => {
     expect(out).not.toContain('FAILED');
     expect(out).toMatch(/syscheck: (\d+) of \1 checks passed\n/);
     expect(out).toMatch(/# exit\npower: .*powering off\n$/);
-  }, 60_000);
+  });
 });
 
 describe('the FPU under lg', () => {

@@ -8,10 +8,11 @@
 // what the guest wrote. The guest's shell prompt is "# " at the start of a line.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { SCRIPT_OPTIONS } from './pty';
+import { HANG_GUARD_MS, SCRIPT_OPTIONS } from './pty';
 
-/** The default patience for one step: generous, for a loaded machine. */
-export const STEP_TIMEOUT_MS = 20_000;
+/** The default patience for one step: only a guard against a hang (what a step waits for is
+ * bounded by the run itself: the guest's clock, --timeout), never a pace the machine must keep. */
+export const STEP_TIMEOUT_MS = HANG_GUARD_MS;
 
 /** How a conversation's program ended. */
 export interface Ending {

@@ -32,7 +32,7 @@
 // not boot as expected (for boot to prompt: no prompt within a minute, or an exit status
 // other than 0 after poweroff).
 
-import { netBench, type NetResults } from './bench-net';
+import { netBench, type NetResults } from './net';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -40,11 +40,11 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { linuxRow, linuxToInit, type LinuxResults } from './bench-linux';
-import type { GuestSpec, HostSpec } from './options';
-import { runNative } from './native';
-import { runSession } from './session';
-import { diskBench, type DiskBench } from './bench-disk';
+import { linuxRow, linuxToInit, type LinuxResults } from './linux';
+import type { GuestSpec, HostSpec } from '../src/options';
+import { runNative } from '../src/native';
+import { runSession } from '../src/session';
+import { diskBench, type DiskBench } from './disk';
 
 const USAGE = `usage: npm run bench:lguest -- [--json] [--runs=N] [--hcalls=N] [--quick]
   --json       one JSON object on stdout instead of the table

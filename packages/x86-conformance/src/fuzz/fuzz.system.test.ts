@@ -19,6 +19,5 @@ describe.each(cores.map((c) => [c.name, c] as const))('random code on core %s', 
       );
       expect(Object.keys(result.exits).length).toBeGreaterThan(0);
     },
-    120_000,
   );
 });

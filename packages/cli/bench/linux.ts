@@ -13,10 +13,10 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { packInitramfs } from './initramfs';
-import { runNative } from './native';
-import type { HostSpec } from './options';
-import { runSession } from './session';
+import { packInitramfs } from '../src/initramfs';
+import { runNative } from '../src/native';
+import type { HostSpec } from '../src/options';
+import { runSession } from '../src/session';
 
 const MARKER = 'bench: /init is running';
 const INIT = `#!/bin/sh\necho "${MARKER}"\n/bin/poweroff\n`;

@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lguest } from './lguest';
-import { writeInitramfs } from './testing/initramfs';
+import { lguest } from '../src/lguest';
+import { writeInitramfs } from '../testing/initramfs';
 
 /** Raw frames guest to guest: what arrived, and how fast by the receiver's clock. */
 export interface RawResult {

@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { prepareDisk } from '@lguest/disk';
-import type { HostSpec } from './options';
-import { runSession } from './session';
-import { klibcInitramfs } from './testing/disk-tools';
+import type { HostSpec } from '../src/options';
+import { runSession } from '../src/session';
+import { klibcInitramfs } from '../testing/disk-tools';
 
 export interface DiskBench {
   /** MiB each way per run. */
