@@ -10,6 +10,7 @@ const ALLOWED = {
   x86: [],
   'x86-conformance': ['x86'],
   'x86-bench': ['x86'],
+  'x86-jit': ['x86'],
   pc: ['x86'],
   host: ['x86'],
   lg: ['host', 'abi', 'x86'],
