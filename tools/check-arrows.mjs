@@ -8,9 +8,10 @@ import { join } from 'node:path';
 const ALLOWED = {
   abi: [],
   x86: [],
-  'x86-conformance': ['x86'],
-  'x86-bench': ['x86'],
+  'x86-conformance': ['x86', 'x86-cores'],
+  'x86-bench': ['x86', 'x86-cores'],
   'x86-jit': ['x86'],
+  'x86-cores': ['x86', 'x86-jit'],
   pc: ['x86'],
   host: ['x86'],
   lg: ['host', 'abi', 'x86'],
@@ -19,7 +20,7 @@ const ALLOWED = {
   console: ['launcher', 'abi', 'host'],
   disk: ['launcher', 'abi', 'host'],
   net: ['launcher', 'abi', 'host'],
-  cli: ['abi', 'x86', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest'],
+  cli: ['abi', 'x86', 'x86-cores', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest'],
 };
 
 // What a package's tests (files ending in .test.ts, and devDependencies) may import on top of

@@ -29,6 +29,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ConsoleInputSource, ConsoleOutput } from '@lguest/console';
 import { createPc, type RunResult } from '@lguest/pc';
+import { findCore } from '@lguest/x86-cores';
 import type { HostSpec } from './options';
 import type { StopRequest } from './session';
 
@@ -94,7 +95,7 @@ export async function runNative(
   };
   const pc = createPc({
     memoryMiB: plan.memMiB,
-    core: host.cpu,
+    core: findCore(host.cpu),
     // Whole lines go out as the guest finishes them; the rest at the end of each slice.
     serial: (byte) => {
       pending.push(byte);

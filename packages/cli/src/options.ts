@@ -12,7 +12,7 @@
 // message says what was wrong and what to do; main() prints it with the usage and exits 2.
 
 import { parseArgs } from 'node:util';
-import { cores } from '@lguest/x86';
+import { DEFAULT_CORE, cores } from '@lguest/x86-cores';
 
 /** Bad input from the user: printed without a stack trace, exit status 2. */
 export class UsageError extends Error {
@@ -259,7 +259,7 @@ function hostSpec(values: Parsed['values']): HostSpec {
   if (clock !== 'host' && clock !== 'virtual') {
     throw new UsageError(`--clock must be 'host' (wall time) or 'virtual' (deterministic), not '${clock}'`);
   }
-  const cpu = values.cpu ?? 'interpreter';
+  const cpu = values.cpu ?? DEFAULT_CORE;
   if (!cores.some((c) => c.name === cpu)) {
     throw new UsageError(`unknown CPU core '${cpu}': the cores are ${cores.map((c) => c.name).join(', ')}`);
   }

@@ -16,6 +16,7 @@ import { addConsole, type ConsoleDevice, type ConsoleInputSource, type ConsoleOu
 import { Host, type Process } from '@lguest/host';
 import { Launcher, POWER_DOWN, type LaunchResult } from '@lguest/launcher';
 import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
+import { findCore } from '@lguest/x86-cores';
 import { UsageError, type GuestSpec, type HostSpec } from './options';
 
 /** One guest to run: what the user asked for, resolved to real files and streams. */
@@ -88,7 +89,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   const { host: spec } = options;
   let host: Host;
   try {
-    host = new Host({ memoryMiB: options.hostMemoryMiB, core: spec.cpu, clock: spec.clock });
+    host = new Host({ memoryMiB: options.hostMemoryMiB, core: findCore(spec.cpu), clock: spec.clock });
   } catch (e) {
     // The host's RAM is one ArrayBuffer: this machine may not give us that much.
     throw new UsageError(

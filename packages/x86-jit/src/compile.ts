@@ -755,7 +755,7 @@ function immOf(d: Decoded, size: number): number {
 function push(em: Emitter, v: string): void {
   em.used.add(4);
   em.dirty.add(4);
-  em.emit(`{ const v = ${v}, n = (r4 - 4) | 0; cpu.wr32(${SEG_SS}, n, v); r4 = n; }`);
+  em.emit(`{ const pv = ${v}, pn = (r4 - 4) | 0; cpu.wr32(${SEG_SS}, pn, pv); r4 = pn; }`);
 }
 
 function writeE(em: Emitter, d: Decoded, size: number, v: string): void {

@@ -1,5 +1,4 @@
 export * from './contract';
-export { cores, findCore } from './cores';
 export { interpreter } from './interp/index';
 export * from './isa/types';
 export { FORMS, CONDITIONS, ONE_BYTE_MAP, TWO_BYTE_MAP, entryFor, formFor, hasModrm } from './isa/table';

@@ -2,15 +2,8 @@
 // table, run on the host CPU and on every registered core, compared register for register,
 // flag for flag (undefined flags masked), byte for byte and exception for exception.
 
-import {
-  cores,
-  interpreter,
-  type CoreFactory,
-  type CpuCore,
-  type CpuState,
-  type Exit,
-  type Machine,
-} from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
+import { interpreter, type CoreFactory, type CpuCore, type CpuState, type Exit, type Machine } from '@lguest/x86';
 import { formName, usesStack } from './forms';
 import { instructionForms } from './isa';
 import { KNOWN_CORE_MISMATCHES } from './known';
