@@ -36,13 +36,15 @@ import {
 export const MAX_BLOCK_INSTRUCTIONS = 64;
 
 /** What a compiled block's function is called with. */
-export type BlockCode = (cpu: interp.Cpu) => number;
+/** A compiled block: runs with at most `left` instructions of budget; returns how many it retired. */
+export type BlockCode = (cpu: interp.Cpu, left: number) => number;
 
 /** A compiled block, or the note that its first instruction is not compiled (count 0). */
 export interface Translation {
   /** Instructions in the block (0: interpret the first one). */
   readonly count: number;
-  /** Bytes of guest code it covers. */
+  /** The guest code it covers: [eip + first, eip + bytes) (a trace may jump backwards). */
+  readonly first: number;
   readonly bytes: number;
   readonly code: BlockCode | null;
   /** The generated source (for tests and for reading what the compiler made). */
@@ -218,25 +220,65 @@ function endsBlock(form: InstructionForm): boolean {
   return form.ends !== undefined;
 }
 
-/** Decode the block at physical `phys` (EIP `eip`): the instructions a block will hold. */
-export function scanBlock(mem: Uint8Array, phys: number, eip: number, csLimit: number): Decoded[] {
-  const out: Decoded[] = [];
-  const pageEnd = (phys & ~0xfff) + 0x1000;
+/** A decoded trace: instructions in execution order and where each one is. */
+export interface Trace {
+  readonly insns: Decoded[];
+  /** EIP of each instruction. */
+  readonly eips: number[];
+  /** Per instruction: 1 when the next one in the trace is its jump target (a followed JMP). */
+  readonly followed: Uint8Array;
+}
+
+function isJcc(op: number): boolean {
+  return (op >= 0x70 && op < 0x80) || (op >= 0x0f80 && op < 0x0f90);
+}
+
+function jumpTarget(d: Decoded, next: number): number {
+  return d.o32 ? (next + d.imm) | 0 : (next + d.imm) & 0xffff;
+}
+
+/**
+ * Decode the trace at physical `phys` (EIP `eip`, CS base `csBase`): straight-line code, on
+ * through conditional branches (their taken side leaves the block) and direct jumps that
+ * stay in the page, until an instruction the compiler leaves out, another transfer, the page
+ * end, or a return to the start (a loop, which the block then runs in place).
+ */
+export function scanBlock(mem: Uint8Array, phys: number, eip: number, csLimit: number, csBase = 0): Trace {
+  const insns: Decoded[] = [];
+  const eips: number[] = [];
+  const followed = new Uint8Array(MAX_BLOCK_INSTRUCTIONS);
+  const pageBase = phys & ~0xfff;
+  const linPage = ((csBase + eip) | 0) >>> 12;
+  const seen = new Set<number>();
+  let e = eip | 0;
   let p = phys;
-  let e = eip >>> 0;
-  while (out.length < MAX_BLOCK_INSTRUCTIONS) {
-    if (p >= mem.length) break;
+  while (insns.length < MAX_BLOCK_INSTRUCTIONS) {
+    if (p >= mem.length || seen.has(e)) break;
     const d = decode(mem, p, true);
     if (isDecodeError(d)) break;
-    if (p + d.length > pageEnd) break;
-    if (e + d.length - 1 > csLimit) break;
+    if (p + d.length > pageBase + 0x1000) break;
+    if ((e >>> 0) + d.length - 1 > csLimit) break;
     if (!compilable(d)) break;
-    out.push(d);
+    seen.add(e);
+    insns.push(d);
+    eips.push(e);
+    const next = (e + d.length) | 0;
+    const op = d.opcode;
+    if (op === 0xe9 || op === 0xeb) {
+      const t = jumpTarget(d, next);
+      const lin = (csBase + t) | 0;
+      if (t === (eip | 0) || lin >>> 12 !== linPage || seen.has(t)) break;
+      followed[insns.length - 1] = 1;
+      e = t;
+      p = pageBase + (lin & 0xfff);
+      continue;
+    }
+    if (!isJcc(op) && endsBlock(d.form)) break;
+    if (next === (eip | 0)) break;
+    e = next;
     p += d.length;
-    e += d.length;
-    if (endsBlock(d.form)) break;
   }
-  return out;
+  return { insns, eips, followed };
 }
 
 const SEG_SS = 2;
@@ -249,6 +291,12 @@ class Emitter {
   kind = K_CPU;
   sb = 31;
   usesK = false;
+  /** EIP of the block's first instruction (the loop head when the block loops). */
+  start = 0;
+  /** Instructions in the block: the most one pass through it retires. */
+  length = 0;
+  /** Some path jumps back to the start: the body runs inside a loop. */
+  loops = false;
 
   emit(s: string): void {
     this.lines.push(s);
@@ -340,10 +388,27 @@ class Emitter {
     return `fl.test(${cc})`;
   }
 
-  /** Statements that leave the block: registers and flags back into the core, EIP, count. */
+  /** Statements that leave the block: registers and flags back into the core, EIP, count
+   *  (the count of this pass plus `base`, what earlier passes of a loop retired). */
   exit(eip: string, count: number): string {
-    const wb = [...this.dirty].sort().map((r) => `regs[${r}] = r${r};`);
-    return `${wb.join(' ')} ${storeRecord(this.kind, this.sb)} cpu.eip = ${eip}; return ${count};`;
+    return `${WRITE_BACK} ${storeRecord(this.kind, this.sb)} cpu.eip = ${eip}; return base + ${count};`;
+  }
+
+  /**
+   * Statements that go round the loop after `count` instructions of this pass: the flags go
+   * to the core (the loop head starts with them there), and when another full pass might not
+   * fit the budget, the block leaves at the start instead.
+   */
+  backEdgeCode(count: number): string {
+    this.loops = true;
+    return (
+      `${storeRecord(this.kind, this.sb)} fk = -1; base += ${count}; ` +
+      `if (base + ${this.length} > left) { ${WRITE_BACK} cpu.eip = ${this.start}; return base; } continue;`
+    );
+  }
+
+  backEdge(count: number): void {
+    this.emit(this.backEdgeCode(count));
   }
 }
 
@@ -362,19 +427,23 @@ function vsize(d: Decoded): number {
 }
 
 /**
- * Translate `insns` (from scanBlock; starting at EIP `eip`) into a block. Returns a
- * translation with count 0 when the list is empty.
+ * Translate a trace (from scanBlock; starting at EIP `eip`) into a block. Returns a
+ * translation with count 0 when the trace is empty.
  */
-export function translate(insns: readonly Decoded[], eip: number): Translation {
+export function translate(trace: Trace, eip: number): Translation {
+  const { insns, eips, followed } = trace;
   const n = insns.length;
   const starts = new Int32Array(n + 1);
-  let e = eip | 0;
+  let maxEnd = 0;
+  let minStart = 0;
   for (let i = 0; i < n; i++) {
-    starts[i] = e;
-    e = (e + insns[i].length) | 0;
+    starts[i] = eips[i];
+    maxEnd = Math.max(maxEnd, ((eips[i] - eip) | 0) + insns[i].length);
+    minStart = Math.min(minStart, (eips[i] - eip) | 0);
   }
-  starts[n] = e;
-  if (n === 0) return { count: 0, bytes: 0, code: null, source: '', starts };
+  if (n === 0) return { count: 0, first: 0, bytes: 0, code: null, source: '', starts };
+  const last = insns[n - 1];
+  starts[n] = (eips[n - 1] + last.length) | 0;
 
   // Liveness of the status flags, backwards from the end (where all are live).
   const needed = new Uint8Array(n);
@@ -383,47 +452,78 @@ export function translate(insns: readonly Decoded[], eip: number): Translation {
     const d = insns[i];
     const w = writtenBy(d);
     needed[i] = (w & live) !== 0 ? 1 : 0;
-    live = (live & ~w) | readBy(d) | (canFault(d) ? ALL_STATUS : 0);
+    live = (live & ~w) | readBy(d) | (canFault(d) || isJcc(d.opcode) ? ALL_STATUS : 0);
   }
 
   const em = new Emitter();
+  em.start = eip | 0;
+  em.length = n;
   for (let i = 0; i < n; i++) {
     const d = insns[i];
+    const next = (eips[i] + d.length) | 0;
     if (canFault(d)) em.emit(`k = ${i};`);
-    const ended = emitInstruction(em, d, starts[i + 1], i, needed[i] === 1);
+    if (followed[i] === 1) continue;
+    const ended = emitInstruction(em, d, next, i, needed[i] === 1);
     if (ended) break;
-    if (i === n - 1) em.emit(em.exit(int(starts[n]), n));
-    else if (writesMemory(d)) em.emit(`if (cpu.smc !== 0) { ${em.exit(int(starts[i + 1]), i + 1)} }`);
+    if (i === n - 1) {
+      if (next === em.start) em.backEdge(n);
+      else em.emit(em.exit(int(next), n));
+    } else if (writesMemory(d)) em.emit(`if (cpu.smc !== 0) { ${em.exit(int(next), i + 1)} }`);
   }
 
   const used = [...em.used].sort();
+  const writeBack = [...em.dirty]
+    .sort()
+    .map((r) => `regs[${r}] = r${r};`)
+    .join(' ');
+  const lines = em.lines.map((l) => '  ' + l.split(WRITE_BACK).join(writeBack));
   const head = [
     'const regs = cpu.regs, fl = cpu.fl;',
     used.length ? `let ${used.map((r) => `r${r} = regs[${r}]`).join(', ')};` : '',
-    'let fa = 0, fb = 0, fr = 0, fk = -1, k = 0;',
+    'let fa = 0, fb = 0, fr = 0, fk = -1, k = 0, base = 0;',
     'try {',
+    em.loops ? 'for (;;) {' : '',
   ];
   const tail = [
+    em.loops ? '}' : '',
     '} catch (e) {',
     used.map((r) => `regs[${r}] = r${r};`).join(' '),
     'storeRecord(fl, fk, fa, fb, fr);',
     'cpu.instrStart = cpu.eip = STARTS[k];',
-    'cpu.blockDone = k;',
+    'cpu.blockDone = base + k;',
     'throw e;',
     '}',
   ];
-  const body = [...head, ...em.lines.map((l) => '  ' + l), ...tail].join('\n');
-  const source = `// block at 0x${(eip >>> 0).toString(16)}, ${n} instructions\n${body}`;
-  const factory = new Function(
-    'PARITY',
-    'STARTS',
-    'storeRecord',
-    'A',
-    `return function block(cpu) {\n${source}\n};`,
-  ) as (parity: Uint8Array, starts: Int32Array, store: typeof storeRecordDynamic, a: typeof helpers) => BlockCode;
-  const code = factory(interp.PARITY, starts, storeRecordDynamic, helpers);
-  return { count: n, bytes: (starts[n] - starts[0]) >>> 0, code, source, starts };
+  const body = [...head, ...lines, ...tail].join('\n');
+  const source = `// block at 0x${(eip >>> 0).toString(16)}, ${n} instructions${em.loops ? ', a loop' : ''}\n${body}`;
+  // The EIPs of the instructions are part of what the function is (its catch handler reads them).
+  const key = `${starts.join(',')}\n${source}`;
+  let code = compiledCode.get(key);
+  if (code === undefined) {
+    const factory = new Function(
+      'PARITY',
+      'STARTS',
+      'storeRecord',
+      'A',
+      `return function block(cpu, left) {\n${source}\n};`,
+    ) as (parity: Uint8Array, starts: Int32Array, store: typeof storeRecordDynamic, a: typeof helpers) => BlockCode;
+    code = factory(interp.PARITY, starts, storeRecordDynamic, helpers);
+    if (compiledCode.size >= CODE_CACHE_LIMIT) compiledCode.clear();
+    compiledCode.set(key, code);
+  }
+  return { count: n, first: minStart, bytes: maxEnd, code, source, starts };
 }
+
+/**
+ * Functions by source. A block's function depends on nothing but its source (the EIPs are in
+ * it, the core is an argument), so every core in the process shares one: V8 then optimises
+ * the same guest loop once, not once per core (the benchmark makes a core per run).
+ */
+const compiledCode = new Map<string, BlockCode>();
+const CODE_CACHE_LIMIT = 1 << 15;
+
+/** Placeholder for the register write-back, filled in once the whole block is known. */
+const WRITE_BACK = '/*WB*/';
 
 /** The interpreter's helpers a block calls for the rarer operations. */
 const helpers = {
@@ -687,7 +787,11 @@ function emitInstruction(em: Emitter, d: Decoded, next: number, i: number, flags
     }
     case 0xe9:
     case 0xeb: {
-      const target = d.o32 ? (next + d.imm) | 0 : (next + d.imm) & 0xffff;
+      const target = jumpTarget(d, next);
+      if (target === em.start) {
+        em.backEdge(count);
+        return true;
+      }
       em.emit(`if (${target >>> 0} > cpu.segLimit[1]) cpu.faultCode(13, 0);`);
       em.emit(em.exit(int(target), count));
       return true;
@@ -922,9 +1026,13 @@ function groupF6(em: Emitter, d: Decoded, size: number, flagsNeeded: boolean): b
 
 /** Jcc: leave the block for the target or for the next instruction. */
 function jcc(em: Emitter, d: Decoded, cc: number, next: number, count: number): boolean {
-  const target = d.o32 ? (next + d.imm) | 0 : (next + d.imm) & 0xffff;
+  const target = jumpTarget(d, next);
   const c = em.condition(cc);
-  em.emit(`if (${c}) { if (${target >>> 0} > cpu.segLimit[1]) cpu.faultCode(13, 0); ${em.exit(int(target), count)} }`);
-  em.emit(em.exit(int(next), count));
-  return true;
+  if (target === em.start) em.emit(`if (${c}) { ${em.backEdgeCode(count)} }`);
+  else
+    em.emit(
+      `if (${c}) { if (${target >>> 0} > cpu.segLimit[1]) cpu.faultCode(13, 0); ${em.exit(int(target), count)} }`,
+    );
+  // Not taken: the trace goes on (the caller leaves the block if this was its last).
+  return false;
 }

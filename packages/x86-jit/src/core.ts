@@ -31,6 +31,8 @@ export class Block {
   valid = true;
   /** The run of instructions at this physical address was checked against `bytes` at this epoch. */
   checked: number;
+  /** Where `bytes` starts, relative to `phys` (a trace may reach back before its start). */
+  first = 0;
   constructor(
     readonly phys: number,
     readonly eip: number,
@@ -210,9 +212,14 @@ export class JitCpu extends interp.Cpu {
 
   private compile(phys: number, eip: number): Block {
     const page = phys >>> 12;
-    const insns = this.rewrites[page] >= PAGE_REWRITE_LIMIT ? [] : scanBlock(this.mem8, phys, eip, this.segLimit[CS]);
-    const t = translate(insns, eip);
-    const b = new Block(phys, eip, t.count, t.bytes, t.code, this.mem8.slice(phys, phys + t.bytes), this.epoch);
+    const trace =
+      this.rewrites[page] >= PAGE_REWRITE_LIMIT
+        ? { insns: [], eips: [], followed: new Uint8Array(0) }
+        : scanBlock(this.mem8, phys, eip, this.segLimit[CS], this.segBase[CS]);
+    const t = translate(trace, eip);
+    const from = phys + t.first;
+    const b = new Block(phys, eip, t.count, t.bytes, t.code, this.mem8.slice(from, phys + t.bytes), this.epoch);
+    b.first = t.first;
     if (t.count > 0) {
       this.compiled++;
       this.codePages[page] = 1;
@@ -268,7 +275,7 @@ export class JitCpu extends interp.Cpu {
             continue;
           }
           this.smc = 0;
-          const done = b.code!(this);
+          const done = b.code!(this, budget - n);
           n += done;
           this.inBlocks += done;
         }
@@ -311,7 +318,8 @@ function cacheIndex(phys: number): number {
 
 function sameBytes(mem: Uint8Array, b: Block): boolean {
   const bytes = b.bytes;
-  for (let i = 0; i < bytes.length; i++) if (mem[b.phys + i] !== bytes[i]) return false;
+  const from = b.phys + b.first;
+  for (let i = 0; i < bytes.length; i++) if (mem[from + i] !== bytes[i]) return false;
   return true;
 }
 
