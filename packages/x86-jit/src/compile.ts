@@ -26,6 +26,7 @@ import {
   carryFromRecord,
   conditionFromRecord,
   flagsRead,
+  flagSet,
   flagsWritten,
   kindCode,
   storeRecord,
@@ -450,9 +451,8 @@ export function translate(trace: Trace, eip: number): Translation {
   let live = ALL_STATUS;
   for (let i = n - 1; i >= 0; i--) {
     const d = insns[i];
-    const w = writtenBy(d);
-    needed[i] = (w & live) !== 0 ? 1 : 0;
-    live = (live & ~w) | readBy(d) | (canFault(d) || isJcc(d.opcode) ? ALL_STATUS : 0);
+    needed[i] = (writtenBy(d) & live) !== 0 ? 1 : 0;
+    live = (live & ~killedBy(d)) | readBy(d) | (canFault(d) || isJcc(d.opcode) ? ALL_STATUS : 0);
   }
 
   const em = new Emitter();
@@ -552,6 +552,19 @@ function writtenBy(d: Decoded): number {
   const op = d.opcode;
   if ((op === 0xc0 || op === 0xc1 || op === 0x0fa4 || op === 0x0fac) && (d.imm & 31) === 0) return 0;
   return flagsWritten(d.form);
+}
+
+/**
+ * The flags an instruction surely replaces. The table's "undefined" flags are replaced too
+ * wherever the interpreter rewrites them (its record and shift helpers set all six), but
+ * DIV/IDIV leave them and BSF/BSR replace only ZF: a later reader of those still sees the
+ * flags from before, so they stay live across.
+ */
+function killedBy(d: Decoded): number {
+  const op = d.opcode;
+  if (op === 0x0fbc || op === 0x0fbd) return flagSet('z');
+  if ((op === 0xf6 || op === 0xf7) && d.reg >= 6) return 0;
+  return writtenBy(d);
 }
 
 /**
