@@ -26,6 +26,9 @@
 // A benchmark measures; it does not pass or fail on time. Exit status 1 only if a guest did
 // not boot as expected (for boot to prompt: no prompt within a minute, or an exit status
 // other than 0 after poweroff).
+//
+// Every registered CPU core (`--cpu=LIST` to choose) is measured the same way, one after the
+// other, and the table has a column per core.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,12 +37,14 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CORE, cores, findCore } from '@lguest/x86-cores';
 import type { GuestSpec, HostSpec } from './options';
 import { runNative } from './native';
 import { runSession } from './session';
 
-const USAGE = `usage: npm run bench:lguest -- [--json] [--runs=N] [--hcalls=N] [--quick]
-  --json       one JSON object on stdout instead of the table
+const USAGE = `usage: npm run bench:lguest -- [--json] [--runs=N] [--hcalls=N] [--quick] [--cpu=LIST]
+  --json       one JSON object on stdout instead of the table (one member per core)
+  --cpu=LIST   comma-separated CPU cores, side by side (default: every registered core)
   --runs=N     runs of each measurement (default 5; the best is reported)
   --hcalls=N   hypercalls per run (default 20000)
   --quick      --runs=2 --hcalls=5000`;
@@ -48,6 +53,7 @@ interface Options {
   json: boolean;
   runs: number;
   hcalls: number;
+  cpus: string[];
 }
 
 interface Results {
@@ -86,7 +92,8 @@ const PROMPT = /(^|\n)# /;
 /** Longest wait for a prompt or an exit before a boot-to-prompt run counts as failed. */
 const PROMPT_PATIENCE_MS = 60_000;
 
-const HOST: HostSpec = { verbose: false, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null };
+/** The host every measurement runs on; `cpu` is set to each core in turn. */
+let HOST: HostSpec = { verbose: false, clock: 'host', cpu: DEFAULT_CORE, memoryHostMiB: null, timeoutS: null };
 
 function guestSpec(cmdline: string[]): GuestSpec {
   return { memMiB: 32, kernel: null, cmdline, initrd: null, devices: [] };
@@ -207,8 +214,12 @@ async function bootToPrompt(kernel: string, o: Options): Promise<Results['bootTo
     return timing(ms, firstApart);
   };
   return {
-    command: await measure('lguest run', () => commandToPrompt([]), false),
-    nativeCommand: await measure('lguest run --native', () => commandToPrompt(['--native']), false),
+    command: await measure('lguest run', () => commandToPrompt([`--cpu=${HOST.cpu}`]), false),
+    nativeCommand: await measure(
+      'lguest run --native',
+      () => commandToPrompt(['--native', `--cpu=${HOST.cpu}`]),
+      false,
+    ),
     // In this process the boots before have warmed the code up; the first is still apart.
     inProcess: await measure('in-process lguest', () => inProcessToPrompt(kernel, false), true),
     nativeInProcess: await measure('in-process native', () => inProcessToPrompt(kernel, true), true),
@@ -337,6 +348,7 @@ function parse(argv: string[]): Options | null {
       runs: { type: 'string' },
       hcalls: { type: 'string' },
       quick: { type: 'boolean' },
+      cpu: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -351,6 +363,7 @@ function parse(argv: string[]): Options | null {
     json: values.json ?? false,
     runs: count(values.runs, values.quick ? 2 : 5, 'runs'),
     hcalls: count(values.hcalls, values.quick ? 5000 : 20000, 'hcalls'),
+    cpus: (values.cpu ?? cores.map((c) => c.name).join(',')).split(',').map((name) => findCore(name.trim()).name),
   };
 }
 
@@ -376,40 +389,60 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  progress(`bench:lguest: ${o.runs} runs each, ${o.hcalls} hypercalls per run, host clock, CPU core interpreter`);
+  progress(
+    `bench:lguest: ${o.runs} runs each, ${o.hcalls} hypercalls per run, host clock, CPU cores ${o.cpus.join(', ')}`,
+  );
   try {
-    const results: Results = {
-      // Boot first: its first run is the process's first, so it really is cold.
-      bootToBanner: await bootToBanner(guest, o),
-      hypercall: await hypercalls(bench, o),
-      nativeBootToBanner: await nativeBootToBanner(guest, o),
-      bootToPrompt: await bootToPrompt(guest, o),
-      host: { node: process.version, cpu: HOST.cpu },
-    };
+    const all: Record<string, Results> = {};
+    for (const cpu of o.cpus) {
+      HOST = { ...HOST, cpu };
+      progress(`core ${cpu}:`);
+      all[cpu] = {
+        // Boot first: its first run is the core's first, so it really is cold.
+        bootToBanner: await bootToBanner(guest, o),
+        hypercall: await hypercalls(bench, o),
+        nativeBootToBanner: await nativeBootToBanner(guest, o),
+        bootToPrompt: await bootToPrompt(guest, o),
+        host: { node: process.version, cpu },
+      };
+    }
     if (o.json) {
-      process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
     } else {
-      const h = results.hypercall;
-      const b = results.bootToBanner;
-      const rows = [
-        ['hypercall round trips', `${Math.round(h.roundTripsPerSecond).toLocaleString('en')} /s`],
-        [
-          '  per round trip',
-          `${h.microsecondsPerRoundTrip.toFixed(2)} µs, ${h.instructionsPerRoundTrip.toFixed(1)} instructions`,
-        ],
-        ['boot to banner', `${b.bestMs.toFixed(1)} ms best, ${b.medianMs.toFixed(1)} ms median`],
-        ['  first run (cold)', `${b.firstMs.toFixed(1)} ms`],
-        [
-          'native boot to banner',
-          `${results.nativeBootToBanner.bestMs.toFixed(1)} ms best, ${results.nativeBootToBanner.medianMs.toFixed(1)} ms median`,
-        ],
-        ['boot to prompt', ''],
-        ['  lguest run', promptRow(results.bootToPrompt.command)],
-        ['  lguest run --native', promptRow(results.bootToPrompt.nativeCommand)],
-        ['  in-process, lguest', promptRow(results.bootToPrompt.inProcess)],
-        ['  in-process, native', promptRow(results.bootToPrompt.nativeInProcess)],
+      const column = (results: Results): string[] => {
+        const h = results.hypercall;
+        const b = results.bootToBanner;
+        return [
+          `${Math.round(h.roundTripsPerSecond).toLocaleString('en')} /s`,
+          `${h.microsecondsPerRoundTrip.toFixed(2)} µs, ${h.instructionsPerRoundTrip.toFixed(1)} instr.`,
+          `${b.bestMs.toFixed(1)} ms best, ${b.medianMs.toFixed(1)} median`,
+          `${b.firstMs.toFixed(1)} ms`,
+          `${results.nativeBootToBanner.bestMs.toFixed(1)} ms best, ${results.nativeBootToBanner.medianMs.toFixed(1)} median`,
+          '',
+          promptRow(results.bootToPrompt.command),
+          promptRow(results.bootToPrompt.nativeCommand),
+          promptRow(results.bootToPrompt.inProcess),
+          promptRow(results.bootToPrompt.nativeInProcess),
+        ];
+      };
+      const labels = [
+        'hypercall round trips',
+        '  per round trip',
+        'boot to banner',
+        '  first run (cold)',
+        'native boot to banner',
+        'boot to prompt',
+        '  lguest run',
+        '  lguest run --native',
+        '  in-process, lguest',
+        '  in-process, native',
       ];
-      for (const [k, v] of rows) process.stdout.write(`${k.padEnd(24)}${v}`.trimEnd() + '\n');
+      const columns = o.cpus.map((cpu) => column(all[cpu]));
+      const width = Math.max(...columns.flat().map((v) => v.length), ...o.cpus.map((c) => c.length)) + 2;
+      process.stdout.write(`${''.padEnd(24)}${o.cpus.map((c) => c.padEnd(width)).join('')}`.trimEnd() + '\n');
+      labels.forEach((label, i) => {
+        process.stdout.write(`${label.padEnd(24)}${columns.map((c) => c[i].padEnd(width)).join('')}`.trimEnd() + '\n');
+      });
     }
     return 0;
   } catch (e) {
