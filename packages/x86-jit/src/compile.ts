@@ -462,7 +462,8 @@ export function translate(trace: Trace, eip: number): Translation {
     const d = insns[i];
     const next = (eips[i] + d.length) | 0;
     if (canFault(d)) em.emit(`k = ${i};`);
-    if (followed[i] === 1) continue;
+    // A followed JMP is just the way to the next instruction; a last one leaves the block.
+    if (followed[i] === 1 && i < n - 1) continue;
     const ended = emitInstruction(em, d, next, i, needed[i] === 1);
     if (ended) break;
     if (i === n - 1) {

@@ -133,6 +133,18 @@ describe('the block-compiling core', () => {
     expect(jit.interpreted).toBe(5);
   });
 
+  it('leaves a trace whose last instruction is a jump it followed to code it does not compile', () => {
+    // loop: inc eax; jmp +1; nop; pushf; popf; dec ecx; jnz loop; hlt — the trace from the
+    // loop head follows the JMP and stops before PUSHF, so it must leave for PUSHF itself.
+    const code = new Uint8Array([0x40, 0xeb, 0x01, 0x90, 0x9c, 0x9d, 0x49, 0x75, 0xf7, 0xf4]);
+    const { jit, lockstep } = pair(code, { regs: { ecx: 50, eax: 0 } });
+    const r = lockstep.run(10_000);
+    expect(r.divergence?.message ?? null).toBeNull();
+    expect(r.exit).toBe(Exit.Halt);
+    expect(jit.getState().eax).toBe(50);
+    expect(jit.inBlocks).toBeGreaterThan(50);
+  });
+
   it('is an interp.Cpu, so the interpreter executes on its state', () => {
     const { jit } = pair(sumProgram(1));
     expect(jit).toBeInstanceOf(interp.Cpu);
