@@ -8,8 +8,10 @@ import { join } from 'node:path';
 const ALLOWED = {
   abi: [],
   x86: [],
-  'x86-conformance': ['x86'],
-  'x86-bench': ['x86', 'x86-conformance'], // the conformance kit's probe of i386 execution
+  'x86-conformance': ['x86', 'x86-cores'],
+  'x86-bench': ['x86', 'x86-cores', 'x86-conformance'], // the conformance kit's probe of i386 execution
+  'x86-jit': ['x86'],
+  'x86-cores': ['x86', 'x86-jit'],
   pc: ['x86'],
   host: ['x86'],
   lg: ['host', 'abi', 'x86'],
@@ -19,7 +21,7 @@ const ALLOWED = {
   disk: ['launcher', 'abi', 'host'],
   net: ['launcher', 'abi', 'host'],
   web: ['abi', 'host', 'lg'],
-  cli: ['abi', 'x86', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web'],
+  cli: ['abi', 'x86', 'x86-cores', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web'],
 };
 
 // What a package's tests (files ending in .test.ts, and devDependencies) may import on top of

@@ -31,6 +31,9 @@
 // A benchmark measures; it does not pass or fail on time. Exit status 1 only if a guest did
 // not boot as expected (for boot to prompt: no prompt within a minute, or an exit status
 // other than 0 after poweroff).
+//
+// Every registered CPU core (`--cpu=LIST` to choose) is measured the same way, one after the
+// other, and the table has a column per core.
 
 import { netBench, type NetResults } from './net';
 import { spawn } from 'node:child_process';
@@ -40,14 +43,16 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CORE, cores, findCore } from '@lguest/x86-cores';
 import { linuxRow, linuxToInit, type LinuxResults } from './linux';
 import type { GuestSpec, HostSpec } from '../src/options';
 import { runNative } from '../src/native';
 import { runSession } from '../src/session';
 import { diskBench, type DiskBench } from './disk';
 
-const USAGE = `usage: npm run bench:lguest -- [--json] [--runs=N] [--hcalls=N] [--quick]
-  --json       one JSON object on stdout instead of the table
+const USAGE = `usage: npm run bench:lguest -- [--json] [--runs=N] [--hcalls=N] [--quick] [--cpu=LIST]
+  --json       one JSON object on stdout instead of the table (one member per core)
+  --cpu=LIST   comma-separated CPU cores, side by side (default: every registered core)
   --runs=N     runs of each measurement (default 5; the best is reported)
   --hcalls=N   hypercalls per run (default 20000)
   --quick      --runs=2 --hcalls=5000`;
@@ -57,6 +62,7 @@ interface Options {
   quick: boolean;
   runs: number;
   hcalls: number;
+  cpus: string[];
 }
 
 interface Results {
@@ -69,8 +75,6 @@ interface Results {
     instructionsPerRoundTrip: number;
   };
   bootToBanner: Timing;
-  /** Network throughput with real Linux guests (bench-net.ts). */
-  network: NetResults;
   /** The same, with the same image booted on the emulated PC (`lguest run --native`). */
   nativeBootToBanner: Timing;
   /** `lguest run` (and `run --native`) as a user types it, spawned, to the shell's first prompt. */
@@ -81,11 +85,17 @@ interface Results {
     inProcess: Timing;
     nativeInProcess: Timing;
   };
+  host: { node: string; cpu: string };
+}
+
+/** What is measured once, on the default core: the devices and the real Linux guest. */
+interface Devices {
   /** The block device under Linux, or why it was not measured. */
   disk: DiskBench | { skipped: string };
+  /** Network throughput with real Linux guests (net.ts). */
+  network: NetResults;
   /** The Linux guest's time to /init, or why it was not measured. */
   linuxToInit: LinuxResults | string;
-  host: { node: string; cpu: string };
 }
 
 /** Wall times of `runs` runs, in milliseconds. */
@@ -101,7 +111,8 @@ const PROMPT = /(^|\n)# /;
 /** Longest wait for a prompt or an exit before a boot-to-prompt run counts as failed. */
 const PROMPT_PATIENCE_MS = 60_000;
 
-const HOST: HostSpec = { verbose: false, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null };
+/** The host every measurement runs on; `cpu` is set to each core in turn. */
+let HOST: HostSpec = { verbose: false, clock: 'host', cpu: DEFAULT_CORE, memoryHostMiB: null, timeoutS: null };
 
 function guestSpec(cmdline: string[]): GuestSpec {
   return { memMiB: 32, kernel: null, cmdline, initrd: null, devices: [] };
@@ -229,8 +240,12 @@ async function bootToPrompt(kernel: string, o: Options): Promise<Results['bootTo
     return timing(ms, firstApart);
   };
   return {
-    command: await measure('lguest run', () => commandToPrompt([]), false),
-    nativeCommand: await measure('lguest run --native', () => commandToPrompt(['--native']), false),
+    command: await measure('lguest run', () => commandToPrompt([`--cpu=${HOST.cpu}`]), false),
+    nativeCommand: await measure(
+      'lguest run --native',
+      () => commandToPrompt(['--native', `--cpu=${HOST.cpu}`]),
+      false,
+    ),
     // In this process the boots before have warmed the code up; the first is still apart.
     inProcess: await measure('in-process lguest', () => inProcessToPrompt(kernel, false), true),
     nativeInProcess: await measure('in-process native', () => inProcessToPrompt(kernel, true), true),
@@ -344,7 +359,7 @@ async function nativeBootToBanner(kernel: string, o: Options): Promise<Timing> {
 }
 
 /** The disk benchmark, with the Linux guest (at most 3 timed runs: each is a Linux boot). */
-async function measureDisk(o: Options): Promise<Results['disk']> {
+async function measureDisk(o: Options): Promise<Devices['disk']> {
   const root = join(dirname(lguestCommand()), '..', '..', '..');
   const r = await diskBench(root, HOST, Math.min(o.runs, 3), progress);
   if (typeof r === 'string') {
@@ -354,7 +369,7 @@ async function measureDisk(o: Options): Promise<Results['disk']> {
   return r;
 }
 
-function diskRows(d: Results['disk']): string[][] {
+function diskRows(d: Devices['disk']): string[][] {
   if ('skipped' in d) return [['disk (Linux guest)', `not measured: ${d.skipped}`]];
   return [
     [`disk (Linux, dd ${d.mib} MiB)`, ''],
@@ -386,6 +401,7 @@ function parse(argv: string[]): Options | null {
       runs: { type: 'string' },
       hcalls: { type: 'string' },
       quick: { type: 'boolean' },
+      cpu: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -401,6 +417,7 @@ function parse(argv: string[]): Options | null {
     quick: values.quick ?? false,
     runs: count(values.runs, values.quick ? 2 : 5, 'runs'),
     hcalls: count(values.hcalls, values.quick ? 5000 : 20000, 'hcalls'),
+    cpus: (values.cpu ?? cores.map((c) => c.name).join(',')).split(',').map((name) => findCore(name.trim()).name),
   };
 }
 
@@ -426,51 +443,79 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  progress(`bench:lguest: ${o.runs} runs each, ${o.hcalls} hypercalls per run, host clock, CPU core interpreter`);
+  progress(
+    `bench:lguest: ${o.runs} runs each, ${o.hcalls} hypercalls per run, host clock, CPU cores ${o.cpus.join(', ')}`,
+  );
   try {
-    const results: Results = {
-      // Boot first: its first run is the process's first, so it really is cold.
-      bootToBanner: await bootToBanner(guest, o),
-      hypercall: await hypercalls(bench, o),
-      nativeBootToBanner: await nativeBootToBanner(guest, o),
-      bootToPrompt: await bootToPrompt(guest, o),
+    const all: Record<string, Results> = {};
+    for (const cpu of o.cpus) {
+      HOST = { ...HOST, cpu };
+      progress(`core ${cpu}:`);
+      all[cpu] = {
+        // Boot first: its first run is the core's first, so it really is cold.
+        bootToBanner: await bootToBanner(guest, o),
+        hypercall: await hypercalls(bench, o),
+        nativeBootToBanner: await nativeBootToBanner(guest, o),
+        bootToPrompt: await bootToPrompt(guest, o),
+        host: { node: process.version, cpu },
+      };
+    }
+    // The devices and the Linux guest, measured once, on the default core.
+    HOST = { ...HOST, cpu: DEFAULT_CORE };
+    const devices: Devices = {
       disk: await measureDisk(o),
       network: await netBench(o.quick ? 1024 : 4096, join(dirname(lguestCommand()), '..', '..', '..')),
       linuxToInit: await linuxToInit(linuxDir(), Math.min(o.runs, 3), HOST, progress),
-      host: { node: process.version, cpu: HOST.cpu },
     };
     if (o.json) {
-      process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ cores: all, ...devices }, null, 2)}\n`);
     } else {
-      const h = results.hypercall;
-      const b = results.bootToBanner;
+      const column = (results: Results): string[] => {
+        const h = results.hypercall;
+        const b = results.bootToBanner;
+        return [
+          `${Math.round(h.roundTripsPerSecond).toLocaleString('en')} /s`,
+          `${h.microsecondsPerRoundTrip.toFixed(2)} µs, ${h.instructionsPerRoundTrip.toFixed(1)} instr.`,
+          `${b.bestMs.toFixed(1)} ms best, ${b.medianMs.toFixed(1)} median`,
+          `${b.firstMs.toFixed(1)} ms`,
+          `${results.nativeBootToBanner.bestMs.toFixed(1)} ms best, ${results.nativeBootToBanner.medianMs.toFixed(1)} median`,
+          '',
+          promptRow(results.bootToPrompt.command),
+          promptRow(results.bootToPrompt.nativeCommand),
+          promptRow(results.bootToPrompt.inProcess),
+          promptRow(results.bootToPrompt.nativeInProcess),
+        ];
+      };
+      const labels = [
+        'hypercall round trips',
+        '  per round trip',
+        'boot to banner',
+        '  first run (cold)',
+        'native boot to banner',
+        'boot to prompt',
+        '  lguest run',
+        '  lguest run --native',
+        '  in-process, lguest',
+        '  in-process, native',
+      ];
+      const columns = o.cpus.map((cpu) => column(all[cpu]));
+      const width = Math.max(...columns.flat().map((v) => v.length), ...o.cpus.map((c) => c.length)) + 2;
+      process.stdout.write(`${''.padEnd(24)}${o.cpus.map((c) => c.padEnd(width)).join('')}`.trimEnd() + '\n');
+      labels.forEach((label, i) => {
+        process.stdout.write(`${label.padEnd(24)}${columns.map((c) => c[i].padEnd(width)).join('')}`.trimEnd() + '\n');
+      });
       const rows = [
-        ['hypercall round trips', `${Math.round(h.roundTripsPerSecond).toLocaleString('en')} /s`],
-        [
-          '  per round trip',
-          `${h.microsecondsPerRoundTrip.toFixed(2)} µs, ${h.instructionsPerRoundTrip.toFixed(1)} instructions`,
-        ],
-        ['boot to banner', `${b.bestMs.toFixed(1)} ms best, ${b.medianMs.toFixed(1)} ms median`],
-        ['  first run (cold)', `${b.firstMs.toFixed(1)} ms`],
-        [
-          'native boot to banner',
-          `${results.nativeBootToBanner.bestMs.toFixed(1)} ms best, ${results.nativeBootToBanner.medianMs.toFixed(1)} ms median`,
-        ],
-        ['boot to prompt', ''],
-        ['  lguest run', promptRow(results.bootToPrompt.command)],
-        ['  lguest run --native', promptRow(results.bootToPrompt.nativeCommand)],
-        ['  in-process, lguest', promptRow(results.bootToPrompt.inProcess)],
-        ['  in-process, native', promptRow(results.bootToPrompt.nativeInProcess)],
-        ...diskRows(results.disk),
-        ...netRows(results.network),
-        ...(typeof results.linuxToInit === 'string'
-          ? [['Linux to /init', `not measured: ${results.linuxToInit}`]]
+        ...diskRows(devices.disk),
+        ...netRows(devices.network),
+        ...(typeof devices.linuxToInit === 'string'
+          ? [['Linux to /init', `not measured: ${devices.linuxToInit}`]]
           : [
               ['Linux to /init', ''],
-              ['  lguest run', linuxRow(results.linuxToInit.lguest)],
-              ['  lguest run --native', linuxRow(results.linuxToInit.native)],
+              ['  lguest run', linuxRow(devices.linuxToInit.lguest)],
+              ['  lguest run --native', linuxRow(devices.linuxToInit.native)],
             ]),
       ];
+      process.stdout.write(`\ndevices and the Linux guest (core ${DEFAULT_CORE}):\n`);
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(24)}${v}`.trimEnd() + '\n');
     }
     return 0;

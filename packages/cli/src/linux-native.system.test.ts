@@ -12,7 +12,8 @@
 // Virtual clock throughout; --timeout (virtual seconds, 100 M instructions each on the PC)
 // bounds every run.
 
-import { EMPTY_IO_BUS, findCore } from '@lguest/x86';
+import { EMPTY_IO_BUS } from '@lguest/x86';
+import { findCore } from '@lguest/x86-cores';
 import { lguest } from './lguest';
 import { klibcInitramfs, LINUX, linuxTests } from '../testing/linux';
 

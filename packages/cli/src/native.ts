@@ -31,6 +31,7 @@ import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, 
 import { performance } from 'node:perf_hooks';
 import type { ConsoleInputSource, ConsoleOutput } from '@lguest/console';
 import { createPc, type AtaDisk, type RunResult } from '@lguest/pc';
+import { findCore } from '@lguest/x86-cores';
 import type { HostSpec } from './options';
 import type { StopRequest } from './session';
 
@@ -141,7 +142,7 @@ export async function runNative(
   const pc = createPc({
     memoryMiB: plan.memMiB,
     disks,
-    core: host.cpu,
+    core: findCore(host.cpu),
     // Whole lines go out as the guest finishes them; the rest at the end of each slice.
     serial: (byte) => {
       pending.push(byte);

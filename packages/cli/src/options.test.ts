@@ -77,7 +77,7 @@ describe('lguest run', () => {
     expect(usageError(['run', '--bogus', '32'])).toMatch(/^unknown option '--bogus' \(see 'lguest help'/);
     expect(usageError(['run', '32', 'k', '--block'])).toBe('option --block needs a value, e.g. --block=VALUE');
     expect(usageError(['run', '--clock=wall'])).toMatch(/--clock must be 'host' .* or 'virtual' .*, not 'wall'/);
-    expect(usageError(['run', '--cpu=jit'])).toBe("unknown CPU core 'jit': the cores are interpreter");
+    expect(usageError(['run', '--cpu=quantum'])).toBe("unknown CPU core 'quantum': the cores are interpreter, jit");
     expect(usageError(['run', '--timeout=soon'])).toMatch(/--timeout takes a positive number of seconds/);
     expect(usageError(['run', '--memory-host=4096'])).toMatch(/more than the emulated host can have \(2048 MiB\)/);
     expect(usageError(['boot'])).toBe(

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { checkTunnet, NetOptionError, parseUserNet } from '@lguest/net';
 import { MAX_HOST_MEMORY_MIB } from '@lguest/host';
 import { MAX_GUEST_MEMORY_MIB, MIN_GUEST_MEMORY_MIB } from '@lguest/launcher';
-import { cores } from '@lguest/x86';
+import { DEFAULT_CORE, cores } from '@lguest/x86-cores';
 
 /** Bad input from the user: printed without a stack trace, exit status 2. */
 export class UsageError extends Error {
@@ -360,7 +360,7 @@ function hostSpec(values: Parsed['values']): HostSpec {
   if (clock !== 'host' && clock !== 'virtual') {
     throw new UsageError(`--clock must be 'host' (wall time) or 'virtual' (deterministic), not '${clock}'`);
   }
-  const cpu = values.cpu ?? 'interpreter';
+  const cpu = values.cpu ?? DEFAULT_CORE;
   if (!cores.some((c) => c.name === cpu)) {
     throw new UsageError(`unknown CPU core '${cpu}': the cores are ${cores.map((c) => c.name).join(', ')}`);
   }

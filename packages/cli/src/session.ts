@@ -19,6 +19,7 @@ import { Launcher, POWER_DOWN, type LaunchResult } from '@lguest/launcher';
 import { dirname, join } from 'node:path';
 import { addSharenet, addTunnet, addUserNet, parseUserNet, type LauncherPeer } from '@lguest/net';
 import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
+import { findCore } from '@lguest/x86-cores';
 import { UsageError, type GuestSpec, type HostSpec } from './options';
 
 /** One guest to run: what the user asked for, resolved to real files and streams. */
@@ -119,7 +120,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   const { host: spec } = options;
   let host: Host;
   try {
-    host = new Host({ memoryMiB: options.hostMemoryMiB, core: spec.cpu, clock: spec.clock });
+    host = new Host({ memoryMiB: options.hostMemoryMiB, core: findCore(spec.cpu), clock: spec.clock });
   } catch (e) {
     // The host's RAM is one ArrayBuffer: this machine may not give us that much.
     throw new UsageError(

@@ -10,7 +10,7 @@
 // page allocator over the rest, the clock, the scheduler and the file tree.
 
 import { performance } from 'node:perf_hooks';
-import { findCore, type CpuCore, type Machine } from '@lguest/x86';
+import { interpreter, type CoreFactory, type CpuCore, type Machine } from '@lguest/x86';
 import { Clock, type ClockMode } from './clock';
 import { Errno, errnoName } from './errno';
 import { futexKey, type FutexKey } from './futex';
@@ -48,8 +48,8 @@ import { WaitQueue, waitEvent, waitEventInterruptible } from './wait';
 export interface HostOptions {
   /** Physical memory in MiB (1–2048; the reference core addresses at most 2 GiB). */
   memoryMiB: number;
-  /** CPU core by name (`findCore`); default 'interpreter'. */
-  core?: string;
+  /** The CPU core to run (a factory from the `x86-cores` registry); default the interpreter. */
+  core?: CoreFactory;
   /** 'host' (wall time, default) or 'virtual' (1 instruction = 1 ns; deterministic). */
   clock?: ClockMode;
   /** Scheduler tick period: the longest a unit of x86 work runs unpreempted. Default 4 ms (HZ=250). */
@@ -149,7 +149,7 @@ export class Host {
       // count is that already (callKernel keeps it in step), which is exact mid-run.
       readTsc: clock.mode === 'host' ? () => BigInt(clock.now()) : undefined,
     };
-    this.core = findCore(options.core ?? 'interpreter').create(this.machine);
+    this.core = (options.core ?? interpreter).create(this.machine);
     this.pic.attach(this.core);
 
     this.layout = bootHost(this.ram, this.ram32);

@@ -9,7 +9,7 @@
 // what lets a caller hold the PC to a wall clock: skipping through HLT is free, so without
 // one an idle guest would race through hours of timer ticks in a moment of real time.
 
-import { Exit, findCore, type CpuCore, type Machine } from '@lguest/x86';
+import { Exit, interpreter, type CoreFactory, type CpuCore, type Machine } from '@lguest/x86';
 import { ATA_BASE, ATA_CONTROL, ATA_IRQ, AtaChannel, type AtaDisk } from './ata';
 import { VirtualClock } from './clock';
 import { isBzImage, linuxEntryState, loadBzImage, type LinuxBoot } from './linux-boot';
@@ -26,8 +26,8 @@ import { COM1_BASE, COM1_IRQ, Uart16550 } from './uart';
 export interface PcOptions {
   /** RAM size in MiB (2 to 3072). */
   memoryMiB: number;
-  /** The CPU core by registered name (`@lguest/x86` `cores`); default "interpreter". */
-  core?: string;
+  /** The CPU core to run (a factory from the `x86-cores` registry); default the interpreter. */
+  core?: CoreFactory;
   /** Receives every byte the guest transmits on COM1. */
   serial: (byte: number) => void;
   /** Virtual clock rate: instructions per virtual second (default 100 million). */
@@ -172,7 +172,7 @@ export function createPc(options: PcOptions): Pc {
     pic,
     ferr: () => pic.setIrq(FPU_IRQ, true),
   };
-  const cpu = findCore(options.core ?? 'interpreter').create(machine);
+  const cpu = (options.core ?? interpreter).create(machine);
   wired.core = cpu;
 
   /** Moves virtual time on by `n` instructions, ticking the PIT; then applies the PIT writes made at its end. */

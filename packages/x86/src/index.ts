@@ -1,5 +1,4 @@
 export * from './contract';
-export { cores, findCore } from './cores';
 export { interpreter } from './interp/index';
 export * from './isa/types';
 export { FORMS, CONDITIONS, ONE_BYTE_MAP, TWO_BYTE_MAP, entryFor, formFor, hasModrm } from './isa/table';
@@ -10,3 +9,5 @@ export { disassemble, disassembleAt, formatDecoded } from './isa/disasm';
 export type { Disassembly, DisasmOptions, Syntax } from './isa/disasm';
 export { encode } from './isa/encode';
 export type { Encoding, MemoryOperand } from './isa/encode';
+/** The interpreter's machinery, for cores that build on its state (see interp/for-cores.ts). */
+export * as interp from './interp/for-cores';

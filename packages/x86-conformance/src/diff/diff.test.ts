@@ -7,15 +7,8 @@
 // in 64-bit mode; the run then says loudly, before anything else, how many forms went
 // unchecked against hardware and why. LGUEST_REQUIRE_I386=1 makes that host a failure.
 
-import {
-  cores,
-  interpreter,
-  type CoreFactory,
-  type CpuCore,
-  type CpuState,
-  type Exit,
-  type Machine,
-} from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
+import { interpreter, type CoreFactory, type CpuCore, type CpuState, type Exit, type Machine } from '@lguest/x86';
 import { exclusionReason, formName, usesStack } from './forms';
 import { hostOracle } from './host-oracle';
 import { instructionForms } from './isa';

@@ -3,7 +3,7 @@
 // mismatch. Exits 1 when a core has unexpected mismatches.
 
 import { parseArgs } from 'node:util';
-import { cores, findCore } from '@lguest/x86';
+import { cores, findCore } from '@lguest/x86-cores';
 import { formName } from './forms';
 import { instructionForms } from './isa';
 import { hostOracle } from './host-oracle';

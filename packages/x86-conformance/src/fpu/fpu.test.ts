@@ -2,7 +2,7 @@
 // precision and rounding control, run on this machine's CPU and on every registered core,
 // compared word for word, register for register, flag for flag and byte for byte.
 
-import { cores } from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
 import { describeInput, fpuForms, generateFpuCases, runFpuDiff, type FpuCase, type Mismatch } from './kit';
 import { runOracle, CASE_IN, CASE_OUT, IMAGE } from './oracle';
 

@@ -2,7 +2,7 @@
 // every x87 form PER_FORM times on this CPU and on every registered core, and prints the
 // mismatches by form (and the transcendentals' last-bit differences).
 
-import { cores } from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
 import { describeInput, generateFpuCases, runFpuDiff, type Mismatch } from './kit';
 
 const seed = Number(process.argv[2] ?? 0x46505531);

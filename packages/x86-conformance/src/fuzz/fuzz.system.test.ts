@@ -1,4 +1,4 @@
-import { cores } from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
 import { fuzz, type FuzzMode } from './fuzz';
 
 // At least a million random instructions at each privilege level (and in real and V86

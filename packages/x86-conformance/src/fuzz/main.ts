@@ -1,5 +1,5 @@
 // `npm run fuzz -- [--instructions N] [--seed S] [--core NAME]`: a bigger random-code run.
-import { cores } from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
 import { fuzz, type FuzzMode } from './fuzz';
 
 const args = process.argv.slice(2);

@@ -1,7 +1,7 @@
 // `npm run programs -- [--core NAME] [PROGRAM…]`: run the self-checking programs and print
 // their full console output.
 import { resolve } from 'node:path';
-import { cores } from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
 import { PROGRAMS, loadProgram, runProgram } from './programs';
 
 const args = process.argv.slice(2);

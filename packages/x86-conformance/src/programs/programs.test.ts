@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { cores } from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
 import { PROGRAMS, loadProgram, runProgram } from './programs';
 
 // Every self-checking program on every registered core: exit status 0, no FAIL line, and

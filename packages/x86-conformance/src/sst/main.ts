@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type CoreFactory, cores } from '@lguest/x86';
+import type { CoreFactory } from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
 import { sstDir } from './data';
 import { DIFFERENCES_286_ON_386 } from './differences';
 import { fakeCore } from './fake-core';
@@ -83,7 +84,9 @@ function pickCores(name: string | undefined): readonly CoreFactory[] {
   const fake = fakeCore();
   if (name === fake.name) return [fake];
   if (!cores.length)
-    throw new Error('@lguest/x86 registers no cores (its `cores` list is empty); try --core fake to check the kit');
+    throw new Error(
+      '@lguest/x86-cores registers no cores (its `cores` list is empty); try --core fake to check the kit',
+    );
   if (name === undefined) return cores;
   const found = cores.find((c) => c.name === name);
   if (!found) throw new Error(`no core "${name}"; registered: ${cores.map((c) => c.name).join(', ')}`);

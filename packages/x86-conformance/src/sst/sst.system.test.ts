@@ -3,7 +3,7 @@
 // from those a class in differences.ts explains. A failing file's message lists its first
 // mismatches; `npm run sst -- FILE` shows more.
 
-import { cores } from '@lguest/x86';
+import { cores } from '@lguest/x86-cores';
 import { SST_DIR_ENV, sstDir } from './data';
 import { DIFFERENCES_286_ON_386 } from './differences';
 import { fileOk, fileReport, totals, totalsText } from './report';
@@ -25,7 +25,7 @@ describe('SingleStepTests data', () => {
 if (cores.length === 0) {
   it('has a core to test', () => {
     throw new Error(
-      '@lguest/x86 exports an empty `cores` registry: register the core (src/cores.ts) so the kit can run it',
+      '@lguest/x86-cores exports an empty `cores` registry: register the core there so the kit can run it',
     );
   });
 }

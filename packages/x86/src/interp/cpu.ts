@@ -154,8 +154,8 @@ export class Cpu implements CpuCore {
   retired = 0;
   instructions = 0;
   trapPending = false;
-  private irq = false;
-  private readonly breakpoints = new Set<number>();
+  protected irq = false;
+  protected readonly breakpoints = new Set<number>();
 
   constructor(machine: Machine) {
     this.machine = machine;
@@ -385,7 +385,7 @@ export class Cpu implements CpuCore {
   }
 
   /** Work at an instruction boundary. Returns an Exit to leave run(), or -1 to go on. */
-  private atBoundary(): number {
+  protected atBoundary(): number {
     const ev = this.events;
     if (ev & EV_DECODE) this.resetDecode();
     if (ev & EV_EXIT) {
@@ -463,7 +463,7 @@ export class Cpu implements CpuCore {
    * run loop knows how many instructions this run has retired (keeping that count in a
    * field on every instruction would cost the hot loop a store).
    */
-  private completeRdtsc(retiredThisRun: number): void {
+  protected completeRdtsc(retiredThisRun: number): void {
     this.events &= ~EV_RDTSC;
     const tsc = this.machine.readTsc ? this.machine.readTsc() : BigInt(this.instructions + retiredThisRun);
     this.regs[EAX] = Number(tsc & 0xffffffffn);

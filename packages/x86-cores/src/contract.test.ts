@@ -5,7 +5,8 @@
 // instruction; and state that survives a getState/setState round trip. The programs are a few
 // bytes of real-mode code at 0000:0100.
 
-import { cores, EMPTY_IO_BUS, Exit, HOST_ESCAPE_OPCODE, type CoreFactory, type CpuCore, type IoBus } from './index';
+import { EMPTY_IO_BUS, Exit, HOST_ESCAPE_OPCODE, type CoreFactory, type CpuCore, type IoBus } from '@lguest/x86';
+import { cores } from './index';
 
 const ORIGIN = 0x100;
 

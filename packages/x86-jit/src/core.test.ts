@@ -1,0 +1,153 @@
+import { Exit, interp } from '@lguest/x86';
+import { CODE, DATA, STACK_TOP, pair } from './fixture';
+
+/** mov ecx,100; xor eax,eax; mov ebx,DATA; loop: add eax,ecx; mov [ebx+ecx*4],eax; call f;
+ *  dec ecx; jnz loop; hlt; f: push ebx; lea ebx,[eax+eax*2]; xor edx,ebx; pop ebx; ret */
+function sumProgram(iterations = 100): Uint8Array {
+  const d = DATA;
+  return new Uint8Array([
+    0xb9, iterations & 0xff, iterations >> 8, 0, 0,
+    0x31, 0xc0,
+    0xbb, d & 0xff, (d >> 8) & 0xff, (d >> 16) & 0xff, 0,
+    0x01, 0xc8,
+    0x89, 0x04, 0x8b,
+    0xe8, 4, 0, 0, 0,
+    0x49,
+    0x75, 0xf3,
+    0xf4,
+    0x53,
+    0x8d, 0x1c, 0x40,
+    0x31, 0xda,
+    0x5b,
+    0xc3,
+  ]); // prettier-ignore
+}
+
+function sumModel(iterations: number): { eax: number; edx: number } {
+  let eax = 0;
+  let edx = 0;
+  for (let ecx = iterations; ecx > 0; ecx--) {
+    eax = (eax + ecx) | 0;
+    edx ^= Math.imul(eax, 3);
+  }
+  return { eax: eax >>> 0, edx: edx >>> 0 };
+}
+
+describe('the block-compiling core', () => {
+  it('runs a loop with calls, memory and the stack in compiled blocks, to the exact instruction', () => {
+    const { jit } = pair(sumProgram(100), { regs: { edx: 0 } });
+    const exit = jit.run(1_000_000);
+    expect(exit).toBe(Exit.Halt);
+    expect(jit.retired).toBe(3 + 100 * 10 + 1);
+    const st = jit.getState();
+    expect({ eax: st.eax, edx: st.edx }).toEqual(sumModel(100));
+    expect(st.esp).toBe(STACK_TOP);
+    expect(jit.compiled).toBeGreaterThan(0);
+    expect(jit.inBlocks).toBeGreaterThan(900);
+  });
+
+  it('agrees with the interpreter after every block, flat and paged', () => {
+    for (const paging of [false, true]) {
+      const { lockstep } = pair(sumProgram(300), { paging });
+      const r = lockstep.run(100_000);
+      expect(r.divergence?.message ?? null).toBeNull();
+      expect(r.exit).toBe(Exit.Halt);
+      expect(r.retired).toBe(3 + 300 * 10 + 1);
+    }
+  });
+
+  it('retires exactly the budget when a block would overrun it', () => {
+    const { jit, ref } = pair(sumProgram(200));
+    for (let i = 0; i < 150; i++) {
+      expect(jit.run(7)).toBe(Exit.Budget);
+      expect(ref.run(7)).toBe(Exit.Budget);
+      expect(jit.retired).toBe(7);
+      expect(jit.getState()).toEqual(ref.getState());
+    }
+  });
+
+  it('restarts a faulting instruction exactly: earlier instructions of its block are kept', () => {
+    // A hot loop whose third instruction reads through EBX; after 50 rounds EBX points at a
+    // page the tables do not map, so the #PF comes from inside a compiled block.
+    // loop: inc eax; add edx,eax; mov esi,[ebx]; add ebx,0x400; jmp loop
+    const code = new Uint8Array([0x40, 0x01, 0xc2, 0x8b, 0x33, 0x81, 0xc3, 0x00, 0x04, 0, 0, 0xeb, 0xf3]);
+    const { jit, ref, lockstep, jitMemory, refMemory } = pair(code, {
+      paging: true,
+      regs: { ebx: 0x90000 - 50 * 0x400, edx: 0 },
+    });
+    for (const mem of [jitMemory, refMemory]) new DataView(mem.buffer).setUint32(0x4000 + 0x90 * 4, 0, true);
+    const r = lockstep.run(10_000);
+    expect(r.divergence?.message ?? null).toBeNull();
+    expect(r.exit).toBe(Exit.Halt);
+    const st = jit.getState();
+    expect(st.cr2).toBe(0x90000);
+    expect(st.eax).toBe(51);
+    expect(st.edx).toBe((51 * 52) / 2);
+    // The frame holds the faulting instruction's EIP: the MOV at CODE+3.
+    const frameEip = new DataView(jitMemory.buffer).getUint32(st.esp + 4, true);
+    expect(frameEip).toBe(CODE + 3);
+    expect(jit.inBlocks).toBeGreaterThan(0);
+    expect(ref.getState().instructions).toBe(st.instructions);
+  });
+
+  it('notices code that rewrites itself inside the running block', () => {
+    // loop: mov byte [CODE+patch], cl ; add eax, imm8 (the patched byte) ; dec ecx ; jnz loop ; hlt
+    // The store changes the immediate of the very next instruction of the same block.
+    const patch = CODE + 8;
+    const code = new Uint8Array([
+      0x88, 0x0d, patch & 0xff, (patch >> 8) & 0xff, (patch >> 16) & 0xff, 0,
+      0x83, 0xc0, 0x00,
+      0x49,
+      0x75, 0xf4,
+      0xf4,
+    ]); // prettier-ignore
+    const { jit, lockstep } = pair(code, { regs: { ecx: 60 } });
+    const r = lockstep.run(10_000);
+    expect(r.divergence?.message ?? null).toBeNull();
+    expect(r.exit).toBe(Exit.Halt);
+    // Each round adds the ECX it stored: 60 + 59 + ... + 1.
+    expect(jit.getState().eax).toBe((60 * 61) / 2);
+  });
+
+  it('drops compiled code the host rewrites through invalidatePhysical', () => {
+    const { jit, ref, jitMemory, refMemory } = pair(sumProgram(100));
+    expect(jit.run(500)).toBe(Exit.Budget);
+    expect(ref.run(500)).toBe(Exit.Budget);
+    expect(jit.compiled).toBeGreaterThan(0);
+    // The host makes the loop's ADD a SUB (01 -> 29) in the middle of the run, as DMA would.
+    for (const mem of [jitMemory, refMemory]) mem[CODE + 12] = 0x29;
+    jit.invalidatePhysical(CODE + 12, 1);
+    expect(jit.run(1_000_000)).toBe(Exit.Halt);
+    expect(ref.run(1_000_000)).toBe(Exit.Halt);
+    expect(jit.getState()).toEqual(ref.getState());
+    expect(jit.getState().eax).not.toBe(sumModel(100).eax);
+  });
+
+  it('executes what it does not compile in the interpreter, on the same state', () => {
+    // pushf; cli; cpuid; popf; hlt — none of these is compiled.
+    const code = new Uint8Array([0x9c, 0xfa, 0x0f, 0xa2, 0x9d, 0xf4]);
+    const { jit, ref } = pair(code, { regs: { eax: 0 } });
+    expect(jit.run(100)).toBe(Exit.Halt);
+    expect(ref.run(100)).toBe(Exit.Halt);
+    expect(jit.getState()).toEqual(ref.getState());
+    expect(jit.interpreted).toBe(5);
+  });
+
+  it('leaves a trace whose last instruction is a jump it followed to code it does not compile', () => {
+    // loop: inc eax; jmp +1; nop; pushf; popf; dec ecx; jnz loop; hlt — the trace from the
+    // loop head follows the JMP and stops before PUSHF, so it must leave for PUSHF itself.
+    const code = new Uint8Array([0x40, 0xeb, 0x01, 0x90, 0x9c, 0x9d, 0x49, 0x75, 0xf7, 0xf4]);
+    const { jit, lockstep } = pair(code, { regs: { ecx: 50, eax: 0 } });
+    const r = lockstep.run(10_000);
+    expect(r.divergence?.message ?? null).toBeNull();
+    expect(r.exit).toBe(Exit.Halt);
+    expect(jit.getState().eax).toBe(50);
+    expect(jit.inBlocks).toBeGreaterThan(50);
+  });
+
+  it('is an interp.Cpu, so the interpreter executes on its state', () => {
+    const { jit } = pair(sumProgram(1));
+    expect(jit).toBeInstanceOf(interp.Cpu);
+    expect(jit.name).toBe('jit');
+  });
+});
