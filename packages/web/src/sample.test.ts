@@ -28,6 +28,7 @@ test('samples of a booting guest show its address spaces and count its trips', a
   if (typeof lg === 'number') throw new Error(`lguestInit: ${lg}`);
   const proc = host.createProcess('launcher');
   if (typeof proc === 'number') throw new Error('createProcess failed');
+  host.grantFile(`/host${GUEST_ELF}`, GUEST_ELF, 'ro');
   const launcher = new Launcher(proc, { memoryMiB: MEM_MIB, kernel: `/host${GUEST_ELF}`, args: ['selftest'] });
   let output = '';
   addConsole(launcher, { output: { write: (b) => (output += Buffer.from(b).toString()) } });

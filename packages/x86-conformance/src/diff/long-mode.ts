@@ -47,6 +47,7 @@ export const LONG_MODE_EXCLUSIONS: readonly (readonly [string, string])[] = [
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => [`inc Zv (4${r})`, REX] as const),
   ...['8', '9', 'A', 'B', 'C', 'D', 'E', 'F'].map((r) => [`dec Zv (4${r})`, REX] as const),
   ...['ret Iw (C2)', 'ret (C3)', 'call Jv (E8)', 'call Ev (FF /2)'].map((f) => [f, STACK] as const),
+  ['sysexit (0F 35)', 'SYSEXIT: #UD in 64-bit mode on some processors (AMD) where 32-bit mode raises #GP(0) at CPL 3'],
   ...['push FS (0F A0)', 'push GS (0F A8)'].map(
     (f) => [f, 'pushes a selector the i386 set-up has from its LDT, which a 64-bit process lacks here'] as const,
   ),
