@@ -39,7 +39,8 @@ const EXCLUDED_MNEMONICS: Readonly<Record<string, string>> = {
   retf: FAR,
   iretd: `${FAR}; NT would start a task switch`,
   esc: 'x87: the FPU kit (src/fpu) checks every x87 form against this CPU with operands of its own',
-  sysenter: 'SYSENTER at CPL 3 enters the host kernel (a system call, through the host’s MSRs), not the core’s SYSENTER_CS',
+  sysenter:
+    'SYSENTER at CPL 3 enters the host kernel (a system call, through the host’s MSRs), not the core’s SYSENTER_CS',
   cpuid: 'the result is the host CPU’s identity, not the core’s',
   rdtsc: 'the result is the host’s time-stamp counter',
   sgdt: UMIP,
