@@ -12,7 +12,7 @@
 // message says what was wrong and what to do; main() prints it with the usage and exits 2.
 
 import { parseArgs } from 'node:util';
-import { checkTunnet, NetOptionError, parseUserNet } from '@lguest/net';
+import { checkTunnet, NetOptionError, parseUserNet, sharenetHostPath } from '@lguest/net';
 import { MAX_HOST_MEMORY_MIB } from '@lguest/host';
 import { MAX_GUEST_MEMORY_MIB, MIN_GUEST_MEMORY_MIB } from '@lguest/launcher';
 import { DEFAULT_CORE, cores } from '@lguest/x86-cores';
@@ -393,6 +393,13 @@ function guestSpec(positionals: readonly string[], tokens: Parsed['tokens'], ini
   for (const t of tokens) {
     if (t.kind !== 'option' || t.value === undefined) continue;
     if (t.name === 'net') checkUserNet(t.value);
+    if (t.name === 'sharenet') {
+      try {
+        sharenetHostPath(t.value);
+      } catch (e) {
+        throw new UsageError(`${(e as Error).message}: give the name of the network, e.g. --sharenet=lan`);
+      }
+    }
     if (t.name === 'tunnet') {
       const problem = checkTunnet(t.value);
       if (problem) throw new UsageError(problem);

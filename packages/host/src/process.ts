@@ -326,31 +326,7 @@ export class Process implements SignalTarget {
    * section is not mapped writable (nothing after it is read).
    */
   preadv(fd: number, iov: readonly IoVec[], offset: number): number {
-    const file = this.fds[fd];
-    if (!file || !file.readable) return file ? -Errno.EBADF : this.badFd();
-    if (!file.regular) return -Errno.ESPIPE;
-    if (!Number.isInteger(offset) || offset < 0) return -Errno.EINVAL;
-    const regular = file.regular;
-    const ram8 = this.ctx.ram8;
-    let done = 0;
-    for (const v of iov) {
-      let at = 0;
-      while (at < v.len) {
-        const addr = v.addr + at;
-        const phys = this.mm.resolve(addr, true);
-        if (phys < 0) return done > 0 ? done : -Errno.EFAULT;
-        const chunk = Math.min(v.len - at, PAGE_SIZE - (addr % PAGE_SIZE));
-        const n = regular.readInto
-          ? regular.readInto(ram8, phys, chunk, offset + done)
-          : regular.readAt(ram8.subarray(phys, phys + chunk), offset + done);
-        if (n < 0) return done > 0 ? done : n;
-        if (n > 0) this.ctx.invalidate(phys, n);
-        done += n;
-        if (n < chunk) return done;
-        at += chunk;
-      }
-    }
-    return done;
+    return this.transferv(fd, iov, offset, true);
   }
 
   /**
@@ -358,8 +334,13 @@ export class Process implements SignalTarget {
    * `offset`. Bytes written or -errno; -EFAULT if a section is not mapped readable.
    */
   pwritev(fd: number, iov: readonly IoVec[], offset: number): number {
+    return this.transferv(fd, iov, offset, false);
+  }
+
+  /** preadv (`toMemory`) and pwritev: page by page between the file and physical RAM. */
+  private transferv(fd: number, iov: readonly IoVec[], offset: number, toMemory: boolean): number {
     const file = this.fds[fd];
-    if (!file || !file.writable) return file ? -Errno.EBADF : this.badFd();
+    if (!file || !(toMemory ? file.readable : file.writable)) return file ? -Errno.EBADF : this.badFd();
     if (!file.regular) return -Errno.ESPIPE;
     if (!Number.isInteger(offset) || offset < 0) return -Errno.EINVAL;
     const regular = file.regular;
@@ -369,12 +350,21 @@ export class Process implements SignalTarget {
       let at = 0;
       while (at < v.len) {
         const addr = v.addr + at;
-        const phys = this.mm.resolve(addr, false);
+        // Reading the file writes memory: the page must be mapped writable.
+        const phys = this.mm.resolve(addr, toMemory);
         if (phys < 0) return done > 0 ? done : -Errno.EFAULT;
         const chunk = Math.min(v.len - at, PAGE_SIZE - (addr % PAGE_SIZE));
-        const n = regular.writeFrom
-          ? regular.writeFrom(ram8, phys, chunk, offset + done)
-          : regular.writeAt(ram8.subarray(phys, phys + chunk), offset + done);
+        let n: number;
+        if (toMemory) {
+          n = regular.readInto
+            ? regular.readInto(ram8, phys, chunk, offset + done)
+            : regular.readAt(ram8.subarray(phys, phys + chunk), offset + done);
+          if (n > 0) this.ctx.invalidate(phys, n);
+        } else {
+          n = regular.writeFrom
+            ? regular.writeFrom(ram8, phys, chunk, offset + done)
+            : regular.writeAt(ram8.subarray(phys, phys + chunk), offset + done);
+        }
         if (n < 0) return done > 0 ? done : n;
         done += n;
         if (n < chunk) return done;
