@@ -33,17 +33,52 @@ export interface NativeRun {
 
 /** Assembles, links and runs the oracle for `cases`. Throws with the reason when it cannot. */
 export function runNative(cases: readonly DiffCase[]): NativeRun {
-  const dir = mkdtempSync(join(tmpdir(), 'lguest-diff-'));
+  return buildAndRun(cases, {
+    label: 'native',
+    dirPrefix: 'lguest-diff-',
+    name: 'oracle',
+    source: oracleSource(cases),
+    gccFlags: ['-m32', '-nostdlib', '-static'],
+    gccHint: 'The native oracle needs gcc with 32-bit support and a kernel that runs i386 programs.',
+    programFailed: 'native: the oracle program failed',
+    exitReasons: EXIT_REASONS,
+  });
+}
+
+/** How one oracle program is built and what its failures are called. */
+export interface OracleProgram {
+  /** The prefix of this oracle's error messages. */
+  label: string;
+  /** The prefix of the temporary directory the program is built in. */
+  dirPrefix: string;
+  /** The base name of the program (and of its `.s` source) in the temporary directory. */
+  name: string;
+  source: string;
+  /** gcc's flags before `-no-pie -o`; they are also named when gcc fails. */
+  gccFlags: string[];
+  /** What to install when gcc fails. */
+  gccHint: string;
+  /** The message a failed run starts with, before its reason. */
+  programFailed: string;
+  exitReasons: Readonly<Record<number, string>>;
+}
+
+/**
+ * Assembles and links an oracle program with gcc, runs it and parses its output. Both
+ * oracles write the same output records, so only the build flags and the wording differ.
+ */
+export function buildAndRun(cases: readonly DiffCase[], p: OracleProgram): NativeRun {
+  const dir = mkdtempSync(join(tmpdir(), p.dirPrefix));
   try {
-    const src = join(dir, 'oracle.s');
-    const exe = join(dir, 'oracle');
-    writeFileSync(src, oracleSource(cases));
+    const src = join(dir, `${p.name}.s`);
+    const exe = join(dir, p.name);
+    writeFileSync(src, p.source);
     const t0 = performance.now();
-    const cc = spawnSync('gcc', ['-m32', '-nostdlib', '-static', '-no-pie', '-o', exe, src], { encoding: 'utf8' });
+    const cc = spawnSync('gcc', [...p.gccFlags, '-no-pie', '-o', exe, src], { encoding: 'utf8' });
     if (cc.error || cc.status !== 0) {
       throw new Error(
-        `native: gcc -m32 -nostdlib -static failed (${cc.error?.message ?? cc.stderr.trim().slice(0, 2000)}). ` +
-          'The native oracle needs gcc with 32-bit support and a kernel that runs i386 programs.',
+        `${p.label}: gcc ${p.gccFlags.join(' ')} failed (${cc.error?.message ?? cc.stderr.trim().slice(0, 2000)}). ` +
+          p.gccHint,
       );
     }
     const t1 = performance.now();
@@ -52,14 +87,14 @@ export function runNative(cases: readonly DiffCase[]): NativeRun {
     if (run.error || run.status !== 0) {
       const status = run.status ?? -1;
       const why =
-        run.error?.message ?? (run.signal ? `killed by ${run.signal}` : (EXIT_REASONS[status] ?? `exit ${status}`));
-      throw new Error(`native: the oracle program failed: ${why}`);
+        run.error?.message ?? (run.signal ? `killed by ${run.signal}` : (p.exitReasons[status] ?? `exit ${status}`));
+      throw new Error(`${p.programFailed}: ${why}`);
     }
     const parsed = parseOutput(run.stdout, cases.length);
     return { ...parsed, buildMs: t1 - t0, runMs: t2 - t1 };
   } finally {
-    // LGUEST_DIFF_KEEP=1 keeps oracle.s and the program for a look with objdump or gdb.
-    if (process.env.LGUEST_DIFF_KEEP) console.error(`native: kept ${dir}`);
+    // LGUEST_DIFF_KEEP=1 keeps the source and the program for a look with objdump or gdb.
+    if (process.env.LGUEST_DIFF_KEEP) console.error(`${p.label}: kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
 }
