@@ -6,7 +6,7 @@
 // their argument exactly modulo a 66-bit approximation of pi/2, which decides the result's
 // low bits for large arguments.
 
-import { X87, Cls, IE, DE, ZE, PE, RES, RES2 } from './x87';
+import { X87, Cls, IE, ZE, PE, RES, RES2, sub3, diff3 } from './x87';
 
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
@@ -133,21 +133,10 @@ function reduce(mh: number, ml: number, s: number): void {
     r0 = ((r0 << 1) | bit) >>> 0;
     q = (q * 2) & 3;
     if (r2 > P2 || (r2 === P2 && (r1 > P1 || (r1 === P1 && r0 >= P0)))) {
-      let d0 = r0 - P0,
-        br = 0;
-      if (d0 < 0) {
-        d0 += TWO32;
-        br = 1;
-      }
-      let d1 = r1 - P1 - br;
-      br = 0;
-      if (d1 < 0) {
-        d1 += TWO32;
-        br = 1;
-      }
-      r2 = r2 - P2 - br;
-      r1 = d1;
-      r0 = d0;
+      sub3(r2, r1, r0, P2, P1, P0);
+      r2 = diff3.d2;
+      r1 = diff3.d1;
+      r0 = diff3.d0;
       q |= 1;
     }
   }
@@ -157,21 +146,10 @@ function reduce(mh: number, ml: number, s: number): void {
     t0 = (r0 << 1) >>> 0;
   let sign = 1;
   if (t2 > P2 || (t2 === P2 && (t1 > P1 || (t1 === P1 && t0 > P0)))) {
-    let d0 = P0 - r0,
-      br = 0;
-    if (d0 < 0) {
-      d0 += TWO32;
-      br = 1;
-    }
-    let d1 = P1 - r1 - br;
-    br = 0;
-    if (d1 < 0) {
-      d1 += TWO32;
-      br = 1;
-    }
-    r2 = P2 - r2 - br;
-    r1 = d1;
-    r0 = d0;
+    sub3(P2, P1, P0, r2, r1, r0);
+    r2 = diff3.d2;
+    r1 = diff3.d1;
+    r0 = diff3.d0;
     sign = -1;
     q = (q + 1) & 3;
   }
@@ -221,6 +199,38 @@ function sincosDD(rh: number, rl: number): void {
   cosL = cl;
 }
 
+/**
+ * sin and cos of r + q * pi/2 (q in 0..3, |r| <= pi/4) into sinH/sinL, cosH/cosL: the
+ * quadrant only swaps and negates the series results.
+ */
+function sincosQuadrant(rh: number, rl: number, q: number): void {
+  sincosDD(rh, rl);
+  const sh = sinH,
+    sl = sinL,
+    ch = cosH,
+    cl = cosL;
+  switch (q) {
+    case 1:
+      sinH = ch;
+      sinL = cl;
+      cosH = -sh;
+      cosL = -sl;
+      break;
+    case 2:
+      sinH = -sh;
+      sinL = -sl;
+      cosH = -ch;
+      cosL = -cl;
+      break;
+    case 3:
+      sinH = -ch;
+      sinL = -cl;
+      cosH = sh;
+      cosL = sl;
+      break;
+  }
+}
+
 const ONE_SE = 16383;
 
 /**
@@ -242,10 +252,7 @@ export function trig(f: X87, x: number, kind: number): boolean {
     return true;
   }
   if ((f.se[x] & 0x7fff) >= 16383 + 63) return false;
-  if (c === Cls.Denormal) {
-    f.flags |= DE;
-    if ((f.cw & DE) === 0) return true;
-  }
+  if (f.denormalStops(c)) return true;
   if (c === Cls.Zero) {
     f.copy(RES, x);
     f.set(RES2, ONE_SE, 0x80000000, 0);
@@ -279,37 +286,11 @@ export function trig(f: X87, x: number, kind: number): boolean {
     rl = redLo;
     q = redQ;
   }
-  sincosDD(rh, rl);
+  sincosQuadrant(rh, rl, q);
   let sh = sinH,
-    sl = sinL,
-    ch = cosH,
+    sl = sinL;
+  const ch = cosH,
     cl = cosL;
-  switch (q) {
-    case 1: {
-      const th = sh,
-        tl = sl;
-      sh = ch;
-      sl = cl;
-      ch = -th;
-      cl = -tl;
-      break;
-    }
-    case 2:
-      sh = -sh;
-      sl = -sl;
-      ch = -ch;
-      cl = -cl;
-      break;
-    case 3: {
-      const th = sh,
-        tl = sl;
-      sh = -ch;
-      sl = -cl;
-      ch = th;
-      cl = tl;
-      break;
-    }
-  }
   if (neg) {
     sh = -sh;
     sl = -sl;
@@ -396,10 +377,7 @@ export function ylog2(f: X87, x: number, y: number, plusOne: boolean): void {
   const sx = f.se[x] >> 15,
     sy = f.se[y] >> 15;
   if (!plusOne && sx === 1 && cx !== Cls.Zero) return invalid(f);
-  if (cx === Cls.Denormal || cy === Cls.Denormal) {
-    f.flags |= DE;
-    if ((f.cw & DE) === 0) return;
-  }
+  if (f.denormalStops2(cx, cy)) return;
   if (!plusOne) {
     if (cx === Cls.Zero) {
       if (cy === Cls.Zero) return invalid(f);
@@ -504,10 +482,7 @@ export function atan2x(f: X87, y: number, x: number): void {
     f.add(y, x, false);
     return;
   }
-  if (cx === Cls.Denormal || cy === Cls.Denormal) {
-    f.flags |= DE;
-    if ((f.cw & DE) === 0) return;
-  }
+  if (f.denormalStops2(cx, cy)) return;
   const sx = f.se[x] >> 15,
     sy = f.se[y] >> 15;
   if (cy === Cls.Zero) {
@@ -578,24 +553,11 @@ function atanDD(yh: number, yl: number, xh: number, xl: number): void {
       rh = ddHi;
       rl = ddLo;
     }
-    sincosDD(rh, rl);
-    let sh = sinH,
+    sincosQuadrant(rh, rl, q);
+    const sh = sinH,
       sl = sinL,
       ch = cosH,
       cl = cosL;
-    if (q === 1) {
-      const a = sh,
-        b = sl;
-      sh = ch;
-      sl = cl;
-      ch = -a;
-      cl = -b;
-    } else if (q === 2) {
-      sh = -sh;
-      sl = -sl;
-      ch = -ch;
-      cl = -cl;
-    }
     ddMul(sh, sl, xh, xl);
     const ah = ddHi,
       al = ddLo;
@@ -632,10 +594,7 @@ export function exp2m1(f: X87, x: number): void {
     else f.copy(RES, x);
     return;
   }
-  if (c === Cls.Denormal) {
-    f.flags |= DE;
-    if ((f.cw & DE) === 0) return;
-  }
+  if (f.denormalStops(c)) return;
   const e = (f.se[x] & 0x7fff) - 16383;
   if (e > 0 || (e === 0 && (f.hi[x] !== 0x80000000 || f.lo[x] !== 0))) {
     // Outside [-1, 1] the hardware hands back x, inexact.

@@ -60,6 +60,31 @@ const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
 const TWO32 = 4294967296;
 
+/**
+ * Result of sub3: three limbs, d1 and d0 of 32 bits, d2 the rest. An object with a fixed
+ * shape, reused, so that the long-division loops calling sub3 allocate nothing.
+ */
+export const diff3 = { d2: 0, d1: 0, d0: 0 };
+
+/** a2:a1:a0 - b2:b1:b0 (the first not below the second), borrowing across limbs, into diff3. */
+export function sub3(a2: number, a1: number, a0: number, b2: number, b1: number, b0: number): void {
+  let d0 = a0 - b0,
+    br = 0;
+  if (d0 < 0) {
+    d0 += TWO32;
+    br = 1;
+  }
+  let d1 = a1 - b1 - br;
+  br = 0;
+  if (d1 < 0) {
+    d1 += TWO32;
+    br = 1;
+  }
+  diff3.d2 = a2 - b2 - br;
+  diff3.d1 = d1;
+  diff3.d0 = d0;
+}
+
 /** Precision in bits for each precision-control setting (the reserved 01 acts as 24). */
 const PRECISION = [24, 24, 53, 64];
 
@@ -115,6 +140,11 @@ export class X87 {
   private wLo = 0;
   private wX = 0;
   private wSt = 0;
+  // Output of norm64: three numbers come back through fields rather than an array or
+  // object so the per-instruction paths stay free of allocation.
+  private nE = 0;
+  private nHi = 0;
+  private nLo = 0;
 
   /** 64-bit integer results of `toInt`, and 32-bit pieces of memory formats. */
   r0 = 0;
@@ -276,22 +306,26 @@ export class X87 {
     let h = this.hi[s];
     let l = this.lo[s];
     if (e === 0) {
-      e = 1;
-      if (h === 0) {
-        h = l;
-        l = 0;
-        e -= 32;
-      }
-      const n = Math.clz32(h);
-      if (n) {
-        h = ((h << n) | (l >>> (32 - n))) >>> 0;
-        l = (l << n) >>> 0;
-        e -= n;
-      }
+      // A denormal's exponent field 0 stands for the same scale as 1.
+      this.norm64(h, l, 1);
+      e = this.nE;
+      h = this.nHi;
+      l = this.nLo;
     }
     this.aE = e;
     this.aHi = h;
     this.aLo = l;
+  }
+
+  /** Load slot s, exactly, into the work value with the given sign (ready to round). */
+  private loadW(s: number, sign: number): void {
+    this.unpackA(s);
+    this.wS = sign;
+    this.wE = this.aE;
+    this.wHi = this.aHi;
+    this.wLo = this.aLo;
+    this.wX = 0;
+    this.wSt = 0;
   }
 
   private unpackB(s: number): void {
@@ -300,6 +334,27 @@ export class X87 {
     this.bE = this.aE;
     this.bHi = this.aHi;
     this.bLo = this.aLo;
+  }
+
+  /**
+   * Shift the 64-bit significand h:l left until bit 63 is set, lowering the exponent e
+   * to match; the result is left in nE, nHi, nLo. The significand must be nonzero.
+   */
+  private norm64(h: number, l: number, e: number): void {
+    if (h === 0) {
+      h = l;
+      l = 0;
+      e -= 32;
+    }
+    const n = Math.clz32(h);
+    if (n) {
+      h = ((h << n) | (l >>> (32 - n))) >>> 0;
+      l = (l << n) >>> 0;
+      e -= n;
+    }
+    this.nE = e;
+    this.nHi = h;
+    this.nLo = l;
   }
 
   /** Normalise the work significand (nonzero) to bit 95 set. */
@@ -506,17 +561,10 @@ export class X87 {
       // formats the value is kept as a normalised extended number.
       if (eMin === EXT_MIN) e = 0;
       else {
-        if (h === 0) {
-          h = l;
-          l = 0;
-          e -= 32;
-        }
-        const n = Math.clz32(h);
-        if (n) {
-          h = ((h << n) | (l >>> (32 - n))) >>> 0;
-          l = (l << n) >>> 0;
-          e -= n;
-        }
+        this.norm64(h, l, e);
+        e = this.nE;
+        h = this.nHi;
+        l = this.nLo;
       }
     }
     this.set(d, (sign << 15) | e, h, l);
@@ -532,6 +580,21 @@ export class X87 {
   /** Quiet NaN of slot s into d. */
   private quiet(d: number, s: number): void {
     this.set(d, this.se[s], (this.hi[s] | 0x40000000) >>> 0, this.lo[s]);
+  }
+
+  /**
+   * A denormal operand raises DE. Returns true when DE is unmasked: the instruction then
+   * stops before computing, leaving its destination as it was.
+   */
+  denormalStops(c: Cls): boolean {
+    if (c !== Cls.Denormal) return false;
+    this.flags |= DE;
+    return (this.cw & DE) === 0;
+  }
+
+  /** denormalStops for two operands: one DE however many of them are denormal. */
+  denormalStops2(cx: Cls, cy: Cls): boolean {
+    return this.denormalStops(cx === Cls.Denormal ? cx : cy);
   }
 
   /**
@@ -584,23 +647,14 @@ export class X87 {
       }
       return;
     }
-    if (cx === Cls.Denormal || cy === Cls.Denormal) {
-      this.flags |= DE;
-      if ((this.cw & DE) === 0) return;
-    }
+    if (this.denormalStops2(cx, cy)) return;
     if (cx === Cls.Zero && cy === Cls.Zero) {
       this.setZero(RES, sx === sy ? sx : this.rc() === 1 ? 1 : 0);
       return;
     }
     if (cx === Cls.Zero || cy === Cls.Zero) {
       const s = cx === Cls.Zero ? y : x;
-      this.unpackA(s);
-      this.wS = cx === Cls.Zero ? sy : sx;
-      this.wE = this.aE;
-      this.wHi = this.aHi;
-      this.wLo = this.aLo;
-      this.wX = 0;
-      this.wSt = 0;
+      this.loadW(s, cx === Cls.Zero ? sy : sx);
       this.roundReg(RES);
       return;
     }
@@ -707,10 +761,7 @@ export class X87 {
       }
       return;
     }
-    if (cx === Cls.Denormal || cy === Cls.Denormal) {
-      this.flags |= DE;
-      if ((this.cw & DE) === 0) return;
-    }
+    if (this.denormalStops2(cx, cy)) return;
     if (cx === Cls.Zero || cy === Cls.Zero) {
       this.setZero(RES, s);
       return;
@@ -794,10 +845,7 @@ export class X87 {
       }
       return;
     }
-    if (cx === Cls.Denormal || cy === Cls.Denormal) {
-      this.flags |= DE;
-      if ((this.cw & DE) === 0) return;
-    }
+    if (this.denormalStops2(cx, cy)) return;
     if (cx === Cls.Zero) {
       this.setZero(RES, s);
       return;
@@ -868,10 +916,7 @@ export class X87 {
       this.copy(RES, x);
       return;
     }
-    if (cx === Cls.Denormal) {
-      this.flags |= DE;
-      if ((this.cw & DE) === 0) return;
-    }
+    if (this.denormalStops(cx)) return;
     this.unpackA(x);
     const t = this.aE - BIAS - 63;
     const k = (t & 1) === 0 ? 68 : 67;
@@ -903,21 +948,10 @@ export class X87 {
       q1 = ((q1 << 1) | (q0 >>> 31)) >>> 0;
       q0 = (q0 << 1) >>> 0;
       if (ge) {
-        let d0 = m0 - t0,
-          b = 0;
-        if (d0 < 0) {
-          d0 += TWO32;
-          b = 1;
-        }
-        let d1 = m1 - t1 - b;
-        b = 0;
-        if (d1 < 0) {
-          d1 += TWO32;
-          b = 1;
-        }
-        m2 = m2 - t2 - b;
-        m1 = d1;
-        m0 = d0;
+        sub3(m2, m1, m0, t2, t1, t0);
+        m2 = diff3.d2;
+        m1 = diff3.d1;
+        m0 = diff3.d0;
         q0 = (q0 | 1) >>> 0;
       }
     }
@@ -1045,22 +1079,9 @@ export class X87 {
         return Cls.Zero;
       }
       // Normalise the 52-bit fraction into a 64-bit significand.
-      let ee = BIAS - 1022 - 1;
       // Place the fraction as sig = f << 12 (bit 63 is where bit 51 of f lands + 1).
-      let h = ((fh << 12) | (fl >>> 20)) >>> 0,
-        l = (fl << 12) >>> 0;
-      if (h === 0) {
-        h = l;
-        l = 0;
-        ee -= 32;
-      }
-      const n = Math.clz32(h);
-      if (n) {
-        h = ((h << n) | (l >>> (32 - n))) >>> 0;
-        l = (l << n) >>> 0;
-      }
-      ee -= n;
-      this.set(d, (s << 15) | ee, h, l);
+      this.norm64(((fh << 12) | (fl >>> 20)) >>> 0, (fl << 12) >>> 0, BIAS - 1022 - 1);
+      this.set(d, (s << 15) | this.nE, this.nHi, this.nLo);
       return Cls.Denormal;
     }
     this.set(d, (s << 15) | (e - 1023 + BIAS), (0x80000000 | (fh << 11) | (fl >>> 21)) >>> 0, (fl << 11) >>> 0);
@@ -1120,13 +1141,7 @@ export class X87 {
         this.r0 = 0xffc00000;
         return;
     }
-    this.unpackA(s);
-    this.wS = sign;
-    this.wE = this.aE;
-    this.wHi = this.aHi;
-    this.wLo = this.aLo;
-    this.wX = 0;
-    this.wSt = 0;
+    this.loadW(s, sign);
     this.round(RES2, 24, SGL_MIN, SGL_MAX, false);
     this.r0 = this.packF32(RES2);
   }
@@ -1166,13 +1181,7 @@ export class X87 {
         this.r0 = 0;
         return;
     }
-    this.unpackA(s);
-    this.wS = sign;
-    this.wE = this.aE;
-    this.wHi = this.aHi;
-    this.wLo = this.aLo;
-    this.wX = 0;
-    this.wSt = 0;
+    this.loadW(s, sign);
     this.round(RES2, 53, DBL_MIN, DBL_MAX, false);
     this.packF64(RES2);
   }
@@ -1312,10 +1321,7 @@ export class X87 {
       return this.quiet(RES, x);
     }
     if (c === Cls.Zero || c === Cls.Inf) return this.copy(RES, x);
-    if (c === Cls.Denormal) {
-      this.flags |= DE;
-      if ((this.cw & DE) === 0) return;
-    }
+    if (this.denormalStops(c)) return;
     this.unpackA(x);
     if (this.aE >= BIAS + 63) {
       this.copy(RES, x);
@@ -1400,10 +1406,7 @@ export class X87 {
       this.invalid();
       return -1;
     }
-    if (cx === Cls.Denormal || cy === Cls.Denormal) {
-      this.flags |= DE;
-      if ((this.cw & DE) === 0) return -1;
-    }
+    if (this.denormalStops2(cx, cy)) return -1;
     if (cy === Cls.Inf || cx === Cls.Zero) {
       this.canon(RES, x);
       return 0;
@@ -1523,10 +1526,7 @@ export class X87 {
       else this.setZero(RES, this.sign(x));
       return;
     }
-    if (cx === Cls.Denormal || cy === Cls.Denormal) {
-      this.flags |= DE;
-      if ((this.cw & DE) === 0) return;
-    }
+    if (this.denormalStops2(cx, cy)) return;
     if (cx === Cls.Zero || cx === Cls.Inf) return this.copy(RES, x);
     // n = trunc(y), clamped: anything beyond +-2^16 overflows or underflows anyway.
     let n = 0;
@@ -1573,10 +1573,7 @@ export class X87 {
       this.copy(RES, x);
       return;
     }
-    if (c === Cls.Denormal) {
-      this.flags |= DE;
-      if ((this.cw & DE) === 0) return;
-    }
+    if (this.denormalStops(c)) return;
     this.unpackA(x);
     this.fromInt32(RES2, this.aE - BIAS);
     this.set(RES, (s << 15) | BIAS, this.aHi, this.aLo);

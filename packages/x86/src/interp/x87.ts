@@ -71,6 +71,40 @@ function push(f: X87, s: number): void {
   f.empty &= ~(1 << p);
 }
 
+/**
+ * An instruction that replaces ST0 (physical p0) and, when pushes, pushes a second result
+ * (FXTRACT, FPTAN, FSINCOS push; FSIN, FCOS do not), finding ST0 empty: stack underflow;
+ * masked, the indefinite goes to ST0 and, when pushes, is pushed as well. Flags are
+ * committed.
+ */
+function twoResultsUnderflow(f: X87, p0: number, pushes: boolean): void {
+  stackUnderflow(f);
+  if (!unmasked(f, IE)) {
+    f.copy(p0, RES);
+    f.empty &= ~(1 << p0);
+    if (pushes) push(f, RES);
+  }
+  f.up = 0;
+  commitFlags(f);
+}
+
+/**
+ * FXTRACT, FPTAN, FSINCOS with ST7 in use, so no room for the second result: stack
+ * overflow; masked, ST0 and the pushed register both become the indefinite. Flags are
+ * committed.
+ */
+function twoResultsOverflow(f: X87, p0: number): void {
+  f.flags |= IE | SF;
+  f.up = 1;
+  if (!unmasked(f, IE)) {
+    f.setIndefinite(p0);
+    f.top = (f.top - 1) & 7;
+    f.setIndefinite(f.phys(0));
+    f.empty &= ~(1 << f.phys(0));
+  }
+  commitFlags(f);
+}
+
 /** Write RES to physical register p unless an unmasked IE/DE/ZE forbids it; pop after. */
 function writeResult(f: X87, p: number, popAfter: boolean): void {
   if (unmasked(f, UNMASK_NO_WRITE)) return;
@@ -214,6 +248,15 @@ function storeChecks(f: X87): boolean {
   return !unmasked(f, IE | OE | UE);
 }
 
+/** Write the 64-bit conversion result r1:r0 to memory. */
+function store64(c: Cpu, seg: number, off: number): void {
+  const f = c.fpu;
+  // Check both dwords are writable before the first is written.
+  c.linW(seg, (off + 4) | 0, 4);
+  c.wr32(seg, off, f.r0);
+  c.wr32(seg, (off + 4) | 0, f.r1);
+}
+
 /** FST/FSTP/FIST/FISTP/FBSTP/FSTP m80 to memory: `kind` names the format. */
 function storeMem(c: Cpu, kind: number, seg: number, off: number, popAfter: boolean): void {
   const f = c.fpu;
@@ -231,12 +274,7 @@ function storeMem(c: Cpu, kind: number, seg: number, off: number, popAfter: bool
       break;
     case 1: // m64fp
       f.toF64(T1);
-      if (storeChecks(f)) {
-        // Check both dwords are writable before the first is written.
-        c.linW(seg, (off + 4) | 0, 4);
-        c.wr32(seg, off, f.r0);
-        c.wr32(seg, (off + 4) | 0, f.r1);
-      }
+      if (storeChecks(f)) store64(c, seg, off);
       break;
     case 2: // m16int
       f.toInt(T1, 16);
@@ -248,11 +286,7 @@ function storeMem(c: Cpu, kind: number, seg: number, off: number, popAfter: bool
       break;
     case 4: // m64int
       f.toInt(T1, 64);
-      if (storeChecks(f)) {
-        c.linW(seg, (off + 4) | 0, 4);
-        c.wr32(seg, off, f.r0);
-        c.wr32(seg, (off + 4) | 0, f.r1);
-      }
+      if (storeChecks(f)) store64(c, seg, off);
       break;
     case 5: // m80fp
       if (storeChecks(f)) {
@@ -876,27 +910,11 @@ function d9Reg(c: Cpu, m: number, reg: number, i: number): void {
       begin(f);
       const p0 = f.phys(0);
       if (f.isEmpty(0)) {
-        stackUnderflow(f);
-        if (!unmasked(f, IE)) {
-          f.copy(p0, RES);
-          f.empty &= ~(1 << p0);
-          push(f, RES);
-        }
-        f.up = 0;
-        commitFlags(f);
+        twoResultsUnderflow(f, p0, true);
         return;
       }
       if (!f.isEmpty(7)) {
-        // No room for the second result: stack overflow.
-        f.flags |= IE | SF;
-        f.up = 1;
-        if (!unmasked(f, IE)) {
-          f.setIndefinite(p0);
-          f.top = (f.top - 1) & 7;
-          f.setIndefinite(f.phys(0));
-          f.empty &= ~(1 << f.phys(0));
-        }
-        commitFlags(f);
+        twoResultsOverflow(f, p0);
         return;
       }
       f.extract(p0);
@@ -997,27 +1015,12 @@ function transcendental(c: Cpu, m: number): void {
   const p0 = f.phys(0);
   const pushes = m === 0xf2 || m === 0xfb;
   if (f.isEmpty(0)) {
-    stackUnderflow(f);
-    if (!unmasked(f, IE)) {
-      f.copy(p0, RES);
-      f.empty &= ~(1 << p0);
-      if (pushes) push(f, RES);
-    }
-    f.up = 0;
-    commitFlags(f);
+    twoResultsUnderflow(f, p0, pushes);
     f.sw &= ~C2;
     return;
   }
   if (pushes && !f.isEmpty(7)) {
-    f.flags |= IE | SF;
-    f.up = 1;
-    if (!unmasked(f, IE)) {
-      f.setIndefinite(p0);
-      f.top = (f.top - 1) & 7;
-      f.setIndefinite(f.phys(0));
-      f.empty &= ~(1 << f.phys(0));
-    }
-    commitFlags(f);
+    twoResultsOverflow(f, p0);
     f.sw &= ~C2;
     return;
   }
