@@ -119,18 +119,18 @@ const SESSION = [
   'cat /mnt/docs/from-host.txt',
   'echo first line > /mnt/notes.txt',
   'echo second line >> /mnt/notes.txt',
-  'mkdir /mnt/work',
-  'mkdir /mnt/work/sub',
-  'mv /mnt/notes.txt /mnt/work/notes.txt',
-  'cp /mnt/big.bin /mnt/work/big-copy.bin',
+  'mkdir /mnt/stash',
+  'mkdir /mnt/stash/sub',
+  'mv /mnt/notes.txt /mnt/stash/notes.txt',
+  'cp /mnt/big.bin /mnt/stash/big-copy.bin',
   'echo temporary > /mnt/scratch',
   'rm /mnt/scratch',
-  'rmdir /mnt/work/sub',
-  'greet > /mnt/work/greet.txt',
+  'rmdir /mnt/stash/sub',
+  'greet > /mnt/stash/greet.txt',
   'truncate 1000 /mnt/docs/from-host.txt',
   'df',
   'sync',
-  'cat /mnt/work/notes.txt',
+  'cat /mnt/stash/notes.txt',
   'poweroff',
 ];
 
@@ -154,16 +154,16 @@ describe.each([
     expect(r.console).not.toMatch(/: (input\/output error|no such file|invalid argument)/);
     expect(r.status).toBe(0);
 
-    expect(debugfs(img, 'cat /work/notes.txt')).toBe('first line\nsecond line\n');
+    expect(debugfs(img, 'cat /stash/notes.txt')).toBe('first line\nsecond line\n');
     // A program's standard output redirected by the shell (dup2) lands in the file.
-    expect(debugfs(img, 'cat /work/greet.txt')).toMatch(/heap: \d+ bytes from brk/);
+    expect(debugfs(img, 'cat /stash/greet.txt')).toMatch(/heap: \d+ bytes from brk/);
     const copy = join(work, `copy-${label.replace(/\W/g, '')}.bin`);
-    debugfs(img, `dump /work/big-copy.bin ${copy}`);
+    debugfs(img, `dump /stash/big-copy.bin ${copy}`);
     expect(readFileSync(copy).equals(BIG)).toBe(true);
     const root = debugfs(img, 'ls -l /');
     expect(root).not.toContain('scratch');
     expect(root).not.toContain('notes.txt');
-    expect(debugfs(img, 'ls -l /work')).not.toContain('sub');
+    expect(debugfs(img, 'ls -l /stash')).not.toContain('sub');
     expect(debugfs(img, 'stat /docs/from-host.txt')).toMatch(/Size: 1000\b/);
     expectClean(img);
   });
