@@ -12,8 +12,9 @@
 //
 // Choices where the manuals are silent or disagree: only IRET clears NT in the outgoing
 // task's saved EFLAGS (SDM table "Effect of a Task Switch"; a JMP leaves it alone, and the
-// incoming task's NT after a JMP comes from its TSS). A 16-bit TSS zero-extends EIP,
-// EFLAGS and the general registers and leaves FS and GS null. The TSS debug-trap (T) bit
+// incoming task's NT after a JMP comes from its TSS). A 16-bit TSS zero-extends EIP and
+// EFLAGS, sets the upper halves of the general registers to 0xFFFF (as a real 386 does),
+// and leaves FS and GS null. The TSS debug-trap (T) bit
 // is not implemented.
 
 import type { Cpu } from './cpu';
