@@ -20,6 +20,7 @@ import { LinePrefixer, type ByteSink } from './prefix';
 import { runNative } from './native';
 import { runSession, type GuestOutcome, type GuestPlan, type SessionOptions } from './session';
 import { runWeb } from './web';
+import { GdbListenError, GuestGdb } from './gdb';
 
 export interface LguestIo {
   readonly stdout: ByteSink;
@@ -62,9 +63,27 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
         runAndReport(command.host, memory, webPlans, many, io, say, observe),
       );
     }
+    if (command.kind === 'run' && command.gdb) {
+      const gdb = await GuestGdb.listen(command.gdb, say, command.host.verbose ? say : () => {});
+      const plan = plans[0];
+      plans[0] = {
+        ...plan,
+        onEnd: (outcome) => {
+          plan.onEnd?.(outcome);
+          gdb.ended(outcome.exitStatus);
+        },
+      };
+      try {
+        return await runAndReport(command.host, memory, plans, many, io, say, (_host, lg, launchers) =>
+          gdb.watch(lg, launchers[0]),
+        );
+      } finally {
+        gdb.ended(1);
+      }
+    }
     return await runAndReport(command.host, memory, plans, many, io, say);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof GdbListenError) {
       say(e.message);
       io.stderr.write(`Try 'lguest help' for the usage.\n`);
       return EXIT_USAGE;

@@ -12,6 +12,7 @@
 // message says what was wrong and what to do; main() prints it with the usage and exits 2.
 
 import { parseArgs } from 'node:util';
+import { GdbAddressError, parseGdbAddress, type GdbAddress } from '@lguest/gdbstub';
 import { checkTunnet, NetOptionError, parseUserNet, sharenetHostPath } from '@lguest/net';
 import { MAX_HOST_MEMORY_MIB } from '@lguest/host';
 import { MAX_GUEST_MEMORY_MIB, MIN_GUEST_MEMORY_MIB } from '@lguest/launcher';
@@ -53,7 +54,14 @@ export interface HostSpec {
 }
 
 export type Command =
-  | { readonly kind: 'run'; readonly host: HostSpec; readonly guest: GuestSpec; readonly native?: boolean }
+  | {
+      readonly kind: 'run';
+      readonly host: HostSpec;
+      readonly guest: GuestSpec;
+      readonly native?: boolean;
+      /** --gdb (and -S): the guest under a debugger. */
+      readonly gdb?: { readonly address: GdbAddress; readonly wait: boolean };
+    }
   | { readonly kind: 'run-many'; readonly host: HostSpec; readonly guests: readonly GuestSpec[] }
   | { readonly kind: 'disk'; readonly args: readonly string[] }
   | { readonly kind: 'initramfs'; readonly dir: string; readonly out: string }
@@ -119,6 +127,12 @@ guest options (run, or inside a --guest spec):
                       address IP (or added to bridge BR); needs CAP_NET_ADMIN
 
 run only:
+  --gdb=tcp:[HOST]:PORT  serve the GDB remote protocol for the guest there (tcp::1234;
+                      port 0 picks a free one, printed on stderr): gdb's target remote
+                      gets its registers, its memory through its own page tables,
+                      breakpoints, single steps, Ctrl-C
+  -S, --gdb-wait      with --gdb: stop before the guest's first instruction until gdb
+                      continues it
   --native            boot KERNEL on the emulated PC instead (a multiboot ELF, or a
                       bzImage through the Linux boot protocol; ring 0, the native
                       paravirt_ops): its COM1 UART is the console (console=ttyS0 for
@@ -167,9 +181,11 @@ const HOST_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** `run` alone: boot on the emulated PC instead of under lguest. */
+/** `run` alone: boot on the emulated PC instead of under lguest; debug the guest with gdb. */
 const RUN_OPTIONS = {
   native: { type: 'boolean' },
+  gdb: { type: 'string' },
+  'gdb-wait': { type: 'boolean', short: 'S' },
 } as const;
 
 const GUEST_OPTIONS = {
@@ -212,7 +228,13 @@ function parseRun(args: readonly string[]): Command {
   const { values, tokens, positionals } = parse(args, { ...HOST_OPTIONS, ...GUEST_OPTIONS, ...RUN_OPTIONS }, true);
   if (values.help) return { kind: 'help' };
   const guest = guestSpec(positionals, tokens, values.initrd);
-  if (!values.native) return { kind: 'run', host: hostSpec(values), guest };
+  const gdb = gdbSpec(values);
+  if (gdb && values.native) {
+    throw new UsageError(
+      '--gdb debugs a guest under lguest; the --native PC has no debugger attachment: leave out one of them',
+    );
+  }
+  if (!values.native) return { kind: 'run', host: hostSpec(values), guest, ...(gdb ? { gdb } : {}) };
   const network = guest.devices.find((d) => d.kind !== 'block');
   if (network) {
     throw new UsageError(
@@ -221,6 +243,21 @@ function parseRun(args: readonly string[]): Command {
     );
   }
   return { kind: 'run', host: hostSpec(values), guest, native: true };
+}
+
+/** --gdb=ADDR and -S/--gdb-wait (which needs --gdb). */
+function gdbSpec(values: Parsed['values']): { address: GdbAddress; wait: boolean } | null {
+  const wait = values['gdb-wait'] ?? false;
+  if (values.gdb === undefined) {
+    if (wait) throw new UsageError('-S (--gdb-wait) waits for a debugger: give --gdb too, e.g. --gdb=tcp::1234 -S');
+    return null;
+  }
+  try {
+    return { address: parseGdbAddress(values.gdb), wait };
+  } catch (e) {
+    if (e instanceof GdbAddressError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 function parseInitramfs(args: readonly string[]): Command {
@@ -304,6 +341,9 @@ function parseWeb(args: readonly string[]): Command {
   const many = rest.some((a) => a === '--guest' || a === '-g' || a.startsWith('--guest='));
   const inner = many ? parseRunMany(rest) : parseRun(rest);
   if (inner.kind !== 'run' && inner.kind !== 'run-many') return inner;
+  if (inner.kind === 'run' && inner.gdb) {
+    throw new UsageError('--gdb is for lguest run: web shows the guest running, so leave it out');
+  }
   if (inner.kind === 'run' && inner.native) {
     throw new UsageError('web shows lguest at work, so it runs guests under lguest: leave out --native');
   }
@@ -318,6 +358,8 @@ interface Parsed {
     verbose?: boolean;
     help?: boolean;
     native?: boolean;
+    gdb?: string;
+    'gdb-wait'?: boolean;
     clock?: string;
     cpu?: string;
     'memory-host'?: string;

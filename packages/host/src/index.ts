@@ -8,7 +8,7 @@ export { Clock, VIRTUAL_NS_PER_INSTRUCTION, type ClockMode } from './clock';
 export { HrTimer, TimerBase, type TimerCallback } from './timers';
 export { HostPic, IrqTable, type HostInterrupt, type InterruptFrame, type IrqHandler } from './irq';
 export { HostIoBus, type PortHandler } from './io-bus';
-export { KernelCpu, type KernelCall, type KernelCallOptions, type KernelRegs } from './kernel-call';
+export { KernelCpu, type CallBreakpoints, type KernelCall, type KernelCallOptions, type KernelRegs } from './kernel-call';
 export { PageAllocator, type AllocFlags } from './page-alloc';
 export { type BootLayout } from './head';
 export { segmentDescriptor, gateDescriptor, descriptorCache } from './descriptors';

@@ -64,6 +64,20 @@ export interface KernelCallOptions {
   cr0?: number;
   /** Give up ("failed", a soft lockup) after this many instructions. Default: no limit. */
   maxInstructions?: number;
+  /** Instruction breakpoints for this call alone (a debugger's; see CallBreakpoints). */
+  breakpoints?: CallBreakpoints;
+}
+
+/**
+ * Breakpoints that live only while one kernel call runs: put into the core when it starts,
+ * taken out when it ends, so no other call (and no call while there are none) pays for them.
+ * When the CPU is about to execute an instruction at one of `addresses` (linear), `hit` is
+ * told where and at which privilege level, and the call goes on: the instruction then runs
+ * (the core's RF), unless `hit` raised an interrupt, which the CPU takes first.
+ */
+export interface CallBreakpoints {
+  readonly addresses: readonly number[];
+  hit(linear: number, cpl: number): void;
 }
 
 export type KernelCall =
@@ -114,6 +128,7 @@ export class KernelCpu {
   private nextTick = 0;
   private clockRaised = false;
   private lastCr2 = 0;
+  private breakpoints: CallBreakpoints | null = null;
 
   constructor(deps: KernelCpuDeps) {
     this.d = deps;
@@ -156,6 +171,9 @@ export class KernelCpu {
     d.ram8[d.layout.gdtPhys + GDT_ENTRY_TSS * 8 + 5] |= 0x02;
     d.core.setState(st);
 
+    const breakpoints = options.breakpoints ?? null;
+    if (breakpoints) for (const a of breakpoints.addresses) d.core.setBreakpoint(a);
+    this.breakpoints = breakpoints;
     this.inCall = true;
     this.stopReason = null;
     this.failReason = null;
@@ -170,6 +188,8 @@ export class KernelCpu {
     try {
       return this.runLoop(start, limit);
     } finally {
+      if (breakpoints) for (const a of breakpoints.addresses) d.core.clearBreakpoint(a);
+      this.breakpoints = null;
       this.inCall = false;
       this.inRun = false;
       this.serviceInterrupts();
@@ -254,6 +274,11 @@ export class KernelCpu {
         case Exit.TripleFault:
           return this.fail('triple fault: the CPU shut down', exit, start);
         case Exit.Breakpoint:
+          if (this.breakpoints) {
+            const st = d.core.getState();
+            this.breakpoints.hit((st.cs.base + st.eip) >>> 0, st.cpl);
+            break;
+          }
           return this.stopped('breakpoint', start);
         case Exit.Stopped:
           if (this.stopReason !== null) return this.stopped(this.stopReason, start);

@@ -51,6 +51,8 @@ export class Lguest implements LguestGlobals {
   readonly epoch: WallClock;
   /** Called after every trip through the switcher, with the registers as the guest left them. */
   onExit: ((guest: Guest) => void) | null = null;
+  /** Called when LHREQ_INITIALIZE has made a guest, before its first trip (a debugger attaches here). */
+  onGuestCreated: ((guest: Guest) => void) | null = null;
 
   constructor(host: Host, switcher: Switcher) {
     this.host = host;
@@ -251,7 +253,14 @@ export async function runGuest(lg: Lguest, guest: Guest, proc: Process, buffer: 
     if (proc.signalPending()) return -Errno.ERESTARTSYS;
     if (guest.breakOut) return -Errno.EAGAIN;
 
-    maybeDoInterrupt(guest);
+    if (guest.debug?.mustStop()) {
+      // Stopped under the debugger (debug.ts) until it lets the guest go on.
+      const r = await guest.debug.stop(proc);
+      if (r < 0) return r;
+      continue;
+    }
+
+    if (!guest.debug?.holdInterrupts) maybeDoInterrupt(guest);
     if (guest.dead !== null) break;
 
     if (guest.halted) {
@@ -262,6 +271,7 @@ export async function runGuest(lg: Lguest, guest: Guest, proc: Process, buffer: 
       continue;
     }
 
+    guest.debug?.beforeEntry();
     const result = await host.runOnCpu(proc, () => runGuestOnce(lg.switcher, guest));
     if (result.status !== 'returned') {
       killGuest(guest, `host CPU ${result.status} in the guest: ${result.reason}`);
@@ -271,6 +281,7 @@ export async function runGuest(lg: Lguest, guest: Guest, proc: Process, buffer: 
 
     const trapnum = getReg(guest, 'trapnum');
     const errcode = getReg(guest, 'errcode');
+    if (guest.debug?.afterExit(trapnum)) continue;
     guest.trapCounts[trapnum]++; // 256 (entry failed) is beyond it: no effect
     switch (trapnum) {
       case 13: // A #GP with error code 0 may be an I/O instruction we skip.

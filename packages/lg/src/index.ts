@@ -4,3 +4,4 @@
 export { lguestInit, Lguest, DEV_PATH, PROC_NAME } from './core';
 export { Guest, type GuestStats } from './lg';
 export { TSC_KHZ } from './hypercalls';
+export { debugGuest, GuestDebug, DEBUG_KICK_VECTOR, type GuestDebugOptions, type GuestStop } from './debug';

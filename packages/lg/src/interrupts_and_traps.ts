@@ -225,7 +225,8 @@ export function copyTraps(guest: Guest, view: DataView, idtPhys: number, default
     view.setUint32(idtPhys + v * 8 + 4, table[at + 1], true);
   };
   for (let v = 0; v < FIRST_EXTERNAL_VECTOR; v++) {
-    if (directTrap(v, guest.idt[2 * v + 1])) put(v, guest.idt, 2 * v);
+    // A debugged guest's debug trap (vector 1) ends a single step: it must come to the host.
+    if (directTrap(v, guest.idt[2 * v + 1]) && !(v === 1 && guest.debug)) put(v, guest.idt, 2 * v);
     else put(v, defaults, 2 * v);
   }
   if (directTrap(SYSCALL_VECTOR, guest.syscallIdt[1])) put(SYSCALL_VECTOR, guest.syscallIdt, 0);

@@ -10,6 +10,7 @@
 
 import { LGUEST_MAX_DMA, LGUEST_REGS, PAGE_SIZE } from '@lguest/abi';
 import { WaitQueue, type FutexKey, type Host, type HrTimer, type Process } from '@lguest/host';
+import type { GuestDebug } from './debug';
 
 /** What changed in the guest's tables since they were last copied into the switcher's page. */
 export const CHANGED_IDT = 1;
@@ -132,6 +133,8 @@ export class Guest {
   breakOut = false;
   /** Why the guest died (only the first reason is kept), or null while it lives. */
   dead: string | null = null;
+  /** The debugger's hold on this guest (debug.ts), or null: not debugged. */
+  debug: GuestDebug | null = null;
 
   /** The kernel stack traps from ring 3 switch to (LHCALL_SET_STACK). */
   ss1 = 0;

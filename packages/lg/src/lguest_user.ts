@@ -76,6 +76,7 @@ function initialize(lg: Lguest, file: File<Guest>, data: Uint8Array, proc: Proce
   setupGuestGdt(guest);
   lg.guests[id] = guest;
   file.private = guest;
+  lg.onGuestCreated?.(guest);
   return 16;
 }
 

@@ -241,6 +241,6 @@ export function runGuestOnce(sw: Switcher, guest: Guest): KernelCall {
   return guest.host.callKernel(
     sw.runGuestOnceVa,
     { eax: sw.pagesVa, ebx: currentShadowPgdir(guest), eflags: 0x002 },
-    { cr0 },
+    { cr0, breakpoints: guest.debug?.callBreakpoints ?? undefined },
   );
 }

@@ -1,0 +1,6 @@
+// @lguest/gdbstub: the GDB remote serial protocol for one guest CPU. Whoever runs the guest
+// implements DebugTarget; the CLI listens with GdbServer (`lguest run --gdb=tcp::1234`).
+
+export { GdbServer, GdbAddressError, parseGdbAddress, type GdbAddress } from './server';
+export { GdbSession } from './stub';
+export { I386_REGISTERS, I386_REGISTER_COUNT, type BreakpointKind, type DebugTarget, type StopReason } from './target';
