@@ -1,0 +1,193 @@
+// Debugging a guest with gdb: Debian's gdb, in batch mode, against `lguest run --gdb -S`.
+//
+// The Linux 2.6.23 guest (its vmlinux has symbols but no debugging information) stops before
+// its first instruction, breaks at start_kernel, steps instruction by instruction into a call
+// and `step`s back out of it, reads init_task's command name from guest memory — through the
+// guest's own page tables, at its 0xc0000000 kernel address — writes it and reads it back.
+// Our own guest kernel breaks in its write system call, continues and breaks there again.
+// Unmapped addresses are errors for gdb, never trouble for the guest.
+//
+// Everything waits for events: gdb starts when lguest has said where it listens, and the
+// guest, stopped from its first instruction, moves only when gdb tells it to. The runs are
+// on the virtual clock with a --timeout in virtual seconds as the bound.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { lguest } from './lguest';
+import { linuxTests, unpackVmlinux } from '../testing/linux';
+
+const PATIENCE_MS = 1_800_000;
+const GUEST = resolve(__dirname, '..', '..', 'guest', 'build', 'guest.elf');
+
+interface Debugged {
+  status: number;
+  stderr: string;
+  console: string;
+  gdb: string;
+}
+
+/**
+ * Runs `kernel` under `lguest run --gdb=tcp:127.0.0.1:0 -S` and, once lguest says which
+ * port it listens on, `gdb -batch` with `symbols` and each of `commands` as an -ex.
+ */
+async function debug(kernel: string, symbols: string, args: string[], commands: string[]): Promise<Debugged> {
+  let stderr = '';
+  let console = '';
+  let gdbOut = '';
+  let gdbDone: Promise<void> | null = null;
+  const status = await lguest(
+    ['run', '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '-S', '64', kernel, ...args],
+    {
+      stdout: { write: (c) => (console += Buffer.from(c).toString()) },
+      stderr: {
+        write: (c) => {
+          stderr += Buffer.from(c).toString();
+          const m = /gdb: listening on tcp:127\.0\.0\.1:(\d+)/.exec(stderr);
+          if (m && !gdbDone) {
+            const ex = ['set pagination off', 'set confirm off', `target remote 127.0.0.1:${m[1]}`, ...commands];
+            const gdb = spawn('gdb', ['-batch', '-nx', ...ex.flatMap((c) => ['-ex', c]), symbols], {
+              stdio: ['ignore', 'pipe', 'pipe'],
+            });
+            gdb.stdout.on('data', (d) => (gdbOut += d));
+            gdb.stderr.on('data', (d) => (gdbOut += d));
+            gdbDone = new Promise((done) => gdb.on('close', () => done()));
+          }
+        },
+      },
+      cwd: process.cwd(),
+      defaultKernel: GUEST,
+    },
+  );
+  await gdbDone;
+  return { status, stderr, console, gdb: gdbOut };
+}
+
+/** The value of `name` in gdb's `info registers name` output. */
+function register(out: string, name: string, nth = 0): number {
+  const all = [...out.matchAll(new RegExp(`^${name}\\s+0x([0-9a-f]+)`, 'gm'))];
+  if (!all[nth]) throw new Error(`no ${name} #${nth} in gdb's output:\n${out}`);
+  return parseInt(all[nth][1], 16);
+}
+
+/** A symbol's address from the ELF's symbol table (nm). */
+function symbol(elf: string, name: string): number {
+  const r = spawnSync('nm', [elf], { encoding: 'utf8' });
+  const m = new RegExp(`^([0-9a-f]+) \\w ${name}$`, 'm').exec(r.stdout);
+  if (!m) throw new Error(`${name} is not in ${elf}`);
+  return parseInt(m[1], 16);
+}
+
+const hasGdb = spawnSync('gdb', ['--version']).status === 0;
+if (!hasGdb && process.env.CI === 'true') throw new Error('gdb is not installed (.ci/run installs it)');
+if (!hasGdb) process.stderr.write('\n*** gdb system tests: NOT RUN — gdb is not installed. ***\n\n');
+const withGdb = hasGdb ? describe : describe.skip;
+const withLinux = hasGdb && linuxTests('gdb against Linux under lguest') ? describe : describe.skip;
+
+withLinux('gdb against the Linux guest under lguest', () => {
+  it(
+    'breaks at start_kernel, steps, and reads and writes init_task.comm',
+    async () => {
+      const vmlinux = unpackVmlinux();
+      const startKernel = symbol(vmlinux, 'start_kernel');
+      const callee = symbol(vmlinux, 'smp_setup_processor_id');
+      // The vmlinux has symbols but no types: give gdb task_struct as this kernel lays it out
+      // (comm at 0x1cc: get_task_comm copies from 0x1cc(%ebx)), in an object of its own.
+      const dir = mkdtempSync(join(tmpdir(), 'lguest-gdb-'));
+      writeFileSync(
+        join(dir, 'types.c'),
+        'struct task_struct { char before_comm[0x1cc]; char comm[16]; };\n' +
+          'extern struct task_struct init_task;\n' +
+          'struct task_struct *types_anchor = &init_task;\n',
+      );
+      const cc = spawnSync('gcc', ['-m32', '-g', '-c', join(dir, 'types.c'), '-o', join(dir, 'types.o')], {
+        encoding: 'utf8',
+      });
+      expect(cc.stderr).toBe('');
+
+      const r = await debug(
+        vmlinux,
+        vmlinux,
+        ['console=hvc0'],
+        [
+          'info registers eip',
+          'break start_kernel',
+          'continue',
+          'info registers eip',
+          // Five instructions of start_kernel's prologue bring us to its first call...
+          'stepi 5',
+          'info registers eip',
+          // ...one more goes into the callee...
+          'stepi',
+          'info registers eip',
+          // ...and, without line information, `step` runs to the end of it: back in start_kernel.
+          'step',
+          'info registers eip',
+          `add-symbol-file ${join(dir, 'types.o')}`,
+          'print init_task.comm',
+          "set var init_task.comm[0] = 'S'",
+          'print init_task.comm',
+          "set var init_task.comm[0] = 's'",
+          'x/4xb 0',
+          'x/4xb 0xffc00000',
+          'info registers eip',
+          'kill',
+        ],
+      );
+      const out = r.gdb;
+      // Stopped before the first instruction: the guest printed nothing yet.
+      expect(register(out, 'eip', 0)).not.toBe(startKernel);
+      expect(out).toMatch(/Breakpoint 1, 0x[0-9a-f]+ in start_kernel \(\)/);
+      expect(register(out, 'eip', 1)).toBe(startKernel);
+      expect(register(out, 'eip', 2)).toBe(startKernel + 7);
+      expect(register(out, 'eip', 3)).toBe(callee);
+      expect(register(out, 'eip', 4)).toBe(startKernel + 12);
+      expect(out).toContain('$1 = "swapper');
+      expect(out).toContain('$2 = "Swapper');
+      expect(out).toMatch(/Cannot access memory at address 0x0\b/);
+      expect(out).toMatch(/Cannot access memory at address 0xffc00000/);
+      // The failed reads changed nothing: still where the step left it.
+      expect(register(out, 'eip', 5)).toBe(startKernel + 12);
+      expect(out).not.toMatch(/Remote .* (too long|error)/i);
+      // Killed by the debugger, as the guest's end says.
+      expect(r.stderr).toContain('killed by the debugger');
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+});
+
+withGdb('gdb against our guest kernel under lguest', () => {
+  it(
+    'breaks in the write system call, continues, and breaks there again',
+    async () => {
+      const sysWrite = symbol(GUEST, 'sys_write');
+      const r = await debug(
+        GUEST,
+        GUEST,
+        [],
+        [
+          'break sys_write',
+          'continue',
+          'info registers eip',
+          'bt 1',
+          'continue',
+          'info registers eip',
+          'delete',
+          'kill',
+        ],
+      );
+      const out = r.gdb;
+      expect(out).toMatch(/Breakpoint 1, 0x[0-9a-f]+ in sys_write \(\)/);
+      expect(register(out, 'eip', 0)).toBe(sysWrite);
+      expect(register(out, 'eip', 1)).toBe(sysWrite);
+      expect(out.match(/Breakpoint 1, /g)).toHaveLength(2);
+      // A user program was writing: the system call came from ring 3 through the guest's
+      // own int $0x80 gate, and the guest printed something before it.
+      expect(r.console.length).toBeGreaterThan(0);
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+});
