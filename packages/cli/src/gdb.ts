@@ -38,7 +38,9 @@ export class GuestGdb {
       const where = `${spec.address.host ?? ''}:${spec.address.port}`;
       throw new GdbListenError(
         `--gdb=tcp:${where}: cannot listen there (${err.code ?? err.message})` +
-          (err.code === 'EADDRINUSE' ? ': another program has that port; give another, or tcp::0 for any free one' : ''),
+          (err.code === 'EADDRINUSE'
+            ? ': another program has that port; give another, or tcp::0 for any free one'
+            : ''),
       );
     }
     say(

@@ -119,7 +119,8 @@ export class PacketReader {
         const low = hexDigit(b);
         this.state = 'idle';
         const payload = this.body.slice(0, this.length);
-        const good = !this.overflow && this.sumHigh >= 0 && low >= 0 && ((this.sumHigh << 4) | low) === checksum(payload);
+        const good =
+          !this.overflow && this.sumHigh >= 0 && low >= 0 && ((this.sumHigh << 4) | low) === checksum(payload);
         this.emit(good ? { kind: 'packet', payload } : { kind: 'bad-checksum', payload });
         return;
       }

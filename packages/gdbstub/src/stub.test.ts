@@ -145,7 +145,9 @@ function connect(target = new FakeTarget()) {
 describe('a gdb session', () => {
   it('acks each packet until no-ack mode, then stops acking', () => {
     const s = connect();
-    expect(s.ask('qSupported:multiprocess+;swbreak+')).toBe(`+${text(framePacket('PacketSize=4000;QStartNoAckMode+;vContSupported+'))}`);
+    expect(s.ask('qSupported:multiprocess+;swbreak+')).toBe(
+      `+${text(framePacket('PacketSize=4000;QStartNoAckMode+;vContSupported+'))}`,
+    );
     expect(s.ask('QStartNoAckMode')).toBe('+$OK#9a');
     expect(s.ask('?')).toBe('$T05thread:01;#07');
   });

@@ -9,7 +9,18 @@
 // resume is the stop reply (`T05thread:01;`) whenever the guest stops. The guest is one
 // thread, id 1.
 
-import { framePacket, fromHex, MAX_PACKET, PacketReader, parseHexNumber, parseLe32Hex, toHex, le32Hex, unescapeBinary, type WireEvent } from './packets';
+import {
+  framePacket,
+  fromHex,
+  MAX_PACKET,
+  PacketReader,
+  parseHexNumber,
+  parseLe32Hex,
+  toHex,
+  le32Hex,
+  unescapeBinary,
+  type WireEvent,
+} from './packets';
 import { I386_REGISTER_COUNT, type BreakpointKind, type DebugTarget, type StopReason } from './target';
 
 /** Signal numbers in stop replies: gdb's SIGINT and SIGTRAP. */
@@ -117,7 +128,11 @@ export class GdbSession {
     }
     switch (text[0]) {
       case '?':
-        return this.reply(this.target.exited !== null ? `W${this.target.exited.toString(16).padStart(2, '0')}` : stopReply({ kind: 'trap' }));
+        return this.reply(
+          this.target.exited !== null
+            ? `W${this.target.exited.toString(16).padStart(2, '0')}`
+            : stopReply({ kind: 'trap' }),
+        );
       case 'g':
         return this.readRegisters();
       case 'G':
