@@ -13,7 +13,9 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
+import { framePacket, PacketReader } from '@lguest/gdbstub';
 import { join, resolve } from 'node:path';
 import { lguest } from './lguest';
 import { linuxTests, unpackVmlinux } from '../testing/linux';
@@ -175,6 +177,10 @@ withGdb('gdb against our guest kernel under lguest', () => {
           'continue',
           'info registers eip',
           'delete',
+          // A hardware breakpoint (Z1) is one of the same invisible breakpoints.
+          'hbreak sys_write',
+          'continue',
+          'info registers eip',
           'kill',
         ],
       );
@@ -183,10 +189,107 @@ withGdb('gdb against our guest kernel under lguest', () => {
       expect(register(out, 'eip', 0)).toBe(sysWrite);
       expect(register(out, 'eip', 1)).toBe(sysWrite);
       expect(out.match(/Breakpoint 1, /g)).toHaveLength(2);
+      expect(out).toMatch(/Hardware assisted breakpoint 2 at 0x[0-9a-f]+/);
+      expect(out).toMatch(/Breakpoint 2, 0x[0-9a-f]+ in sys_write \(\)/);
+      expect(register(out, 'eip', 2)).toBe(sysWrite);
       // A user program was writing: the system call came from ring 3 through the guest's
       // own int $0x80 gate, and the guest printed something before it.
       expect(r.console.length).toBeGreaterThan(0);
       expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+});
+
+/** A minimal gdb: the remote protocol spoken by hand over TCP, for what gdb -batch cannot do. */
+class WireClient {
+  private readonly replies: string[] = [];
+  private waiter: (() => void) | null = null;
+  private readonly socket;
+
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1');
+    const reader = new PacketReader((e) => {
+      if (e.kind !== 'packet') return;
+      this.socket.write('+');
+      this.replies.push(Buffer.from(e.payload).toString('latin1'));
+      this.waiter?.();
+    });
+    this.socket.on('data', (d: Buffer) => reader.feed(d));
+  }
+
+  send(payload: string): void {
+    this.socket.write(framePacket(payload));
+  }
+
+  interrupt(): void {
+    this.socket.write(Uint8Array.of(0x03));
+  }
+
+  /** The next reply (waits for it). */
+  async reply(): Promise<string> {
+    while (this.replies.length === 0) await new Promise<void>((r) => (this.waiter = r));
+    this.waiter = null;
+    return this.replies.shift() as string;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+withGdb('Ctrl-C from the debugger', () => {
+  it(
+    'stops our guest at its prompt (halted, waiting for input) and reads its registers',
+    async () => {
+      let stderr = '';
+      let console = '';
+      let client: WireClient | null = null;
+      let seen: () => void = () => {};
+      const atShell = new Promise<void>((r) => (seen = r));
+      let run: Promise<number> = Promise.resolve(-1);
+      const listening = new Promise<number>((ready) => {
+        run = lguest(['run', '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '-S', '32'], {
+          stdout: {
+            write: (c) => {
+              console += Buffer.from(c).toString();
+              if (console.includes('init: starting /bin/sh')) seen();
+            },
+          },
+          stderr: {
+            write: (c) => {
+              stderr += Buffer.from(c).toString();
+              const m = /gdb: listening on tcp:127\.0\.0\.1:(\d+)/.exec(stderr);
+              if (m) ready(Number(m[1]));
+            },
+          },
+          cwd: process.cwd(),
+          defaultKernel: GUEST,
+        });
+      });
+      client = new WireClient(await listening);
+      client.send('?');
+      expect(await client.reply()).toBe('T05thread:01;');
+      expect(console).toBe(''); // -S: nothing ran yet
+      client.send('vCont;c');
+      await atShell;
+      client.interrupt();
+      expect(await client.reply()).toBe('T02thread:01;');
+      client.send('g');
+      const regs = await client.reply();
+      expect(regs).toMatch(/^[0-9a-f]{128}$/);
+      // cs (register 10) is the guest kernel's or a user program's: ring 1 or 3, never the host's 0.
+      const cs = parseInt(regs.slice(80, 82), 16);
+      expect([1, 3]).toContain(cs & 3);
+      // Stopped means stopped: the console says no more while we look.
+      const before = console.length;
+      client.send('m0,4');
+      expect(await client.reply()).toBe('E14');
+      expect(console.length).toBe(before);
+      client.send('k');
+      client.close();
+      expect(await run).toBe(1);
+      expect(stderr).toContain('killed by the debugger');
     },
     PATIENCE_MS,
   );

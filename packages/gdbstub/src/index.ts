@@ -4,3 +4,4 @@
 export { GdbServer, GdbAddressError, parseGdbAddress, type GdbAddress } from './server';
 export { GdbSession } from './stub';
 export { I386_REGISTERS, I386_REGISTER_COUNT, type BreakpointKind, type DebugTarget, type StopReason } from './target';
+export { framePacket, PacketReader, type WireEvent } from './packets';
