@@ -29,6 +29,22 @@ describe('lguest run', () => {
     expect(c.host).toEqual({ verbose: true, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null });
   });
 
+  it('takes --gdb=tcp:[HOST]:PORT and -S, and refuses what cannot be debugged', () => {
+    expect(run(['run', '--gdb=tcp::1234', '-S', '32']).gdb).toEqual({
+      address: { host: null, port: 1234 },
+      wait: true,
+    });
+    expect(run(['run', '--gdb', 'tcp:127.0.0.1:0', '32']).gdb).toEqual({
+      address: { host: '127.0.0.1', port: 0 },
+      wait: false,
+    });
+    expect(run(['run', '32']).gdb).toBeUndefined();
+    expect(usageError(['run', '--gdb=udp::1', '32'])).toMatch(/--gdb takes tcp:\[HOST\]:PORT/);
+    expect(usageError(['run', '-S', '32'])).toMatch(/give --gdb too/);
+    expect(usageError(['run', '--gdb=tcp::1', '--native', '32'])).toMatch(/leave out one of them/);
+    expect(usageError(['web', '--gdb=tcp::1', '32'])).toMatch(/--gdb is for lguest run/);
+  });
+
   it('keeps device options in command-line order, both --opt=V and --opt V', () => {
     const c = run(['run', '--tunnet', '10.0.0.1', '32', '--block=a', 'k', '--sharenet=s', '--block', 'b']);
     expect(c.guest.devices).toEqual([

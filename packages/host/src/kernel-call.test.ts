@@ -36,6 +36,31 @@ describe('callKernel', () => {
     expect(r.regs.eflags & 0x200).toBe(0x200);
   });
 
+  it('stops at the breakpoints of a call only in that call, and takes an interrupt raised there first', () => {
+    const INC_EAX = [0x40];
+    const eip = loadCode(host, [INC_EAX, INC_EAX, INC_EAX, RET]);
+    const hits: [number, number][] = [];
+    const frames: InterruptFrame[] = [];
+    host.requestIrq(0x21, (irq: HostInterrupt) => frames.push(irq.frame() as InterruptFrame));
+    const breakpoints = {
+      addresses: [eip + 1],
+      hit: (linear: number, cpl: number) => {
+        hits.push([linear, cpl]);
+        host.raiseIrq(0x21);
+      },
+    };
+    const r = returned(host.callKernel(eip, {}, { breakpoints }));
+    // The instruction at the breakpoint ran (once) after the interrupt came and went.
+    expect(r.regs.eax).toBe(3);
+    expect(hits).toEqual([[eip + 1, 0]]);
+    expect(frames).toHaveLength(1);
+    expect(frames[0].eip).toBe(eip + 1);
+    expect(frames[0].eflags & 0x10000).toBe(0x10000); // RF: resumed, it does not break again
+    // The next call has no breakpoints: nothing stops it.
+    returned(host.callKernel(eip));
+    expect(hits).toHaveLength(1);
+  });
+
   it('delivers int $0x21 through the host IDT to a TypeScript handler, then continues', () => {
     const eip = loadCode(host, [
       [0xcd, 0x21], // int $0x21
