@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { framePacket, PacketReader } from '@lguest/gdbstub';
 import { join, resolve } from 'node:path';
 import { lguest } from './lguest';
-import { linuxTests, unpackVmlinux } from '../testing/linux';
+import { LINUX, linuxTests, unpackVmlinux } from '../testing/linux';
 
 const PATIENCE_MS = 1_800_000;
 const GUEST = resolve(__dirname, '..', '..', 'guest', 'build', 'guest.elf');
@@ -34,13 +34,19 @@ interface Debugged {
  * Runs `kernel` under `lguest run --gdb=tcp:127.0.0.1:0 -S` and, once lguest says which
  * port it listens on, `gdb -batch` with `symbols` and each of `commands` as an -ex.
  */
-async function debug(kernel: string, symbols: string, args: string[], commands: string[]): Promise<Debugged> {
+async function debug(
+  kernel: string,
+  symbols: string,
+  args: string[],
+  commands: string[],
+  options: string[] = [],
+): Promise<Debugged> {
   let stderr = '';
   let console = '';
   let gdbOut = '';
   let gdbDone: Promise<void> | null = null;
   const status = await lguest(
-    ['run', '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '-S', '64', kernel, ...args],
+    ['run', ...options, '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '-S', '64', kernel, ...args],
     {
       stdout: { write: (c) => (console += Buffer.from(c).toString()) },
       stderr: {
@@ -153,6 +159,45 @@ withLinux('gdb against the Linux guest under lguest', () => {
       expect(register(out, 'eip', 5)).toBe(startKernel + 12);
       expect(out).not.toMatch(/Remote .* (too long|error)/i);
       // Killed by the debugger, as the guest's end says.
+      expect(r.stderr).toContain('killed by the debugger');
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+});
+
+withLinux('gdb against the Linux guest on the emulated PC (--native)', () => {
+  it(
+    'breaks at start_kernel of the bzImage, steps, and reads init_task.comm through the kernel page tables',
+    async () => {
+      const vmlinux = unpackVmlinux();
+      const startKernel = symbol(vmlinux, 'start_kernel');
+      const initTask = symbol(vmlinux, 'init_task');
+      const r = await debug(
+        LINUX.bzImage,
+        vmlinux,
+        ['console=ttyS0'],
+        [
+          'info registers eip',
+          'x/4xb 0xc0000000',
+          'break start_kernel',
+          'continue',
+          'info registers eip',
+          'stepi 5',
+          'info registers eip',
+          `x/s 0x${(initTask + 0x1cc).toString(16)}`,
+          'kill',
+        ],
+        ['--native'],
+      );
+      const out = r.gdb;
+      // Before the first instruction paging is off: the kernel's addresses are not mapped yet.
+      expect(register(out, 'eip', 0)).toBeLessThan(0xc0000000);
+      expect(out).toMatch(/Cannot access memory at address 0xc0000000/);
+      expect(out).toMatch(/Breakpoint 1, 0x[0-9a-f]+ in start_kernel \(\)/);
+      expect(register(out, 'eip', 1)).toBe(startKernel);
+      expect(register(out, 'eip', 2)).toBe(startKernel + 7);
+      expect(out).toMatch(/<init_task\+460>:\s+"swapper"/);
       expect(r.stderr).toContain('killed by the debugger');
       expect(r.status).toBe(1);
     },

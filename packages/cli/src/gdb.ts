@@ -7,6 +7,7 @@
 import { GdbServer, type GdbAddress } from '@lguest/gdbstub';
 import { debugGuest, type GuestDebug, type Lguest } from '@lguest/lg';
 import type { Process } from '@lguest/host';
+import { PcDebug, type NativeDebugHooks } from './native-debug';
 
 /** What --gdb and -S asked for. */
 export interface GdbSpec {
@@ -17,7 +18,7 @@ export interface GdbSpec {
 
 export class GuestGdb {
   private readonly server: GdbServer;
-  private debug: GuestDebug | null = null;
+  private debug: GuestDebug | PcDebug | null = null;
   private over = false;
 
   private constructor(
@@ -62,6 +63,14 @@ export class GuestGdb {
       });
       this.server.setTarget(this.debug);
     };
+  }
+
+  /** `run --native`: the PC's guest under the debugger; hooks for its run loop. */
+  native(): NativeDebugHooks {
+    const debug = new PcDebug(this.spec.wait, (why) => this.server.targetStopped(why));
+    this.debug = debug;
+    this.server.setTarget(debug);
+    return debug;
   }
 
   /** The guest ended with `status`: gdb hears it, and the server closes. */

@@ -21,6 +21,7 @@ import { runNative } from './native';
 import { runSession, type GuestOutcome, type GuestPlan, type SessionOptions } from './session';
 import { runWeb } from './web';
 import { GdbListenError, GuestGdb } from './gdb';
+import type { NativeDebugHooks } from './native-debug';
 
 export interface LguestIo {
   readonly stdout: ByteSink;
@@ -56,7 +57,16 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     const many = command.kind === 'run-many' || (command.kind === 'web' && command.many);
     const native = command.kind === 'run' && command.native === true;
     const plans = planGuests(many, guests, io, native);
-    if (command.kind === 'run' && command.native) return await runNativeAndReport(command.host, plans[0], io, say);
+    if (command.kind === 'run' && command.native) {
+      const gdb = command.gdb ? await GuestGdb.listen(command.gdb, say, command.host.verbose ? say : () => {}) : null;
+      try {
+        const status = await runNativeAndReport(command.host, plans[0], io, say, gdb?.native());
+        gdb?.ended(status);
+        return status;
+      } finally {
+        gdb?.ended(1);
+      }
+    }
     const memory = hostMemoryMiB(command.host, guests);
     if (command.kind === 'web') {
       return await runWeb(command.port, plans, io, say, (webPlans, observe) =>
@@ -227,6 +237,7 @@ async function runNativeAndReport(
   plan: PlannedGuest,
   io: LguestIo,
   say: (line: string) => void,
+  debug?: NativeDebugHooks,
 ): Promise<number> {
   // The PC's disks are the two drives of its ATA channel, served from raw files.
   const network = plan.spec.devices.find((d) => d.kind !== 'block');
@@ -268,6 +279,7 @@ async function runNativeAndReport(
           output: plan.output,
           input: plan.input,
           clockReady: io.clockReady,
+          debug,
         },
         io.signal,
         host.verbose ? say : undefined,

@@ -32,6 +32,7 @@ import { performance } from 'node:perf_hooks';
 import type { ConsoleInputSource, ConsoleOutput } from '@lguest/console';
 import { createPc, type AtaDisk, type RunResult } from '@lguest/pc';
 import { findCore } from '@lguest/x86-cores';
+import type { NativeDebugHooks } from './native-debug';
 import type { HostSpec } from './options';
 import type { StopRequest } from './session';
 
@@ -91,6 +92,8 @@ export interface NativePlan {
   readonly clockReady?: (nowNs: () => number) => void;
   /** What --clock=host holds the PC to (default: the real wall clock). */
   readonly wall?: WallClock;
+  /** --gdb: the debugger's hold on the run loop (native-debug.ts). */
+  readonly debug?: NativeDebugHooks;
 }
 
 export interface NativeOutcome {
@@ -195,6 +198,7 @@ export async function runNative(
   plan.input?.on('end', onEnd);
   const onAbort = () => wake?.();
   signal?.addEventListener('abort', onAbort);
+  plan.debug?.attach(pc, () => wake?.());
 
   // Pacing (--clock=host): virtual time 0 is the wall time now.
   const wall = plan.wall ?? REAL_WALL_CLOCK;
@@ -223,14 +227,19 @@ export async function runNative(
       }
       // --clock=host: the run may take virtual time only a lead ahead of the wall clock; and
       // never past --timeout.
+      // Under gdb: wait here while stopped; a step is one instruction.
+      const slice = plan.debug ? await plan.debug.gate(SLICE, signal) : SLICE;
+      if (slice < 0) return end(1, 'killed by the debugger', null);
+      if (signal?.aborted) continue;
       const paceNs = host.clock === 'host' ? wallNs() + PACE_LEAD_NS : Infinity;
       const deadlineNs = Math.min(paceNs, limitNs, pc.clock.nanoseconds + SLICE_NS);
-      const r = pc.run({ maxInstructions: SLICE, untilNs: Number.isFinite(deadlineNs) ? deadlineNs : undefined });
+      const r = pc.run({ maxInstructions: slice, untilNs: Number.isFinite(deadlineNs) ? deadlineNs : undefined });
       retired += r.instructions;
       // Everything the guest wrote, a partial line too (its prompt): we may sleep next.
       flush();
       const delivered = deliverHeld();
       const at = `eip 0x${r.eip.toString(16)}`;
+      if (plan.debug?.ran(r)) continue;
       switch (r.reason) {
         case 'power-off':
           return end(0, 'power-off', r);

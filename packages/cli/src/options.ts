@@ -229,11 +229,6 @@ function parseRun(args: readonly string[]): Command {
   if (values.help) return { kind: 'help' };
   const guest = guestSpec(positionals, tokens, values.initrd);
   const gdb = gdbSpec(values);
-  if (gdb && values.native) {
-    throw new UsageError(
-      '--gdb debugs a guest under lguest; the --native PC has no debugger attachment: leave out one of them',
-    );
-  }
   if (!values.native) return { kind: 'run', host: hostSpec(values), guest, ...(gdb ? { gdb } : {}) };
   const network = guest.devices.find((d) => d.kind !== 'block');
   if (network) {
@@ -242,7 +237,7 @@ function parseRun(args: readonly string[]): Command {
         `channel: --${network.kind} has no place there; leave it out`,
     );
   }
-  return { kind: 'run', host: hostSpec(values), guest, native: true };
+  return { kind: 'run', host: hostSpec(values), guest, native: true, ...(gdb ? { gdb } : {}) };
 }
 
 /** --gdb=ADDR and -S/--gdb-wait (which needs --gdb). */
