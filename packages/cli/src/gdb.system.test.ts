@@ -289,7 +289,6 @@ withGdb('Ctrl-C from the debugger', () => {
     async () => {
       let stderr = '';
       let console = '';
-      let client: WireClient | null = null;
       let seen: () => void = () => {};
       const atShell = new Promise<void>((r) => (seen = r));
       let run: Promise<number> = Promise.resolve(-1);
@@ -312,7 +311,7 @@ withGdb('Ctrl-C from the debugger', () => {
           defaultKernel: GUEST,
         });
       });
-      client = new WireClient(await listening);
+      const client = new WireClient(await listening);
       client.send('?');
       expect(await client.reply()).toBe('T05thread:01;');
       expect(console).toBe(''); // -S: nothing ran yet
