@@ -54,7 +54,14 @@ async function debug(
           stderr += Buffer.from(c).toString();
           const m = /gdb: listening on tcp:127\.0\.0\.1:(\d+)/.exec(stderr);
           if (m && !gdbDone) {
-            const ex = ['set pagination off', 'set confirm off', `target remote 127.0.0.1:${m[1]}`, ...commands];
+            // gdb gives up on a reply after 2 s by default: a busy machine deserves patience.
+            const ex = [
+              'set pagination off',
+              'set confirm off',
+              'set remotetimeout 120',
+              `target remote 127.0.0.1:${m[1]}`,
+              ...commands,
+            ];
             const gdb = spawn('gdb', ['-batch', '-nx', ...ex.flatMap((c) => ['-ex', c]), symbols], {
               stdio: ['ignore', 'pipe', 'pipe'],
             });
