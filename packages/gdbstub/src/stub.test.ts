@@ -240,6 +240,15 @@ describe('a gdb session', () => {
     expect(s.stop({ kind: 'trap' })).toBe('');
   });
 
+  it('stops a running guest when gdb attaches, answering ? with that stop', () => {
+    const target = new FakeTarget();
+    target.stopped = false;
+    const s = connect(target);
+    expect(s.ask('?')).toBe('+');
+    expect(target.interrupts).toBe(1);
+    expect(s.stop({ kind: 'interrupted' })).toBe('$T02thread:01;#04');
+  });
+
   it('resumes at an address given with c', () => {
     const s = connect();
     s.ask('cc0100040');

@@ -128,11 +128,15 @@ export class GdbSession {
     }
     switch (text[0]) {
       case '?':
-        return this.reply(
-          this.target.exited !== null
-            ? `W${this.target.exited.toString(16).padStart(2, '0')}`
-            : stopReply({ kind: 'trap' }),
-        );
+        if (this.target.exited !== null) return this.reply(`W${this.target.exited.toString(16).padStart(2, '0')}`);
+        if (!this.target.stopped) {
+          // A debugger attaching to a running guest stops it first (as QEMU does): the
+          // answer is the stop, whenever it comes.
+          this.running = true;
+          this.target.interrupt();
+          return;
+        }
+        return this.reply(stopReply({ kind: 'trap' }));
       case 'g':
         return this.readRegisters();
       case 'G':
