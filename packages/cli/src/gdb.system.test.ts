@@ -344,4 +344,50 @@ withGdb('Ctrl-C from the debugger', () => {
     },
     PATIENCE_MS,
   );
+
+  it(
+    'without -S the guest runs until gdb attaches, which stops it where it is; detaching does not end it',
+    async () => {
+      let stderr = '';
+      let console = '';
+      let seen: () => void = () => {};
+      const atShell = new Promise<void>((r) => (seen = r));
+      const stop = new AbortController();
+      let run: Promise<number> = Promise.resolve(-1);
+      const listening = new Promise<number>((ready) => {
+        run = lguest(['run', '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '32'], {
+          stdout: {
+            write: (c) => {
+              console += Buffer.from(c).toString();
+              if (console.includes('init: starting /bin/sh')) seen();
+            },
+          },
+          stderr: {
+            write: (c) => {
+              stderr += Buffer.from(c).toString();
+              const m = /gdb: listening on tcp:127\.0\.0\.1:(\d+)/.exec(stderr);
+              if (m) ready(Number(m[1]));
+            },
+          },
+          cwd: process.cwd(),
+          defaultKernel: GUEST,
+          signal: stop.signal,
+        });
+      });
+      const port = await listening;
+      // Nobody attached: the guest boots to its shell by itself.
+      await atShell;
+      const client = new WireClient(port);
+      client.send('?');
+      expect(await client.reply()).toBe('T02thread:01;');
+      client.send('D');
+      expect(await client.reply()).toBe('OK');
+      client.close();
+      // Detached, the guest is the user's again: it ends as the user says, not as a debugger's kill.
+      stop.abort({ reason: 'killed: the test is over', status: 130 });
+      expect(await run).toBe(130);
+      expect(stderr).not.toContain('killed by the debugger');
+    },
+    PATIENCE_MS,
+  );
 });
