@@ -213,9 +213,9 @@ withLinux('gdb against the Linux guest on the emulated PC (--native)', () => {
 });
 
 withGdb('gdb against our guest kernel under lguest', () => {
-  it(
-    'breaks in the write system call, continues, and breaks there again',
-    async () => {
+  it.each(['interpreter', 'jit'])(
+    'breaks in the write system call, continues, and breaks there again (%s core)',
+    async (core) => {
       const sysWrite = symbol(GUEST, 'sys_write');
       const r = await debug(
         GUEST,
@@ -233,8 +233,10 @@ withGdb('gdb against our guest kernel under lguest', () => {
           'hbreak sys_write',
           'continue',
           'info registers eip',
+          'info registers cs',
           'kill',
         ],
+        [`--cpu=${core}`],
       );
       const out = r.gdb;
       expect(out).toMatch(/Breakpoint 1, 0x[0-9a-f]+ in sys_write \(\)/);
@@ -244,8 +246,9 @@ withGdb('gdb against our guest kernel under lguest', () => {
       expect(out).toMatch(/Hardware assisted breakpoint 2 at 0x[0-9a-f]+/);
       expect(out).toMatch(/Breakpoint 2, 0x[0-9a-f]+ in sys_write \(\)/);
       expect(register(out, 'eip', 2)).toBe(sysWrite);
-      // A user program was writing: the system call came from ring 3 through the guest's
-      // own int $0x80 gate, and the guest printed something before it.
+      // Stopped in the guest kernel, in ring 1 where lguest runs it (not the switcher's ring 0),
+      // after the guest had printed something.
+      expect(register(out, 'cs') & 3).toBe(1);
       expect(r.console.length).toBeGreaterThan(0);
       expect(r.status).toBe(1);
     },
