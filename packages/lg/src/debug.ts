@@ -23,7 +23,7 @@
 // end it. Virtual interrupts wait while a step is under way, so a step stays in the code
 // being stepped.
 
-import { waitEventInterruptible, type Process } from '@lguest/host';
+import { waitEventInterruptible, type CallBreakpoints, type Process } from '@lguest/host';
 import { CHANGED_IDT, getReg, killGuest, setReg, wakeUpGuest, type Guest, type RegName } from './lg';
 import { guestVirtToPhys } from './page_tables';
 
@@ -69,12 +69,6 @@ export interface GuestDebugOptions {
   readonly stopped: (why: GuestStop) => void;
 }
 
-/** What a kernel call that runs this guest is given (host KernelCallOptions.breakpoints). */
-interface CallBreakpoints {
-  readonly addresses: readonly number[];
-  hit(linear: number, cpl: number): void;
-}
-
 const kickHandled = new WeakSet<object>();
 
 export class GuestDebug {
@@ -92,7 +86,7 @@ export class GuestDebug {
   private pending: GuestStop | null;
   /** Breakpoint addresses with how many of gdb's kinds (software, hardware) hold each. */
   private readonly breakpoints = new Map<number, number>();
-  /** The kernel call's view of them: null when there are none, so the call costs nothing. */
+  /** What this guest's kernel calls are given: null when there are none, so they cost nothing. */
   callBreakpoints: CallBreakpoints | null = null;
   private releasePacing: (() => void) | null = null;
 
