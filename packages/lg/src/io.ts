@@ -22,7 +22,7 @@
 // page tables, to the receiver's pinned page.
 
 import { LGUEST_DMA, LGUEST_IRQS, LGUEST_MAX_DMA_SECTIONS, MAX_LGUEST_GUESTS, PAGE_SIZE } from '@lguest/abi';
-import { keyEquals, keyString } from '@lguest/host';
+import { keyEquals, keyString, type FutexKey } from '@lguest/host';
 import { hex, killGuest, lguestAddressOk, lgwriteU32, wakeUpGuest, type DmaInfo, type Guest } from './lg';
 
 /** A struct lguest_dma read out of guest memory. */
@@ -59,13 +59,19 @@ function parseDma(dma: Dma): Dma {
   return dma;
 }
 
-/** Reads `guest`'s descriptor at `addr` into `into`; null after killing `guest` with `why`. */
-function readDma(guest: Guest, addr: number, into: Dma, why: string): Dma | null {
+/**
+ * Reads `guest`'s descriptor at `addr` into `into`; null after killing `guest` for it (the
+ * sender for a bad read address, the receiver for a bad registered struct).
+ */
+function readDma(guest: Guest, addr: number, into: Dma, registered: boolean): Dma | null {
   if (
     !lguestAddressOk(guest, addr, LGUEST_DMA.size) ||
     guest.host.copyFromUserInto(guest.proc, addr >>> 0, dmaBytes) !== 0
   ) {
-    killGuest(guest, why);
+    killGuest(
+      guest,
+      registered ? 'bad address in registered DMA struct' : `bad read address ${hex(addr)} len ${LGUEST_DMA.size}`,
+    );
     return null;
   }
   return parseDma(into);
@@ -147,6 +153,18 @@ export function releaseAllDma(guest: Guest): void {
 
 // ------------------------------------------------------------------ sending
 
+/** The last key sent to and its string: a guest sends frame after frame to the same key. */
+let lastKey: FutexKey | null = null;
+let lastKeyName = '';
+
+function keyName(key: FutexKey): string {
+  if (!lastKey || !keyEquals(lastKey, key)) {
+    lastKey = key;
+    lastKeyName = keyString(key);
+  }
+  return lastKeyName;
+}
+
 /**
  * LHCALL_SEND_DMA(key, dma). A shared key goes to the first other guest bound there; a
  * private one is for our launcher: read() returns (dma, key) before the guest runs again.
@@ -167,7 +185,7 @@ export function sendDma(guest: Guest, ukey: number, udma: number, lastTry = fals
   // The original drops its locks and tries once more when the receiver had no free buffer,
   // so the receiver can restock on another CPU. With one CPU, run_guest lets the receiver
   // have the CPU first (it was just woken to take its frames), then retries exactly once.
-  for (const info of guest.globals.dmaHash.get(keyString(key)) ?? []) {
+  for (const info of guest.globals.dmaHash.get(keyName(key)) ?? []) {
     if (info.guestId === guest.id) continue;
     if (!dmaTransfer(guest, udma >>> 0, info) && !lastTry) guest.dmaRetry = { key: ukey >>> 0, dma: udma >>> 0 };
     break;
@@ -257,7 +275,7 @@ function doDma(src: Guest, srcDma: Dma, dstGuest: Guest, dst: Dma): number {
 function dmaTransfer(src: Guest, udma: number, info: DmaInfo): boolean {
   const dstGuest = src.globals.guests[info.guestId];
   if (!dstGuest || dstGuest.dead !== null) return true;
-  const srcDma = readDma(src, udma, srcScratch, `bad read address ${hex(udma)} len ${LGUEST_DMA.size}`);
+  const srcDma = readDma(src, udma, srcScratch, false);
   if (!srcDma) return true;
 
   let found = -1;
@@ -272,7 +290,7 @@ function dmaTransfer(src: Guest, udma: number, info: DmaInfo): boolean {
     }
   }
   if (found >= 0) {
-    const dst = readDma(dstGuest, found, dstScratch, 'bad address in registered DMA struct');
+    const dst = readDma(dstGuest, found, dstScratch, true);
     if (!dst) return true;
     const ret = doDma(src, srcDma, dstGuest, dst);
     lgwriteU32(src, udma + LGUEST_DMA.offsetOf.used_len, ret);
