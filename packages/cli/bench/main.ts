@@ -544,6 +544,12 @@ function netRows(n: NetResults): string[][] {
         : '',
     ],
     ['  TCP guest→guest sharenet', row(n.sharenet)],
+    [
+      '    on the virtual clock',
+      n.sharenetVirtual
+        ? `${n.sharenetVirtual.mbPerSecond.toFixed(1)} MB/s of virtual time, ${n.sharenetVirtual.instructionsPerKiB} instructions per KiB`
+        : '',
+    ],
     ['  TCP host→guest net=user', row(n.usernet)],
   ];
 }

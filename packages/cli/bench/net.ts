@@ -2,7 +2,9 @@
 // --sharenet (every frame copied by lg from one guest's buffer into the other's), and from
 // the host into a guest through --net=user (a Node socket, the user-mode TCP/IP stack, the
 // launcher's frame ring, LHREQ_GETDMA/IRQ). The guests' lgnet sink times the transfer with
-// its own clock (wall time: the host clock), from accept to the sender's FIN.
+// its own clock, from accept to the sender's FIN: wall time on the host clock; on the virtual
+// clock (one nanosecond per instruction retired) the same run's cost in instructions, which
+// a busy machine does not change.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -27,6 +29,8 @@ export interface NetResults {
   readonly rawVirtual: RawResult | null;
   /** Guest to guest over --sharenet: bytes and MB/s (TCP payload). */
   readonly sharenet: { bytes: number; mbPerSecond: number; instructions: number } | null;
+  /** The same on the virtual clock: MB per second of virtual time, instructions per KiB. */
+  readonly sharenetVirtual: { bytes: number; mbPerSecond: number; instructionsPerKiB: number } | null;
   /** Host to guest through --net=user (hostfwd). */
   readonly usernet: { bytes: number; mbPerSecond: number; instructions: number } | null;
   /** Why the benchmark did not run (no Linux test data). */
@@ -95,6 +99,7 @@ export async function netBench(kib: number, root: string): Promise<NetResults> {
       raw: null,
       rawVirtual: null,
       sharenet: null,
+      sharenetVirtual: null,
       usernet: null,
       skipped: `no Linux test data at ${LINUX.bzImage}`,
     };
@@ -104,6 +109,7 @@ export async function netBench(kib: number, root: string): Promise<NetResults> {
       raw: null,
       rawVirtual: null,
       sharenet: null,
+      sharenetVirtual: null,
       usernet: null,
       skipped: `${lgnet} is not built (npm run build)`,
     };
@@ -137,18 +143,23 @@ export async function netBench(kib: number, root: string): Promise<NetResults> {
     );
   const raw = await rawRun('host');
   const rawVirtual = await rawRun('virtual');
-  const shared = await runLguest(
-    [
-      'run-many',
-      '-v',
-      '--timeout=300',
-      '--guest',
-      `--sharenet=bench --initrd=${sink} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.1')}`,
-      '--guest',
-      `--sharenet=bench --initrd=${blast} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.2')}`,
-    ],
-    LINUX.bzImage,
-  );
+  const sharedRun = (clock: string) =>
+    runLguest(
+      [
+        'run-many',
+        '-v',
+        `--clock=${clock}`,
+        '--timeout=300',
+        '--guest',
+        `--sharenet=bench --initrd=${sink} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.1')}`,
+        '--guest',
+        `--sharenet=bench --initrd=${blast} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.2')}`,
+      ],
+      LINUX.bzImage,
+    );
+  const shared = await sharedRun('host');
+  const virtualRun = await sharedRun('virtual');
+  const sharedVirtual = throughput(virtualRun.out, virtualRun.err, 'sharenet (virtual clock)');
 
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -192,6 +203,12 @@ export async function netBench(kib: number, root: string): Promise<NetResults> {
     raw: rawThroughput(raw.out, raw.err, false),
     rawVirtual: rawThroughput(rawVirtual.out, rawVirtual.err, true),
     sharenet: throughput(shared.out, shared.err, 'sharenet'),
+    sharenetVirtual: {
+      bytes: sharedVirtual.bytes,
+      mbPerSecond: sharedVirtual.mbPerSecond,
+      // One nanosecond per instruction: 1000 instructions a microsecond, over the KiB moved.
+      instructionsPerKiB: Math.round((1000 * 1024) / sharedVirtual.mbPerSecond),
+    },
     usernet: throughput(user.out, user.err, '--net=user'),
   };
 }

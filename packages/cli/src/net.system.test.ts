@@ -87,28 +87,42 @@ maybe('--sharenet: two Linux guests on one network', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lguest-net-'));
   const klibc = RUN ? unpackKlibc() : '';
 
-  it('ping each other and do a TCP request/response, lg copying every frame between them', async () => {
+  it('ping each other and do a TCP request/response each way, lg copying every frame between them', async () => {
     const a = join(dir, 'a.cpio');
     const b = join(dir, 'b.cpio');
-    // Both ping each other once both are up; then a serves one TCP request, which b makes
-    // (on the virtual clock this schedule is the same every run).
-    writeInitramfs(a, klibc, 'sleep 1\nlgnet ping 10.1.0.2 2\nlgnet serve 7000 1\npoweroff\n');
+    // Both ping each other once both are up; then a serves one TCP request, which b makes;
+    // then b serves one, which a makes (on the virtual clock this schedule is the same every
+    // run: b's server is listening well within the second a sleeps after serving).
+    writeInitramfs(
+      a,
+      klibc,
+      'sleep 1\nlgnet ping 10.1.0.2 2\nlgnet serve 7000 1\nsleep 1\n' +
+        'lgnet get 10.1.0.2 7001 "hello from a"\npoweroff\n',
+    );
     writeInitramfs(
       b,
       klibc,
-      'sleep 1\nlgnet ping 10.1.0.1 3\nsleep 2\nlgnet get 10.1.0.1 7000 "hello over sharenet"\npoweroff\n',
+      'sleep 1\nlgnet ping 10.1.0.1 3\nsleep 2\nlgnet get 10.1.0.1 7000 "hello from b"\n' +
+        'lgnet serve 7001 1\npoweroff\n',
     );
     const { outcome, consoles } = await runGuests(
-      8,
+      14,
       linuxArgs(['--sharenet=testnet'], a, '10.1.0.1'),
       linuxArgs(['--sharenet=testnet'], b, '10.1.0.2'),
     );
     const [outA, outB] = consoles;
-    expect(outB).toContain('ping 10.1.0.1: 3 sent, 3 received');
-    expect(outB).toMatch(/echo: hello over sharenet/);
-    expect(outA).toContain('lgnet: served request 1');
-    expect(outA).toContain('ping 10.1.0.2: 2 sent, 2 received');
     expect(outA).toContain('device=eth0, addr=10.1.0.1');
+    expect(outB).toContain('device=eth0, addr=10.1.0.2');
+    expect(outA).toContain('ping 10.1.0.2: 2 sent, 2 received');
+    expect(outB).toContain('ping 10.1.0.1: 3 sent, 3 received');
+    // Server on a, client on b.
+    expect(outA).toContain('lgnet: listening on port 7000');
+    expect(outB).toMatch(/echo: hello from b\s*lgnet: connection closed/);
+    // Server on b, client on a.
+    expect(outB).toContain('lgnet: listening on port 7001');
+    expect(outA).toMatch(/echo: hello from a\s*lgnet: connection closed/);
+    expect(outA.match(/lgnet: served request 1/g)).toHaveLength(1);
+    expect(outB.match(/lgnet: served request 1/g)).toHaveLength(1);
     expect(outcome.guests.map((g) => g.poweredOff)).toEqual([true, true]);
     // Every frame went guest to guest through lg: the counters say so.
     expect(outcome.guests.every((g) => (g.stats?.dmaDelivered ?? 0) > 10)).toBe(true);

@@ -74,6 +74,10 @@ describe('DMA', () => {
     expect(sendFromA(10)).toBe(0);
     expect(b.guest.irqsPending).toBe(1 << 5);
     expect(a.guest.dmaIsPending).toBe(false);
+    // What watchers see: frames and bytes a delivered, by receiver; none the other way.
+    expect([a.guest.dmaFramesTo[b.guest.id], a.guest.dmaBytesTo[b.guest.id]]).toEqual([2, 130]);
+    expect(a.guest.stats.dmaDelivered).toBe(2);
+    expect(b.guest.dmaFramesTo.reduce((x, y) => x + y, 0)).toBe(0);
   });
 
   it('never sends a guest its own DMA; a private key goes to the launcher', () => {

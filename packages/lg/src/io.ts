@@ -14,10 +14,16 @@
 // Everything here reads another guest's descriptors, so everything is checked: a bad array
 // kills its owner, a bad section kills its owner, and the sender never learns more than how
 // many bytes arrived.
+//
+// The data path between guests allocates nothing: descriptors are read into scratch
+// records that exist once (lg handles one SEND_DMA at a time), the receiver's buffers are
+// looked at through their used_len word alone until a free one is found, and each section is
+// copied inside host RAM (copyWithin) from the sender's page, resolved through its launcher's
+// page tables, to the receiver's pinned page.
 
-import { LGUEST_DMA, LGUEST_IRQS, LGUEST_MAX_DMA_SECTIONS, PAGE_SIZE } from '@lguest/abi';
-import { keyEquals, keyString } from '@lguest/host';
-import { hex, killGuest, lgread, lguestAddressOk, lgwriteU32, wakeUpGuest, type DmaInfo, type Guest } from './lg';
+import { LGUEST_DMA, LGUEST_IRQS, LGUEST_MAX_DMA_SECTIONS, MAX_LGUEST_GUESTS, PAGE_SIZE } from '@lguest/abi';
+import { keyEquals, keyString, type FutexKey } from '@lguest/host';
+import { hex, killGuest, lguestAddressOk, lgwriteU32, wakeUpGuest, type DmaInfo, type Guest } from './lg';
 
 /** A struct lguest_dma read out of guest memory. */
 interface Dma {
@@ -26,28 +32,59 @@ interface Dma {
   readonly len: Uint16Array;
 }
 
-function parseDma(bytes: Uint8Array): Dma {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dma: Dma = {
-    usedLen: LGUEST_DMA.f.used_len.get(view, 0),
+function newDma(): Dma {
+  return {
+    usedLen: 0,
     addr: new Uint32Array(LGUEST_MAX_DMA_SECTIONS),
     len: new Uint16Array(LGUEST_MAX_DMA_SECTIONS),
   };
+}
+
+/** The scratch records of one transfer: the sender's descriptor and the receiver's. */
+const srcScratch = newDma();
+const dstScratch = newDma();
+/** A descriptor's bytes, and the receiver's pinned pages (one per section). */
+const dmaBytes = new Uint8Array(LGUEST_DMA.size);
+const dmaView = new DataView(dmaBytes.buffer);
+const u32Bytes = new Uint8Array(4);
+const pinned = new Int32Array(LGUEST_MAX_DMA_SECTIONS);
+
+/** The descriptor in dmaBytes, into `dma`. */
+function parseDma(dma: Dma): Dma {
+  dma.usedLen = LGUEST_DMA.f.used_len.get(dmaView, 0);
   for (let i = 0; i < LGUEST_MAX_DMA_SECTIONS; i++) {
-    dma.addr[i] = LGUEST_DMA.f.addr.get(view, 0, i);
-    dma.len[i] = LGUEST_DMA.f.len.get(view, 0, i);
+    dma.addr[i] = LGUEST_DMA.f.addr.get(dmaView, 0, i);
+    dma.len[i] = LGUEST_DMA.f.len.get(dmaView, 0, i);
   }
   return dma;
 }
 
-/** lgread_other: another guest's memory; null after killing *that* guest. */
-function lgreadOther(guest: Guest, addr: number, len: number): Uint8Array | null {
-  const data = lguestAddressOk(guest, addr, len) ? guest.host.copyFromUser(guest.proc, addr >>> 0, len) : -1;
-  if (typeof data === 'number') {
-    killGuest(guest, 'bad address in registered DMA struct');
+/**
+ * Reads `guest`'s descriptor at `addr` into `into`; null after killing `guest` for it (the
+ * sender for a bad read address, the receiver for a bad registered struct).
+ */
+function readDma(guest: Guest, addr: number, into: Dma, registered: boolean): Dma | null {
+  if (
+    !lguestAddressOk(guest, addr, LGUEST_DMA.size) ||
+    guest.host.copyFromUserInto(guest.proc, addr >>> 0, dmaBytes) !== 0
+  ) {
+    killGuest(
+      guest,
+      registered ? 'bad address in registered DMA struct' : `bad read address ${hex(addr)} len ${LGUEST_DMA.size}`,
+    );
     return null;
   }
-  return data;
+  return parseDma(into);
+}
+
+/** The used_len of `guest`'s descriptor at `addr`; -1 after killing that guest. */
+function readUsedLen(guest: Guest, addr: number): number {
+  const at = addr + LGUEST_DMA.offsetOf.used_len;
+  if (!lguestAddressOk(guest, at, 4) || guest.host.copyFromUserInto(guest.proc, at >>> 0, u32Bytes) !== 0) {
+    killGuest(guest, 'bad address in registered DMA struct');
+    return -1;
+  }
+  return (u32Bytes[0] | (u32Bytes[1] << 8) | (u32Bytes[2] << 16) | (u32Bytes[3] << 24)) >>> 0;
 }
 
 /** lgwrite_other for a u32; false after killing that guest. */
@@ -116,6 +153,18 @@ export function releaseAllDma(guest: Guest): void {
 
 // ------------------------------------------------------------------ sending
 
+/** The last key sent to and its string: a guest sends frame after frame to the same key. */
+let lastKey: FutexKey | null = null;
+let lastKeyName = '';
+
+function keyName(key: FutexKey): string {
+  if (!lastKey || !keyEquals(lastKey, key)) {
+    lastKey = key;
+    lastKeyName = keyString(key);
+  }
+  return lastKeyName;
+}
+
 /**
  * LHCALL_SEND_DMA(key, dma). A shared key goes to the first other guest bound there; a
  * private one is for our launcher: read() returns (dma, key) before the guest runs again.
@@ -136,7 +185,7 @@ export function sendDma(guest: Guest, ukey: number, udma: number, lastTry = fals
   // The original drops its locks and tries once more when the receiver had no free buffer,
   // so the receiver can restock on another CPU. With one CPU, run_guest lets the receiver
   // have the CPU first (it was just woken to take its frames), then retries exactly once.
-  for (const info of guest.globals.dmaHash.get(keyString(key)) ?? []) {
+  for (const info of guest.globals.dmaHash.get(keyName(key)) ?? []) {
     if (info.guestId === guest.id) continue;
     if (!dmaTransfer(guest, udma >>> 0, info) && !lastTry) guest.dmaRetry = { key: ukey >>> 0, dma: udma >>> 0 };
     break;
@@ -161,11 +210,14 @@ function dmaListOk(guest: Guest, dma: Dma): boolean {
 }
 
 /**
- * copy_data: the source sections into the destination sections (whose pages are `frames`),
- * section by section. Returns the bytes copied; 0 after killing the sender for a bad source.
+ * copy_data: the source sections into the destination sections (whose pages are pinned),
+ * section by section, inside host RAM. Returns the bytes copied; 0 after killing the sender
+ * for a bad source.
  */
-function copyData(src: Guest, srcDma: Dma, dst: Dma, frames: number[]): number {
+function copyData(src: Guest, srcDma: Dma, dst: Dma): number {
   const host = src.host;
+  const ram = host.ram;
+  const mm = src.proc.mm;
   let total = 0;
   let si = 0;
   let di = 0;
@@ -173,11 +225,14 @@ function copyData(src: Guest, srcDma: Dma, dst: Dma, frames: number[]): number {
   let dstoff = 0;
   while (si < LGUEST_MAX_DMA_SECTIONS && srcDma.len[si] && di < LGUEST_MAX_DMA_SECTIONS && dst.len[di]) {
     const len = Math.min(srcDma.len[si] - srcoff, dst.len[di] - dstoff);
-    const at = frames[di] + ((dst.addr[di] + dstoff) % PAGE_SIZE);
-    if (host.copyFromUserInto(src.proc, srcDma.addr[si] + srcoff, host.ram.subarray(at, at + len)) !== 0) {
+    const at = pinned[di] + ((dst.addr[di] + dstoff) % PAGE_SIZE);
+    // A source section lies within one page (dmaListOk): one lookup finds all of it.
+    const from = mm.resolve((srcDma.addr[si] + srcoff) >>> 0, false);
+    if (from < 0) {
       killGuest(src, 'bad address in sending DMA');
       return 0;
     }
+    ram.copyWithin(at, from, from + len);
     host.invalidate(at, len);
     total += len;
     srcoff += len;
@@ -197,18 +252,18 @@ function copyData(src: Guest, srcDma: Dma, dst: Dma, frames: number[]): number {
 /** do_dma: check both lists, pin the destination pages, copy. The bytes copied, or 0. */
 function doDma(src: Guest, srcDma: Dma, dstGuest: Guest, dst: Dma): number {
   if (!dmaListOk(dstGuest, dst) || !dmaListOk(src, srcDma)) return 0;
-  const frames: number[] = [];
-  for (let i = 0; i < LGUEST_MAX_DMA_SECTIONS && dst.len[i]; i++) {
-    const frame = dstGuest.host.getUserPages(dstGuest.proc, dst.addr[i], true);
+  let n = 0;
+  for (; n < LGUEST_MAX_DMA_SECTIONS && dst.len[n]; n++) {
+    const frame = dstGuest.host.getUserPages(dstGuest.proc, dst.addr[n], true);
     if (frame < 0) {
       killGuest(dstGuest, 'Error mapping DMA pages');
-      for (const f of frames) dstGuest.host.putPage(f);
+      for (let i = 0; i < n; i++) dstGuest.host.putPage(pinned[i]);
       return 0;
     }
-    frames.push(frame);
+    pinned[n] = frame;
   }
-  const ret = copyData(src, srcDma, dst, frames);
-  for (const f of frames) dstGuest.host.putPage(f);
+  const ret = copyData(src, srcDma, dst);
+  for (let i = 0; i < n; i++) dstGuest.host.putPage(pinned[i]);
   return ret;
 }
 
@@ -220,35 +275,38 @@ function doDma(src: Guest, srcDma: Dma, dstGuest: Guest, dst: Dma): number {
 function dmaTransfer(src: Guest, udma: number, info: DmaInfo): boolean {
   const dstGuest = src.globals.guests[info.guestId];
   if (!dstGuest || dstGuest.dead !== null) return true;
-  const srcBytes = lgread(src, udma, LGUEST_DMA.size);
-  if (!srcBytes) return true;
-  const srcDma = parseDma(srcBytes);
+  const srcDma = readDma(src, udma, srcScratch, false);
+  if (!srcDma) return true;
 
-  let found: { dma: Dma; at: number } | null = null;
+  let found = -1;
   for (let i = 0; i < info.numDmas; i++) {
     const dmanum = (info.nextDma + i) % info.numDmas;
     const at = info.dmas + dmanum * LGUEST_DMA.size;
-    const bytes = lgreadOther(dstGuest, at, LGUEST_DMA.size);
-    if (!bytes) return true;
-    const dma = parseDma(bytes);
-    if (dma.usedLen === 0) {
-      found = { dma, at };
+    const used = readUsedLen(dstGuest, at);
+    if (used < 0) return true;
+    if (used === 0) {
+      found = at;
       break;
     }
   }
-  if (found) {
-    const ret = doDma(src, srcDma, dstGuest, found.dma);
+  if (found >= 0) {
+    const dst = readDma(dstGuest, found, dstScratch, true);
+    if (!dst) return true;
+    const ret = doDma(src, srcDma, dstGuest, dst);
     lgwriteU32(src, udma + LGUEST_DMA.offsetOf.used_len, ret);
     if (ret === 0 && srcDma.len[0] !== 0) return true;
-    if (!lgwriteOtherU32(dstGuest, found.at + LGUEST_DMA.offsetOf.used_len, ret)) return true;
+    if (!lgwriteOtherU32(dstGuest, found + LGUEST_DMA.offsetOf.used_len, ret)) return true;
     info.nextDma = (info.nextDma + 1) & 0xffff;
     src.stats.dmaDelivered++;
+    // Per destination, for whoever watches (lguest web draws DMA between guests from these).
+    src.dmaFramesTo[dstGuest.id % MAX_LGUEST_GUESTS]++;
+    src.dmaBytesTo[dstGuest.id % MAX_LGUEST_GUESTS] += ret;
   } else {
     src.stats.dmaNoBuffer++;
   }
   dstGuest.irqsPending |= 1 << info.interrupt;
   wakeUpGuest(dstGuest);
-  return found !== null;
+  return found >= 0;
 }
 
 // ------------------------------------------------------------------ the launcher's side
@@ -269,9 +327,13 @@ export function getDmaBuffer(guest: Guest, ukey: number): { dma: number; interru
     let ret = 0;
     for (let j = 0; j < info.numDmas; j++) {
       ret = info.dmas + j * LGUEST_DMA.size;
-      const bytes = lgread(guest, ret, LGUEST_DMA.size);
-      if (!bytes) return null;
-      if (parseDma(bytes).usedLen === 0) break;
+      if (!lguestAddressOk(guest, ret, LGUEST_DMA.size)) {
+        killGuest(guest, `bad read address ${hex(ret)} len ${LGUEST_DMA.size}`);
+        return null;
+      }
+      const used = readUsedLen(guest, ret);
+      if (used < 0) return null;
+      if (used === 0) break;
     }
     return { dma: ret >>> 0, interrupt: info.interrupt };
   }

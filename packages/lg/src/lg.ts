@@ -8,7 +8,7 @@
 // hypercall is an explicit check that ends in killGuest with a reason in the original's
 // words, and the launcher reads that reason back from the control file.
 
-import { LGUEST_MAX_DMA, LGUEST_REGS, PAGE_SIZE } from '@lguest/abi';
+import { LGUEST_MAX_DMA, LGUEST_REGS, MAX_LGUEST_GUESTS, PAGE_SIZE } from '@lguest/abi';
 import { WaitQueue, type FutexKey, type Host, type HrTimer, type Process } from '@lguest/host';
 import type { GuestDebug } from './debug';
 
@@ -196,6 +196,12 @@ export class Guest {
    */
   readonly trapCounts = new Float64Array(256);
   readonly hcallCounts = new Float64Array(32);
+  /**
+   * Frames and bytes this guest's SEND_DMAs delivered into each other guest's buffers, by the
+   * receiver's id (io.ts): two increments per frame, read only by watchers (`lguest web`).
+   */
+  readonly dmaFramesTo = new Float64Array(MAX_LGUEST_GUESTS);
+  readonly dmaBytesTo = new Float64Array(MAX_LGUEST_GUESTS);
 
   constructor(init: GuestInit) {
     const { id, globals, proc, regsPage } = init;

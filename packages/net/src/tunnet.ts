@@ -10,12 +10,16 @@
 // over handing the descriptor back (SCM_RIGHTS): Node can neither receive a descriptor over a
 // Unix socket nor poll a character device without blocking one of libuv's few pool threads
 // in read() for good; pipes it handles natively, and the helper's death ends the network
-// cleanly. The cost is one copy through the pipe per frame.
+// cleanly. The cost is one copy through the pipe per frame. The records we write to the pipe
+// are buffers lent by a pool and given back when the write is done, so a frame allocates
+// nothing of ours; frames from the pipe are cut out of one gathering buffer by offset.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { LGUEST_DEVICE_F_RANDOMNESS, LGUEST_NET_MAX_PACKET } from '@lguest/abi';
 import { LauncherExit, type Launcher } from '@lguest/launcher';
 import { addLauncherPeer, type LauncherPeer } from './peer';
+import { BufferPool } from './pool';
+import { copyBytes } from './tcpip/wire';
 
 export interface TunnetOptions {
   /** "IP" (the host side's address) or "bridge:BR". */
@@ -28,6 +32,8 @@ export interface TunnetDevice {
   readonly peer: LauncherPeer;
   /** The TAP device's name and MAC, once the launcher set it up. */
   readonly ifname: string | null;
+  /** The buffers frames go to the helper in (its counters show reuse). */
+  readonly pool: BufferPool;
   close(): void;
 }
 
@@ -50,16 +56,18 @@ export function addTunnet(launcher: Launcher, options: TunnetOptions): TunnetDev
   // Frames from the pipe are gathered here: [length u16 BE][frame]…
   const pending = new Uint8Array(4 * (2 + LGUEST_NET_MAX_PACKET) + 65536);
   let have = 0;
+  const pool = new BufferPool();
 
   const peer: LauncherPeer = addLauncherPeer(launcher, {
     mac: new Uint8Array(6), // replaced by the device's own address in setup
     features: LGUEST_DEVICE_F_RANDOMNESS,
-    receive: (frame) => {
+    receive: (frame, length) => {
       if (!child) return;
-      const rec = Buffer.allocUnsafe(2 + frame.length);
-      rec.writeUInt16BE(frame.length, 0);
-      rec.set(frame, 2);
-      child.stdin.write(rec);
+      const rec = pool.take(2 + length);
+      rec.buffer[0] = length >> 8;
+      rec.buffer[1] = length & 0xff;
+      copyBytes(rec.buffer, 2, frame, 0, length);
+      child.stdin.write(rec.buffer, rec.release);
     },
     setup: async (l) => {
       // From now on the guest waits on the outside world (the helper first of all).
@@ -82,14 +90,14 @@ export function addTunnet(launcher: Launcher, options: TunnetOptions): TunnetDev
     let at = 0;
     while (at < chunk.length) {
       const n = Math.min(chunk.length - at, pending.length - have);
-      pending.set(chunk.subarray(at, at + n), have);
+      copyBytes(pending, have, chunk, at, n);
       have += n;
       at += n;
       let off = 0;
       while (have - off >= 2) {
         const len = (pending[off] << 8) | pending[off + 1];
         if (have - off < 2 + len) break;
-        peer.send(pending.subarray(off + 2, off + 2 + len));
+        peer.send(pending, off + 2, len);
         off += 2 + len;
       }
       pending.copyWithin(0, off, have);
@@ -102,6 +110,7 @@ export function addTunnet(launcher: Launcher, options: TunnetOptions): TunnetDev
     get ifname() {
       return ifname;
     },
+    pool,
     close() {
       releasePacing();
       peer.close();

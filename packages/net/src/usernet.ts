@@ -10,14 +10,19 @@
 // Flow control is end to end: guest bytes go to the socket, and while the socket's buffer is
 // full the guest sees a zero window; socket bytes go to the guest only as fast as it
 // acknowledges them (the socket is paused while the connection's send buffer is full).
+//
+// Per frame nothing of ours is allocated: guest bytes for a socket go out in buffers lent by
+// a pool (Node keeps a written buffer until the write is done), socket chunks are queued as
+// Node gave them and copied into the connection's ring by offset.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { LauncherExit, type Launcher } from '@lguest/launcher';
 import { addLauncherPeer, type LauncherPeer } from './peer';
+import { BufferPool } from './pool';
 import { UserNetStack } from './tcpip/stack';
 import type { TcpConnection } from './tcpip/tcp';
-import { formatIp, parseIp } from './tcpip/wire';
+import { copyBytes, formatIp, parseIp } from './tcpip/wire';
 
 /** One hostfwd rule: a host address and port forwarded to a guest port. */
 export interface HostForward {
@@ -74,6 +79,8 @@ export interface UserNetDevice {
   readonly stack: UserNetStack;
   /** The host ports the hostfwd rules listen on (known once the launcher set the device up). */
   readonly forwardedPorts: number[];
+  /** The buffers guest bytes leave in for host sockets (its counters show reuse). */
+  readonly pool: BufferPool;
   /** Close every socket and listener (the launcher's run is over). */
   close(): void;
 }
@@ -90,21 +97,30 @@ export function addUserNet(launcher: Launcher, options: UserNetOptions): UserNet
   let closed = false;
   let ticker: ReturnType<typeof setInterval> | null = null;
   let releasePacing = () => {};
+  const pool = new BufferPool();
 
   const stack: UserNetStack = new UserNetStack({
-    transmit: (frame) => void peer.send(frame),
-    udp: (srcPort, dstIp, dstPort, payload) => sendUdp(srcPort, dstIp, dstPort, payload),
+    transmit: (frame, length) => void peer.send(frame, 0, length),
+    udp: (srcPort, dstIp, dstPort, data, start, length) => sendUdp(srcPort, dstIp, dstPort, data, start, length),
     tcpAccept: (conn) => connectOut(conn),
   });
   const gateway = stack.config.gateway;
   /** Where an address the guest names is on the host: the gateway is our loopback. */
-  const hostAddress = (ip: number) => (ip === gateway ? '127.0.0.1' : formatIp(ip));
+  let lastIp = gateway;
+  let lastAddress = '127.0.0.1';
+  const hostAddress = (ip: number) => {
+    if (ip !== lastIp) {
+      lastIp = ip;
+      lastAddress = ip === gateway ? '127.0.0.1' : formatIp(ip);
+    }
+    return lastAddress;
+  };
   /** How a host address looks from the guest. */
   const guestAddress = (addr: string) => (addr === '127.0.0.1' || addr === '::1' ? gateway : parseIp(addr));
 
   const peer: LauncherPeer = addLauncherPeer(launcher, {
     mac: stack.config.mac,
-    receive: (frame) => stack.receive(frame, Date.now()),
+    receive: (frame, length) => stack.receive(frame, Date.now(), length),
     setup: async (l) => {
       // The guest now waits on sockets: its idle time must pass as real time does.
       releasePacing = l.proc.holdPacing();
@@ -117,16 +133,26 @@ export function addUserNet(launcher: Launcher, options: UserNetOptions): UserNet
   /** Both ends of one TCP connection: its socket and the guest's side. */
   function join(conn: TcpConnection, socket: Socket): void {
     sockets.add(socket);
-    let backlog: Buffer | null = null; // socket bytes the send buffer had no room for yet
+    // Socket chunks the send buffer had no room for yet; the first from offset `backlogAt`.
+    const backlog: Buffer[] = [];
+    let backlogAt = 0;
     const pushToGuest = () => {
-      if (!backlog) return;
-      const n = conn.write(backlog);
-      backlog = n < backlog.length ? backlog.subarray(n) : null;
-      if (backlog) socket.pause();
+      while (backlog.length > 0) {
+        const chunk = backlog[0];
+        backlogAt += conn.write(chunk, backlogAt, chunk.length);
+        if (backlogAt < chunk.length) break;
+        backlog.shift();
+        backlogAt = 0;
+      }
+      if (backlog.length > 0) socket.pause();
       else socket.resume();
     };
     conn.peer = {
-      data: (_c, bytes) => socket.write(Buffer.from(bytes)),
+      data: (_c, data, start, length) => {
+        const out = pool.take(length);
+        copyBytes(out.buffer, 0, data, start, length);
+        return socket.write(out.buffer, out.release);
+      },
       drained: () => pushToGuest(),
       end: () => socket.end(),
       closed: () => {
@@ -135,15 +161,15 @@ export function addUserNet(launcher: Launcher, options: UserNetOptions): UserNet
       },
     };
     socket.on('data', (chunk: Buffer) => {
-      backlog = backlog ? Buffer.concat([backlog, chunk]) : chunk;
+      backlog.push(chunk);
       pushToGuest();
     });
     socket.on('drain', () => conn.resume());
     socket.on('end', () => {
-      if (backlog) {
+      if (backlog.length > 0) {
         // Send the FIN once the backlog is in the send buffer.
         const wait = setInterval(() => {
-          if (backlog === null || conn.state === 'CLOSED') {
+          if (backlog.length === 0 || conn.state === 'CLOSED') {
             clearInterval(wait);
             conn.end();
           }
@@ -191,7 +217,14 @@ export function addUserNet(launcher: Launcher, options: UserNetOptions): UserNet
   }
 
   /** A datagram from the guest: out through a socket per guest port, replies back to it. */
-  function sendUdp(srcPort: number, dstIp: number, dstPort: number, payload: Uint8Array): void {
+  function sendUdp(
+    srcPort: number,
+    dstIp: number,
+    dstPort: number,
+    data: Uint8Array,
+    start: number,
+    length: number,
+  ): void {
     if (closed) return;
     let socket = udpSockets.get(srcPort);
     if (!socket) {
@@ -207,13 +240,16 @@ export function addUserNet(launcher: Launcher, options: UserNetOptions): UserNet
       udpSockets.set(srcPort, s);
       socket = s;
     }
-    socket.send(Buffer.from(payload), dstPort, hostAddress(dstIp));
+    const out = pool.take(length);
+    copyBytes(out.buffer, 0, data, start, length);
+    socket.send(out.buffer, dstPort, hostAddress(dstIp), out.release);
   }
 
   return {
     peer,
     stack,
     forwardedPorts,
+    pool,
     close() {
       closed = true;
       releasePacing();

@@ -90,9 +90,21 @@ export interface GuestSample {
     readonly launcherDmas: number;
   };
   readonly hcallDelta: Readonly<Record<string, number>>;
+  /** Frames this guest's SEND_DMAs put straight into other guests' buffers (lg's copy), by receiver. */
+  readonly dmaTo: readonly DmaFlow[];
   /** Wall-clock seconds the deltas cover. */
   readonly seconds: number;
   readonly maps: Readonly<Record<Picture, readonly MapRow[]>> | null;
+}
+
+/** DMA from one guest into another (a --sharenet frame that lg copied): totals and since the last sample. */
+export interface DmaFlow {
+  /** The receiver: its index among the page's guests. */
+  readonly to: number;
+  readonly frames: number;
+  readonly bytes: number;
+  readonly framesDelta: number;
+  readonly bytesDelta: number;
 }
 
 export type ServerMessage =

@@ -37,6 +37,7 @@ import {
   FLASH_TOUCHED,
   HCALL_NAMES,
   Kind,
+  type DmaFlow,
   type GuestSample,
   type MapRow,
   type Picture,
@@ -65,6 +66,8 @@ class GuestWatch {
   private lastHcalls = new Float64Array(32);
   private lastIrqs = 0;
   private lastDmas = 0;
+  private lastFramesTo = new Float64Array(0);
+  private lastBytesTo = new Float64Array(0);
   private readonly seen = { host: new Map(), phys: new Map(), guest: new Map(), shadow: new Map() } as Record<
     Picture,
     Seen
@@ -76,11 +79,16 @@ class GuestWatch {
     private readonly lg: Lguest,
   ) {}
 
-  sample(seconds: number, withMaps: boolean): GuestSample {
+  /**
+   * One sample. `indexOf` turns an lg guest id into the index of its page panel (-1 for a
+   * guest the page does not show).
+   */
+  sample(seconds: number, withMaps: boolean, indexOf: (lgId: number) => number = () => -1): GuestSample {
     if (this.ended && this.last) {
       // Over: its last counts stand, nothing moves any more.
       const still = { hypercalls: 0, pageFaults: 0, traps: 0, hostIrqs: 0, irqs: 0, launcherDmas: 0 };
-      return { ...this.last, state: this.ended, delta: still, hcallDelta: {}, seconds, maps: null };
+      const dmaTo = this.last.dmaTo.map((f) => ({ ...f, framesDelta: 0, bytesDelta: 0 }));
+      return { ...this.last, state: this.ended, delta: still, hcallDelta: {}, dmaTo, seconds, maps: null };
     }
     const slot = this.lg.guests.find((g) => g?.proc === this.watched.proc) ?? null;
     if (slot) this.known = true;
@@ -92,7 +100,29 @@ class GuestWatch {
     const totals = { switches: 0, hypercalls: 0, traps: 0, irqs: 0, hostIrqs: 0, launcherDmas: 0, faults: 0 };
     const delta = { hypercalls: 0, pageFaults: 0, traps: 0, hostIrqs: 0, irqs: 0, launcherDmas: 0 };
     const hcallDelta: Record<string, number> = {};
+    const dmaTo: DmaFlow[] = [];
     if (g) {
+      // lg's per-receiver counters of DMA between guests: read, never written, here.
+      if (this.lastFramesTo.length !== g.dmaFramesTo.length) {
+        this.lastFramesTo = new Float64Array(g.dmaFramesTo.length);
+        this.lastBytesTo = new Float64Array(g.dmaBytesTo.length);
+      }
+      for (let id = 0; id < g.dmaFramesTo.length; id++) {
+        const frames = g.dmaFramesTo[id];
+        const to = indexOf(id);
+        if (frames && to >= 0) {
+          const bytes = g.dmaBytesTo[id];
+          dmaTo.push({
+            to,
+            frames,
+            bytes,
+            framesDelta: frames - this.lastFramesTo[id],
+            bytesDelta: bytes - this.lastBytesTo[id],
+          });
+        }
+        this.lastFramesTo[id] = frames;
+        this.lastBytesTo[id] = g.dmaBytesTo[id];
+      }
       for (let i = 0; i < 256; i++) {
         const n = g.trapCounts[i];
         if (n) traps[i] = n;
@@ -131,6 +161,7 @@ class GuestWatch {
       hcalls,
       delta,
       hcallDelta,
+      dmaTo,
       seconds,
       maps: withMaps ? this.pictures() : null,
     });
@@ -304,7 +335,7 @@ export class Sampler {
 
   constructor(
     private readonly host: Host,
-    lg: Lguest,
+    private readonly lg: Lguest,
     guests: readonly WatchedGuest[],
   ) {
     this.watches = guests.map((w) => new GuestWatch(w, host, lg));
@@ -328,10 +359,18 @@ export class Sampler {
     const instructions = this.host.clock.instructions;
     const instructionsDelta = instructions - this.lastInstructions;
     this.lastInstructions = instructions;
+    // lg guest id -> panel index, for DMA between guests.
+    const byId = new Map<number, number>();
+    this.lg.guests.forEach((g, id) => {
+      if (!g) return;
+      const i = this.watches.findIndex((w) => !w.ended && w.watched.proc === g.proc);
+      if (i >= 0) byId.set(id, i);
+    });
+    const indexOf = (id: number) => byId.get(id) ?? -1;
     return {
       instructions,
       instructionsDelta,
-      guests: this.watches.map((w) => (w.ended ? w.sample(seconds, false) : w.sample(seconds, withMaps))),
+      guests: this.watches.map((w) => w.sample(seconds, w.ended ? false : withMaps, indexOf)),
     };
   }
 }

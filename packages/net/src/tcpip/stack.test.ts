@@ -95,8 +95,8 @@ function setup(extra: Partial<UserNetHost> = {}) {
   const sent: Uint8Array[] = [];
   const udp: [number, number, number, string][] = [];
   const stack = new UserNetStack({
-    transmit: (f) => sent.push(f.slice()),
-    udp: (sp, dip, dp, payload) => udp.push([sp, dip, dp, Buffer.from(payload).toString()]),
+    transmit: (f, n) => sent.push(f.slice(0, n)),
+    udp: (sp, dip, dp, d, start, n) => udp.push([sp, dip, dp, Buffer.from(d.subarray(start, start + n)).toString()]),
     ...extra,
   });
   return { stack, sent, udp };
@@ -273,8 +273,8 @@ describe('TCP', () => {
     const got = { data: '', ended: false, closed: '', established: 0 };
     const peer: TcpPeer = {
       established: () => void got.established++,
-      data: (_c, b) => {
-        got.data += Buffer.from(b).toString();
+      data: (_c, d, start, n) => {
+        got.data += Buffer.from(d.subarray(start, start + n)).toString();
         return accept;
       },
       end: () => void (got.ended = true),
@@ -389,6 +389,67 @@ describe('TCP', () => {
     expect(parseTcp(sent[sent.length - 1]).window).toBe(0);
     conn.resume();
     expect(parseTcp(sent[sent.length - 1]).window).toBe(65535);
+  });
+
+  it('makes no buffers or views per frame: one output buffer, payloads handed over in the frame they came in', () => {
+    // Frames out are always the stack's one buffer; guest bytes reach the host side as the
+    // received frame itself plus an offset. A regression to views or copies per frame fails here.
+    const outs = new Set<Uint8Array>();
+    const handed: { data: Uint8Array; start: number; length: number }[] = [];
+    let conn: TcpConnection | null = null;
+    const stack = new UserNetStack({
+      transmit: (f) => void outs.add(f),
+      tcpAccept: (c) => {
+        conn = c;
+        c.peer = {
+          data: (_c, data, start, length) => {
+            handed.push({ data, start, length });
+            return true;
+          },
+          end: () => {},
+          closed: () => {},
+        };
+      },
+    });
+    stack.receive(
+      tcpPacket({ srcPort: 40000, dstPort: 80, seq: 100, ack: 0, flags: TCP_SYN, payload: new Uint8Array(0) }),
+    );
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < 50; i++) {
+      const f = tcpPacket({
+        srcPort: 40000,
+        dstPort: 80,
+        seq: 101 + i * 1000,
+        ack: conn!.iss + 1,
+        flags: TCP_ACK | TCP_PSH,
+        payload: new Uint8Array(1000).fill(i),
+      });
+      frames.push(f);
+      stack.receive(f);
+    }
+    // Host bytes out, across the end of the send ring (64 KiB) more than once.
+    for (let i = 0; i < 200; i++) {
+      conn!.write(new Uint8Array(1000).fill(i));
+      stack.receive(
+        tcpPacket({
+          srcPort: 40000,
+          dstPort: 80,
+          seq: 50101,
+          ack: conn!.sndNxt,
+          flags: TCP_ACK,
+          payload: new Uint8Array(0),
+        }),
+      );
+    }
+    stack.receive(ipPacket(GUEST, GW, IPPROTO_ICMP, Uint8Array.of(8, 0, 0xf7, 0xff, 0, 0, 0, 0)));
+    expect(stack.framesOut).toBeGreaterThan(250);
+    expect(outs.size).toBe(1);
+    expect(handed).toHaveLength(50);
+    handed.forEach((h, i) => {
+      expect(h.data).toBe(frames[i]);
+      expect([h.start, h.length]).toEqual([14 + 20 + 20, 1000]);
+      expect(h.data[h.start]).toBe(i);
+    });
   });
 
   it('opens a connection to a guest port (hostfwd) and answers a segment for no connection with RST', () => {

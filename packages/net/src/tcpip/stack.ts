@@ -6,14 +6,17 @@
 //
 // The stack sees Ethernet frames and nothing else: `receive` takes a frame from the guest,
 // `transmit` (given at construction) takes each frame for the guest. A transmitted frame
-// is a view of one scratch buffer, valid only during the call — the device copies it into a
-// guest buffer at once — so the data path allocates nothing. Every frame that is dropped is
-// counted under its reason in `drops`.
+// is the first bytes of one output buffer, valid only during the call — the device copies it
+// into a guest buffer at once. The data path allocates nothing: frames, segments and
+// payloads are (buffer, offset, length) in buffers that exist once, never views made per
+// frame (the stack test checks it). Every frame that is dropped is counted under its reason
+// in `drops`.
 
 import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, dhcpReply } from './dhcp';
-import { TcpConnection, TCP_ACK, TCP_RST, TCP_SYN, type Segment, type SegmentSink } from './tcp';
+import { RECEIVE_WINDOW, TcpConnection, TCP_ACK, TCP_RST, TCP_SYN, type Segment, type SegmentSink } from './tcp';
 import {
   checksum,
+  copyBytes,
   ETH_FRAME_MAX,
   ETH_HLEN,
   ETH_P_ARP,
@@ -58,10 +61,13 @@ export const DEFAULT_CONFIG: UserNetConfig = {
 
 /** What the stack hands to the host side. */
 export interface UserNetHost {
-  /** A frame for the guest (a view of a scratch buffer: copy it before returning). */
-  transmit(frame: Uint8Array): void;
-  /** A datagram from the guest to dstIp:dstPort (the payload is a view). */
-  udp?(srcPort: number, dstIp: number, dstPort: number, payload: Uint8Array): void;
+  /**
+   * A frame for the guest: its first `length` bytes of `frame`, the stack's one output
+   * buffer (the same array every time: copy the bytes before returning).
+   */
+  transmit(frame: Uint8Array, length: number): void;
+  /** A datagram from the guest to dstIp:dstPort: `length` bytes of `data` from `start` (copy to keep). */
+  udp?(srcPort: number, dstIp: number, dstPort: number, data: Uint8Array, start: number, length: number): void;
   /** The guest opened a connection (the handshake is answered already); set conn.peer. */
   tcpAccept?(conn: TcpConnection): void;
 }
@@ -93,7 +99,9 @@ export class UserNetStack implements SegmentSink {
   readonly connections = new ConnectionTable();
 
   private readonly out = new Uint8Array(ETH_FRAME_MAX);
-  private readonly segment: Segment = { seq: 0, ack: 0, flags: 0, window: 0, mss: 0, payload: EMPTY };
+  private readonly segment: Segment = { seq: 0, ack: 0, flags: 0, window: 0, mss: 0, data: EMPTY, start: 0, length: 0 };
+  /** The length of the frame `receive` is looking at. */
+  private frameLength = 0;
   private ipId = 1;
   private nowMs = 0;
   private issCounter = 0x1000;
@@ -105,14 +113,15 @@ export class UserNetStack implements SegmentSink {
     this.config = { ...DEFAULT_CONFIG, ...config };
   }
 
-  /** A frame from the guest. */
-  receive(frame: Uint8Array, nowMs = this.nowMs): void {
+  /** A frame from the guest: the first `length` bytes of `frame` (all of it by default). */
+  receive(frame: Uint8Array, nowMs = this.nowMs, length = frame.length): void {
     this.nowMs = nowMs;
     this.framesIn++;
-    if (frame.length < ETH_HLEN) return this.drop('runt');
+    this.frameLength = Math.min(length, frame.length);
+    if (this.frameLength < ETH_HLEN) return this.drop('runt');
     const dstIsUs = isMulticastMac(frame, 0) || macEquals(frame, 0, this.config.mac);
     if (!dstIsUs) return this.drop('not for us');
-    if (!isMulticastMac(frame, 6)) this.guestMac.set(frame.subarray(6, 12));
+    if (!isMulticastMac(frame, 6)) copyBytes(this.guestMac, 0, frame, 6, 6);
     switch (get16(frame, 12)) {
       case ETH_P_ARP:
         return this.arp(frame);
@@ -159,7 +168,7 @@ export class UserNetStack implements SegmentSink {
     b.set(payload, u + UDP_HLEN);
     const c = checksum(b, u, len, pseudoSum(srcIp, this.config.guest, IPPROTO_UDP, len));
     put16(b, u + 6, c === 0 ? 0xffff : c);
-    this.sendIp(srcIp, this.config.guest, IPPROTO_UDP, len, this.guestMac);
+    this.sendIp(srcIp, this.config.guest, IPPROTO_UDP, len, this.guestMac, 0);
     return true;
   }
 
@@ -174,7 +183,13 @@ export class UserNetStack implements SegmentSink {
 
   private arp(f: Uint8Array): void {
     const a = ETH_HLEN;
-    if (f.length < a + 28 || get16(f, a) !== 1 || get16(f, a + 2) !== ETH_P_IP || f[a + 4] !== 6 || f[a + 5] !== 4) {
+    if (
+      this.frameLength < a + 28 ||
+      get16(f, a) !== 1 ||
+      get16(f, a + 2) !== ETH_P_IP ||
+      f[a + 4] !== 6 ||
+      f[a + 5] !== 4
+    ) {
       return this.drop('bad arp');
     }
     const op = get16(f, a + 6);
@@ -182,7 +197,7 @@ export class UserNetStack implements SegmentSink {
     if (op !== 1) return; // a reply (to nobody's request) or anything else: nothing to do
     if (target !== this.config.gateway && target !== this.config.dns) return;
     const b = this.out;
-    b.set(f.subarray(6, 12), 0);
+    copyBytes(b, 0, f, 6, 6);
     b.set(this.config.mac, 6);
     put16(b, 12, ETH_P_ARP);
     put16(b, a, 1);
@@ -192,7 +207,7 @@ export class UserNetStack implements SegmentSink {
     put16(b, a + 6, 2);
     b.set(this.config.mac, a + 8);
     put32(b, a + 14, target);
-    b.set(f.subarray(a + 8, a + 18), a + 18); // the asker's MAC and IP become the target
+    copyBytes(b, a + 18, f, a + 8, 10); // the asker's MAC and IP become the target
     this.emit(a + 28);
   }
 
@@ -200,10 +215,10 @@ export class UserNetStack implements SegmentSink {
 
   private ip(f: Uint8Array): void {
     const at = ETH_HLEN;
-    if (f.length < at + IP_HLEN || f[at] >> 4 !== 4) return this.drop('bad ip header');
+    if (this.frameLength < at + IP_HLEN || f[at] >> 4 !== 4) return this.drop('bad ip header');
     const ihl = (f[at] & 15) * 4;
     const total = get16(f, at + 2);
-    if (ihl < IP_HLEN || total < ihl || at + total > f.length) return this.drop('bad ip header');
+    if (ihl < IP_HLEN || total < ihl || at + total > this.frameLength) return this.drop('bad ip header');
     if (sum16(f, at, ihl) !== 0xffff) return this.drop('bad ip checksum');
     if ((get16(f, at + 6) & 0x3fff) !== 0) return this.drop('fragment'); // MF or an offset
     const src = get32(f, at + 12);
@@ -222,10 +237,10 @@ export class UserNetStack implements SegmentSink {
     }
   }
 
-  /** Sends the IP packet whose payload (len bytes) is already at out[34…]. */
-  private sendIp(src: number, dst: number, proto: number, len: number, dstMac: Uint8Array): void {
+  /** Sends the IP packet whose payload (len bytes) is already at out[34…], to the MAC at mac[macAt…]. */
+  private sendIp(src: number, dst: number, proto: number, len: number, mac: Uint8Array, macAt: number): void {
     const b = this.out;
-    b.set(dstMac, 0);
+    copyBytes(b, 0, mac, macAt, 6);
     b.set(this.config.mac, 6);
     put16(b, 12, ETH_P_IP);
     const at = ETH_HLEN;
@@ -252,11 +267,11 @@ export class UserNetStack implements SegmentSink {
     if (dst !== this.config.gateway && dst !== this.config.dns) return;
     const b = this.out;
     const q = ETH_HLEN + IP_HLEN;
-    b.set(f.subarray(p, p + len), q);
+    copyBytes(b, q, f, p, len);
     b[q] = 0; // echo reply
     put16(b, q + 2, 0);
     put16(b, q + 2, checksum(b, q, len));
-    this.sendIp(dst, src, IPPROTO_ICMP, len, f.subarray(6, 12));
+    this.sendIp(dst, src, IPPROTO_ICMP, len, f, 6);
   }
 
   // ------------------------------------------------------------------ UDP (RFC 768) and DHCP
@@ -269,10 +284,10 @@ export class UserNetStack implements SegmentSink {
     }
     const srcPort = get16(f, p);
     const dstPort = get16(f, p + 2);
-    const payload = f.subarray(p + UDP_HLEN, p + ulen);
     if (dstPort === DHCP_SERVER_PORT && srcPort === DHCP_CLIENT_PORT) {
+      // A few messages per boot, not the data path: views are fine here.
       const q = ETH_HLEN + IP_HLEN + UDP_HLEN;
-      const n = dhcpReply(payload, this.config, this.out.subarray(q));
+      const n = dhcpReply(f.subarray(p + UDP_HLEN, p + ulen), this.config, this.out.subarray(q));
       if (n > 0) {
         const b = this.out;
         const u = ETH_HLEN + IP_HLEN;
@@ -282,12 +297,12 @@ export class UserNetStack implements SegmentSink {
         put16(b, u + 6, 0);
         const c = checksum(b, u, UDP_HLEN + n, pseudoSum(this.config.gateway, 0xffffffff, IPPROTO_UDP, UDP_HLEN + n));
         put16(b, u + 6, c === 0 ? 0xffff : c);
-        this.sendIp(this.config.gateway, 0xffffffff, IPPROTO_UDP, UDP_HLEN + n, BROADCAST);
+        this.sendIp(this.config.gateway, 0xffffffff, IPPROTO_UDP, UDP_HLEN + n, BROADCAST, 0);
       }
       return;
     }
     if (isBroadcastIp(dst, this.config)) return; // nothing to carry a broadcast to
-    this.host.udp?.(srcPort, dst, dstPort, payload);
+    this.host.udp?.(srcPort, dst, dstPort, f, p + UDP_HLEN, ulen - UDP_HLEN);
   }
 
   // ------------------------------------------------------------------ TCP (RFC 793)
@@ -306,7 +321,9 @@ export class UserNetStack implements SegmentSink {
     seg.flags = f[p + 13];
     seg.window = get16(f, p + 14);
     seg.mss = mssOption(f, p + TCP_HLEN, p + off);
-    seg.payload = f.subarray(p + off, p + len);
+    seg.data = f;
+    seg.start = p + off;
+    seg.length = len - off;
     let conn = this.connections.get(srcPort, dst, dstPort);
     if (!conn && seg.flags & TCP_SYN && !(seg.flags & TCP_ACK) && this.host.tcpAccept) {
       // The guest connects out: answer the handshake now and let the host side connect.
@@ -328,40 +345,92 @@ export class UserNetStack implements SegmentSink {
     if (conn.state === 'CLOSED') this.connections.delete(conn);
   }
 
-  /** SegmentSink: one segment of `conn` to the guest. */
-  sendSegment(conn: TcpConnection, seq: number, flags: number, payload: Uint8Array, withMss: boolean): void {
+  /** SegmentSink: one segment of `conn` to the guest, its payload `length` bytes of `data` from `start`. */
+  sendSegment(
+    conn: TcpConnection,
+    seq: number,
+    flags: number,
+    data: Uint8Array,
+    start: number,
+    length: number,
+    withMss: boolean,
+  ): void {
+    const ack = flags & TCP_ACK ? conn.rcvNxt : 0;
+    this.sendTcp(
+      conn.hostIp,
+      conn.hostPort,
+      conn.guestIp,
+      conn.guestPort,
+      seq,
+      ack,
+      flags,
+      conn.receiveWindow,
+      withMss,
+    );
+    this.finishTcp(conn.hostIp, conn.guestIp, data, start, length, withMss);
+    if (conn.state === 'CLOSED') this.connections.delete(conn);
+  }
+
+  /** The TCP header at out[34…] (its checksum filled in by finishTcp). */
+  private sendTcp(
+    hostIp: number,
+    hostPort: number,
+    guestIp: number,
+    guestPort: number,
+    seq: number,
+    ack: number,
+    flags: number,
+    window: number,
+    withMss: boolean,
+  ): void {
     const b = this.out;
     const t = ETH_HLEN + IP_HLEN;
     const hlen = withMss ? TCP_HLEN + 4 : TCP_HLEN;
-    put16(b, t, conn.hostPort);
-    put16(b, t + 2, conn.guestPort);
+    put16(b, t, hostPort);
+    put16(b, t + 2, guestPort);
     put32(b, t + 4, seq);
-    put32(b, t + 8, flags & TCP_ACK ? conn.rcvNxt : 0);
+    put32(b, t + 8, ack);
     b[t + 12] = (hlen / 4) << 4;
     b[t + 13] = flags;
-    put16(b, t + 14, conn.receiveWindow);
+    put16(b, t + 14, window);
     put32(b, t + 16, 0); // checksum, urgent pointer
     if (withMss) {
       b[t + 20] = 2;
       b[t + 21] = 4;
       put16(b, t + 22, TCP_MSS);
     }
-    b.set(payload, t + hlen);
-    const len = hlen + payload.length;
-    put16(b, t + 16, checksum(b, t, len, pseudoSum(conn.hostIp, conn.guestIp, IPPROTO_TCP, len)));
-    this.sendIp(conn.hostIp, conn.guestIp, IPPROTO_TCP, len, this.guestMac);
-    if (conn.state === 'CLOSED') this.connections.delete(conn);
   }
 
-  /** A RST for a segment that belongs to no connection (RFC 793, "reset generation"). */
+  /** The payload after the header sendTcp wrote, the checksum, and out it goes. */
+  private finishTcp(
+    hostIp: number,
+    guestIp: number,
+    data: Uint8Array,
+    start: number,
+    length: number,
+    withMss: boolean,
+  ): void {
+    const b = this.out;
+    const t = ETH_HLEN + IP_HLEN;
+    const hlen = withMss ? TCP_HLEN + 4 : TCP_HLEN;
+    copyBytes(b, t + hlen, data, start, length);
+    const len = hlen + length;
+    put16(b, t + 16, checksum(b, t, len, pseudoSum(hostIp, guestIp, IPPROTO_TCP, len)));
+    this.sendIp(hostIp, guestIp, IPPROTO_TCP, len, this.guestMac, 0);
+  }
+
+  /**
+   * A RST for a segment that belongs to no connection (RFC 793, "reset generation"), written
+   * straight from the segment: a guest spraying stray segments costs no connection objects.
+   */
   private reset(guestIp: number, guestPort: number, hostIp: number, hostPort: number, seg: Segment): void {
-    const stray = new TcpConnection(this, guestIp, guestPort, hostIp, hostPort, 0, false, this.nowMs);
     if (seg.flags & TCP_ACK) {
-      this.sendSegment(stray, seg.ack, TCP_RST, EMPTY, false);
+      this.sendTcp(hostIp, hostPort, guestIp, guestPort, seg.ack, 0, TCP_RST, RECEIVE_WINDOW, false);
     } else {
-      stray.rcvNxt = seqAdd(seg.seq, seg.payload.length + (seg.flags & TCP_SYN ? 1 : 0));
-      this.sendSegment(stray, 0, TCP_RST | TCP_ACK, EMPTY, false);
+      const ack = seqAdd(seg.seq, seg.length + (seg.flags & TCP_SYN ? 1 : 0));
+      this.sendTcp(hostIp, hostPort, guestIp, guestPort, 0, ack, TCP_RST | TCP_ACK, RECEIVE_WINDOW, false);
     }
+    this.finishTcp(hostIp, guestIp, EMPTY, 0, 0, false);
   }
 
   private nextIss(): number {
@@ -371,7 +440,7 @@ export class UserNetStack implements SegmentSink {
 
   private emit(len: number): void {
     this.framesOut++;
-    this.host.transmit(this.out.subarray(0, len));
+    this.host.transmit(this.out, len);
   }
 
   private drop(reason: DropReason): void {

@@ -18,7 +18,7 @@
 // reach us from a network) and there is no congestion control: the guest's buffers are the
 // only queue, and its window is the limit.
 
-import { seqAdd, seqDiff, seqLe, seqLt, TCP_MSS } from './wire';
+import { copyBytes, seqAdd, seqDiff, seqLe, seqLt, TCP_MSS } from './wire';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -45,7 +45,10 @@ export const INITIAL_RTO_MS = 1000;
 export const MAX_RTO_MS = 16000;
 export const MAX_RETRIES = 8;
 
-/** A segment as the stack parsed it (payload is a view into the frame; valid for one call). */
+/**
+ * A segment as the stack parsed it: one record the stack refills for every frame, its payload
+ * `length` bytes of `data` (the frame) from `start`; valid for one call.
+ */
 export interface Segment {
   seq: number;
   ack: number;
@@ -53,20 +56,34 @@ export interface Segment {
   window: number;
   /** The MSS option of a SYN, or 0. */
   mss: number;
-  payload: Uint8Array;
+  data: Uint8Array;
+  start: number;
+  length: number;
 }
 
 /** What the connection needs from the stack: a way to send one segment. */
 export interface SegmentSink {
-  sendSegment(conn: TcpConnection, seq: number, flags: number, payload: Uint8Array, withMss: boolean): void;
+  /** The payload is `length` bytes of `data` from `start`, valid during the call. */
+  sendSegment(
+    conn: TcpConnection,
+    seq: number,
+    flags: number,
+    data: Uint8Array,
+    start: number,
+    length: number,
+    withMss: boolean,
+  ): void;
 }
 
 /** The host side of a connection (a Node socket, in the device; a recorder in tests). */
 export interface TcpPeer {
   /** The handshake completed. */
   established?(conn: TcpConnection): void;
-  /** In-order bytes from the guest (a view: copy to keep). False asks for a zero window. */
-  data(conn: TcpConnection, bytes: Uint8Array): boolean;
+  /**
+   * In-order bytes from the guest: `length` bytes of `data` from `start`, valid during the
+   * call (copy to keep). False asks for a zero window.
+   */
+  data(conn: TcpConnection, data: Uint8Array, start: number, length: number): boolean;
   /** The guest acknowledged data: there is room in the send buffer again. */
   drained?(conn: TcpConnection): void;
   /** The guest will send no more (its FIN). */
@@ -140,14 +157,17 @@ export class TcpConnection {
     return this.paused ? 0 : RECEIVE_WINDOW;
   }
 
-  /** Queue bytes for the guest; returns how many fit (the rest must wait for `sendSpace`). */
-  write(bytes: Uint8Array): number {
+  /**
+   * Queue bytes[start…end) for the guest; returns how many fit (the rest must wait for
+   * `sendSpace`).
+   */
+  write(bytes: Uint8Array, start = 0, end = bytes.length): number {
     if (this.finQueued || this.state === 'CLOSED') return 0;
-    const n = Math.min(bytes.length, SEND_BUFFER - this.queued);
+    const n = Math.min(end - start, SEND_BUFFER - this.queued);
     const tail = (this.head + this.queued) % SEND_BUFFER;
     const first = Math.min(n, SEND_BUFFER - tail);
-    this.ring.set(bytes.subarray(0, first), tail);
-    if (n > first) this.ring.set(bytes.subarray(first, n), 0);
+    copyBytes(this.ring, tail, bytes, start, first);
+    if (n > first) copyBytes(this.ring, 0, bytes, start + first, n - first);
     this.queued += n;
     this.output();
     return n;
@@ -163,7 +183,7 @@ export class TcpConnection {
   /** Reset the connection (host side failed). */
   abort(reason: string): void {
     if (this.state === 'CLOSED') return;
-    if (this.state !== 'SYN_SENT') this.sink.sendSegment(this, this.sndNxt, TCP_RST | TCP_ACK, EMPTY, false);
+    if (this.state !== 'SYN_SENT') this.sink.sendSegment(this, this.sndNxt, TCP_RST | TCP_ACK, EMPTY, 0, 0, false);
     this.close(reason);
   }
 
@@ -195,7 +215,7 @@ export class TcpConnection {
     }
     if (this.state === 'SYN_SENT') {
       if (!(seg.flags & TCP_SYN) || !(seg.flags & TCP_ACK) || seg.ack !== seqAdd(this.iss, 1)) {
-        if (seg.flags & TCP_ACK) this.sink.sendSegment(this, seg.ack, TCP_RST, EMPTY, false);
+        if (seg.flags & TCP_ACK) this.sink.sendSegment(this, seg.ack, TCP_RST, EMPTY, 0, 0, false);
         return;
       }
       this.rcvNxt = seqAdd(seg.seq, 1);
@@ -216,7 +236,7 @@ export class TcpConnection {
     if (!(seg.flags & TCP_ACK)) return;
     if (this.state === 'SYN_RCVD') {
       if (seg.ack !== seqAdd(this.iss, 1)) {
-        this.sink.sendSegment(this, seg.ack, TCP_RST, EMPTY, false);
+        this.sink.sendSegment(this, seg.ack, TCP_RST, EMPTY, 0, 0, false);
         return;
       }
       this.state = 'ESTABLISHED';
@@ -226,7 +246,7 @@ export class TcpConnection {
     if (this.isClosed()) return;
 
     // Data and FIN, in order only.
-    const len = seg.payload.length;
+    const len = seg.length;
     if (len > 0 || seg.flags & TCP_FIN) {
       if (seg.seq !== this.rcvNxt) {
         // Old (retransmitted) or out of order: tell the guest what we expect.
@@ -235,7 +255,7 @@ export class TcpConnection {
         if (len > 0 && this.receiving()) {
           this.rcvNxt = seqAdd(this.rcvNxt, len);
           this.ackNeeded = true;
-          if (this.peer && !this.peer.data(this, seg.payload)) this.paused = true;
+          if (this.peer && !this.peer.data(this, seg.data, seg.start, len)) this.paused = true;
         }
         if (seg.flags & TCP_FIN && this.receiving()) {
           this.rcvNxt = seqAdd(this.rcvNxt, 1);
@@ -354,7 +374,7 @@ export class TcpConnection {
         continue;
       }
       if (pending === 0 && this.finQueued && this.sndNxt === this.finSeq) {
-        this.sink.sendSegment(this, this.sndNxt, TCP_FIN | TCP_ACK, EMPTY, false);
+        this.sink.sendSegment(this, this.sndNxt, TCP_FIN | TCP_ACK, EMPTY, 0, 0, false);
         this.advance(1);
         this.ackNeeded = false;
         if (this.state === 'ESTABLISHED') this.state = 'FIN_WAIT_1';
@@ -371,15 +391,15 @@ export class TcpConnection {
 
   private sendData(offset: number, n: number): void {
     const start = (this.head + offset) % SEND_BUFFER;
-    let payload: Uint8Array;
-    if (start + n <= SEND_BUFFER) payload = this.ring.subarray(start, start + n);
-    else {
+    if (start + n <= SEND_BUFFER) {
+      this.sink.sendSegment(this, this.sndNxt, TCP_ACK | TCP_PSH, this.ring, start, n, false);
+    } else {
+      // The segment wraps around the ring: gather it.
       const first = SEND_BUFFER - start;
-      this.segment.set(this.ring.subarray(start), 0);
-      this.segment.set(this.ring.subarray(0, n - first), first);
-      payload = this.segment.subarray(0, n);
+      copyBytes(this.segment, 0, this.ring, start, first);
+      copyBytes(this.segment, first, this.ring, 0, n - first);
+      this.sink.sendSegment(this, this.sndNxt, TCP_ACK | TCP_PSH, this.segment, 0, n, false);
     }
-    this.sink.sendSegment(this, this.sndNxt, TCP_ACK | TCP_PSH, payload, false);
     this.ackNeeded = false;
     this.advance(n);
   }
@@ -393,14 +413,14 @@ export class TcpConnection {
 
   private sendSyn(): void {
     const flags = this.state === 'SYN_SENT' ? TCP_SYN : TCP_SYN | TCP_ACK;
-    this.sink.sendSegment(this, this.iss, flags, EMPTY, true);
+    this.sink.sendSegment(this, this.iss, flags, EMPTY, 0, 0, true);
     if (this.sndNxt === this.iss) this.advance(1);
     else this.deadlineMs = this.nowMs + this.rtoMs;
   }
 
   private sendAck(): void {
     this.ackNeeded = false;
-    this.sink.sendSegment(this, this.sndNxt, TCP_ACK, EMPTY, false);
+    this.sink.sendSegment(this, this.sndNxt, TCP_ACK, EMPTY, 0, 0, false);
   }
 
   private close(reason: string): void {

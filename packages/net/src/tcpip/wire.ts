@@ -93,3 +93,15 @@ export function seqAdd(a: number, n: number): number {
 export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
 }
+
+/**
+ * Copies `n` bytes from src[srcAt…] to dst[dstAt…] (which may be the same array) without
+ * making a view of either: the data path copies ranges of preallocated buffers this way.
+ */
+export function copyBytes(dst: Uint8Array, dstAt: number, src: Uint8Array, srcAt: number, n: number): void {
+  if (dst === src) {
+    dst.copyWithin(dstAt, srcAt, srcAt + n);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[dstAt + i] = src[srcAt + i];
+}

@@ -1,5 +1,6 @@
 // The page: one panel per guest with its console (xterm.js), its trips through the switcher
-// and four pictures of the memory it lives in. Everything comes over one WebSocket from the
+// and four pictures of the memory it lives in; with several guests, a picture of the DMA
+// between them (frames lg copied from one guest's buffer into another's). Everything comes over one WebSocket from the
 // `lguest web` server (protocol.ts); the page only draws.
 
 import { Terminal } from '@xterm/xterm';
@@ -128,6 +129,7 @@ class Panel {
       ['irqsPerS', 'IRQs/s'],
       ['faults', 'demand faults'],
       ['launcherDmas', 'DMA to launcher'],
+      ['guestDmas', 'DMA to other guests'],
       ['instructionsPerS', 'instructions/s (host)'],
     ]) {
       const c = el('div', 'counter');
@@ -200,6 +202,7 @@ class Panel {
     set('irqsPerS', rate(s.delta.irqs / s.seconds));
     set('faults', String(s.totals.faults));
     set('launcherDmas', String(s.totals.launcherDmas));
+    set('guestDmas', String(s.dmaTo.reduce((n, f) => n + f.frames, 0)));
     set('instructionsPerS', rate(instructionsPerS));
     this.history.push(s);
     if (this.history.length > TIMELINE) this.history.shift();
@@ -338,11 +341,139 @@ function drawPicture(canvas: HTMLCanvasElement, rows: readonly MapRow[], flash: 
   canvas.dataset.x0 = String(LABEL_W);
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+
+function bytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+/**
+ * DMA between guests: each guest a box, and for each direction frames went, an arrow from
+ * sender to receiver (over the top left to right, under the bottom right to left) with its
+ * count of frames and bytes. An arrow that carried frames since the last sample is lit and
+ * its dashes run toward the receiver; an idle one is dim.
+ */
+class DmaPicture {
+  private readonly box: HTMLElement;
+  private readonly root: SVGSVGElement;
+  private readonly arrows = new Map<string, { path: SVGPathElement; label: SVGTextElement }>();
+  private readonly x: number[] = [];
+  private static readonly W = 220;
+  private static readonly GAP = 420;
+  private static readonly MID = 90;
+
+  constructor(names: readonly string[]) {
+    this.box = document.getElementById('dma')!;
+    this.box.replaceChildren();
+    this.box.hidden = names.length < 2;
+    this.box.append(
+      el('h3', '', 'DMA between guests'),
+      el(
+        'p',
+        'note',
+        "Each frame a guest sends on a --sharenet is copied by lg straight into the other guest's receive buffer: no launcher on the path.",
+      ),
+    );
+    const width = names.length * DmaPicture.W + (names.length - 1) * (DmaPicture.GAP - DmaPicture.W) + 20;
+    this.root = svg('svg', { width, height: 2 * DmaPicture.MID, viewBox: `0 0 ${width} ${2 * DmaPicture.MID}` });
+    const defs = svg('defs', {});
+    for (const [id, colour] of [
+      ['head-on', '#f06292'],
+      ['head-off', '#5b6270'],
+    ]) {
+      const m = svg('marker', {
+        id,
+        viewBox: '0 0 10 10',
+        refX: 9,
+        refY: 5,
+        markerWidth: 8,
+        markerHeight: 8,
+        orient: 'auto',
+      });
+      m.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: colour }));
+      defs.append(m);
+    }
+    this.root.append(defs);
+    names.forEach((name, i) => {
+      const x = 10 + i * DmaPicture.GAP;
+      this.x.push(x);
+      const g = svg('g', { class: 'node' });
+      g.append(svg('rect', { x, y: DmaPicture.MID - 18, width: DmaPicture.W, height: 36, rx: 6 }));
+      const t = svg('text', { x: x + DmaPicture.W / 2, y: DmaPicture.MID + 5, 'text-anchor': 'middle' });
+      t.textContent = name;
+      g.append(t);
+      this.root.append(g);
+    });
+    this.box.append(this.root);
+  }
+
+  update(guests: readonly GuestSample[]): void {
+    guests.forEach((g, from) => {
+      for (const f of g.dmaTo) {
+        const a = this.arrow(from, f.to);
+        if (!a) continue;
+        const on = f.framesDelta > 0;
+        a.path.classList.toggle('on', on);
+        a.path.setAttribute('marker-end', `url(#head-${on ? 'on' : 'off'})`);
+        const perS = f.framesDelta / g.seconds;
+        a.label.textContent = `${f.frames} frames · ${bytes(f.bytes)}${on ? ` · ${rate(perS)}/s` : ''}`;
+        a.label.dataset.frames = String(f.frames);
+        a.label.dataset.bytes = String(f.bytes);
+        a.label.classList.toggle('on', on);
+      }
+    });
+  }
+
+  private arrow(from: number, to: number): { path: SVGPathElement; label: SVGTextElement } | null {
+    if (from === to || this.x[from] === undefined || this.x[to] === undefined) return null;
+    const key = `${from}-${to}`;
+    let a = this.arrows.get(key);
+    if (a) return a;
+    // Left to right over the top, right to left under the bottom; further apart, higher arc.
+    const right = from < to;
+    const x1 = this.x[from] + DmaPicture.W / 2 + (right ? 20 : -20);
+    const x2 = this.x[to] + DmaPicture.W / 2 + (right ? -20 : 20);
+    const y = right ? DmaPicture.MID - 18 : DmaPicture.MID + 18;
+    const lift = Math.min(DmaPicture.MID - 24, 40 + 10 * Math.abs(to - from));
+    const cy = right ? y - lift * 2 : y + lift * 2;
+    const path = svg('path', {
+      d: `M${x1},${y} Q${(x1 + x2) / 2},${cy} ${x2},${y}`,
+      class: 'flow',
+      'marker-end': 'url(#head-off)',
+    });
+    path.dataset.dma = key;
+    const label = svg('text', {
+      x: (x1 + x2) / 2,
+      y: right ? y - lift - 4 : y + lift + 14,
+      'text-anchor': 'middle',
+      class: 'flow-label',
+    });
+    label.dataset.dma = key;
+    this.root.append(path, label);
+    a = { path, label };
+    this.arrows.set(key, a);
+    return a;
+  }
+}
+
 function connect(): void {
   const status = document.getElementById('status')!;
   const instr = document.getElementById('instructions')!;
   const ws = new WebSocket(`ws://${location.host}/ws`);
   const panels: Panel[] = [];
+  let dma: DmaPicture | null = null;
   const send = (m: ClientMessage) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
   };
@@ -355,6 +486,7 @@ function connect(): void {
         document.getElementById('guests')!.replaceChildren();
         panels.length = 0;
         m.guests.forEach((name, i) => panels.push(new Panel(i, name, send)));
+        dma = new DmaPicture(m.guests);
         panels[0]?.term.focus();
         break;
       case 'console':
@@ -365,6 +497,7 @@ function connect(): void {
         const perS = m.instructionsDelta / seconds;
         instr.textContent = `${m.instructions.toLocaleString('en')} instructions retired · ${rate(perS)}/s`;
         m.guests.forEach((g, i) => panels[i]?.update(g, perS));
+        dma?.update(m.guests);
         break;
       }
       case 'ended':
