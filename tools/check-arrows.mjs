@@ -21,7 +21,8 @@ const ALLOWED = {
   disk: ['launcher', 'abi', 'host'],
   net: ['launcher', 'abi', 'host'],
   web: ['abi', 'host', 'lg'],
-  cli: ['abi', 'x86', 'x86-cores', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web'],
+  snapshot: [],
+  cli: ['abi', 'x86', 'x86-cores', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web', 'snapshot'],
 };
 
 // What a package's tests (files ending in .test.ts, and devDependencies) may import on top of

@@ -4,3 +4,12 @@
 export { lguestInit, Lguest, DEV_PATH, PROC_NAME } from './core';
 export { Guest, type GuestStats } from './lg';
 export { TSC_KHZ } from './hypercalls';
+export {
+  GUEST_STATE_VERSION,
+  loadGuestState,
+  saveGuestState,
+  unsavable,
+  writeProtectShadows,
+  type GuestState,
+  type SavedDmaBinding,
+} from './snapshot';
