@@ -15,11 +15,24 @@ import { DiskError, parseBlockArg, prepareDisk, type DiskSpec, type PreparedDisk
 import { diskCommand } from './disk-command';
 import { packInitramfs } from './initramfs';
 import { checkKernelImage, commandLine, LauncherExit, memoryNeededMiB } from '@lguest/launcher';
-import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
+import {
+  hostMemoryMiB,
+  parseCommand,
+  UsageError,
+  USAGE,
+  type GuestSpec,
+  type HostSpec,
+  type MachineOptions,
+} from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
 import { runNative } from './native';
 import { runSession, type GuestOutcome, type GuestPlan, type SessionOptions } from './session';
 import { runWeb } from './web';
+import { decodeSnapshot, SnapshotError } from '@lguest/snapshot';
+import { checkDisks, decodeRestoreImage, type RestoreImage } from './machine-state';
+import { receiveMigration, type IncomingGuest } from './migrate';
+import { Monitor } from './monitor';
+import { performance } from 'node:perf_hooks';
 
 export interface LguestIo {
   readonly stdout: ByteSink;
@@ -51,6 +64,8 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     }
     if (command.kind === 'disk') return await diskCommand(command.args, io.cwd, io.stdout);
     if (command.kind === 'initramfs') return initramfs(command.dir, command.out, io, say);
+    if (command.kind === 'run' && command.machine)
+      return await runMachine(command.host, command.machine, command.guest, io, say);
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
     const many = command.kind === 'run-many' || (command.kind === 'web' && command.many);
     const native = command.kind === 'run' && command.native === true;
@@ -64,6 +79,10 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     }
     return await runAndReport(command.host, memory, plans, many, io, say);
   } catch (e) {
+    if (e instanceof SnapshotError) {
+      say(e.message);
+      return EXIT_USAGE;
+    }
     if (e instanceof UsageError) {
       say(e.message);
       io.stderr.write(`Try 'lguest help' for the usage.\n`);
@@ -160,6 +179,7 @@ async function runAndReport(
   io: LguestIo,
   say: (line: string) => void,
   observe?: SessionOptions['observe'],
+  machine?: Pick<SessionOptions, 'resumeClockNs' | 'onGuestRun'>,
 ): Promise<number> {
   // Every disk is checked and locked before any guest starts; the locks go when we end.
   const prepared: PreparedDisk[] = [];
@@ -177,6 +197,7 @@ async function runAndReport(
         }
         prepared.push(disks[disks.length - 1]);
       }
+      if (plan.restore) checkDisks(plan.restore.config, disks);
       plans.push({ ...plan, disks });
     }
     outcome = await runSession({
@@ -187,6 +208,7 @@ async function runAndReport(
       signal: io.signal,
       observe,
       clockReady: io.clockReady,
+      ...machine,
     });
   } finally {
     await Promise.all(prepared.map((d) => d.release()));
@@ -200,6 +222,80 @@ async function runAndReport(
   }
   if (host.verbose) say(`instructions: ${outcome.instructions}`);
   return exitStatus(outcome.guests);
+}
+
+/**
+ * `run` with --monitor, --restore or --incoming: the guest comes from a snapshot file or a
+ * migration stream (else it boots as usual), and the monitor listens beside it.
+ */
+async function runMachine(
+  host: HostSpec,
+  machine: MachineOptions,
+  booted: GuestSpec,
+  io: LguestIo,
+  say: (line: string) => void,
+): Promise<number> {
+  let image: RestoreImage | null = null;
+  let incoming: IncomingGuest | null = null;
+  if (machine.restore !== null) {
+    const file = absolute(io.cwd, machine.restore);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(file));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(`cannot read snapshot '${machine.restore}': ${code === 'ENOENT' ? 'no such file' : code}`);
+    }
+    const what = `snapshot '${machine.restore}'`;
+    image = decodeRestoreImage(decodeSnapshot(bytes, what), what);
+  } else if (machine.incoming !== null) {
+    incoming = await receiveMigration(machine.incoming, say);
+    image = incoming.image;
+    say(`incoming: ${incoming.rounds} rounds of pages, ${incoming.bytes} bytes received; starting the guest`);
+  }
+  let guest = booted;
+  if (image) {
+    const c = image.config;
+    guest = {
+      memMiB: c.memMiB,
+      kernel: c.kernel,
+      cmdline: [...c.cmdline],
+      initrd: null,
+      devices: c.disks.map((d) => ({ kind: 'block' as const, arg: d.readOnly ? `${d.path},ro` : d.path })),
+    };
+  }
+  const planned = image ? [restorePlan(guest, image, io, incoming)] : planGuests(false, [guest], io, false);
+  const monitor = machine.monitor === null ? null : new Monitor(host, say);
+  try {
+    if (monitor && machine.monitor) await monitor.listen(absolute(io.cwd, machine.monitor));
+    return await runAndReport(host, hostMemoryMiB(host, [guest]), planned, false, io, say, undefined, {
+      resumeClockNs: image?.machine.clockNs,
+      onGuestRun: (run) => monitor?.attach(run),
+    });
+  } finally {
+    monitor?.close();
+  }
+}
+
+/** The plan of a saved guest: its kernel is not read again (its memory holds it). */
+function restorePlan(spec: GuestSpec, image: RestoreImage, io: LguestIo, incoming: IncomingGuest | null): PlannedGuest {
+  const diskSpecs = image.config.disks.map((d) => ({ path: d.path, readOnly: d.readOnly }));
+  const started = () => {
+    if (incoming) {
+      const ms = performance.now() - incoming.completeAt;
+      io.stderr.write(`lguest: incoming: the guest runs here ${ms.toFixed(1)} ms after its last bytes came\n`);
+    }
+  };
+  return {
+    name: 'guest',
+    spec,
+    kernelPath: image.config.kernel,
+    initrdPath: null,
+    output: io.stdout,
+    input: io.stdin,
+    diskSpecs,
+    restore: { ...image, started },
+  };
 }
 
 /** `run --native`: the image on the emulated PC, its UART on our console. */
