@@ -48,6 +48,7 @@ export const FINAL_ROUND_PAGES = 256;
 export const MAX_ROUNDS = 30;
 
 export interface MigrationReport {
+  /** Pre-copy rounds, with the guest running (the last, stopped round not counted). */
   readonly rounds: number;
   readonly pagesSent: number;
   readonly bytesSent: number;
@@ -192,7 +193,7 @@ export async function migrateTo(
     if (!gotAnswer) throw failure ?? new Error('the other lguest hung up before it had the guest');
     socket.end();
     return {
-      rounds: rounds + 1,
+      rounds,
       pagesSent,
       bytesSent,
       finalPages,

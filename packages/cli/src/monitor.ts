@@ -211,7 +211,7 @@ export class Monitor {
     const pages = new DataView(sections[2].data.buffer, sections[2].data.byteOffset).getUint32(0, true);
     return (
       `saved ${file}: ${pages} pages of guest memory, ${bytes.length} bytes; ` +
-      `the guest was stopped ${stopMs.toFixed(1)} ms`
+      `${stopMs.toFixed(1)} ms from the command to the guest copied`
     );
   }
 
@@ -258,7 +258,7 @@ export class Monitor {
 /** The migration's summary line, as both the monitor and the log say it. */
 export function describeMigration(r: MigrationReport, to: string): string {
   return (
-    `migrated to ${to}: ${r.rounds} rounds of pre-copy, ${r.pagesSent} pages (${r.bytesSent} bytes) sent; ` +
+    `migrated to ${to}: ${r.rounds} rounds of pre-copy and one stopped, ${r.pagesSent} pages (${r.bytesSent} bytes) sent; ` +
     `downtime ${r.downtimeMs.toFixed(1)} ms wall, ${r.downtimeVirtualNs} ns of the guest's clock ` +
     `(${r.finalPages} pages sent while it was stopped)`
   );
