@@ -181,9 +181,16 @@ export class Monitor {
     await new Promise<void>((stopped, failed) => {
       run.launcher
         .atQuiescentPoint(
-          () =>
+          (stopping) =>
             new Promise<void>((release) => {
-              this.held = { release };
+              // Ended meanwhile (a --timeout, Ctrl-C, quit): the guest must be let go to end.
+              const letGo = () => {
+                this.held = null;
+                release();
+              };
+              this.held = { release: letGo };
+              stopping.addEventListener('abort', letGo);
+              if (stopping.aborted) letGo();
               stopped();
             }),
         )

@@ -173,6 +173,20 @@ describe('lguest snapshots', () => {
   });
 });
 
+describe('the monitor', () => {
+  it('lets the --timeout watchdog end a guest it holds stopped (status 124)', async () => {
+    const sock = join(dir, 'monitor.sock');
+    // On the virtual clock a stopped guest leaves the host idle, so its clock skips straight
+    // to the watchdog's deadline.
+    const c = lguest('--clock=virtual', '--timeout=1000', `--monitor=unix:${sock}`);
+    await atPrompt(c);
+    const m = await monitor(sock);
+    expect(await m.command('stop')).toBe('stopped');
+    expect(await c.end()).toEqual({ status: 124, signal: null });
+    expect(c.stderr).toMatch(/still running after 1000 s of virtual clock time/);
+  });
+});
+
 describe('lguest live migration', () => {
   it('moves a running guest between two lguest processes on loopback, console and all, and says the downtime', async () => {
     const receiver = lguest('--incoming=tcp:127.0.0.1:0');

@@ -91,6 +91,8 @@ export class Launcher {
   private waker: Promise<number> | null = null;
   /** atQuiescentPoint requests waiting for the guest to be broken out. */
   private pauses: { run: () => Promise<void>; cancel: () => void }[] = [];
+  /** Aborted by stop(): what holds the guest at a quiescent point lets go. */
+  private readonly stopping = new AbortController();
 
   constructor(proc: Process, options: LauncherOptions) {
     this.proc = proc;
@@ -220,16 +222,17 @@ export class Launcher {
    * Runs `fn` with the guest stopped where its whole state can be read and written: the
    * launcher is out of read(), so the guest is between two trips through the switcher,
    * every DMA it sent has been answered and every device's input delivered. The guest runs
-   * again once `fn` has settled (a monitor's `stop` keeps it there until `cont`). Rejects if
+   * again once `fn` has settled (a monitor's `stop` keeps it there until `cont`; `stopping`
+   * aborts when stop() is called meanwhile, so a held guest can still be ended). Rejects if
    * the guest is not running (not yet started, or ended).
    */
-  atQuiescentPoint<T>(fn: () => T | Promise<T>): Promise<T> {
+  atQuiescentPoint<T>(fn: (stopping: AbortSignal) => T | Promise<T>): Promise<T> {
     if (!this.running) return Promise.reject(new Error('the guest is not running'));
     return new Promise<T>((resolve, reject) => {
       this.pauses.push({
         run: async () => {
           try {
-            resolve(await fn());
+            resolve(await fn(this.stopping.signal));
           } catch (e) {
             reject(e as Error);
           }
@@ -243,6 +246,7 @@ export class Launcher {
   /** End the run with this result (e.g. the console's three Ctrl-C). */
   stop(exitStatus: number, reason: string): void {
     this.stopResult ??= { exitStatus, reason };
+    this.stopping.abort();
     this.wake();
   }
 
