@@ -8,8 +8,10 @@
 //   machine           lg's, the FPU's, the clock's and the console's state (as in a snapshot)
 //   done
 //
-// and the other way, once all of it arrived and checked out, one section, `received`. Only
-// then does this side end its guest; until then a failure lets it run on here.
+// and the other way, after its own header, `round` as each round of pages has been taken in
+// (the sender reads the next round from the guest only then), and once all of it arrived
+// and checked out, `received`. Only then does this side end its guest; until then a
+// failure lets it run on here.
 //
 // Which pages a round must send is found through the shadow page tables: at the start of
 // each round (at a quiescent point) the launcher clears its pages' soft-dirty bits and lg
@@ -124,20 +126,35 @@ export async function migrateTo(
   let answer: () => void = () => {};
   const received = new Promise<void>((resolve) => (answer = resolve));
   let failure: Error | null = null;
+  // Each round is taken in before the next is read from the guest: the dirty pages of a round
+  // are those written while the one before crossed, and the stop starts with the pipe empty.
+  let acked = 0;
+  let onAck: () => void = () => {};
   socket.on('data', (chunk: Buffer) => {
     reader.push(new Uint8Array(chunk));
     try {
-      for (let s = reader.next(); s; s = reader.next())
-        if (s.name === 'received') {
+      for (let s = reader.next(); s; s = reader.next()) {
+        if (s.name === 'round') {
+          acked++;
+          onAck();
+        } else if (s.name === 'received') {
           gotAnswer = true;
           answer();
         }
+      }
     } catch (e) {
       failure = e as Error;
       socket.destroy();
     }
   });
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const takenIn = (round: number): Promise<void> => {
+    if (acked >= round) return Promise.resolve();
+    const ack = new Promise<void>((resolve) => (onAck = () => acked >= round && resolve()));
+    return Promise.race([closed, ack]).then(() => {
+      if (acked < round) throw failure ?? new Error('the other lguest hung up');
+    });
+  };
   socket.on('error', (e) => (failure ??= e));
 
   let held = false;
@@ -163,6 +180,7 @@ export async function migrateTo(
       const section = encodeSection('pages', round.data);
       await send(socket, section);
       rounds++;
+      await takenIn(rounds);
       pagesSent += round.n;
       bytesSent += section.length;
       dirty = first ? Infinity : round.n;
@@ -241,6 +259,8 @@ export async function receiveMigration(
   say(`incoming: waiting for a migration on tcp:${at.host}:${port}`);
   const socket = await new Promise<Socket>((resolve) => server.once('connection', resolve));
   server.close();
+  socket.setNoDelay(true);
+  socket.write(encodeHeader(STREAM_MAGIC));
   const what = 'the migration stream';
   const reader = new SectionReader(STREAM_MAGIC, what);
   let config: SavedConfig | null = null;
@@ -270,17 +290,13 @@ export async function receiveMigration(
           else if (s.name === 'pages') {
             mergePages(pages, s.data, config.top / PAGE_SIZE, what);
             rounds++;
+            socket.write(encodeSection('round', new Uint8Array(0)));
           } else if (s.name === 'machine') machine = decodeMachine(s.data, what);
           else if (s.name === 'done') {
             if (!machine) throw new SnapshotError(`${what} ended without the guest's state`);
             const completeAt = performance.now();
             done = true;
-            socket.end(
-              new Uint8Array([
-                ...encodeHeader(STREAM_MAGIC),
-                ...encodeSection('received', json({ pages: pages.size })),
-              ]),
-            );
+            socket.end(encodeSection('received', json({ pages: pages.size })));
             resolve({ image: { config, machine, pages }, rounds, bytes, completeAt });
             return;
           } else throw new SnapshotError(`${what} is corrupt: unknown section '${s.name}'`);
