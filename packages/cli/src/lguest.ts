@@ -251,7 +251,11 @@ async function runMachine(
   } else if (machine.incoming !== null) {
     incoming = await receiveMigration(machine.incoming, say);
     image = incoming.image;
-    say(`incoming: ${incoming.rounds} rounds of pages, ${incoming.bytes} bytes received; starting the guest`);
+    say('incoming: the guest is coming; building its host while its memory crosses');
+    void incoming.complete.then(
+      (c) => say(`incoming: ${c.rounds} rounds of pages, ${c.bytes} bytes received`),
+      () => undefined,
+    );
   }
   let guest = booted;
   if (image) {
@@ -269,7 +273,7 @@ async function runMachine(
   try {
     if (monitor && machine.monitor) await monitor.listen(absolute(io.cwd, machine.monitor));
     return await runAndReport(host, hostMemoryMiB(host, [guest]), planned, false, io, say, undefined, {
-      resumeClockNs: image?.machine.clockNs,
+      resumeClockNs: image?.config.clockNs,
       onGuestRun: (run) => monitor?.attach(run),
     });
   } finally {
@@ -281,10 +285,11 @@ async function runMachine(
 function restorePlan(spec: GuestSpec, image: RestoreImage, io: LguestIo, incoming: IncomingGuest | null): PlannedGuest {
   const diskSpecs = image.config.disks.map((d) => ({ path: d.path, readOnly: d.readOnly }));
   const started = () => {
-    if (incoming) {
-      const ms = performance.now() - incoming.completeAt;
+    if (!incoming) return;
+    void incoming.complete.then((c) => {
+      const ms = performance.now() - c.at;
       io.stderr.write(`lguest: incoming: the guest runs here ${ms.toFixed(1)} ms after its last bytes came\n`);
-    }
+    });
   };
   return {
     name: 'guest',

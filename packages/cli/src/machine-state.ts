@@ -18,14 +18,23 @@ import { statSync } from 'node:fs';
 import { Buffer } from 'node:buffer';
 import { LGUEST_REGS, PAGE_SIZE } from '@lguest/abi';
 import { readQcow2Header, type PreparedDisk } from '@lguest/disk';
-import { LauncherExit, type LauncherRestore } from '@lguest/launcher';
-import { loadGuestState, saveGuestState, unsavable, writeProtectShadows, type GuestState } from '@lguest/lg';
+import { LauncherExit, type GuestMemory, type LauncherRestore } from '@lguest/launcher';
+import {
+  loadGuestState,
+  saveGuestState,
+  unsavable,
+  wallClockEpoch,
+  writeProtectShadows,
+  type GuestState,
+} from '@lguest/lg';
 import { decodeJson, PageSetWriter, readPageSet, requireSection, SnapshotError, type Section } from '@lguest/snapshot';
 import type { ClockMode } from './options';
 import type { GuestRun } from './session';
 
 /** What the guest is: how to build its launcher again. */
 export interface SavedConfig {
+  /** Host clock (ns) when this was written: a restored host's clock starts from here. */
+  readonly clockNs: number;
   readonly kernel: string;
   readonly memMiB: number;
   readonly cmdline: readonly string[];
@@ -54,12 +63,14 @@ export interface SavedMachine {
   readonly console: { readonly pending: string; readonly filled: number | null };
 }
 
-/** A saved guest, decoded and checked: what --restore and --incoming continue. */
+/**
+ * A saved guest, as --restore and --incoming continue it: what it is, and its memory and
+ * state — at once from a file, or as a migration's rounds arrive.
+ */
 export interface RestoreImage {
   readonly config: SavedConfig;
-  readonly machine: SavedMachine;
-  /** Guest pages that are not all zeroes, by page number. */
-  readonly pages: Map<number, Uint8Array>;
+  /** Writes the guest's pages into `memory`; resolves with the rest of its state once complete. */
+  fill(memory: GuestMemory): Promise<SavedMachine>;
   /** Told once the guest's state is back, just before it runs again. */
   readonly started?: () => void;
 }
@@ -83,6 +94,7 @@ export function saveConfig(run: GuestRun, clock: ClockMode, cpu: string): SavedC
     };
   });
   return {
+    clockNs: run.host.clock.now(),
     kernel: run.plan.kernelPath,
     memMiB: run.plan.spec.memMiB,
     cmdline: run.plan.spec.cmdline,
@@ -186,6 +198,7 @@ export function decodeConfig(data: Uint8Array, what: string): SavedConfig {
   const c = decodeJson<SavedConfig>(data, 'config', what);
   const ok =
     c !== null &&
+    Number.isFinite(c.clockNs) &&
     typeof c.kernel === 'string' &&
     Number.isInteger(c.memMiB) &&
     Array.isArray(c.cmdline) &&
@@ -204,7 +217,13 @@ export function decodeRestoreImage(sections: Map<string, Uint8Array>, what: stri
   const machine = decodeMachine(requireSection(sections, 'machine', what), what);
   const pages = new Map<number, Uint8Array>();
   mergePages(pages, requireSection(sections, 'memory', what), config.top / PAGE_SIZE, what);
-  return { config, machine, pages };
+  return {
+    config,
+    fill(memory) {
+      for (const [pfn, bytes] of pages) memory.write(pfn * PAGE_SIZE, bytes);
+      return Promise.resolve(machine);
+    },
+  };
 }
 
 export function decodeMachine(data: Uint8Array, what: string): SavedMachine {
@@ -248,24 +267,37 @@ export function checkDisks(config: SavedConfig, disks: readonly PreparedDisk[]):
  * lg's state, the FPU and the console's queue put back right after it, before the guest runs.
  */
 export function restoreInto(run: GuestRun, image: RestoreImage): LauncherRestore {
-  const { config, machine } = image;
+  const { config } = image;
+  let saved: SavedMachine | null = null;
   return {
-    pgdir: machine.lg.cr3,
-    start: machine.lg.regs[LGUEST_REGS.offsetOf.eip / 4],
-    pageOffset: machine.lg.pageOffset,
-    loadMemory(memory) {
+    async loadMemory(memory) {
       if (memory.top !== config.top) {
         throw new LauncherExit(
           1,
           `the guest's memory ends at 0x${memory.top.toString(16)}, but the saved one at 0x${config.top.toString(16)}: not the same devices`,
         );
       }
-      for (const [pfn, bytes] of image.pages) memory.write(pfn * PAGE_SIZE, bytes);
+      let machine: SavedMachine;
+      try {
+        machine = await image.fill(memory);
+      } catch (e) {
+        if (e instanceof LauncherExit) throw e;
+        throw new LauncherExit(1, (e as Error).message);
+      }
+      saved = machine;
+      return {
+        pgdir: machine.lg.cr3,
+        start: machine.lg.regs[LGUEST_REGS.offsetOf.eip / 4],
+        pageOffset: machine.lg.pageOffset,
+      };
     },
     initialized() {
       const guest = run.lgGuest();
-      if (!guest) throw new LauncherExit(1, 'lg has no guest for the restored launcher');
-      const problem = loadGuestState(guest, machine.lg, run.lg.epoch);
+      const machine = saved;
+      if (!guest || !machine) throw new LauncherExit(1, 'lg has no guest for the restored launcher');
+      // The host clock started from the config's; the guest's own clock went on to here.
+      run.host.clock.resumeAt(machine.clockNs);
+      const problem = loadGuestState(guest, machine.lg, wallClockEpoch(run.host));
       if (problem) throw new LauncherExit(1, `cannot restore the guest: ${problem}`);
       if (machine.fpu) run.proc.fpu = Int32Array.from(machine.fpu);
       const pending = new Uint8Array(Buffer.from(machine.console.pending, 'base64'));

@@ -5,8 +5,8 @@
 //   pages  (×N)       pre-copy rounds: first every page in memory, then the pages written
 //                     during the round before, while the guest runs on
 //   pages             the last round, with the guest stopped
-//   machine           lg's, the FPU's, the clock's and the console's state (as in a snapshot)
-//   done
+//   machine           lg's, the FPU's, the clock's and the console's state (as in a
+//                     snapshot): the last section
 //
 // and the other way, after its own header, `round` as each round of pages has been taken in
 // (the sender reads the next round from the guest only then), and once all of it arrived
@@ -25,6 +25,7 @@ import {
   encodeHeader,
   encodeSection,
   type PageSetWriter,
+  readPageSet,
   SectionReader,
   SnapshotError,
   STREAM_MAGIC,
@@ -32,7 +33,6 @@ import {
 import {
   decodeConfig,
   decodeMachine,
-  mergePages,
   saveConfig,
   saveMachine,
   saveMemory,
@@ -41,6 +41,7 @@ import {
   type SavedConfig,
   type SavedMachine,
 } from './machine-state';
+import type { GuestMemory } from '@lguest/launcher';
 import type { ClockMode } from './options';
 import type { GuestRun } from './session';
 
@@ -197,11 +198,7 @@ export async function migrateTo(
     const finalPages = saveMemory(run, w, true, false);
     const machine = saveMachine(run);
     const downtimeVirtualNs = machine.clockNs - stopNs;
-    const tail = [
-      encodeSection('pages', w.finish()),
-      encodeSection('machine', json(machine)),
-      encodeSection('done', new Uint8Array(0)),
-    ];
+    const tail = [encodeSection('pages', w.finish()), encodeSection('machine', json(machine))];
     for (const s of tail) {
       await send(socket, s);
       bytesSent += s.length;
@@ -229,19 +226,20 @@ function json(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
-/** What the receiving side got, and how to tell the sender it arrived. */
+/** A migration being received: the guest's config now, its memory and state as they come. */
 export interface IncomingGuest {
+  /** `fill` writes the pages received so far into guest memory, then each round as it comes. */
   readonly image: RestoreImage;
-  readonly rounds: number;
-  readonly bytes: number;
-  /** performance.now() when the last section came: the receiver's downtime starts there. */
-  readonly completeAt: number;
+  /** How it went, once the whole guest has come: rounds, bytes, and when its last byte came (performance.now()). */
+  readonly complete: Promise<{ rounds: number; bytes: number; at: number }>;
 }
 
 /**
- * `--incoming`: listens at `at`, takes one connection, reads a whole migration and answers
- * `received`. Rejects with SnapshotError for a stream that is not one, and Error if the
- * sender went away before it was complete.
+ * `--incoming`: listens at `at`, takes one connection, and resolves once the guest's config
+ * has come, so the host can be built and the launcher set up while the rounds of pages are
+ * still crossing; they go straight into guest memory once it exists. Answers `round` for
+ * each round and `received` at the end. Rejects (or `fill` rejects, later) with
+ * SnapshotError for a stream that is not one, and Error if the sender went away first.
  */
 export async function receiveMigration(
   at: { host: string; port: number },
@@ -264,46 +262,80 @@ export async function receiveMigration(
   const what = 'the migration stream';
   const reader = new SectionReader(STREAM_MAGIC, what);
   let config: SavedConfig | null = null;
-  let machine: SavedMachine | null = null;
+  // Pages wait here until guest memory exists; after that they go straight in.
   const pages = new Map<number, Uint8Array>();
+  let memory: GuestMemory | null = null;
   let rounds = 0;
   let bytes = 0;
-  return new Promise<IncomingGuest>((resolve, reject) => {
-    let done = false;
-    const fail = (e: Error) => {
-      if (done) return;
-      done = true;
-      socket.destroy();
-      reject(e);
-    };
-    socket.on('error', (e) => fail(new Error(`the migration connection failed: ${e.message}`)));
-    socket.on('close', () =>
-      fail(new Error('the sending lguest hung up before the whole guest came (it runs on there)')),
-    );
-    socket.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      reader.push(new Uint8Array(chunk));
-      try {
-        for (let s = reader.next(); s; s = reader.next()) {
-          if (s.name === 'config') config = decodeConfig(s.data, what);
-          else if (!config) throw new SnapshotError(`${what} is corrupt: it does not start with the guest's config`);
-          else if (s.name === 'pages') {
-            mergePages(pages, s.data, config.top / PAGE_SIZE, what);
-            rounds++;
-            socket.write(encodeSection('round', new Uint8Array(0)));
-          } else if (s.name === 'machine') machine = decodeMachine(s.data, what);
-          else if (s.name === 'done') {
-            if (!machine) throw new SnapshotError(`${what} ended without the guest's state`);
-            const completeAt = performance.now();
-            done = true;
-            socket.end(encodeSection('received', json({ pages: pages.size })));
-            resolve({ image: { config, machine, pages }, rounds, bytes, completeAt });
-            return;
-          } else throw new SnapshotError(`${what} is corrupt: unknown section '${s.name}'`);
-        }
-      } catch (e) {
-        fail(e as Error);
-      }
-    });
+  let done = false;
+
+  let configured!: (c: SavedConfig) => void;
+  let failedEarly!: (e: Error) => void;
+  const configPromise = new Promise<SavedConfig>((resolve, reject) => {
+    configured = resolve;
+    failedEarly = reject;
   });
+  let completed!: (m: { machine: SavedMachine; at: number }) => void;
+  let failedLate!: (e: Error) => void;
+  const machinePromise = new Promise<{ machine: SavedMachine; at: number }>((resolve, reject) => {
+    completed = resolve;
+    failedLate = reject;
+  });
+  machinePromise.catch(() => undefined); // observed by fill(); an early failure rejects configPromise too
+  const fail = (e: Error) => {
+    if (done) return;
+    done = true;
+    socket.destroy();
+    failedEarly(e);
+    failedLate(e);
+  };
+  const writePage = (pfn: number, data: Uint8Array | null) => {
+    if (memory) memory.write(pfn * PAGE_SIZE, data ?? new Uint8Array(PAGE_SIZE));
+    else if (data) pages.set(pfn, data.slice());
+    else pages.delete(pfn);
+  };
+  socket.on('error', (e) => fail(new Error(`the migration connection failed: ${e.message}`)));
+  socket.on('close', () =>
+    fail(new Error('the sending lguest hung up before the whole guest came (it runs on there)')),
+  );
+  socket.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    reader.push(new Uint8Array(chunk));
+    try {
+      for (let s = reader.next(); s; s = reader.next()) {
+        if (s.name === 'config') {
+          config = decodeConfig(s.data, what);
+          configured(config);
+        } else if (!config) throw new SnapshotError(`${what} is corrupt: it does not start with the guest's config`);
+        else if (s.name === 'pages') {
+          readPageSet(s.data, config.top / PAGE_SIZE, writePage, what);
+          rounds++;
+          socket.write(encodeSection('round', new Uint8Array(0)));
+        } else if (s.name === 'machine') {
+          const machine = decodeMachine(s.data, what);
+          const at = performance.now();
+          done = true;
+          socket.end(encodeSection('received', json({ rounds })));
+          completed({ machine, at });
+          return;
+        } else throw new SnapshotError(`${what} is corrupt: unknown section '${s.name}'`);
+      }
+    } catch (e) {
+      fail(e as Error);
+    }
+  });
+
+  const first = await configPromise;
+  return {
+    image: {
+      config: first,
+      async fill(into) {
+        memory = into;
+        for (const [pfn, data] of pages) into.write(pfn * PAGE_SIZE, data);
+        pages.clear();
+        return (await machinePromise).machine;
+      },
+    },
+    complete: machinePromise.then(({ at }) => ({ rounds, bytes, at })),
+  };
 }

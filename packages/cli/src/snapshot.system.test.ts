@@ -48,12 +48,18 @@ async function atPrompt(c: Conversation): Promise<void> {
   await c.prompt('the first prompt');
 }
 
-/** `ps`'s line for `pid`: its state and CPU seconds. */
+/**
+ * `ps`'s line for `pid`: its state and CPU seconds. A job just started shows as the shell's
+ * fork until it has run far enough to exec spin: ask again until it is spin (a few times at most).
+ */
 async function psLine(c: Conversation, pid: string): Promise<{ state: string; cpu: number }> {
-  const out = await c.command('ps');
-  const m = new RegExp(`^ +${pid} +\\d+ (\\S) +([\\d.]+) spin$`, 'm').exec(out);
-  if (!m) throw c.failure(`ps shows no spin with pid ${pid}`);
-  return { state: m[1], cpu: Number(m[2]) };
+  for (let tries = 0; tries < 20; tries++) {
+    const out = await c.command('ps');
+    const m = new RegExp(`^ +${pid} +\\d+ (\\S) +([\\d.]+) (\\S+)$`, 'm').exec(out);
+    if (!m) throw c.failure(`ps shows no process ${pid}`);
+    if (m[3] === 'spin') return { state: m[1], cpu: Number(m[2]) };
+  }
+  throw c.failure(`process ${pid} never became spin`);
 }
 
 async function uptime(c: Conversation): Promise<number> {

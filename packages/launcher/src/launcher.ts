@@ -55,16 +55,13 @@ export interface LauncherOptions {
 }
 
 /**
- * A saved guest to continue (a snapshot, or the end of a live migration): the launcher maps
- * guest memory, sets up its devices, lets `loadMemory` fill the memory, and then creates the
- * guest with LHREQ_INITIALIZE from the saved page directory and start; `initialized` puts
- * lg's saved state back before the guest first runs.
+ * A saved guest to continue (a snapshot, or a live migration): the launcher maps guest
+ * memory and sets up its devices; `loadMemory` fills the memory (a migration's as its rounds
+ * arrive) and resolves to what LHREQ_INITIALIZE needs — the saved page directory, start and
+ * page offset; `initialized` puts lg's saved state back before the guest first runs.
  */
 export interface LauncherRestore {
-  readonly pgdir: number;
-  readonly start: number;
-  readonly pageOffset: number;
-  loadMemory(memory: GuestMemory): void | Promise<void>;
+  loadMemory(memory: GuestMemory): Promise<{ pgdir: number; start: number; pageOffset: number }>;
   initialized(): void | Promise<void>;
 }
 
@@ -284,8 +281,8 @@ export class Launcher {
   /** A saved guest: its devices set up, then its memory, then lg's state. */
   private async setupRestore(restore: LauncherRestore): Promise<void> {
     for (const dev of this.devices) await dev.spec.setup?.(dev, this);
-    await restore.loadMemory(this.memory);
-    await this.initialize(restore.pgdir, restore.start, restore.pageOffset);
+    const { pgdir, start, pageOffset } = await restore.loadMemory(this.memory);
+    await this.initialize(pgdir, start, pageOffset);
     await restore.initialized();
   }
 

@@ -1,7 +1,7 @@
 // @lguest/lg: the lg module. The CLI (or a test) loads it into a host with lguestInit; from
 // then on launchers reach it only through its control file, /proc/lguest or /dev/lguest.
 
-export { lguestInit, Lguest, DEV_PATH, PROC_NAME } from './core';
+export { lguestInit, Lguest, DEV_PATH, PROC_NAME, wallClockEpoch } from './core';
 export { Guest, type GuestStats } from './lg';
 export { TSC_KHZ } from './hypercalls';
 export {
