@@ -162,18 +162,22 @@ function isAllZero(page: Uint8Array): boolean {
   return true;
 }
 
-/** config + machine + memory sections of a whole snapshot, taken at a quiescent point. */
-export function saveSections(run: GuestRun, clock: ClockMode, cpu: string): Section[] {
+/**
+ * The config, machine and memory sections of a whole snapshot, taken at a quiescent point,
+ * and the number of pages in it.
+ */
+export function saveSections(run: GuestRun, clock: ClockMode, cpu: string): { sections: Section[]; pages: number } {
   const why = unsavableRun(run);
   if (why) throw new Error(why);
   const machine = saveMachine(run);
-  const pages = new PageSetWriter();
-  saveMemory(run, pages, false, false);
-  return [
+  const memory = new PageSetWriter();
+  const pages = saveMemory(run, memory, false, false);
+  const sections = [
     { name: 'config', data: json(saveConfig(run, clock, cpu)) },
     { name: 'machine', data: json(machine) },
-    { name: 'memory', data: pages.finish() },
+    { name: 'memory', data: memory.finish() },
   ];
+  return { sections, pages };
 }
 
 function json(value: unknown): Uint8Array {

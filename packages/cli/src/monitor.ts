@@ -167,10 +167,7 @@ export class Monitor {
       case 'devices':
         return devicesInfo(this.guestRun());
       default:
-        return `info ${what ?? ''}: say info status, info registers, info guest or info devices`.replace(
-          'info :',
-          'info:',
-        );
+        return `${what ? `info ${what}: ` : ''}say info status, info registers, info guest or info devices`;
     }
   }
 
@@ -200,7 +197,7 @@ export class Monitor {
   }
 
   cont(): string {
-    if (!this.held) return 'the guest is running';
+    if (!this.held) return this.run && !this.run.over ? 'the guest is running' : 'there is no guest running';
     const { release } = this.held;
     this.held = null;
     release();
@@ -211,11 +208,10 @@ export class Monitor {
     if (args.length !== 1) return 'savevm takes the file to write, e.g. savevm guest.snap';
     const file = args[0];
     const started = performance.now();
-    const sections = await this.withGuestStopped((run) => saveSections(run, this.host.clock, this.host.cpu));
+    const { sections, pages } = await this.withGuestStopped((run) => saveSections(run, this.host.clock, this.host.cpu));
     const stopMs = performance.now() - started;
     const bytes = encodeSnapshot(sections);
     writeFileSync(file, bytes);
-    const pages = new DataView(sections[2].data.buffer, sections[2].data.byteOffset).getUint32(0, true);
     return (
       `saved ${file}: ${pages} pages of guest memory, ${bytes.length} bytes; ` +
       `${stopMs.toFixed(1)} ms from the command to the guest copied`
