@@ -93,8 +93,11 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
   }
 }
 
-/** A guest as planned: its files resolved, its disks not yet checked or locked. */
-type PlannedGuest = GuestPlan & { prefix?: LinePrefixer; diskSpecs: readonly DiskSpec[] };
+/**
+ * A guest as planned: its files resolved, its disks not yet checked or locked (a migrating
+ * guest's disks are waited for: the sending lguest holds them until its guest has ended).
+ */
+type PlannedGuest = GuestPlan & { prefix?: LinePrefixer; diskSpecs: readonly DiskSpec[]; waitForDisks?: boolean };
 
 /** `lguest initramfs DIR OUT`: packs DIR, says what it wrote (and whether Linux will find /init). */
 function initramfs(dir: string, out: string, io: LguestIo, say: (line: string) => void): number {
@@ -190,7 +193,7 @@ async function runAndReport(
       const disks: PreparedDisk[] = [];
       for (const d of plan.diskSpecs) {
         try {
-          disks.push(await prepareDisk(d));
+          disks.push(await prepareDisk(d, plan.waitForDisks));
         } catch (e) {
           if (e instanceof DiskError) throw new UsageError((many ? `--guest #${i + 1}: ` : '') + e.message);
           throw e;
@@ -251,7 +254,11 @@ async function runMachine(
   } else if (machine.incoming !== null) {
     incoming = await receiveMigration(machine.incoming, say);
     image = incoming.image;
-    say('incoming: the guest is coming; building its host while its memory crosses');
+    say(
+      image.config.disks.length
+        ? 'incoming: the guest is coming; its disks are taken once the sending lguest lets go of them'
+        : 'incoming: the guest is coming; building its host while its memory crosses',
+    );
     void incoming.complete.then(
       (c) => say(`incoming: ${c.rounds} rounds of pages, ${c.bytes} bytes received`),
       () => undefined,
@@ -299,6 +306,7 @@ function restorePlan(spec: GuestSpec, image: RestoreImage, io: LguestIo, incomin
     output: io.stdout,
     input: io.stdin,
     diskSpecs,
+    waitForDisks: incoming !== null,
     restore: { ...image, started },
   };
 }

@@ -109,12 +109,6 @@ export async function migrateTo(
 ): Promise<MigrationReport> {
   const why = unsavableRun(run);
   if (why) throw new Error(`cannot migrate: ${why}`);
-  if ((run.plan.disks ?? []).length > 0) {
-    throw new Error(
-      'cannot migrate a guest with --block disks: both sides would hold the disk at once. ' +
-        'Save it with savevm, quit, and lguest run --restore on the other side',
-    );
-  }
   const socket = await new Promise<Socket>((resolve, reject) => {
     const s = connect(to.port, to.host, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) =>

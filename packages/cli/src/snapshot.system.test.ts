@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Conversation } from '../testing/conversation';
-import { mkext2, qemuImg } from '../testing/disk-tools';
+import { debugfs, e2fsck, mkext2, qemuImg } from '../testing/disk-tools';
 import { MonitorClient } from '../testing/monitor';
 import { MAIN } from '../testing/pty';
 
@@ -224,5 +224,32 @@ describe('lguest live migration', () => {
     const [received] = /incoming: the guest runs here [\d.]+ ms after its last bytes came/.exec(receiver.stderr) ?? [];
     expect(received).toBeDefined();
     process.stdout.write(`migration: ${summary}\nmigration: ${received}\n`);
+  });
+
+  it('moves a guest with a disk: the receiver takes the disk once the sender has let go, and the files are there', async () => {
+    const disk = join(dir, 'disk.img');
+    mkext2(disk, '4M');
+    const receiver = lguest('--incoming=tcp:127.0.0.1:0');
+    const [, port] = await receiver.seenOnStderr(/incoming: waiting for a migration on tcp:127\.0\.0\.1:(\d+)/);
+    const sock = join(dir, 'monitor.sock');
+    const source = lguest(`--monitor=unix:${sock}`, `--block=${disk}`);
+    await atPrompt(source);
+    await source.command('mount /dev/lgba /mnt');
+    await source.command('cp /etc/motd /mnt/motd');
+    await source.command('sync');
+
+    const m = await monitor(sock);
+    expect(await m.last(`migrate tcp:127.0.0.1:${port}`)).toMatch(/^migrated to tcp:127\.0\.0\.1:\d+: /m);
+    expect(await source.end()).toEqual({ status: 0, signal: null });
+    expect(receiver.stderr).toContain('its disks are taken once the sending lguest lets go of them');
+
+    await receiver.command('cat /mnt/motd', /Welcome to the lguest\.ts guest/);
+    await receiver.command('cp /etc/hostname /mnt/hostname');
+    await receiver.command('umount /mnt');
+    receiver.type(`poweroff${receiver.enter}`);
+    expect(await receiver.end()).toEqual({ status: 0, signal: null });
+    // What each side wrote is on the disk, and the filesystem is clean.
+    expect(debugfs(disk, 'ls -l /')).toMatch(/ motd\s[\s\S]* hostname\s/);
+    expect(e2fsck(disk).status).toBe(0);
   });
 });
