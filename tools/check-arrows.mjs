@@ -22,7 +22,8 @@ const ALLOWED = {
   net: ['launcher', 'abi', 'host'],
   web: ['abi', 'host', 'lg'],
   gdbstub: [],
-  cli: ['abi', 'x86', 'x86-cores', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web', 'gdbstub'],
+  snapshot: [],
+  cli: ['abi', 'x86', 'x86-cores', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web', 'gdbstub', 'snapshot'],
 };
 
 // What a package's tests (files ending in .test.ts, and devDependencies) may import on top of

@@ -15,13 +15,27 @@ import { DiskError, parseBlockArg, prepareDisk, type DiskSpec, type PreparedDisk
 import { diskCommand } from './disk-command';
 import { packInitramfs } from './initramfs';
 import { checkKernelImage, commandLine, LauncherExit, memoryNeededMiB } from '@lguest/launcher';
-import { hostMemoryMiB, parseCommand, UsageError, USAGE, type GuestSpec, type HostSpec } from './options';
+import {
+  hostMemoryMiB,
+  parseCommand,
+  UsageError,
+  USAGE,
+  type GdbSpec,
+  type GuestSpec,
+  type HostSpec,
+  type MachineOptions,
+} from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
 import { runNative } from './native';
 import { runSession, type GuestOutcome, type GuestPlan, type SessionOptions } from './session';
 import { runWeb } from './web';
 import { GdbListenError, GuestGdb } from './gdb';
 import type { NativeDebugHooks } from './native-debug';
+import { decodeSnapshot, SnapshotError } from '@lguest/snapshot';
+import { checkDisks, decodeRestoreImage, type RestoreImage } from './machine-state';
+import { receiveMigration, type IncomingGuest } from './migrate';
+import { Monitor } from './monitor';
+import { performance } from 'node:perf_hooks';
 
 export interface LguestIo {
   readonly stdout: ByteSink;
@@ -53,6 +67,8 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     }
     if (command.kind === 'disk') return await diskCommand(command.args, io.cwd, io.stdout);
     if (command.kind === 'initramfs') return initramfs(command.dir, command.out, io, say);
+    if (command.kind === 'run' && command.machine)
+      return await runMachine(command.host, command.machine, command.guest, io, say, command.gdb);
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
     const many = command.kind === 'run-many' || (command.kind === 'web' && command.many);
     const native = command.kind === 'run' && command.native === true;
@@ -93,6 +109,10 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     }
     return await runAndReport(command.host, memory, plans, many, io, say);
   } catch (e) {
+    if (e instanceof SnapshotError) {
+      say(e.message);
+      return EXIT_USAGE;
+    }
     if (e instanceof UsageError || e instanceof GdbListenError) {
       say(e.message);
       io.stderr.write(`Try 'lguest help' for the usage.\n`);
@@ -103,8 +123,11 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
   }
 }
 
-/** A guest as planned: its files resolved, its disks not yet checked or locked. */
-type PlannedGuest = GuestPlan & { prefix?: LinePrefixer; diskSpecs: readonly DiskSpec[] };
+/**
+ * A guest as planned: its files resolved, its disks not yet checked or locked (a migrating
+ * guest's disks are waited for: the sending lguest holds them until its guest has ended).
+ */
+type PlannedGuest = GuestPlan & { prefix?: LinePrefixer; diskSpecs: readonly DiskSpec[]; waitForDisks?: boolean };
 
 /** `lguest initramfs DIR OUT`: packs DIR, says what it wrote (and whether Linux will find /init). */
 function initramfs(dir: string, out: string, io: LguestIo, say: (line: string) => void): number {
@@ -189,6 +212,7 @@ async function runAndReport(
   io: LguestIo,
   say: (line: string) => void,
   observe?: SessionOptions['observe'],
+  machine?: Pick<SessionOptions, 'resumeClockNs' | 'onGuestRun'>,
 ): Promise<number> {
   // Every disk is checked and locked before any guest starts; the locks go when we end.
   const prepared: PreparedDisk[] = [];
@@ -199,13 +223,14 @@ async function runAndReport(
       const disks: PreparedDisk[] = [];
       for (const d of plan.diskSpecs) {
         try {
-          disks.push(await prepareDisk(d));
+          disks.push(await prepareDisk(d, plan.waitForDisks));
         } catch (e) {
           if (e instanceof DiskError) throw new UsageError((many ? `--guest #${i + 1}: ` : '') + e.message);
           throw e;
         }
         prepared.push(disks[disks.length - 1]);
       }
+      if (plan.restore) checkDisks(plan.restore.config, disks);
       plans.push({ ...plan, disks });
     }
     outcome = await runSession({
@@ -216,6 +241,7 @@ async function runAndReport(
       signal: io.signal,
       observe,
       clockReady: io.clockReady,
+      ...machine,
     });
   } finally {
     await Promise.all(prepared.map((d) => d.release()));
@@ -229,6 +255,112 @@ async function runAndReport(
   }
   if (host.verbose) say(`instructions: ${outcome.instructions}`);
   return exitStatus(outcome.guests);
+}
+
+/**
+ * `run` with --monitor, --restore or --incoming: the guest comes from a snapshot file or a
+ * migration stream (else it boots as usual), and the monitor listens beside it.
+ */
+async function runMachine(
+  host: HostSpec,
+  machine: MachineOptions,
+  booted: GuestSpec,
+  io: LguestIo,
+  say: (line: string) => void,
+  gdbSpec?: GdbSpec,
+): Promise<number> {
+  let image: RestoreImage | null = null;
+  let incoming: IncomingGuest | null = null;
+  if (machine.restore !== null) {
+    const file = absolute(io.cwd, machine.restore);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(file));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(`cannot read snapshot '${machine.restore}': ${code === 'ENOENT' ? 'no such file' : code}`);
+    }
+    const what = `snapshot '${machine.restore}'`;
+    image = decodeRestoreImage(decodeSnapshot(bytes, what), what);
+  } else if (machine.incoming !== null) {
+    incoming = await receiveMigration(machine.incoming, say);
+    image = incoming.image;
+    say(
+      image.config.disks.length
+        ? 'incoming: the guest is coming; its disks are taken once the sending lguest lets go of them'
+        : 'incoming: the guest is coming; building its host while its memory crosses',
+    );
+    void incoming.complete.then(
+      (c) => say(`incoming: ${c.rounds} rounds of pages, ${c.bytes} bytes received`),
+      () => undefined,
+    );
+  }
+  let guest = booted;
+  if (image) {
+    const c = image.config;
+    guest = {
+      memMiB: c.memMiB,
+      kernel: c.kernel,
+      cmdline: [...c.cmdline],
+      initrd: null,
+      devices: c.disks.map((d) => ({ kind: 'block' as const, arg: d.readOnly ? `${d.path},ro` : d.path })),
+    };
+  }
+  const planned = image ? [restorePlan(guest, image, io, incoming)] : planGuests(false, [guest], io, false);
+  const monitor = machine.monitor === null ? null : new Monitor(host, say);
+  const gdb = gdbSpec ? await GuestGdb.listen(gdbSpec, say, host.verbose ? say : () => {}) : null;
+  if (gdb) {
+    const plan = planned[0];
+    planned[0] = {
+      ...plan,
+      onEnd: (outcome) => {
+        plan.onEnd?.(outcome);
+        gdb.ended(outcome.exitStatus);
+      },
+    };
+  }
+  try {
+    if (monitor && machine.monitor) await monitor.listen(absolute(io.cwd, machine.monitor));
+    return await runAndReport(
+      host,
+      hostMemoryMiB(host, [guest]),
+      planned,
+      false,
+      io,
+      say,
+      gdb ? (_host, lg, launchers) => gdb.watch(lg, launchers[0]) : undefined,
+      {
+        resumeClockNs: image?.config.clockNs,
+        onGuestRun: (run) => monitor?.attach(run),
+      },
+    );
+  } finally {
+    gdb?.ended(1);
+    monitor?.close();
+  }
+}
+
+/** The plan of a saved guest: its kernel is not read again (its memory holds it). */
+function restorePlan(spec: GuestSpec, image: RestoreImage, io: LguestIo, incoming: IncomingGuest | null): PlannedGuest {
+  const diskSpecs = image.config.disks.map((d) => ({ path: d.path, readOnly: d.readOnly }));
+  const started = () => {
+    if (!incoming) return;
+    void incoming.complete.then((c) => {
+      const ms = performance.now() - c.at;
+      io.stderr.write(`lguest: incoming: the guest runs here ${ms.toFixed(1)} ms after its last bytes came\n`);
+    });
+  };
+  return {
+    name: 'guest',
+    spec,
+    kernelPath: image.config.kernel,
+    initrdPath: null,
+    output: io.stdout,
+    input: io.stdin,
+    diskSpecs,
+    waitForDisks: incoming !== null,
+    restore: { ...image, started },
+  };
 }
 
 /** `run --native`: the image on the emulated PC, its UART on our console. */

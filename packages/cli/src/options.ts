@@ -53,6 +53,12 @@ export interface HostSpec {
   readonly timeoutS: number | null;
 }
 
+/** --gdb=ADDR and -S: where gdb attaches and whether the guest waits for it. */
+export interface GdbSpec {
+  readonly address: GdbAddress;
+  readonly wait: boolean;
+}
+
 export type Command =
   | {
       readonly kind: 'run';
@@ -60,7 +66,9 @@ export type Command =
       readonly guest: GuestSpec;
       readonly native?: boolean;
       /** --gdb (and -S): the guest under a debugger. */
-      readonly gdb?: { readonly address: GdbAddress; readonly wait: boolean };
+      readonly gdb?: GdbSpec;
+      /** --monitor, --restore, --incoming: the monitor and where a saved guest comes from. */
+      readonly machine?: MachineOptions;
     }
   | { readonly kind: 'run-many'; readonly host: HostSpec; readonly guests: readonly GuestSpec[] }
   | { readonly kind: 'disk'; readonly args: readonly string[] }
@@ -75,6 +83,16 @@ export type Command =
       readonly port: number;
     }
   | { readonly kind: 'help' };
+
+/** `run`'s monitor and snapshot options (none for --native). */
+export interface MachineOptions {
+  /** --monitor=unix:PATH: the monitor's socket. */
+  readonly monitor: string | null;
+  /** --restore=FILE: continue the guest saved in FILE. */
+  readonly restore: string | null;
+  /** --incoming=tcp:[HOST]:PORT: wait for a live migration there, then continue that guest. */
+  readonly incoming: { readonly host: string; readonly port: number } | null;
+}
 
 /** `lguest web`'s port when none is given. */
 export const DEFAULT_WEB_PORT = 8086;
@@ -133,6 +151,13 @@ run only:
                       breakpoints, single steps, Ctrl-C
   -S, --gdb-wait      with --gdb: stop before the guest's first instruction until gdb
                       continues it
+  --monitor=unix:PATH a monitor on the socket PATH: info status|registers|guest|devices,
+                      stop, cont, savevm FILE, migrate tcp:HOST:PORT, quit (try help)
+  --restore=FILE      continue the guest saved in FILE (by the monitor's savevm) in this
+                      fresh host; its memory, devices and disks come from the snapshot
+  --incoming=tcp:[HOST]:PORT
+                      wait there for a guest migrated live by another lguest's monitor
+                      (migrate tcp:HOST:PORT), then continue it here
   --native            boot KERNEL on the emulated PC instead (a multiboot ELF, or a
                       bzImage through the Linux boot protocol; ring 0, the native
                       paravirt_ops): its COM1 UART is the console (console=ttyS0 for
@@ -181,11 +206,14 @@ const HOST_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** `run` alone: boot on the emulated PC instead of under lguest; debug the guest with gdb. */
+/** `run` alone: boot on the emulated PC instead of under lguest; gdb; the monitor, snapshots. */
 const RUN_OPTIONS = {
   native: { type: 'boolean' },
   gdb: { type: 'string' },
   'gdb-wait': { type: 'boolean', short: 'S' },
+  monitor: { type: 'string' },
+  restore: { type: 'string' },
+  incoming: { type: 'string' },
 } as const;
 
 const GUEST_OPTIONS = {
@@ -229,7 +257,15 @@ function parseRun(args: readonly string[]): Command {
   if (values.help) return { kind: 'help' };
   const guest = guestSpec(positionals, tokens, values.initrd);
   const gdb = gdbSpec(values);
-  if (!values.native) return { kind: 'run', host: hostSpec(values), guest, ...(gdb ? { gdb } : {}) };
+  const machine = machineOptions(values, positionals, guest);
+  if (!values.native) {
+    return { kind: 'run', host: hostSpec(values), guest, ...(gdb ? { gdb } : {}), ...(machine ? { machine } : {}) };
+  }
+  if (machine) {
+    throw new UsageError(
+      '--monitor, --restore and --incoming are for guests under lguest; --native has none of them: leave it out',
+    );
+  }
   const network = guest.devices.find((d) => d.kind !== 'block');
   if (network) {
     throw new UsageError(
@@ -253,6 +289,55 @@ function gdbSpec(values: Parsed['values']): { address: GdbAddress; wait: boolean
     if (e instanceof GdbAddressError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/** --monitor, --restore and --incoming, checked; null if none was given. */
+function machineOptions(
+  values: Parsed['values'],
+  positionals: readonly string[],
+  guest: GuestSpec,
+): MachineOptions | null {
+  const { monitor, restore, incoming } = values;
+  if (monitor === undefined && restore === undefined && incoming === undefined) return null;
+  if (monitor !== undefined && !/^unix:./.test(monitor)) {
+    throw new UsageError(
+      `--monitor takes unix:PATH (a socket to create, e.g. --monitor=unix:lguest.sock), not '${monitor}'`,
+    );
+  }
+  if (restore !== undefined && incoming !== undefined) {
+    throw new UsageError('--restore and --incoming both say where the guest comes from: give one');
+  }
+  if (restore === '') throw new UsageError('--restore needs the snapshot file, e.g. --restore=guest.snap');
+  if (
+    (restore !== undefined || incoming !== undefined) &&
+    (positionals.length > 0 || guest.devices.length > 0 || guest.initrd)
+  ) {
+    throw new UsageError(
+      `a ${restore !== undefined ? 'restored' : 'migrated'} guest brings its memory, kernel, command line and disks with it: ` +
+        'give no MEM, KERNEL, --initrd or devices',
+    );
+  }
+  return {
+    monitor: monitor === undefined ? null : monitor.slice('unix:'.length),
+    restore: restore ?? null,
+    incoming: incoming === undefined ? null : parseTcp(incoming, '--incoming', true),
+  };
+}
+
+/**
+ * tcp:[HOST]:PORT. `listen`: the host may be left out (all of this machine's addresses
+ * would be a surprise, so it means 127.0.0.1). Throws UsageError naming `what`.
+ */
+export function parseTcp(text: string, what: string, listen: boolean): { host: string; port: number } {
+  const m = /^tcp:(\[[^\]]+\]|[^:]*):(\d+)$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535 || (!listen && (port === 0 || m[1] === ''))) {
+    throw new UsageError(
+      `${what} takes tcp:${listen ? '[HOST]' : 'HOST'}:PORT, e.g. ${what}${listen ? '=' : ' '}tcp:127.0.0.1:4444, not '${text}'`,
+    );
+  }
+  const host = m[1] === '' ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '');
+  return { host, port };
 }
 
 function parseInitramfs(args: readonly string[]): Command {
@@ -355,6 +440,9 @@ interface Parsed {
     native?: boolean;
     gdb?: string;
     'gdb-wait'?: boolean;
+    monitor?: string;
+    restore?: string;
+    incoming?: string;
     clock?: string;
     cpu?: string;
     'memory-host'?: string;

@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { addSharenet, addTunnet, addUserNet, parseUserNet, type LauncherPeer } from '@lguest/net';
 import { lguestInit, type Guest, type GuestStats, type Lguest } from '@lguest/lg';
 import { findCore } from '@lguest/x86-cores';
+import { restoreInto, type RestoreImage } from './machine-state';
 import { UsageError, type GuestSpec, type HostSpec } from './options';
 
 /** One guest to run: what the user asked for, resolved to real files and streams. */
@@ -37,6 +38,8 @@ export interface GuestPlan {
   readonly disks?: readonly PreparedDisk[];
   /** Told how the guest ended, as soon as it has (the others may run on). */
   readonly onEnd?: (outcome: GuestOutcome) => void;
+  /** Continue this saved guest instead of booting the kernel (--restore, --incoming). */
+  readonly restore?: RestoreImage;
 }
 
 /** How one guest ended. */
@@ -86,6 +89,10 @@ export interface SessionOptions {
   readonly observe?: (host: Host, lg: Lguest, launchers: readonly Process[]) => void;
   /** Called with the host's clock (ns) once the host exists. */
   readonly clockReady?: (nowNs: () => number) => void;
+  /** A restored machine's clock: the host's carries on from here (ns), before anything runs. */
+  readonly resumeClockNs?: number;
+  /** Given each guest's run as it is created (the monitor drives it from there). */
+  readonly onGuestRun?: (run: GuestRun) => void;
 }
 
 /** Why a session was aborted, given as the AbortSignal's reason. */
@@ -129,11 +136,14 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     );
   }
   log(`host: ${options.hostMemoryMiB} MiB of RAM, CPU core ${spec.cpu}, ${spec.clock} clock`);
+  // Before lg loads, so its wall-clock epoch and every timer count from the saved clock.
+  if (options.resumeClockNs !== undefined) host.clock.resumeAt(options.resumeClockNs);
   options.clockReady?.(() => host.clock.now());
   try {
     const lg = lguestInit(host);
     if (typeof lg === 'number') throw new Error(`loading the lg module failed (error ${lg})`);
     const runs = options.guests.map((plan) => new GuestRun(host, lg, plan, log));
+    for (const r of runs) options.onGuestRun?.(r);
     options.observe?.(
       host,
       lg,
@@ -175,11 +185,11 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
 }
 
 /** One guest's launcher process, its console and what became of it. */
-class GuestRun {
+export class GuestRun {
   readonly proc: Process;
-  private readonly launcher: Launcher;
-  private readonly console: ConsoleDevice;
-  private readonly blocks: BlockDevice[] = [];
+  readonly launcher: Launcher;
+  readonly console: ConsoleDevice;
+  readonly blocks: BlockDevice[] = [];
   /** --net=user and --tunnet devices: their sockets and helpers close when the guest ends. */
   readonly networks: { close(): void; readonly peer: LauncherPeer }[] = [];
   private guest: Guest | null = null;
@@ -187,9 +197,9 @@ class GuestRun {
   private ended = false;
 
   constructor(
-    private readonly host: Host,
-    private readonly lg: Lguest,
-    private readonly plan: GuestPlan,
+    readonly host: Host,
+    readonly lg: Lguest,
+    readonly plan: GuestPlan,
     private readonly log: (line: string) => void,
   ) {
     const proc = host.createProcess(`lguest ${plan.name}`);
@@ -203,6 +213,7 @@ class GuestRun {
       initrd: plan.initrdPath === null ? undefined : grantGuestFile(host, plan.initrdPath, 'ro'),
       args: spec.cmdline,
       warn: (message) => log(`${plan.name}: ${message}`),
+      restore: plan.restore ? restoreInto(this, plan.restore) : undefined,
     });
     // Command-line devices come first, in command-line order, then the console.
     const disks = plan.disks ?? [];
@@ -306,6 +317,17 @@ class GuestRun {
     // The first output comes after LHREQ_INITIALIZE: remember lg's guest for its counters.
     this.guest ??= this.findGuest();
     this.plan.output.write(chunk);
+  }
+
+  /** lg's guest, once the launcher has created it (LHREQ_INITIALIZE). */
+  lgGuest(): Guest | null {
+    this.guest ??= this.findGuest();
+    return this.guest;
+  }
+
+  /** The run has ended (the launcher returned). */
+  get over(): boolean {
+    return this.ended;
   }
 
   private findGuest(): Guest | null {

@@ -50,6 +50,7 @@ export class Conversation {
     });
     child.stderr.on('data', (chunk: string) => {
       this.errText += chunk;
+      this.notify();
     });
     // Typing into a program that is gone is not the failure to report: its ending is.
     child.stdin.on('error', () => undefined);
@@ -122,6 +123,14 @@ export class Conversation {
     return this.until(`waiting for ${what}`, timeoutMs, () =>
       (typeof pattern === 'string' ? this.text.includes(pattern) : pattern.test(this.text)) ? true : undefined,
     ).then(() => undefined);
+  }
+
+  /** Waits until `pattern` is in what the program wrote to stderr (a pipe); returns the match. */
+  seenOnStderr(pattern: RegExp, what = `${pattern}`, timeoutMs = STEP_TIMEOUT_MS): Promise<string[]> {
+    return this.until(`waiting for ${what} on stderr`, timeoutMs, () => {
+      const m = pattern.exec(this.errText);
+      return m ? [...m] : undefined;
+    });
   }
 
   /** Waits for the shell's next prompt; returns what came before it (a command's output), and

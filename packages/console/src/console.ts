@@ -55,6 +55,12 @@ export interface ConsoleOptions {
   maxQueued?: number;
 }
 
+/** The console's state in a snapshot. */
+export interface ConsoleState {
+  readonly pending: Uint8Array;
+  readonly filled: number | null;
+}
+
 /** What one attempt to deliver input did. */
 export type InputDelivery = 'delivered' | 'nothing-queued' | 'buffer-busy' | 'not-bound';
 
@@ -148,6 +154,29 @@ export class Console {
     this.inputBytes += n;
     await guest.sendIrq(found.irq);
     return 'delivered';
+  }
+
+  /**
+   * The input path's state, for a snapshot: the bytes still queued for the guest, and the
+   * guest's buffer we filled last if it has not given it back yet.
+   */
+  saveState(): ConsoleState {
+    const pending = new Uint8Array(this.queued);
+    let at = 0;
+    for (const chunk of this.queue) {
+      pending.set(chunk, at);
+      at += chunk.length;
+    }
+    return { pending, filled: this.filled };
+  }
+
+  /** Puts saved state back (a restored guest), ahead of any input that came since. */
+  loadState(state: ConsoleState): void {
+    if (state.pending.length > 0) {
+      this.queue.unshift(state.pending.slice());
+      this.queued += state.pending.length;
+    }
+    this.filled = state.filled;
   }
 
   /** Stops listening to the input source (at guest exit, so Node can exit too). */

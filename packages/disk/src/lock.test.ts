@@ -32,6 +32,21 @@ describe('the disk lock', () => {
     await (await lockDisk(file, 'exclusive')).release();
   });
 
+  it('waits, when asked to, until the holder lets go (a guest migrating in)', async () => {
+    const held = await lockDisk(file, 'exclusive');
+    let got = false;
+    const waiting = lockDisk(file, 'exclusive', true).then((l) => {
+      got = true;
+      return l;
+    });
+    // Another lock, refused at once, proves the holder still holds it while the waiter waits.
+    await expect(lockDisk(file, 'shared')).rejects.toThrow('in use');
+    expect(got).toBe(false);
+    await held.release();
+    await (await waiting).release();
+    expect(got).toBe(true);
+  });
+
   it('says why when the file cannot be locked at all', async () => {
     await expect(lockDisk(path.join(dir, 'no', 'such'), 'shared')).rejects.toThrow(/cannot lock disk/);
   });

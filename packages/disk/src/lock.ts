@@ -51,13 +51,24 @@ export class DiskLock {
 
 /**
  * Locks the real file `path` (which must exist). Resolves to the lock, or rejects with a
- * DiskLockError saying the disk is in use (or why it could not be locked).
+ * DiskLockError saying the disk is in use (or why it could not be locked). With `wait`, a
+ * disk in use is waited for instead, until its holder lets go (a guest migrating here).
  */
-export function lockDisk(path: string, mode: LockMode): Promise<DiskLock> {
+export function lockDisk(path: string, mode: LockMode, wait = false): Promise<DiskLock> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'flock',
-      [mode === 'shared' ? '-s' : '-x', '-n', '-F', '-E', String(CONFLICT), path, 'sh', '-c', 'echo locked; exec cat'],
+      [
+        mode === 'shared' ? '-s' : '-x',
+        ...(wait ? [] : ['-n']),
+        '-F',
+        '-E',
+        String(CONFLICT),
+        path,
+        'sh',
+        '-c',
+        'echo locked; exec cat',
+      ],
       { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
     );
     let said = '';

@@ -72,8 +72,10 @@ export class PreparedDisk {
 /**
  * Checks and locks a disk before the guest starts: rejects with a DiskError (missing file, a
  * directory, no permission, a malformed qcow2, a disk in use) whose message says what to do.
+ * With `waitForLock`, a disk in use is waited for (the lguest migrating its guest here holds
+ * it until its guest has ended).
  */
-export async function prepareDisk(spec: DiskSpec): Promise<PreparedDisk> {
+export async function prepareDisk(spec: DiskSpec, waitForLock = false): Promise<PreparedDisk> {
   const { path, readOnly } = spec;
   checkFile(path, readOnly, 'disk');
   const format = isQcow2File(path) ? 'qcow2' : 'raw';
@@ -96,7 +98,7 @@ export async function prepareDisk(spec: DiskSpec): Promise<PreparedDisk> {
   const locks: DiskLock[] = [];
   try {
     for (let i = 0; i < chain.length; i++) {
-      locks.push(await lockDisk(chain[i], i === 0 && !readOnly ? 'exclusive' : 'shared'));
+      locks.push(await lockDisk(chain[i], i === 0 && !readOnly ? 'exclusive' : 'shared', waitForLock));
     }
   } catch (e) {
     await Promise.all(locks.map((l) => l.release()));

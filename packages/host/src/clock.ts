@@ -22,7 +22,7 @@ export class Clock {
   private virtualNs = 0;
   private retiredTotal = 0;
   private skippedNs = 0;
-  private readonly bootMs: number;
+  private bootMs: number;
 
   constructor(mode: ClockMode) {
     this.mode = mode;
@@ -49,6 +49,18 @@ export class Clock {
   retire(instructions: number): void {
     this.retiredTotal += instructions;
     if (this.mode === 'virtual') this.virtualNs += instructions * VIRTUAL_NS_PER_INSTRUCTION;
+  }
+
+  /**
+   * A machine restored from a snapshot carries on from the clock it was saved at: from now
+   * on now() continues from `ns` (virtual mode: the jump counts as idle time; host mode:
+   * wall time keeps passing from there). Never moves the clock back.
+   */
+  resumeAt(ns: number): void {
+    const now = this.now();
+    if (!(ns > now)) return;
+    if (this.mode === 'virtual') this.skipTo(ns);
+    else this.bootMs -= (ns - now) / 1e6;
   }
 
   /** Virtual mode: nothing can run until `ns`, so jump there. Ignored in host mode. */

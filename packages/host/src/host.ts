@@ -94,6 +94,16 @@ export class Host {
     this.fpuOwner = task;
   }
 
+  /**
+   * The x87 state of `task` as it would be saved at a context switch (null: it never used
+   * the FPU, or the core has none). For snapshots: a restored process gets it back in
+   * `task.fpu` before it first runs.
+   */
+  fpuState(task: Process): Int32Array | null {
+    if (task === this.fpuOwner && this.core.saveFpu) return this.core.saveFpu();
+    return task.fpu;
+  }
+
   // --- the machine ---
   readonly memory: ArrayBuffer;
   /** Physical memory as bytes, dwords (little-endian) and a DataView (for abi accessors). */

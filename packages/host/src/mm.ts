@@ -316,6 +316,40 @@ export class Mm {
     return table;
   }
 
+  // ------------------------------------------------------------------ what is in memory
+
+  /**
+   * The present pages of [start, end) (page aligned), lowest first, without faulting any in:
+   * `visit(addr, frame, dirty)`, where `dirty` is the PTE's dirty bit — set by every write
+   * through `resolve` and by every write fault since the page came in or since the last
+   * `clearDirty`. With `clearDirty` the bits are cleared as they are read (Linux's
+   * soft-dirty reset), so the next scan sees exactly what was written after this one.
+   */
+  scanPresent(
+    start: number,
+    end: number,
+    clearDirty: boolean,
+    visit: (addr: number, frame: number, dirty: boolean) => void,
+  ): void {
+    const ram32 = this.ctx.ram32;
+    let addr = start;
+    while (addr < end) {
+      const pde = readEntry(ram32, this.pgd, pgdIndex(addr));
+      const stop = Math.min(end, (pgdIndex(addr) + 1) * 0x400000);
+      if (pde & _PAGE_PRESENT) {
+        const pt = entryFrame(pde);
+        for (let a = addr; a < stop; a += PAGE_SIZE) {
+          const pte = readEntry(ram32, pt, pteIndex(a));
+          if ((pte & _PAGE_PRESENT) === 0) continue;
+          const dirty = (pte & _PAGE_DIRTY) !== 0;
+          if (clearDirty && dirty) writeEntry(ram32, pt, pteIndex(a), pte & ~_PAGE_DIRTY);
+          visit(a, entryFrame(pte), dirty);
+        }
+      }
+      addr = stop;
+    }
+  }
+
   // ------------------------------------------------------------------ teardown
 
   /** Unmap every page in [start, end) (page aligned), dropping the PTEs' references. */

@@ -101,6 +101,31 @@ export class Process implements SignalTarget {
   // ------------------------------------------------------------------ memory
 
   /**
+   * mincore plus /proc/PID/pagemap's soft-dirty bit: `visit(addr, dirty)` for each page of
+   * [start, end) that is in memory (a page never touched is not, and reads as zeroes).
+   * `dirty`: written since it came in or since the last clearSoftDirty. Faults nothing in.
+   */
+  residentPages(start: number, end: number, visit: (addr: number, dirty: boolean) => void): number {
+    if (this.exited) return -Errno.ESRCH;
+    if (start % PAGE_SIZE || end % PAGE_SIZE || !(start <= end && end <= TASK_SIZE)) return -Errno.EINVAL;
+    this.mm.scanPresent(start, end, false, (addr, _frame, dirty) => visit(addr, dirty));
+    return 0;
+  }
+
+  /**
+   * `echo 4 > /proc/PID/clear_refs` for [start, end): forget which pages were written, so
+   * residentPages reports as dirty only what is written from now on. (A module that maps
+   * these pages writable for a CPU of its own — lg's shadow page tables — must write-protect
+   * those mappings at the same moment, or writes through them go unseen.)
+   */
+  clearSoftDirty(start: number, end: number): number {
+    if (this.exited) return -Errno.ESRCH;
+    if (start % PAGE_SIZE || end % PAGE_SIZE || !(start <= end && end <= TASK_SIZE)) return -Errno.EINVAL;
+    this.mm.scanPresent(start, end, true, () => {});
+    return 0;
+  }
+
+  /**
    * mmap: map `length` bytes. `flags` is MAP_SHARED or MAP_PRIVATE, with MAP_ANONYMOUS
    * (fd ignored) and/or MAP_FIXED. Returns the address, or -EINVAL (bad flags, unaligned
    * address or offset, zero length), -EBADF, -EACCES (fd not readable, or not writable for

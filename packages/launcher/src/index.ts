@@ -7,6 +7,7 @@ export {
   MIN_GUEST_MEMORY_MIB,
   POWER_DOWN,
   type LauncherOptions,
+  type LauncherRestore,
   type LaunchResult,
 } from './launcher';
 export { Device, MAX_DEVICES, type DeviceSpec, type DmaOutput, type DmaSection } from './devices';

@@ -50,6 +50,19 @@ export interface LauncherOptions {
   readonly controlFile?: string;
   /** Where warnings go (a DMA to a key no device watches). Default: stderr. */
   readonly warn?: (message: string) => void;
+  /** Continue a saved guest instead of booting `kernel` (which is then not read). */
+  readonly restore?: LauncherRestore;
+}
+
+/**
+ * A saved guest to continue (a snapshot, or a live migration): the launcher maps guest
+ * memory and sets up its devices; `loadMemory` fills the memory (a migration's as its rounds
+ * arrive) and resolves to what LHREQ_INITIALIZE needs — the saved page directory, start and
+ * page offset; `initialized` puts lg's saved state back before the guest first runs.
+ */
+export interface LauncherRestore {
+  loadMemory(memory: GuestMemory): Promise<{ pgdir: number; start: number; pageOffset: number }>;
+  initialized(): void | Promise<void>;
 }
 
 /** How the launcher ended. */
@@ -73,6 +86,10 @@ export class Launcher {
   private running = false;
   private stopResult: LaunchResult | null = null;
   private waker: Promise<number> | null = null;
+  /** atQuiescentPoint requests waiting for the guest to be broken out. */
+  private pauses: { run: () => Promise<void>; cancel: () => void }[] = [];
+  /** Aborted by stop(): what holds the guest at a quiescent point lets go. */
+  private readonly stopping = new AbortController();
 
   constructor(proc: Process, options: LauncherOptions) {
     this.proc = proc;
@@ -198,9 +215,35 @@ export class Launcher {
     this.wake();
   }
 
+  /**
+   * Runs `fn` with the guest stopped where its whole state can be read and written: the
+   * launcher is out of read(), so the guest is between two trips through the switcher,
+   * every DMA it sent has been answered and every device's input delivered. The guest runs
+   * again once `fn` has settled (a monitor's `stop` keeps it there until `cont`; `stopping`
+   * aborts when stop() is called meanwhile, so a held guest can still be ended). Rejects if
+   * the guest is not running (not yet started, or ended).
+   */
+  atQuiescentPoint<T>(fn: (stopping: AbortSignal) => T | Promise<T>): Promise<T> {
+    if (!this.running) return Promise.reject(new Error('the guest is not running'));
+    return new Promise<T>((resolve, reject) => {
+      this.pauses.push({
+        run: async () => {
+          try {
+            resolve(await fn(this.stopping.signal));
+          } catch (e) {
+            reject(e as Error);
+          }
+        },
+        cancel: () => reject(new Error('the guest ended before it could be stopped')),
+      });
+      this.wake();
+    });
+  }
+
   /** End the run with this result (e.g. the console's three Ctrl-C). */
   stop(exitStatus: number, reason: string): void {
     this.stopResult ??= { exitStatus, reason };
+    this.stopping.abort();
     this.wake();
   }
 
@@ -216,6 +259,7 @@ export class Launcher {
     }
     const memory = this.memory;
     await memory.map();
+    if (this.options.restore) return this.setupRestore(this.options.restore);
     const kernel = await loadKernel(this.proc, memory, this.options.kernel);
     const initrdSize = this.options.initrd ? await loadInitrd(this.proc, memory, this.options.initrd) : 0;
     const needMiB = memoryNeededMiB(kernel.end, initrdSize);
@@ -231,15 +275,28 @@ export class Launcher {
     for (const dev of this.devices) memory.write(dev.desc, dev.descriptor());
     for (const dev of this.devices) await dev.spec.setup?.(dev, this);
 
+    await this.initialize(pgdir, kernel.start, kernel.pageOffset);
+  }
+
+  /** A saved guest: its devices set up, then its memory, then lg's state. */
+  private async setupRestore(restore: LauncherRestore): Promise<void> {
+    for (const dev of this.devices) await dev.spec.setup?.(dev, this);
+    const { pgdir, start, pageOffset } = await restore.loadMemory(this.memory);
+    await this.initialize(pgdir, start, pageOffset);
+    await restore.initialized();
+  }
+
+  /** Opens the control file and creates the guest with LHREQ_INITIALIZE. */
+  private async initialize(pgdir: number, start: number, pageOffset: number): Promise<void> {
     const path = this.options.controlFile ?? '/dev/lguest';
     const fd = await this.proc.open(path, O_RDWR);
     if (fd < 0) throw new LauncherExit(1, `Opening ${path}: ${errnoName(fd)} (is the lg module loaded?)`);
     this.fd = fd;
-    const r = await this.lhreq(LHREQ_INITIALIZE, memory.top / PAGE_SIZE, pgdir, kernel.start, kernel.pageOffset);
+    const r = await this.lhreq(LHREQ_INITIALIZE, this.memory.top / PAGE_SIZE, pgdir, start, pageOffset);
     if (r < 0) throw new LauncherExit(1, `Initializing the guest: ${errnoName(r)}`);
     this.running = true;
     // Input that came while we were setting up.
-    if (this.stopResult || this.devices.some((d) => d.inputPending)) this.wake();
+    if (this.stopResult || this.pauses.length > 0 || this.devices.some((d) => d.inputPending)) this.wake();
   }
 
   // ------------------------------------------------------------------ the run loop
@@ -259,6 +316,7 @@ export class Launcher {
         return { exitStatus: reason === POWER_DOWN ? 0 : 1, reason };
       } else if (n === -Errno.EAGAIN) {
         await this.serviceInput();
+        await this.runPauses();
         await this.lhreq(LHREQ_BREAK, 0);
       } else if (n !== -Errno.EINTR) {
         return { exitStatus: 1, reason: `Running guest failed: ${errnoName(n)}` };
@@ -310,6 +368,13 @@ export class Launcher {
     }
   }
 
+  /** The guest is stopped: run what waited for a quiescent point, one after another. */
+  private async runPauses(): Promise<void> {
+    while (this.pauses.length > 0) {
+      await this.pauses.shift()!.run();
+    }
+  }
+
   /** The Waker: LHREQ_BREAK(1), pending until the main loop writes LHREQ_BREAK(0). */
   private wake(): void {
     if (!this.running || this.waker) return;
@@ -317,7 +382,9 @@ export class Launcher {
     void this.waker.then((r) => {
       this.waker = null;
       // More input came while that break was being serviced: break again.
-      if (r >= 0 && this.running && (this.stopResult || this.devices.some((d) => d.inputPending && !d.inputClosed))) {
+      const wanted =
+        this.stopResult || this.pauses.length > 0 || this.devices.some((d) => d.inputPending && !d.inputClosed);
+      if (r >= 0 && this.running && wanted) {
         this.wake();
       }
     });
@@ -325,6 +392,7 @@ export class Launcher {
 
   private async shutdown(): Promise<void> {
     this.running = false;
+    for (const pause of this.pauses.splice(0)) pause.cancel();
     if (this.fd < 0) return;
     if (this.waker) {
       await this.lhreq(LHREQ_BREAK, 0);

@@ -57,15 +57,7 @@ export class Lguest implements LguestGlobals {
   constructor(host: Host, switcher: Switcher) {
     this.host = host;
     this.switcher = switcher;
-    if (host.clock.mode === 'virtual') {
-      this.epoch = { sec: 0, nsec: 0 };
-    } else {
-      // Now, minus the time since the host booted, in whole milliseconds and nanoseconds.
-      const sinceBoot = host.clock.now();
-      const ms = Date.now() - Math.floor(sinceBoot / 1e6);
-      this.epoch = { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 - (sinceBoot % 1e6) };
-      if (this.epoch.nsec < 0) this.epoch = { sec: this.epoch.sec - 1, nsec: this.epoch.nsec + 1e9 };
-    }
+    this.epoch = wallClockEpoch(host);
   }
 
   /** The live guests. */
@@ -82,6 +74,19 @@ export class Lguest implements LguestGlobals {
     loaded.delete(this.host);
     return 0;
   }
+}
+
+/**
+ * Wall-clock time at host clock 0, taken now: real on the host clock, 0 on the virtual clock
+ * (so runs repeat). A restored guest takes it again after its host's clock was moved on.
+ */
+export function wallClockEpoch(host: Host): WallClock {
+  if (host.clock.mode === 'virtual') return { sec: 0, nsec: 0 };
+  // Now, minus the time since the host booted, in whole milliseconds and nanoseconds.
+  const sinceBoot = host.clock.now();
+  const ms = Date.now() - Math.floor(sinceBoot / 1e6);
+  const epoch = { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 - (sinceBoot % 1e6) };
+  return epoch.nsec < 0 ? { sec: epoch.sec - 1, nsec: epoch.nsec + 1e9 } : epoch;
 }
 
 const loaded = new WeakMap<Host, Lguest>();
