@@ -104,12 +104,15 @@ async function play(
       input: inputs[i],
       output: {
         write: (c: Uint8Array) => {
-          consoles[i] += Buffer.from(c).toString();
+          // Linux's console writes CR LF; the steps match lines by LF alone.
+          consoles[i] += Buffer.from(c).toString().replace(/\r/g, '');
           advance();
         },
       },
     })),
   });
+  // On a failure, the consoles say where it stopped.
+  if (next < steps.length) console.log(`stopped before step ${next}:\n${consoles.join('\n=====\n')}`);
   return { outcome, consoles, done: next };
 }
 
@@ -153,7 +156,6 @@ describe('our guests on one --sharenet', () => {
       ],
     );
     const [a, b] = consoles;
-    if (process.env.GNET_DEBUG) console.log(a, "\n=====\n", b);
     expect(done).toBe(23);
     expect(a).toContain('lgnet: eth0: 02:00:');
     expect(a).toContain('inet addr:10.1.0.1  Bcast:10.1.0.255  Mask:255.255.255.0');
@@ -262,7 +264,7 @@ maybe('our guest and the real Linux guest on one --sharenet, and our programs in
       [
         '/bin/ifconfig eth0',
         '/bin/ping -c 2 10.1.0.1',
-        'sleep 2',
+        'sleep 3',
         'echo "request from linux" | /bin/nc 10.1.0.1 7000',
         '/bin/httpd 8080 1',
         'poweroff',
