@@ -112,7 +112,7 @@ async function play(
     })),
   });
   // On a failure, the consoles say where it stopped.
-  if (next < steps.length) console.log(`stopped before step ${next}:\n${consoles.join('\n=====\n')}`);
+  if (next < steps.length || process.env.LGUEST_TEST_CONSOLES) console.log(`stopped before step ${next}:\n${consoles.join('\n=====\n')}`);
   return { outcome, consoles, done: next };
 }
 
@@ -300,4 +300,36 @@ maybe('our guest and the real Linux guest on one --sharenet, and our programs in
     expect(linux).toContain('httpd: visit 1 from 10.1.0.1');
     expect(outcome.guests.map((g) => g.poweredOff)).toEqual([true, true]);
   }, 300_000);
+});
+
+describe('our guest attacked with malformed frames on its --sharenet', () => {
+  const ATTACK = join(GUEST_BUILD, 'attack-net-frames.elf');
+
+  it('drops zero-length, oversized and junk frames, counts them, and still talks to its neighbour', async () => {
+    const net = `--sharenet=attacked-ours-${process.pid}`;
+    const { outcome, consoles, done } = await play(
+      60,
+      [oursArgs([net], '10.1.0.1'), oursArgs([net], '10.1.0.2'), [net, '32', ATTACK]],
+      [
+        { guest: 2, when: 'attack: flood sent' },
+        at(0, 'cat /proc/net'),
+        at(0, 'ping -c 2 10.1.0.2'),
+        { guest: 0, when: '2 packets transmitted, 2 received' },
+        at(0, 'poweroff'),
+        at(1, 'poweroff'),
+      ],
+    );
+    const [a, , attacker] = consoles;
+    expect(done).toBe(6);
+    expect(attacker).toContain('attack: a 3000-byte frame');
+    expect(outcome.guests[2].reason).toBe('bad DMA entry: 64@0xf0000000');
+    // The junk (broadcast frames of 0xff: no protocol we speak) was counted and dropped.
+    const received = /frames: (\d+) received/.exec(a);
+    const dropped = /dropped: (\d+) bad ethernet\/arp/.exec(a);
+    expect(received && dropped).toBeTruthy();
+    expect(Number(dropped![1])).toBeGreaterThan(0);
+    expect(dropped![1]).toBe(received![1]);
+    expect(a).not.toContain('Kernel panic');
+    expect(outcome.guests.slice(0, 2).map((g) => g.poweredOff)).toEqual([true, true]);
+  }, 180_000);
 });
