@@ -37,7 +37,14 @@ function oursArgs(devices: string[], ip: string, gw = '10.1.0.254'): string[] {
 }
 
 function linuxArgs(devices: string[], initrd: string, ip: string): string[] {
-  return [...devices, `--initrd=${initrd}`, '64', LINUX.bzImage, 'console=hvc0', `ip=${ip}::10.1.0.254:255.255.255.0::eth0:off`];
+  return [
+    ...devices,
+    `--initrd=${initrd}`,
+    '64',
+    LINUX.bzImage,
+    'console=hvc0',
+    `ip=${ip}::10.1.0.254:255.255.255.0::eth0:off`,
+  ];
 }
 
 /**
@@ -112,7 +119,8 @@ async function play(
     })),
   });
   // On a failure, the consoles say where it stopped.
-  if (next < steps.length || process.env.LGUEST_TEST_CONSOLES) console.log(`stopped before step ${next}:\n${consoles.join('\n=====\n')}`);
+  if (next < steps.length || process.env.LGUEST_TEST_CONSOLES)
+    console.log(`stopped before step ${next}:\n${consoles.join('\n=====\n')}`);
   return { outcome, consoles, done: next };
 }
 
@@ -121,13 +129,16 @@ const PROMPT = /(^|\n)# $/;
 const at = (g: number, line: string): Step => ({ guest: g, when: PROMPT, type: `${line}\n` });
 
 describe('our guests on one --sharenet', () => {
-  it('ping each other and run nc both ways: a TCP request and its answer typed at each end', async () => {
+  it('one configured by ifconfig, they ping each other and run nc both ways: a TCP request and its answer typed at each end', async () => {
     const net = `--sharenet=ours-${process.pid}`;
     const { outcome, consoles, done } = await play(
       120,
-      [oursArgs([net], '10.1.0.1'), oursArgs([net], '10.1.0.2')],
+      // a gets its address from the kernel's ip=, b from ifconfig once it is up.
+      [oursArgs([net], '10.1.0.1'), [net, '32', GUEST]],
       [
         at(0, 'ifconfig'),
+        at(1, 'ifconfig eth0 10.1.0.2 netmask 255.255.255.0'),
+        at(1, 'ifconfig eth0'),
         at(1, 'ping -c 3 10.1.0.1'),
         { guest: 1, when: '3 packets transmitted, 3 received' },
         at(0, 'ping -c 2 10.1.0.2'),
@@ -156,9 +167,13 @@ describe('our guests on one --sharenet', () => {
       ],
     );
     const [a, b] = consoles;
-    expect(done).toBe(23);
+    expect(done).toBe(25);
     expect(a).toContain('lgnet: eth0: 02:00:');
     expect(a).toContain('inet addr:10.1.0.1  Bcast:10.1.0.255  Mask:255.255.255.0');
+    expect(b).toContain('net: eth0: no address (ip=ADDR on the command line, or ifconfig)');
+    expect(b).toContain(
+      '# ifconfig eth0\neth0      Link encap:Ethernet  HWaddr 02:00:01:00:00:00\n          inet addr:10.1.0.2  Bcast:10.1.0.255  Mask:255.255.255.0\n          UP BROADCAST RUNNING\n',
+    );
     expect(b).toMatch(/64 bytes from 10\.1\.0\.1: icmp_seq=1 ttl=64 time=\d+\.\d{3} ms/);
     expect(b).toMatch(/icmp_seq=3 ttl=64/);
     expect(a).toContain('nc: connection from 10.1.0.2:');

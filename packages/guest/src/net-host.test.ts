@@ -106,7 +106,15 @@ function pseudo(src: number[], dst: number[], proto: number, seg: Buffer): numbe
   return checksum(Buffer.concat([p, seg]));
 }
 
-function tcp(sport: number, dport: number, seq: number, ack: number, flags: number, data = Buffer.alloc(0), good = true): Buffer {
+function tcp(
+  sport: number,
+  dport: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  data = Buffer.alloc(0),
+  good = true,
+): Buffer {
   const t = Buffer.alloc(20);
   t.writeUInt16BE(sport, 0);
   t.writeUInt16BE(dport, 2);
@@ -245,7 +253,10 @@ describe('the guest IPv4 stack, fed frames on this machine', () => {
   });
 
   it('skips L4 checksums on a NOCSUM network (Linux peers leave them empty there)', () => {
-    const { tx } = net([rx(ether(0x0806, arpFrom())), rx(ipv4(6, tcp(40000, 81, 1, 0, 0x02, Buffer.alloc(0), false)))], 1);
+    const { tx } = net(
+      [rx(ether(0x0806, arpFrom())), rx(ipv4(6, tcp(40000, 81, 1, 0, 0x02, Buffer.alloc(0), false)))],
+      1,
+    );
     expect(tx.filter((f) => f[23] === 6)).toHaveLength(1);
   });
 
@@ -278,12 +289,7 @@ describe('the guest IPv4 stack, fed frames on this machine', () => {
     const iss = segs[0].readUInt32BE(4);
     expect(segs[1].readUInt32BE(4)).toBe(iss);
     // Finish the handshake and send data: it is acknowledged, and the window shrinks by it.
-    const r = net([
-      'listen 80',
-      rx(ether(0x0806, arpFrom())),
-      rx(ipv4(6, tcp(40001, 80, 5000, 0, 0x02))),
-      'tick 1',
-    ]);
+    const r = net(['listen 80', rx(ether(0x0806, arpFrom())), rx(ipv4(6, tcp(40001, 80, 5000, 0, 0x02))), 'tick 1']);
     const synAck = r.tx.filter((f) => f[23] === 6).map((f) => parseSent(f).l4)[0];
     const ours = synAck.readUInt32BE(4);
     const data = Buffer.from('GET / HTTP/1.0\r\n\r\n');
@@ -316,7 +322,8 @@ describe('the guest IPv4 stack, fed frames on this machine', () => {
       ether(0x0806, arpFrom()),
     ];
     const lines = ['listen 80'];
-    for (let i = 0; i < 1000; i++) lines.push(rx(Buffer.from(Array.from({ length: rand() % 1600 }, () => rand() & 255))));
+    for (let i = 0; i < 1000; i++)
+      lines.push(rx(Buffer.from(Array.from({ length: rand() % 1600 }, () => rand() & 255))));
     for (let i = 0; i < 1000; i++) {
       const f = Buffer.from(good[i % good.length]);
       for (let k = rand() % 4; k >= 0; k--) f[14 + (rand() % (f.length - 14))] = rand() & 255;
