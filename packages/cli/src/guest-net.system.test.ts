@@ -5,6 +5,7 @@
 // the shell sessions are typed when the console shows what the step waits for, never on a
 // timer.
 
+import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
@@ -207,7 +208,7 @@ function getPage(port: number): Promise<{ status: number; body: string }> {
 }
 
 describe('our guest behind --net=user', () => {
-  it('serves its httpd page to the host through hostfwd (the counter counts), and its nc reaches a host server', async () => {
+  it('serves its httpd page to the host through hostfwd (the counter counts), and its nc reaches host servers over TCP and UDP', async () => {
     const fwd = await freePort();
     // The host's server: it greets, and records what the guest says.
     let heard = '';
@@ -220,6 +221,11 @@ describe('our guest behind --net=user', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
+    // And a UDP server that answers each datagram.
+    const udp = createSocket('udp4');
+    udp.on('message', (m, r) => udp.send(`udp says: ${m.toString()}`, r.port, r.address));
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const udpPort = udp.address().port;
     const pages: { status: number; body: string }[] = [];
     try {
       const { outcome, consoles, done } = await play(
@@ -244,10 +250,13 @@ describe('our guest behind --net=user', () => {
           { guest: 0, when: 'nc: connection closed' },
           at(0, 'ping -c 2 10.0.2.2'),
           { guest: 0, when: '2 packets transmitted, 2 received' },
+          at(0, `nc -u 10.0.2.2 ${udpPort}`),
+          { guest: 0, when: `nc -u 10.0.2.2 ${udpPort}\n`, type: 'hi over udp\n' },
+          { guest: 0, when: 'udp says: hi over udp\n', type: '\x04' },
           at(0, 'poweroff'),
         ],
       );
-      expect(done).toBe(11);
+      expect(done).toBe(14);
       expect(pages.map((p) => p.status)).toEqual([200, 200]);
       expect(pages[0].body).toContain('<h1>hello from the lguest.ts guest</h1>');
       expect(pages[0].body).toContain('<p>visit 1</p>');
@@ -257,6 +266,7 @@ describe('our guest behind --net=user', () => {
       expect(outcome.guests[0].poweredOff).toBe(true);
     } finally {
       server.close();
+      udp.close();
     }
   }, 300_000);
 });

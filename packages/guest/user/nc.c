@@ -1,5 +1,7 @@
 /*
- * nc HOST PORT, nc -l PORT: a TCP connection between the terminal and a peer. It connects
+ * nc HOST PORT, nc -l PORT: a TCP connection between the terminal and a peer.
+ * nc -u HOST PORT: UDP instead: each line of standard input goes as a datagram, and the
+ * answers that come within a second are printed. It connects
  * (or listens and accepts one caller), then a child copies standard input to the socket —
  * at end of input it shuts the sending side — while the parent copies the socket to
  * standard output; when the peer closes, the parent ends the child and exits. Status lines
@@ -9,7 +11,7 @@
 
 static void usage(void)
 {
-	say(2, "usage: nc HOST PORT | nc -l PORT\n");
+	say(2, "usage: nc HOST PORT | nc -l PORT | nc -u HOST PORT\n");
 	exit(2);
 }
 
@@ -21,6 +23,38 @@ static long port_arg(const char *s)
 	return p;
 }
 
+/* nc -u: a datagram per line, and what comes back within a second. */
+static int udp_client(const char *host, const char *port)
+{
+	struct sockaddr_in sa;
+	struct timeval timeout = { 1, 0 };
+	static char line[1024], reply[1500];
+	unsigned int addr;
+	long n, r;
+	int fd;
+
+	if (parse_ip(host, &addr)) {
+		say(2, "nc: %s: not an address (dotted, like 10.0.2.2)\n", host);
+		return 2;
+	}
+	make_addr(&sa, addr, (unsigned short)port_arg(port));
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || (r = connect(fd, &sa)) < 0) {
+		say(2, "nc: %s\n", errstr(fd < 0 ? fd : r));
+		return 1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	while ((n = read(0, line, sizeof(line))) > 0) {
+		if ((r = sendto(fd, line, (size_t)n, 0, NULL)) < 0) {
+			say(2, "nc: send: %s\n", errstr(r));
+			return 1;
+		}
+		while ((r = recvfrom(fd, reply, sizeof(reply), 0, NULL)) >= 0)
+			write_all(1, reply, (size_t)r);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa;
@@ -28,6 +62,8 @@ int main(int argc, char **argv)
 	static char buf[1024];
 	long n;
 
+	if (argc == 4 && strcmp(argv[1], "-u") == 0)
+		return udp_client(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "-l") == 0) {
 		int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
 		if (l < 0) {
