@@ -40,6 +40,7 @@ const TEST_ALLOWED = {
 const BUILD_ALLOWED = {
   guest: ['abi', 'console', 'disk', 'net'],
   lg: ['abi'], // the switcher's generated headers
+  net: ['abi'], // lgnet starts at abi's crt0 for static i386 programs, as the guest's programs do
 };
 
 const root = new URL('..', import.meta.url).pathname;

@@ -32,9 +32,16 @@ export function newcCpio(entries: readonly Entry[]): Buffer {
 
 /**
  * Writes `file`: an initramfs whose /init is `script` (run by klibc's sh), with klibc's
- * tools in /bin, its library in /lib and lgnet (at `lgnet` on this machine) in /bin.
+ * tools in /bin, its library in /lib, lgnet (at `lgnet` on this machine) in /bin, and any
+ * `extra` programs (a path in the archive, a file on this machine).
  */
-export function writeInitramfs(file: string, klibc: string, script: string, lgnet = lgnetPath()): void {
+export function writeInitramfs(
+  file: string,
+  klibc: string,
+  script: string,
+  lgnet = lgnetPath(),
+  extra: readonly { name: string; path: string }[] = [],
+): void {
   const dir = (name: string): Entry => ({ name, mode: 0o40755, data: new Uint8Array(0) });
   const exe = (name: string, path: string): Entry => ({ name, mode: 0o100755, data: readFileSync(path) });
   const entries: Entry[] = [dir('bin'), dir('lib'), dir('dev'), dir('proc')];
@@ -42,6 +49,7 @@ export function writeInitramfs(file: string, klibc: string, script: string, lgne
     entries.push(exe(`bin/${tool}`, join(klibc, 'bin', tool)));
   for (const lib of readdirSync(join(klibc, 'lib'))) entries.push(exe(`lib/${lib}`, join(klibc, 'lib', lib)));
   entries.push(exe('bin/lgnet', lgnet));
+  for (const e of extra) entries.push(exe(e.name, e.path));
   entries.push({ name: 'init', mode: 0o100755, data: Buffer.from(`#!/bin/sh\n${script}`) });
   writeFileSync(file, newcCpio(entries));
 }

@@ -43,3 +43,27 @@ syscheck_elf_end:
 fpu_elf_start:
 	.incbin "user-fpu.elf"
 fpu_elf_end:
+
+	.align 16
+	.globl ping_elf_start, ping_elf_end
+ping_elf_start:
+	.incbin "user-ping.elf"
+ping_elf_end:
+
+	.align 16
+	.globl ifconfig_elf_start, ifconfig_elf_end
+ifconfig_elf_start:
+	.incbin "user-ifconfig.elf"
+ifconfig_elf_end:
+
+	.align 16
+	.globl httpd_elf_start, httpd_elf_end
+httpd_elf_start:
+	.incbin "user-httpd.elf"
+httpd_elf_end:
+
+	.align 16
+	.globl nc_elf_start, nc_elf_end
+nc_elf_start:
+	.incbin "user-nc.elf"
+nc_elf_end:

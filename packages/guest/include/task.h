@@ -51,6 +51,7 @@ struct file {
 	u32 ino;
 	int flags;
 	int is_dir;
+	struct socket *sock; /* a socket (kernel/net.c): one reference per open file */
 };
 
 /* A signal's disposition (struct sigaction of Linux i386's sigaction, call 67). */
@@ -112,7 +113,9 @@ extern const char fault_program_start[], fault_program_end[];
 extern const char spin_program_start[], spin_program_end[];
 extern const char sh_elf_start[], sh_elf_end[], greet_elf_start[], greet_elf_end[], upper_elf_start[],
 	upper_elf_end[], init_elf_start[], init_elf_end[], hog_elf_start[], hog_elf_end[],
-	syscheck_elf_start[], syscheck_elf_end[], fpu_elf_start[], fpu_elf_end[];
+	syscheck_elf_start[], syscheck_elf_end[], fpu_elf_start[], fpu_elf_end[], ping_elf_start[],
+	ping_elf_end[], ifconfig_elf_start[], ifconfig_elf_end[], httpd_elf_start[], httpd_elf_end[], nc_elf_start[],
+	nc_elf_end[];
 /* The name of program i in /bin, or NULL past the last. */
 const char *user_program_name(unsigned int i);
 

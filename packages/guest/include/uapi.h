@@ -36,6 +36,7 @@
 #define SYS_reboot 88
 #define SYS_truncate 92
 #define SYS_ftruncate 93
+#define SYS_gettimeofday 78
 #define SYS_statfs 99
 #define SYS_fstatfs 100
 #define SYS_stat 106
@@ -43,6 +44,7 @@
 #define SYS_fstat 108
 #define SYS_fsync 118
 #define SYS_sigreturn 119
+#define SYS_socketcall 102
 #define SYS_uname 122
 #define SYS_getpgid 132
 #define SYS_getdents 141
@@ -77,10 +79,33 @@
 #define ESPIPE 29
 #define EROFS 30
 #define EMLINK 31
+#define EPIPE 32
 #define ENAMETOOLONG 36
 #define ENOSYS 38
 #define ENOTEMPTY 39
 #define ELOOP 40
+#define ENOTSOCK 88
+#define EDESTADDRREQ 89
+#define EMSGSIZE 90
+#define EPROTOTYPE 91
+#define ENOPROTOOPT 92
+#define EPROTONOSUPPORT 93
+#define EOPNOTSUPP 95
+#define EAFNOSUPPORT 97
+#define EADDRINUSE 98
+#define EADDRNOTAVAIL 99
+#define ENETDOWN 100
+#define ENETUNREACH 101
+#define ECONNABORTED 103
+#define ECONNRESET 104
+#define ENOBUFS 105
+#define EISCONN 106
+#define ENOTCONN 107
+#define ETIMEDOUT 110
+#define ECONNREFUSED 111
+#define EHOSTUNREACH 113
+#define EALREADY 114
+#define EINPROGRESS 115
 #define EUCLEAN 117
 
 #define SIGHUP 1
@@ -131,6 +156,64 @@
 #define S_IFREG 0100000
 #define S_IFLNK 0120000
 #define MS_RDONLY 1
+
+/* socketcall(call, args): args points at the call's arguments, one 32-bit word each. */
+#define SOCKOP_socket 1
+#define SOCKOP_bind 2
+#define SOCKOP_connect 3
+#define SOCKOP_listen 4
+#define SOCKOP_accept 5
+#define SOCKOP_getsockname 6
+#define SOCKOP_getpeername 7
+#define SOCKOP_send 9
+#define SOCKOP_recv 10
+#define SOCKOP_sendto 11
+#define SOCKOP_recvfrom 12
+#define SOCKOP_shutdown 13
+#define SOCKOP_setsockopt 14
+#define SOCKOP_getsockopt 15
+
+/* Sockets: the one address family, the types, the protocols, the options, shutdown's how.
+ * struct sockaddr_in is 16 bytes: u16 family, u16 port and u32 address in network order,
+ * 8 zero bytes. */
+#define AF_INET 2
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define IPPROTO_IP 0
+#define IPPROTO_ICMP 1
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define SOL_SOCKET 1
+#define SO_REUSEADDR 2
+#define SO_TYPE 3
+#define SO_ERROR 4
+#define SO_BROADCAST 6
+#define SO_RCVTIMEO 20
+#define SO_SNDTIMEO 21
+#define SHUT_RD 0
+#define SHUT_WR 1
+#define SHUT_RDWR 2
+#define INADDR_ANY 0UL
+#define MSG_PEEK 2
+#define MSG_DONTWAIT 0x40
+
+/* The interface ioctls on a socket (struct ifreq: a 16-byte name, then a struct sockaddr
+ * or a short of flags, 32 bytes in all), and the flags. */
+#define SIOCGIFFLAGS 0x8913
+#define SIOCSIFFLAGS 0x8914
+#define SIOCGIFADDR 0x8915
+#define SIOCSIFADDR 0x8916
+#define SIOCGIFNETMASK 0x891b
+#define SIOCSIFNETMASK 0x891c
+#define SIOCGIFHWADDR 0x8927
+#define IFNAMSIZ 16
+#define IFF_UP 0x1
+#define IFF_BROADCAST 0x2
+#define IFF_RUNNING 0x40
+#define IFF_PROMISC 0x100
+#define IFF_MULTICAST 0x1000
+#define ARPHRD_ETHER 1
 
 /* reboot(magic1, magic2, cmd): only power-off (lguest has no reboot). */
 #define REBOOT_MAGIC1 0xfee1deadU

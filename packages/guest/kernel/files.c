@@ -13,6 +13,7 @@
  */
 #include <irq.h>
 #include <lguest_hcall.h>
+#include <net.h>
 #include <mm.h>
 #include <task.h>
 #include <vfs.h>
@@ -33,6 +34,10 @@ static const struct program {
 	{ "hog", hog_elf_start, hog_elf_end, 1 },
 	{ "syscheck", syscheck_elf_start, syscheck_elf_end, 1 },
 	{ "fpu", fpu_elf_start, fpu_elf_end, 1 },
+	{ "ping", ping_elf_start, ping_elf_end, 1 },
+	{ "ifconfig", ifconfig_elf_start, ifconfig_elf_end, 1 },
+	{ "httpd", httpd_elf_start, httpd_elf_end, 1 },
+	{ "nc", nc_elf_start, nc_elf_end, 1 },
 };
 
 const char *user_program_name(unsigned int i)
@@ -222,7 +227,7 @@ static void list_bin(void)
 
 static void list_proc(void)
 {
-	cprintf("uptime\nmeminfo\nps\nkmsg\nlguest\nmounts\ndisks\n");
+	cprintf("uptime\nmeminfo\nps\nkmsg\nlguest\nmounts\ndisks\nnet\n");
 }
 
 /* The disks, one a line: the name (for mount), the size, and whether it may be written. */
@@ -318,7 +323,7 @@ static const struct {
 	{ "/", list_root },	      { "/bin", list_bin },	      { "/proc", list_proc },
 	{ "/proc/uptime", cmd_uptime }, { "/proc/meminfo", cmd_free }, { "/proc/ps", cmd_ps },
 	{ "/proc/lguest", report_lguest }, { "/dev", list_dev }, { "/proc/mounts", vfs_report_mounts },
-	{ "/proc/disks", cmd_disks },
+	{ "/proc/disks", cmd_disks },    { "/proc/net", net_proc },
 };
 
 int builtin_is_dir(const char *path)

@@ -10,6 +10,7 @@
  */
 #include <irq.h>
 #include <task.h>
+#include <net.h>
 
 static irq_handler_t irq_handlers[NR_IRQS];
 volatile unsigned long jiffies;
@@ -43,6 +44,7 @@ static void timer_interrupt(unsigned int irq, struct trapframe *tf)
 	(void)tf;
 	jiffies++;
 	sched_tick();
+	net_tick();
 	if (jiffies <= loud_ticks)
 		printk("timer: tick %u\n", (unsigned int)jiffies);
 	if (!(clockevent->features & CLOCK_EVT_FEAT_PERIODIC))

@@ -14,6 +14,8 @@
 #include <task.h>
 #include <tty.h>
 #include <vfs.h>
+#include <net.h>
+#include <lguest_hcall.h>
 
 /* The kernel address of user address va in the current task, if ring 3 could read it (or
  * write it, with write); demand-fills a stack or heap page the way a fault would. */
@@ -181,11 +183,39 @@ static long sys_setpgid(int pid, int pgid)
 	return 0;
 }
 
-/* The terminal's two requests we know: get and set its foreground process group. */
+struct socket *file_socket(struct task *t, u32 fd)
+{
+	return fd < MAX_FDS && t->files[fd].open ? t->files[fd].sock : NULL;
+}
+
+/* gettimeofday(tv, tz): under lguest the host's clock in lguest_data (to the nanosecond, as
+ * the host last wrote it), natively the tick. No time zone: tz is left alone. */
+static long sys_gettimeofday(unsigned long utv)
+{
+	u32 tv[2];
+
+	if (!utv)
+		return 0;
+	if (strcmp(pv_ops.name, "lguest") == 0) {
+		tv[0] = (u32)lguest_data.time.tv_sec;
+		tv[1] = (u32)lguest_data.time.tv_nsec / 1000;
+	} else {
+		unsigned long j = jiffies;
+		tv[0] = j / HZ;
+		tv[1] = (j % HZ) * (1000000 / HZ);
+	}
+	return copy_to_user(utv, tv, sizeof(tv)) ? -EFAULT : 0;
+}
+
+/* The terminal's two requests we know (get and set its foreground process group), and a
+ * socket's interface requests (net.c). */
 static long sys_ioctl(u32 fd, u32 request, unsigned long arg)
 {
 	int pgid;
+	struct socket *s = file_socket(current, fd);
 
+	if (s)
+		return sock_ioctl(s, request, arg);
 	if (fd != 0 && fd != 1 && fd != 2)
 		return fd < MAX_FDS && current->files[fd].open ? -ENOTTY : -EBADF;
 	switch (request) {
@@ -339,6 +369,12 @@ void do_syscall(struct trapframe *tf)
 		break;
 	case SYS_uname:
 		ret = sys_uname(tf->ebx);
+		break;
+	case SYS_socketcall:
+		ret = sys_socketcall((int)tf->ebx, tf->ecx);
+		break;
+	case SYS_gettimeofday:
+		ret = sys_gettimeofday(tf->ebx);
 		break;
 	case SYS_nanosleep:
 		ret = sys_nanosleep(tf->ebx);

@@ -21,6 +21,7 @@
  */
 #include <irq.h>
 #include <task.h>
+#include <net.h>
 #include <tty.h>
 
 struct task tasks[MAX_TASKS];
@@ -344,6 +345,8 @@ long do_fork(struct trapframe *tf)
 	for (int fd = 0; fd < MAX_FDS; fd++) {
 		struct file *f = &current->files[fd];
 		child->files[fd] = *f;
+		if (f->open && f->sock)
+			sock_get(f->sock);
 		if (f->open && f->page) {
 			child->files[fd].page = try_alloc_page();
 			if (!child->files[fd].page) {

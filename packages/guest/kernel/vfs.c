@@ -13,6 +13,7 @@
 #include <irq.h>
 #include <lguest_hcall.h>
 #include <vfs.h>
+#include <net.h>
 
 static struct mount mounts[MAX_MOUNTS];
 static int fs_busy;
@@ -203,6 +204,12 @@ void file_close(struct file *f)
 	struct mount *m = f->mnt;
 	u32 ino = f->ino;
 
+	if (f->open && f->sock) {
+		struct socket *s = f->sock;
+		memset(f, 0, sizeof(*f));
+		sock_put(s);
+		return;
+	}
 	if (f->open && f->page)
 		free_page(f->page);
 	memset(f, 0, sizeof(*f));
@@ -236,6 +243,8 @@ long sys_read(struct task *t, u32 fd, unsigned long buf, unsigned long len)
 
 	if (!f)
 		return -EBADF;
+	if (f->sock)
+		return sock_read(f->sock, buf, len);
 	if (!f->mnt) {
 		unsigned long left = f->pos < f->len ? f->len - f->pos : 0;
 		if (len > left)
@@ -289,6 +298,8 @@ long sys_write(struct task *t, u32 fd, unsigned long buf, unsigned long len)
 		}
 		return done;
 	}
+	if ((f = get_file(t, fd)) && f->sock)
+		return sock_write(f->sock, buf, len);
 	if (!(f = get_file(t, fd)) || !f->mnt || (f->flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
 	fs_lock();
@@ -328,6 +339,8 @@ long sys_dup2(struct task *t, u32 oldfd, u32 newfd)
 	if (oldfd == newfd)
 		return newfd;
 	copy = *f;
+	if (f->sock)
+		sock_get(f->sock);
 	if (f->page) {
 		if (!(copy.page = try_alloc_page()))
 			return -ENOMEM;
@@ -347,6 +360,8 @@ long sys_lseek(struct task *t, u32 fd, long off, int whence)
 
 	if (!f)
 		return fd < 3 ? -ESPIPE : -EBADF;
+	if (f->sock)
+		return -ESPIPE;
 	switch (whence) {
 	case SEEK_SET:
 		base = 0;

@@ -8,10 +8,12 @@
 #include <mm.h>
 #include "lguest_console.h"
 #include "lguest_blk.h"
+#include "lguest_net.h"
 
 static const struct lguest_driver *const lguest_drivers[] = {
 	&lguest_console_driver,
 	&lguest_blk_driver,
+	&lguest_net_driver,
 };
 
 static struct lguest_device devices[LGUEST_MAX_DEVICES];

@@ -124,8 +124,10 @@ describe('the console shell on the emulated PC', () => {
 
   it('lists and prints the built-in files', () => {
     expect(command('ls').text).toBe('ls\nbin/\ndev/\nproc/\netc/motd\nREADME\netc/hostname\n# ');
-    expect(command('ls /bin').text).toBe('ls /bin\ninit\nsh\nhello\nfault\nspin\ngreet\nupper\nhog\nsyscheck\nfpu\n# ');
-    expect(command('ls /proc').text).toBe('ls /proc\nuptime\nmeminfo\nps\nkmsg\nlguest\nmounts\ndisks\n# ');
+    expect(command('ls /bin').text).toBe(
+      'ls /bin\ninit\nsh\nhello\nfault\nspin\ngreet\nupper\nhog\nsyscheck\nfpu\nping\nifconfig\nhttpd\nnc\n# ',
+    );
+    expect(command('ls /proc').text).toBe('ls /proc\nuptime\nmeminfo\nps\nkmsg\nlguest\nmounts\ndisks\nnet\n# ');
     expect(command('cat /etc/motd').text).toContain('Welcome to the lguest.ts guest');
     expect(command('cat /nope').text).toContain('cat: /nope: no such file or directory\n');
   });
