@@ -370,7 +370,7 @@ function fillMemory(r: Rng, kind: MemKind, b: Uint8Array, at: number): void {
 }
 
 function controlWord(r: Rng): number {
-  const pc = r.pick([0, 2, 3, 3]);
+  const pc = r.pick([0, 1, 2, 3, 3]);
   const rc = r.below(4);
   const masks = r.below(5) === 0 ? r.below(64) : 0x3f;
   return 0x40 | masks | (pc << 8) | (rc << 10);
