@@ -333,9 +333,8 @@ function emitImmediate(b: Builder, op: Operand): void {
       push(b.randomValue(8), 1);
       return;
     case 'Iw':
-      // ENTER faults natively when its final ESP would leave the mapped data area (a #PF the
-      // unpaged core cannot raise): keep the frame small.
-      if (m === 'enter') push(rng.chance(0.7) ? rng.below(64) : rng.below(0xf00), 2);
+      // ENTER: a frame the roles aimed at the guard pages, or one that stays in the data area.
+      if (m === 'enter') push(b.enterSize >= 0 ? b.enterSize : rng.chance(0.7) ? rng.below(64) : rng.below(0xf00), 2);
       else push(b.randomValue(16), 2);
       return;
     case 'Iv':
