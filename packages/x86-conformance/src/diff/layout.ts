@@ -26,6 +26,9 @@ export const CODE_BASE = 0x0011_0000;
 export const CODE_SIZE = 0x2000;
 export const GUARD_READONLY = DATA_BASE - 0x1000;
 export const GUARD_ABSENT = DATA_BASE - 0x2000;
+/** The user data selector of an x86-64 Linux process (__USER_DS), which the core harness
+ *  also runs the long-mode cases under: the segment loads of the long-mode oracle name it. */
+export const LONG_MODE_USER_DS = 0x2b;
 /** Bytes of code copied per case: the snippet, the way back, padding (INT3). */
 export const CODE_WINDOW = 64;
 /** Snippet offsets stay below this, so the window stays inside the first code page. */

@@ -21,6 +21,7 @@ import {
   ESP,
   GUARD_ABSENT,
   GUARD_READONLY,
+  LONG_MODE_USER_DS,
   REGION_BASE,
   REGION_SIZE,
 } from './layout';
@@ -122,6 +123,33 @@ export function planFixedRoles(b: Builder, string: boolean, memBytes: number): {
  * implementation's order, not the architecture's.
  */
 const AT_LIMIT_UNFIT = new Set(['ret', 'popf', 'popfd', 'popa', 'popad']);
+
+/**
+ * A selector for MOV Sreg whose meaning is the same in the host's GDT and the core's: null
+ * (any RPL), the user data selector of a 64-bit Linux process and the same with RPL 0, an
+ * LDT selector beyond the core's three entries (the process has no LDT), and a GDT selector
+ * beyond both tables. DS, ES, FS and GS take null and RPL 0; SS takes neither (#GP(0),
+ * #GP(selector)); every bad one is #GP(selector). Not the user code selector: the host's
+ * GDT does not answer for it as Linux's documented layout says (a load of 23h raised
+ * #GP(20h) on a kernel run by a hypervisor).
+ */
+function segmentSelector(b: Builder): number {
+  const rng = b.rng;
+  switch (rng.below(7)) {
+    case 0:
+      return rng.below(4);
+    case 1:
+    case 2:
+      return LONG_MODE_USER_DS;
+    case 3:
+    case 4:
+      return LONG_MODE_USER_DS & ~3;
+    case 5:
+      return ((3 + rng.below(0x1ffd)) << 3) | 4 | rng.below(4);
+    default:
+      return ((64 + rng.below(0x1fc0)) << 3) | rng.below(4);
+  }
+}
 
 /**
  * Stack forms not run against the guard pages: RET and POPF would pop the read-only page's
@@ -303,6 +331,11 @@ export function shapeValues(b: Builder, locs: Loc[], afterInsn: number): void {
   } else if (ops.includes('1')) b.countValue = 1;
   if (b.countValue >= 0) b.notes.push(`count ${b.countValue}`);
 
+  if (m === 'mov' && ops[0] === 'Sw') {
+    const selector = segmentSelector(b);
+    b.write(locs[1], selector);
+    b.notes.push(`selector ${selector.toString(16)}`);
+  }
   if (DIVIDES.has(m)) shapeDivide(b, locs[0]);
   if (BIT_SCANS.has(m) && rng.chance(0.25)) b.write(locs[1], 0);
   if (BIT_SCANS.has(m) && rng.chance(0.3))
