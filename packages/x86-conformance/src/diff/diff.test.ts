@@ -86,15 +86,27 @@ describe(`differential test: host CPU (${oracle.name} oracle) versus cores`, () 
     for (const m of ['pop', 'leave']) expect([...(seen.get(4) ?? [])]).toContain(m);
   });
 
-  test('MOV Sreg runs with valid, null and bad selectors: the host loaded some and raised #GP(0) and #GP(selector)', () => {
+  test('segment loads run with valid, null and bad selectors: the host loaded some and raised #GP(0) and #GP(selector)', () => {
     if (oracle.name !== 'long-mode') return; // the i386 oracle leaves segment loads out (Linux owns the GDT)
-    const answers = new Set<string>();
+    const answers = new Map<string, Set<string>>();
     result.cases.forEach((c, i) => {
-      if (formName(c.form) !== 'mov Sw,Ew (8E)') return;
+      const name = formName(c.form);
+      if (!LONG_MODE_ONLY.has(name)) return;
       const o = result.native[i];
-      answers.add(o.vector < 0 ? 'loaded' : o.vector === 13 ? (o.error === 0 ? '#GP(0)' : '#GP(sel)') : `#${o.vector}`);
+      const a = o.vector < 0 ? 'loaded' : o.vector === 13 ? (o.error === 0 ? '#GP(0)' : '#GP(sel)') : `#${o.vector}`;
+      answers.set(name, (answers.get(name) ?? new Set()).add(a));
     });
-    for (const a of ['loaded', '#GP(0)', '#GP(sel)', '#6']) expect([...answers]).toContain(a);
+    for (const name of LONG_MODE_ONLY) {
+      const seen = [...(answers.get(name) ?? [])];
+      expect({ name, loaded: seen.includes('loaded'), refused: seen.includes('#GP(sel)') }).toEqual({
+        name,
+        loaded: true,
+        refused: true,
+      });
+    }
+    const ssLoads = [...(answers.get('mov Sw,Ew (8E)') ?? []), ...(answers.get('lss Gv,Mp (0F B2)') ?? [])];
+    expect(ssLoads).toContain('#GP(0)'); // a null SS
+    expect([...(answers.get('mov Sw,Ew (8E)') ?? [])]).toContain('#6'); // MOV CS, and Sreg 6 and 7
   });
 
   test('known core mismatches name a core that exists and say why', () => {
@@ -109,7 +121,7 @@ describe('the differential harness itself', () => {
   test('the header says which protection classes each oracle leaves unchecked against hardware', () => {
     const longMode = protectionClassReport('long-mode');
     expect(longMode).toMatch(/paging at CPL 3[^\n]*:\n\s+checked against the host CPU/);
-    expect(longMode).toMatch(/segment-register loads[^\n]*:\n\s+partly: MOV Sreg [^\n]*; NOT POP Sreg/);
+    expect(longMode).toMatch(/segment-register loads[^\n]*:\n\s+partly: MOV Sreg [^\n]*; NOT POP DS\/ES\/SS/);
     expect(longMode).toMatch(/stack-size transitions[^\n]*:\n\s+NOT checked/);
     expect(longMode).toContain('not on hardware');
     expect(uncheckedReport('long-mode')).toContain(longMode);

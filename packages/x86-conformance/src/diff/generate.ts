@@ -221,7 +221,7 @@ function choosePrefixes(b: Builder, shape: Shape): void {
   // (Not the software interrupts: the host kernel owns their interplay with TF.)
   // (Nor a load of SS, which holds the trap back past the next instruction: the two sides'
   // next instructions differ.)
-  const loadsSs = m === 'mov' && form.operands[0] === 'Sw' && b.regField === 2;
+  const loadsSs = (m === 'mov' && form.operands[0] === 'Sw' && b.regField === 2) || m === 'lss';
   if (m !== 'int' && m !== 'int3' && m !== 'into' && !loadsSs && rng.chance(0.03)) {
     b.eflags |= 0x100;
     b.notes.push('TF set');

@@ -137,12 +137,12 @@ function segmentSelector(b: Builder): number {
   const rng = b.rng;
   switch (rng.below(7)) {
     case 0:
+    case 4:
       return rng.below(4);
     case 1:
     case 2:
       return LONG_MODE_USER_DS;
     case 3:
-    case 4:
       return LONG_MODE_USER_DS & ~3;
     case 5:
       return ((3 + rng.below(0x1ffd)) << 3) | 4 | rng.below(4);
@@ -334,6 +334,15 @@ export function shapeValues(b: Builder, locs: Loc[], afterInsn: number): void {
   if (m === 'mov' && ops[0] === 'Sw') {
     const selector = segmentSelector(b);
     b.write(locs[1], selector);
+    b.notes.push(`selector ${selector.toString(16)}`);
+  } else if (m === 'pop' && (ops[0] === 'FS' || ops[0] === 'GS') && b.stackT >= 0) {
+    const selector = segmentSelector(b);
+    b.writeMem(b.stackT, b.osz / 8, selector);
+    b.notes.push(`selector ${selector.toString(16)}`);
+  } else if ((m === 'lss' || m === 'lfs' || m === 'lgs') && locs[1].kind === 'mem') {
+    // The far pointer: the offset (operand size), then the selector.
+    const selector = segmentSelector(b);
+    b.writeMem(locs[1].t + b.osz / 8, 2, selector);
     b.notes.push(`selector ${selector.toString(16)}`);
   }
   if (DIVIDES.has(m)) shapeDivide(b, locs[0]);

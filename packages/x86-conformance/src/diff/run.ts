@@ -148,7 +148,7 @@ export const PROTECTION_CLASSES: readonly { name: string; oracles: Record<Oracle
       oracles: {
         i386: 'NOT checked: the selectors name descriptors in Linux’s GDT, which the oracle cannot set up',
         'long-mode':
-          'partly: MOV Sreg into every segment register is checked against the host CPU with null selectors, the user data selector (RPL 3 and 0) and selectors beyond the GDT and the (absent) LDT; NOT POP Sreg, LDS/LES (invalid in 64-bit mode), LFS/LGS/LSS, nor selectors of other descriptors (Linux owns the GDT)',
+          'partly: MOV Sreg into every segment register, POP FS/GS (16-bit) and LFS/LGS/LSS are checked against the host CPU with null selectors, the user data selector (RPL 3 and 0) and selectors beyond the GDT and the (absent) LDT; NOT POP DS/ES/SS, LDS, LES (invalid in 64-bit mode), nor selectors of other descriptors (Linux owns the GDT)',
       },
       elsewhere:
         'the rest is covered by the SingleStepTests captures (hardware, but an 80C286 in real mode: MOV Sreg, POP Sreg, LDS, LES with no descriptor checks), the `segments` and `rings` programs (checked on Bochs and QEMU, not on hardware) and packages/x86’s unit tests',
