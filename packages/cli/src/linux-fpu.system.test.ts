@@ -21,7 +21,7 @@ import { buildFpuPrograms, nonX87Instructions, runNative, type FpuPrograms } fro
 import { klibcInitramfs, LINUX, linuxTests } from '../testing/linux';
 
 /** Steps of each concurrent copy's long run: enough to span many scheduler ticks. */
-const STEPS = 600_000;
+const STEPS = 800_000;
 
 const INIT = `#!/bin/sh
 PATH=/bin
@@ -92,9 +92,12 @@ maybe('x87 floating point in Linux 2.6.23 under lguest, against this machine', (
     expect(section(out, 'a')).toBe(long);
     expect(section(out, 'b')).toBe(long);
 
-    // Both copies were preempted while they computed, so their FPU states did meet.
+    // Both copies were preempted while they computed, so their FPU states did meet. (How
+    // often varies a little from run to run — 1 to 3 times at this length — with when the
+    // host's timer interrupts land.)
     const switches = [...section(out, 'switches').matchAll(/fpu: (\d+) involuntary/g)].map((m) => Number(m[1]));
+    console.log(`two copies at once: preempted ${switches.join(' and ')} times while computing`);
     expect(switches).toHaveLength(2);
-    for (const n of switches) expect(n).toBeGreaterThanOrEqual(2);
+    for (const n of switches) expect(n).toBeGreaterThanOrEqual(1);
   });
 });
