@@ -62,18 +62,23 @@ export function unpackKlibc(): string {
 }
 
 /**
- * The test userland: klibc's bin/ and lib/ and `init` (a shell script) in a fresh directory,
+ * The test userland: klibc's bin/ and lib/, `programs` (name → file on this machine) in bin/
+ * and `init` (a shell script) in a fresh directory,
  * packed by `lguest initramfs`'s writer into DIR/initramfs.cpio.gz. Returns the archive's
  * path. /proc, /sys and /tmp are there to mount on; /dev comes from the kernel's own
  * built-in initramfs (/dev/console).
  */
-export function klibcInitramfs(init: string): string {
+export function klibcInitramfs(init: string, programs: Readonly<Record<string, string>> = {}): string {
   const klibc = unpackKlibc();
   const top = mkdtempSync(join(tmpdir(), 'lguest-linux-root-'));
   const root = join(top, 'root');
   for (const d of ['proc', 'sys', 'tmp']) mkdirSync(join(root, d), { recursive: true });
   cpSync(join(klibc, 'bin'), join(root, 'bin'), { recursive: true });
   cpSync(join(klibc, 'lib'), join(root, 'lib'), { recursive: true });
+  for (const [name, path] of Object.entries(programs)) {
+    cpSync(path, join(root, 'bin', name));
+    chmodSync(join(root, 'bin', name), 0o755);
+  }
   writeFileSync(join(root, 'init'), init);
   chmodSync(join(root, 'init'), 0o755);
   const out = join(top, 'initramfs.cpio.gz');

@@ -103,6 +103,8 @@ export class Builder {
   countValue = -1;
   /** ENTER's nesting-level byte (the CPU uses it modulo 32). */
   enterLevel = 0;
+  /** ENTER's frame size when a role chose it (-1: the generator draws one). */
+  enterSize = -1;
   skip: SkipRegion | undefined;
 
   constructor(

@@ -6,6 +6,10 @@
 // per vector, so any exception lands on a HLT whose address names the vector and leaves the
 // ring-3 state in the frame on the ring-0 stack.
 //
+// Paging is on, as under Linux: the data area, the code page and the two guard pages below
+// the data area (read-only, then absent) are mapped for CPL 3 as the native side maps them,
+// the ring-0 world below 64 KiB for the supervisor only, and nothing else.
+//
 // The snippet is followed by HLT instead of the native `jmp *epilogue`. At CPL 3 that HLT
 // raises #GP(0) with the frame's EIP at the end of the snippet: that, and only that, is a
 // normal completion.
@@ -22,11 +26,13 @@ import {
 import type { DiffCase, Outcome } from './case';
 import {
   CODE_BASE,
+  CODE_SIZE,
   CODE_WINDOW,
   DATA_BASE,
   DATA_SIZE,
   DOWN_LIMIT,
   EDGE_SIZE,
+  GUARD_READONLY,
   LDT16_SELECTOR,
   LDT_DOWN_SELECTOR,
   LDT_SELECTOR,
@@ -36,8 +42,8 @@ import {
 import { fillRegion } from './prng';
 
 const RAM_BYTES = 2 << 20;
-/** PE, ET, and AM as Linux sets it: EFLAGS.AC at CPL 3 turns on alignment checking. */
-const CR0 = 0x1 | 0x10 | 0x40000;
+/** PE, ET, WP, AM and PG as Linux sets them: EFLAGS.AC at CPL 3 turns on alignment checking. */
+const CR0 = 0x1 | 0x10 | 0x10000 | 0x40000 | 0x80000000;
 const GDT = 0x1000;
 const GDT_ENTRIES = 64;
 const IDT = 0x2000;
@@ -47,6 +53,12 @@ const TSS = 0x4000;
 const LDT = 0x5000;
 const LDT_LIMIT = 3 * 8 - 1;
 const RING0_STACK_TOP = 0x9000;
+const PAGE_DIRECTORY = 0xa000;
+const PAGE_TABLE = 0xb000;
+/** Page-table entry bits: present, writable, user. */
+const PTE_P = 1,
+  PTE_W = 2,
+  PTE_U = 4;
 const GUARD = 64;
 const BUDGET = 20_000;
 
@@ -135,9 +147,23 @@ export class CoreHarness {
       this.dv.setUint32(IDT + v * 8 + 4, ((handler & 0xffff0000) | 0x8e00 | (dpl << 13)) >>> 0, true);
       this.mem.fill(0xf4, handler, handler + STUB_SPACING);
     }
+    this.writePageTables();
     this.dv.setUint32(TSS + 4, RING0_STACK_TOP, true);
     this.dv.setUint32(TSS + 8, this.kernelDs, true);
     this.dv.setUint16(TSS + 102, 0xffff, true); // I/O bitmap beyond the limit: no ports
+  }
+
+  /** One page table covers the 2 MiB of RAM; the PDE lets the PTE decide (P, W, U all set). */
+  private writePageTables(): void {
+    this.mem.fill(0, PAGE_DIRECTORY, PAGE_TABLE + 4096);
+    this.dv.setUint32(PAGE_DIRECTORY, PAGE_TABLE | PTE_P | PTE_W | PTE_U, true);
+    const map = (from: number, bytes: number, flags: number): void => {
+      for (let a = from; a < from + bytes; a += 4096) this.dv.setUint32(PAGE_TABLE + (a >>> 12) * 4, a | flags, true);
+    };
+    map(0, 0x10000, PTE_P | PTE_W);
+    map(GUARD_READONLY, 4096, PTE_P | PTE_U);
+    map(DATA_BASE, DATA_SIZE, PTE_P | PTE_W | PTE_U);
+    map(CODE_BASE, CODE_SIZE, PTE_P | PTE_W | PTE_U);
   }
 
   private stackSegment(c: DiffCase): SegmentState {
@@ -216,7 +242,7 @@ export class CoreHarness {
         idtr: { base: IDT, limit: 256 * 8 - 1 },
         cr0: CR0,
         cr2: 0,
-        cr3: 0,
+        cr3: PAGE_DIRECTORY,
         cr4: 0,
         cpl: 3,
         halted: false,

@@ -10,6 +10,8 @@ import {
   CODE_BASE,
   CODE_SIZE,
   DATA_BASE,
+  GUARD_ABSENT,
+  GUARD_READONLY,
   DATA_SIZE,
   EDGE_SIZE,
   IN_CODE,
@@ -84,7 +86,12 @@ _start:
   cld
 # The data area (read/write) and the code page (read/write/execute) at fixed addresses.
 ${mmap(DATA_BASE, DATA_SIZE, 3)}
-${mmap(CODE_BASE, CODE_SIZE, 7)}`;
+${mmap(CODE_BASE, CODE_SIZE, 7)}
+# Below the data area a read-only page, read once so that its entry is present (a write then
+# faults with P=1, error code 7), and below that a page with no access (not present).
+${mmap(GUARD_READONLY, 0x1000, 1)}
+  mov ${hex(GUARD_READONLY)}, %eax
+${mmap(GUARD_ABSENT, 0x1000, 0)}`;
 }
 
 /**

@@ -219,7 +219,10 @@ function choosePrefixes(b: Builder, shape: Shape): void {
   }
   // Single-step: the first instruction traps (#DB) after it completes, unless it faults.
   // (Not the software interrupts: the host kernel owns their interplay with TF.)
-  if (m !== 'int' && m !== 'int3' && m !== 'into' && rng.chance(0.03)) {
+  // (Nor a load of SS, which holds the trap back past the next instruction: the two sides'
+  // next instructions differ.)
+  const loadsSs = (m === 'mov' && form.operands[0] === 'Sw' && b.regField === 2) || m === 'lss';
+  if (m !== 'int' && m !== 'int3' && m !== 'into' && !loadsSs && rng.chance(0.03)) {
     b.eflags |= 0x100;
     b.notes.push('TF set');
   }
@@ -333,9 +336,8 @@ function emitImmediate(b: Builder, op: Operand): void {
       push(b.randomValue(8), 1);
       return;
     case 'Iw':
-      // ENTER faults natively when its final ESP would leave the mapped data area (a #PF the
-      // unpaged core cannot raise): keep the frame small.
-      if (m === 'enter') push(rng.chance(0.7) ? rng.below(64) : rng.below(0xf00), 2);
+      // ENTER: a frame the roles aimed at the guard pages, or one that stays in the data area.
+      if (m === 'enter') push(b.enterSize >= 0 ? b.enterSize : rng.chance(0.7) ? rng.below(64) : rng.below(0xf00), 2);
       else push(b.randomValue(16), 2);
       return;
     case 'Iv':

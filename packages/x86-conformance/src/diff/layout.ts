@@ -9,6 +9,13 @@
 //              leave the area) and a 16-bit expand-down one valid above DOWN_LIMIT.
 //   REGION     the compared scratch bytes inside it (REGION_SIZE bytes at REGION_OFFSET).
 //   CODE_BASE  one page the snippet is copied into, at a per-case offset.
+//   GUARD_READONLY, GUARD_ABSENT  the two pages below the data area: one a user may read but
+//              not write (present, read-only), then one not present. A stack that runs down
+//              out of the data area meets them, and PUSH, CALL, ENTER, POP and LEAVE raise
+//              #PF there with the error code the page's state gives (7, 6, 4).
+//
+// The core maps exactly these pages for CPL 3 (paging on, as under Linux); every other page
+// is not present on both sides.
 
 export const DATA_BASE = 0x0010_0000;
 export const DATA_SIZE = 0x1_0000;
@@ -17,6 +24,11 @@ export const REGION_SIZE = 256;
 export const REGION_BASE = DATA_BASE + REGION_OFFSET;
 export const CODE_BASE = 0x0011_0000;
 export const CODE_SIZE = 0x2000;
+export const GUARD_READONLY = DATA_BASE - 0x1000;
+export const GUARD_ABSENT = DATA_BASE - 0x2000;
+/** The user data selector of an x86-64 Linux process (__USER_DS), which the core harness
+ *  also runs the long-mode cases under: the segment loads of the long-mode oracle name it. */
+export const LONG_MODE_USER_DS = 0x2b;
 /** Bytes of code copied per case: the snippet, the way back, padding (INT3). */
 export const CODE_WINDOW = 64;
 /** Snippet offsets stay below this, so the window stays inside the first code page. */

@@ -71,6 +71,8 @@ export const LONG_MODE_16_BIT_ONLY: ReadonlySet<string> = new Set([
   'popfd (9D)',
   'enter Iw,Ib (C8)',
   'leave (C9)',
+  'pop FS (0F A1)',
+  'pop GS (0F A9)',
 ]);
 
 /** MOV Ev,Sw reads ES, SS and DS only: the long-mode driver loads DS and ES with the same
@@ -80,8 +82,25 @@ const SAME_SELECTOR = new Set([0, 2, 3, 6, 7]);
 
 const BY_NAME: ReadonlyMap<string, string> = new Map(LONG_MODE_EXCLUSIONS);
 
+/**
+ * Forms the long-mode oracle runs although the i386 one leaves them out: the segment loads
+ * that exist in 64-bit mode (MOV Sreg, POP FS/GS, LFS/LGS/LSS). Their selectors (roles.ts)
+ * are ones whose meaning a 64-bit Linux process's GDT and the core's share — null, the user
+ * data selector, and ones beyond both tables — while the i386 oracle would need descriptors
+ * of Linux's 32-bit GDT.
+ */
+export const LONG_MODE_ONLY: ReadonlySet<string> = new Set([
+  'mov Sw,Ew (8E)',
+  'pop FS (0F A1)',
+  'pop GS (0F A9)',
+  'lss Gv,Mp (0F B2)',
+  'lfs Gv,Mp (0F B4)',
+  'lgs Gv,Mp (0F B5)',
+]);
+
 /** Why `form` is not run on the long-mode oracle, or undefined when it is. */
 export function longModeExclusionReason(form: InstructionForm): string | undefined {
+  if (LONG_MODE_ONLY.has(formName(form))) return undefined;
   return exclusionReason(form) ?? BY_NAME.get(formName(form));
 }
 

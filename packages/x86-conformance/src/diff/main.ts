@@ -8,7 +8,7 @@ import { formName } from './forms';
 import { instructionForms } from './isa';
 import { hostOracle } from './host-oracle';
 import { makePlan, type OracleName } from './plan';
-import { runDiff, summary, uncheckedReport } from './run';
+import { protectionClassReport, runDiff, summary, uncheckedReport } from './run';
 
 const USAGE = `usage: npm run diff -- [options]
   --cases N         number of cases (default 20000)
@@ -62,13 +62,16 @@ function main(): number {
     for (const { form, reason } of plan.excluded) console.log(`excluded  ${formName(form)}: ${reason}`);
     return 0;
   }
+  const oracle = chooseOracle(values.oracle);
+  // The header: what the run checks of the protection classes, loudly, whichever the oracle.
+  if (oracle === 'i386' || values.oracle !== undefined) console.error(protectionClassReport(oracle));
   const result = runDiff({
     seed: number(values.seed, '--seed', 1),
     cases: number(values.cases, '--cases', 20_000),
     form: values.form,
     cores: values.core ? [findCore(values.core)] : cores,
     details: number(values.details, '--details', 20),
-    oracle: chooseOracle(values.oracle),
+    oracle,
   });
   console.log(summary(result));
   return result.cores.some((c) => c.mismatches > 0) ? 1 : 0;

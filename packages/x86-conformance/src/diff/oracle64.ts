@@ -126,6 +126,13 @@ next_case:
   lea out_table(%rip), %rcx
   add %rcx, %rdi
 ${caseStart(LONG_MODE, WINDOW64)}
+# DS, ES, FS and GS as every case starts them (a snippet may have loaded one).
+  mov %ss, %eax
+  mov %eax, %ds
+  mov %eax, %es
+  xor %eax, %eax
+  mov %eax, %fs
+  mov %eax, %gs
 # go: an IRETQ frame (SS, RSP, RFLAGS, CS, RIP), the registers, IRETQ
   mov %rsp, saved_rsp(%rip)
   movl $1, in_snippet(%rip)

@@ -7,7 +7,24 @@
 import { AC, type Builder, ID, type Loc, type MemSeg, NT, OSZAPC, PREFIX_SEG } from './builder';
 import type { StackKind } from './case';
 import { BIT_SCANS, BIT_TESTS, DIVIDES, DOUBLE_SHIFTS, isIndirectTransfer, LOOPS, SHIFTS, usesStack } from './forms';
-import { DOWN_LIMIT, EAX, EBP, EBX, ECX, EDI, EDX, EFLAGS_DF, ESI, ESP, REGION_SIZE } from './layout';
+import {
+  DATA_BASE,
+  DOWN_LIMIT,
+  EAX,
+  EBP,
+  EBX,
+  ECX,
+  EDI,
+  EDX,
+  EFLAGS_DF,
+  ESI,
+  ESP,
+  GUARD_ABSENT,
+  GUARD_READONLY,
+  LONG_MODE_USER_DS,
+  REGION_BASE,
+  REGION_SIZE,
+} from './layout';
 import type { Prng } from './prng';
 
 /** A vector for INT n: any but the host's system call gate (0x80). */
@@ -37,6 +54,13 @@ export function planStack(b: Builder): void {
   const sp16 = b.stack === 'ldt16' || b.stack === 'down16';
   if (m === 'enter') {
     placeEnterFrame(b, seg, sp16);
+  } else if (b.stack === 'flat' && !PAGE_EDGE_UNFIT.has(m) && rng.chance(0.08)) {
+    // ESP at the bottom of the data area, or inside the read-only or the absent page below
+    // it: a push meets a page it may not write (#PF, error code 7 or 6), a pop one it may
+    // not read (4) or reads the read-only page's zeros.
+    b.regs[ESP] = guardAddress(b);
+    b.fix(ESP);
+    b.notes.push('ESP at the guard pages below the data area');
   } else if (b.stack !== 'flat' && b.stack !== 'ldt16' && !AT_LIMIT_UNFIT.has(m) && rng.chance(0.1)) {
     // ESP at the end of the 64 KiB stack segment, or just above an expand-down limit:
     // pushes and pops may raise #SS(0).
@@ -49,7 +73,14 @@ export function planStack(b: Builder): void {
     b.stackT = rng.chance(0.85) ? rng.range(36, 55) * 4 : rng.range(144, 220);
     b.pointAt(ESP, seg, b.stackT, sp16);
   }
-  if (m === 'leave') b.pointAt(EBP, seg, rng.chance(0.8) ? rng.range(32, 63) * 4 : rng.range(128, 252), sp16);
+  if (m === 'leave' && b.stack === 'flat' && rng.chance(0.15)) {
+    // LEAVE pops EBP from where EBP points: the guard pages make that pop fault (or read 0).
+    b.regs[EBP] = guardAddress(b);
+    b.fix(EBP);
+    b.notes.push('EBP at the guard pages below the data area');
+  } else if (m === 'leave') {
+    b.pointAt(EBP, seg, rng.chance(0.8) ? rng.range(32, 63) * 4 : rng.range(128, 252), sp16);
+  }
   if (b.stack !== 'flat') b.notes.push(STACK_NOTES[b.stack]);
 }
 
@@ -92,6 +123,49 @@ export function planFixedRoles(b: Builder, string: boolean, memBytes: number): {
  * implementation's order, not the architecture's.
  */
 const AT_LIMIT_UNFIT = new Set(['ret', 'popf', 'popfd', 'popa', 'popad']);
+
+/**
+ * A selector for MOV Sreg whose meaning is the same in the host's GDT and the core's: null
+ * (any RPL), the user data selector of a 64-bit Linux process and the same with RPL 0, an
+ * LDT selector beyond the core's three entries (the process has no LDT), and a GDT selector
+ * beyond both tables. DS, ES, FS and GS take null and RPL 0; SS takes neither (#GP(0),
+ * #GP(selector)); every bad one is #GP(selector). Not the user code selector: the host's
+ * GDT does not answer for it as Linux's documented layout says (a load of 23h raised
+ * #GP(20h) on a kernel run by a hypervisor).
+ */
+function segmentSelector(b: Builder): number {
+  const rng = b.rng;
+  switch (rng.below(7)) {
+    case 0:
+    case 4:
+      return rng.below(4);
+    case 1:
+    case 2:
+      return LONG_MODE_USER_DS;
+    case 3:
+      return LONG_MODE_USER_DS & ~3;
+    case 5:
+      return ((3 + rng.below(0x1ffd)) << 3) | 4 | rng.below(4);
+    default:
+      return ((64 + rng.below(0x1fc0)) << 3) | rng.below(4);
+  }
+}
+
+/**
+ * Stack forms not run against the guard pages: RET and POPF would pop the read-only page's
+ * zeros as a return address or a flags word; PUSHA and POPA fault part-way through, in the
+ * implementation's order.
+ */
+const PAGE_EDGE_UNFIT = new Set([...AT_LIMIT_UNFIT, 'pusha', 'pushad']);
+
+/** A stack address at the guard pages: straddling the data area's bottom (40 %), inside
+ *  the read-only page (30 %, mostly near its top) or inside the absent page (30 %). */
+function guardAddress(b: Builder): number {
+  const rng = b.rng;
+  const near = (top: number): number => (rng.chance(0.7) ? top - rng.below(16) : top - 4096 + rng.below(4096));
+  if (rng.chance(0.4)) return DATA_BASE - 6 + rng.below(14);
+  return rng.chance(0.5) ? near(DATA_BASE) : near(GUARD_READONLY);
+}
 
 const STACK_NOTES: Readonly<Record<StackKind, string>> = {
   flat: 'flat stack',
@@ -138,6 +212,14 @@ function placeEnterFrame(b: Builder, seg: MemSeg, sp16: boolean): void {
   b.stackT = esp;
   b.pointAt(ESP, seg, esp, sp16);
   b.pointAt(EBP, seg, ebp, sp16);
+  if (seg === 'flat' && rng.chance(0.25)) {
+    // A frame whose new stack top lies on a guard page (or just above): the pushes land in
+    // the region, and the frame's allocation must still raise #PF for the page it reaches.
+    const pushed = size * (level > 0 ? level + 1 : 1);
+    const top = rng.chance(0.2) ? DATA_BASE + rng.below(16) : GUARD_ABSENT + rng.below(0x2000);
+    b.enterSize = REGION_BASE + esp - pushed - top;
+    b.notes.push('ENTER frame reaching the guard pages');
+  }
 }
 
 /** String operands: pointers, direction, count, and the segments they go through. */
@@ -249,6 +331,20 @@ export function shapeValues(b: Builder, locs: Loc[], afterInsn: number): void {
   } else if (ops.includes('1')) b.countValue = 1;
   if (b.countValue >= 0) b.notes.push(`count ${b.countValue}`);
 
+  if (m === 'mov' && ops[0] === 'Sw') {
+    const selector = segmentSelector(b);
+    b.write(locs[1], selector);
+    b.notes.push(`selector ${selector.toString(16)}`);
+  } else if (m === 'pop' && (ops[0] === 'FS' || ops[0] === 'GS') && b.stackT >= 0) {
+    const selector = segmentSelector(b);
+    b.writeMem(b.stackT, b.osz / 8, selector);
+    b.notes.push(`selector ${selector.toString(16)}`);
+  } else if ((m === 'lss' || m === 'lfs' || m === 'lgs') && locs[1].kind === 'mem') {
+    // The far pointer: the offset (operand size), then the selector.
+    const selector = segmentSelector(b);
+    b.writeMem(locs[1].t + b.osz / 8, 2, selector);
+    b.notes.push(`selector ${selector.toString(16)}`);
+  }
   if (DIVIDES.has(m)) shapeDivide(b, locs[0]);
   if (BIT_SCANS.has(m) && rng.chance(0.25)) b.write(locs[1], 0);
   if (BIT_SCANS.has(m) && rng.chance(0.3))

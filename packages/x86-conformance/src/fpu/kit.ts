@@ -5,7 +5,8 @@
 // stack faults — run on this machine's CPU (oracle.ts) and on a core, compared field by
 // field: control, status and tag words, the eight registers, EFLAGS, EAX and memory.
 
-import type { CoreFactory, CpuCore, CpuState, Machine, SegmentState } from '@lguest/x86';
+import type { CoreFactory, CpuCore, CpuState } from '@lguest/x86';
+import { CR0_PROTECTED, flatMachine, flatProtectedMode } from '../flat';
 import { CASE_IN, CASE_OUT, CODE_MAX, IMAGE, MEM, runOracle } from './oracle';
 
 export type MemKind = 'f32' | 'f64' | 'f80' | 'i16' | 'i32' | 'i64' | 'bcd' | 'cw' | 'env' | 'none';
@@ -60,6 +61,16 @@ const D9_OPS: Record<number, string> = {
   0xff: 'fcos',
 };
 const APPROX = new Set(['f2xm1', 'fyl2x', 'fptan', 'fpatan', 'fyl2xp1', 'fsincos', 'fsin', 'fcos']);
+
+/**
+ * Encodings in the x87 opcode space the kit does not run against this CPU, and why. This
+ * machine's CPU has SSE3, whose FISTTP lives at DB /1, DD /1 and DF /1 (memory); our CPUID
+ * claims no SSE3, so there the core must raise #UD, and packages/x86's x87 tests check that.
+ */
+export const NOT_COMPARED: readonly { bytes: readonly number[]; why: string }[] = [0xdb, 0xdd, 0xdf].map((op) => ({
+  bytes: [op, (1 << 3) | 3],
+  why: 'FISTTP (SSE3): this CPU executes it; ours raises #UD, as a CPU without SSE3 must',
+}));
 
 /** Every x87 form the kit generates. Memory operands are [EBX] (ModRM mod 0, rm 3). */
 export function fpuForms(): FpuForm[] {
@@ -370,7 +381,7 @@ function fillMemory(r: Rng, kind: MemKind, b: Uint8Array, at: number): void {
 }
 
 function controlWord(r: Rng): number {
-  const pc = r.pick([0, 2, 3, 3]);
+  const pc = r.pick([0, 1, 2, 3, 3]);
   const rc = r.below(4);
   const masks = r.below(5) === 0 ? r.below(64) : 0x3f;
   return 0x40 | masks | (pc << 8) | (rc << 10);
@@ -452,31 +463,20 @@ const CODE = 0x1000,
   DATA = 0x4000,
   STACK = 0x8000;
 
-function flat(selector: number, access: number): SegmentState {
-  return { selector, base: 0, limit: 0xffffffff, access };
-}
-
 /** A core in flat 32-bit protected mode, ring 0, ready to run cases. */
 export class CoreRunner {
-  readonly machine: Machine;
   readonly mem: Uint8Array;
   readonly core: CpuCore;
 
+  /** The core's reset state in flat protected mode, ring 0: each case starts from it. */
+  private readonly start: CpuState;
+
   constructor(factory: CoreFactory) {
-    const memory = new ArrayBuffer(MEMORY);
-    this.mem = new Uint8Array(memory);
-    this.machine = {
-      memory,
-      io: {
-        in8: () => 0xff,
-        in16: () => 0xffff,
-        in32: () => 0xffffffff,
-        out8: () => undefined,
-        out16: () => undefined,
-        out32: () => undefined,
-      },
-    };
-    this.core = factory.create(this.machine);
+    const { core, mem } = flatMachine(factory, MEMORY);
+    this.core = core;
+    this.mem = mem;
+    core.reset();
+    this.start = flatProtectedMode(core.getState());
   }
 
   /** Runs one case: FRSTOR [ESI]; the instruction; FNSAVE [EDI]; HLT. Returns CASE_OUT bytes. */
@@ -488,9 +488,8 @@ export class CoreRunner {
     mem.set(code, CODE);
     mem.set(input.subarray(IMAGE + 5 + CODE_MAX, IMAGE + 5 + CODE_MAX + MEM), DATA);
     const eflags = (input[IMAGE] | (input[IMAGE + 1] << 8)) & 0x8d5;
-    const cs = flat(0x08, 0xc09b),
-      ds = flat(0x10, 0xc093);
     const state: CpuState = {
+      ...this.start,
       eax: 0,
       ecx: 0,
       edx: 0,
@@ -501,23 +500,15 @@ export class CoreRunner {
       edi: IMG_OUT,
       eip: CODE,
       eflags: eflags | 0x2,
-      es: ds,
-      cs,
-      ss: ds,
-      ds,
-      fs: ds,
-      gs: ds,
       ldtr: { selector: 0, base: 0, limit: 0, access: 0 },
       tr: { selector: 0x18, base: 0x6000, limit: 0x67, access: 0x8b },
       gdtr: { base: 0x5000, limit: 0x1f },
       idtr: { base: 0x7000, limit: 0 },
-      cr0: 0x31,
+      cr0: CR0_PROTECTED | 0x20, // and NE: an unmasked exception is #MF, never FERR#
       cr2: 0,
       cr3: 0,
       cr4: 0,
       dr: [0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400],
-      cpl: 0,
-      halted: false,
       instructions: 0,
     };
     this.core.setState(state);

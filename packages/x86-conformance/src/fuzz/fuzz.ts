@@ -6,7 +6,8 @@
 // round's budget runs out. Everything after the start is up to the random bytes —
 // including overwriting the tables themselves.
 
-import { EMPTY_IO_BUS, Exit, type CoreFactory, type CpuState, type SegmentState } from '@lguest/x86';
+import { Exit, type CoreFactory, type CpuState, type SegmentState } from '@lguest/x86';
+import { CR0_PROTECTED, flatMachine, flatProtectedMode } from '../flat';
 
 /**
  * Where a round starts: protected mode at a CPL, real mode, virtual-8086 mode, or protected
@@ -172,21 +173,13 @@ function startState(template: CpuState, mode: FuzzMode, rng: Random): CpuState {
   }
   const paged = mode === 'paged0' || mode === 'paged3';
   const ring = mode === 'paged0' ? 0 : mode === 'paged3' ? 3 : mode;
-  const data = seg(dataSel(ring), 0, 0xffffffff, 0xc093 | (ring << 5));
   return {
-    ...state,
-    cr0: paged ? 0x80010011 : state.cr0,
+    ...flatProtectedMode(state, { code: codeSel(ring), data: dataSel(ring), ring }),
+    cr0: paged ? 0x80010000 | CR0_PROTECTED : CR0_PROTECTED,
     cr3: paged ? PAGE_DIR : 0,
-    cpl: ring,
     eip,
     esp: paged ? 0x1c8000 + rng.below(0x20000) : 0x100000 + rng.below(0x80000),
     eflags: 0x2 | (r() & 0x3cd5),
-    cs: seg(codeSel(ring), 0, 0xffffffff, 0xc09b | (ring << 5)),
-    ss: data,
-    ds: data,
-    es: data,
-    fs: data,
-    gs: data,
   };
 }
 
@@ -210,10 +203,8 @@ export function fuzz(
   seed: number,
   roundBudget = 20_000,
 ): FuzzResult {
-  const memory = new ArrayBuffer(MEM_SIZE);
-  const bytes = new Uint8Array(memory);
+  const { core, memory, mem: bytes } = flatMachine(factory, MEM_SIZE);
   const view = new DataView(memory);
-  const core = factory.create({ memory, io: EMPTY_IO_BUS });
   const rng = new Random(seed);
   const result: FuzzResult = { mode, rounds: 0, instructions: 0, exits: {} };
   while (result.instructions < instructions) {

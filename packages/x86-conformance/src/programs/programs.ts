@@ -8,7 +8,8 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Exit, type CoreFactory, type CpuState, type SegmentState } from '@lguest/x86';
+import { Exit, type CoreFactory, type CpuState } from '@lguest/x86';
+import { flatMachine, flatProtectedMode } from '../flat';
 
 /** The programs, in the order programs/README.md lists them. */
 export const PROGRAMS = ['segments', 'rings', 'gates', 'tasks', 'paging', 'iopl', 'v86', 'exceptions'] as const;
@@ -43,14 +44,8 @@ export function imagePath(packageRoot: string, program: string): string {
   return join(buildDir(packageRoot), `${program}.bin`);
 }
 
-function flat(selector: number, access: number): SegmentState {
-  return { selector, base: 0, limit: 0xffffffff, access };
-}
-
 /** Run one program's flat binary on a fresh machine with `factory`'s core. */
 export function runProgram(factory: CoreFactory, program: string, image: Uint8Array): ProgramResult {
-  const memory = new ArrayBuffer(MEMORY);
-  new Uint8Array(memory).set(image, LOAD_ADDRESS);
   let output = '';
   let status: number | undefined;
   const io = {
@@ -69,26 +64,18 @@ export function runProgram(factory: CoreFactory, program: string, image: Uint8Ar
       }
     },
   };
-  const core = factory.create({ memory, io });
+  const { core, mem } = flatMachine(factory, MEMORY, io);
+  mem.set(image, LOAD_ADDRESS);
   core.reset();
   // The multiboot hand-off of programs/README.md.
   const state: CpuState = {
-    ...core.getState(),
+    ...flatProtectedMode(core.getState()),
     eax: 0x2badb002,
     ebx: 0x9000,
     ecx: 0,
     edx: 0,
     esp: 0x80000,
     eip: LOAD_ADDRESS,
-    eflags: 0x2,
-    cr0: 0x11,
-    cpl: 0,
-    cs: flat(0x08, 0xc09b),
-    ds: flat(0x10, 0xc093),
-    es: flat(0x10, 0xc093),
-    fs: flat(0x10, 0xc093),
-    gs: flat(0x10, 0xc093),
-    ss: flat(0x10, 0xc093),
   };
   core.setState(state);
   let instructions = 0;

@@ -85,8 +85,9 @@ export function sub3(a2: number, a1: number, a0: number, b2: number, b1: number,
   diff3.d0 = d0;
 }
 
-/** Precision in bits for each precision-control setting (the reserved 01 acts as 24). */
-const PRECISION = [24, 24, 53, 64];
+/** Precision in bits for each precision-control setting (the reserved 01 acts as 64 on this
+ *  machine's CPU, which the FPU kit checks). */
+const PRECISION = [24, 64, 53, 64];
 
 /** 66-bit constants (hi, lo, two more bits, and whether the rest is nonzero), for FLDxx. */
 // log2(10), log2(e), pi, log10(2), ln(2) as 1.xxx * 2^e significands.

@@ -1148,10 +1148,11 @@ function enter(c: Cpu): void {
   const newSp = (sp - size) & mask;
   if (size > 0) {
     // The new stack top must be writable — by the segment and by paging, at the current
-    // privilege — and aligned when alignment checking is on.
+    // privilege — and aligned when alignment checking is on; as for any write, a misaligned
+    // top raises #AC before paging is asked (the differential kit's guard pages showed it).
     const lin = c.linW(SS, newSp, 1);
-    if (c.paging) c.translate(lin, true, c.cpl === 3);
     if (c.alignCheck) c.checkAlignment(lin, o);
+    if (c.paging) c.translate(lin, true, c.cpl === 3);
   }
   if (c.o32) regs[EBP] = frame;
   else c.r16[EBP << 1] = frame;

@@ -56,4 +56,21 @@ describe('ENTER and paging', () => {
     expect(faultOf(c, () => runCode(c, [0xc8, 0x20, 0x00, 0x00]))).toEqual([14, 7]);
     expect(c.cr2 >>> 0).toBe(0x50fec);
   });
+
+  it('raises #AC(0) before #PF when that top is also misaligned (as the hardware does)', () => {
+    const c = newCpu();
+    standardGdt(c);
+    const PD = 0x70000,
+      PT = 0x71000;
+    w32(c, PD, PT | 7);
+    for (let i = 0; i < 1024; i++) w32(c, PT + i * 4, (i << 12) | (i === 0x50 ? 5 : 7));
+    // CR0.AM and EFLAGS.AC at CPL 3: alignment checking on.
+    enterPm(c, { cpl: 3, cs: CODE3, ss: DATA3, ds: DATA3, esp: 0x51010, cr0: 0x80040011 });
+    c.cr3 = PD;
+    c.flushTlb();
+    c.setEflags(0x40000, 0x40000);
+    c.regs[EBP] = 0x51100;
+    // enter 0x21, 0: the new top 0x50FEB is on the read-only page and misaligned.
+    expect(faultOf(c, () => runCode(c, [0xc8, 0x21, 0x00, 0x00]))).toEqual([17, 0]);
+  });
 });

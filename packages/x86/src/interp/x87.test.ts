@@ -90,4 +90,18 @@ describe('the x87 and CR0', () => {
     expect(r.at).toBe('end');
     expect(r.ferr).toBe(2);
   });
+
+  it('raises #UD for FISTTP (DB /1, DD /1, DF /1): SSE3, which CPUID does not claim', () => {
+    // fld1, then FISTTP m32int / m64int / m16int at DATA+0x10: nothing is stored, nothing popped.
+    for (const op of [0xdb, 0xdd, 0xdf]) {
+      const r = machineWith([...FNINIT, ...FLD1, op, 0x0e, 0x10, DATA >> 8], CR0_NE);
+      r.mem.fill(0xaa, DATA + 0x10, DATA + 0x18);
+      r.cpu.run(100);
+      expect(r.cpu.eip - 1).toBe(STUBS + 6);
+      expect([...r.mem.subarray(DATA + 0x10, DATA + 0x18)]).toEqual(new Array(8).fill(0xaa));
+      expect((r.cpu.fpu.status() >> 11) & 7).toBe(7); // TOP after one push: FISTTP did not pop
+    }
+    // The register forms of those rows are other instructions (FCMOVNE, FXCH4, FXCH7), not #UD.
+    expect(run([...FNINIT, ...FLD1, ...FLD1, 0xdb, 0xc9], CR0_NE).at).toBe('end');
+  });
 });

@@ -91,9 +91,19 @@ const DIVERGENCES: Divergence[] = [
     adjust: () => 'skip',
   },
   {
-    reason: 'D8–DF: the disassembler prints x87 forms in the 8087 ESC notation',
-    applies: (s) => s.form.x87 !== undefined,
+    reason:
+      'the undocumented x87 aliases (FSTP1, FCOM2, FCOMP3, FXCH4, FCOMP5, FXCH7, FSTP8, FSTP9) are (bad) to objdump',
+    applies: (s) =>
+      s.form.x87 !== undefined &&
+      /^\w+\d /.test(s.form.x87.registers[s.bytes[s.bytes.length - 1] & 7] ?? '') &&
+      s.bytes[s.bytes.length - 1] >= 0xc0,
     adjust: () => null,
+  },
+  {
+    reason:
+      'objdump marks FNENI and FNDISI "(8087 only)" and FNSETPM "(287 only)"; on a P6 they are no-ops we name plainly',
+    applies: (s) => s.form.opcode === 0xdb && s.form.reg === 4,
+    adjust: (t) => t.replace(/\((8087|287) only\)$/, ''),
   },
   {
     reason: 'in 16-bit code objdump does not wrap 8-bit relative targets to 16 bits; IP does',
@@ -212,6 +222,32 @@ describe('disassembler details', () => {
     expect(disassembleAt(read, 0x1000, true)).toMatchObject({ text: '(unreadable)', length: 0 });
     expect(disassembleAt(read, 0xc0101235, true).text).toBe('and %al,%bl');
     expect(disassembleAt(read, 0xc0101240, true)).toMatchObject({ text: '(bad)', length: 1 });
+  });
+
+  it('spells x87 instructions as objdump does: sizes, ST(i) operands, the System V FSUB/FDIV swap', () => {
+    const both = (h: string): string[] =>
+      (['att', 'intel'] as const).map((syntax) => disassemble(bytes(h), 0, true, { syntax }).text);
+    expect(both('d9 00')).toEqual(['flds (%eax)', 'fld DWORD PTR [eax]']);
+    expect(both('dd 45 f8')).toEqual(['fldl -0x8(%ebp)', 'fld QWORD PTR [ebp-0x8]']);
+    expect(both('db 2c 24')).toEqual(['fldt (%esp)', 'fld TBYTE PTR [esp]']);
+    expect(both('df 3b')).toEqual(['fistpll (%ebx)', 'fistp QWORD PTR [ebx]']);
+    expect(both('de 0e')).toEqual(['fimuls (%esi)', 'fimul WORD PTR [esi]']);
+    expect(both('da 4d 04')).toEqual(['fimull 0x4(%ebp)', 'fimul DWORD PTR [ebp+0x4]']);
+    expect(both('df 26')).toEqual(['fbld (%esi)', 'fbld TBYTE PTR [esi]']);
+    expect(both('d9 6d fe')).toEqual(['fldcw -0x2(%ebp)', 'fldcw WORD PTR [ebp-0x2]']);
+    expect(both('66 d9 30')).toEqual(['fnstenvs (%eax)', 'fnstenvw [eax]']);
+    expect(both('dd 30')).toEqual(['fnsave (%eax)', 'fnsave [eax]']);
+    expect(both('d8 c1')).toEqual(['fadd %st(1),%st', 'fadd st,st(1)']);
+    expect(both('dc c2')).toEqual(['fadd %st,%st(2)', 'fadd st(2),st']);
+    expect(both('de e9')).toEqual(['fsubrp %st,%st(1)', 'fsubp st(1),st']);
+    expect(both('dc f9')).toEqual(['fdivr %st,%st(1)', 'fdiv st(1),st']);
+    expect(both('db f1')).toEqual(['fcomi %st(1),%st', 'fcomi st,st(1)']);
+    expect(both('da c3')).toEqual(['fcmovb %st(3),%st', 'fcmovb st,st(3)']);
+    expect(both('df e0')).toEqual(['fnstsw %ax', 'fnstsw ax']);
+    expect(both('d9 fe')).toEqual(['fsin', 'fsin']);
+    expect(both('d9 c9')).toEqual(['fxch %st(1)', 'fxch st(1)']);
+    // The undocumented aliases keep the table's names (objdump has none for them).
+    expect(both('d9 d9')).toEqual(['fstp1 %st(1)', 'fstp1 st(1)']);
   });
 
   it('has an Intel syntax', () => {

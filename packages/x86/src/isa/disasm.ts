@@ -3,7 +3,9 @@
 // AT&T syntax as GNU objdump spells it — size suffixes only where no register operand gives
 // the size, `%ds:(%esi)` string operands, `*` before indirect targets — so its output can be
 // compared with objdump's line for line; disasm.test.ts does exactly that. Intel syntax is
-// available too, in the style of `objdump -M intel`.
+// available too, in the style of `objdump -M intel`. The x87 escapes D8–DF are spelled as
+// objdump spells them too; WAIT (9B) stays an instruction of its own, where objdump joins it
+// to a following FNSTSW into FSTSW.
 //
 // Everything here is derived from the table entry and the decoded fields; the only
 // knowledge of its own is spelling: GNU's names for a few mnemonics and when objdump shows
@@ -133,6 +135,60 @@ function isMemory(d: Decoded, op: Operand): boolean {
     default:
       return false;
   }
+}
+
+// ------------------------------------------------------------------ x87
+
+/** The table's memory-operand notation: AT&T's size suffix and Intel's PTR size for each. */
+const X87_MEMORY: Record<string, { suffix: string; ptr: string }> = {
+  m32fp: { suffix: 's', ptr: 'DWORD PTR ' },
+  m64fp: { suffix: 'l', ptr: 'QWORD PTR ' },
+  m80fp: { suffix: 't', ptr: 'TBYTE PTR ' },
+  m16int: { suffix: 's', ptr: 'WORD PTR ' },
+  m32int: { suffix: 'l', ptr: 'DWORD PTR ' },
+  m64int: { suffix: 'll', ptr: 'QWORD PTR ' },
+  m80bcd: { suffix: '', ptr: 'TBYTE PTR ' },
+  m2byte: { suffix: '', ptr: 'WORD PTR ' },
+};
+
+/** The x87 instruction as the table writes it (Intel order): its mnemonic and operands. */
+function x87Parts(d: Decoded): { m: string; ops: string[]; memory?: string } {
+  const x87 = d.form.x87;
+  const text = (d.mod === 3 ? x87?.registers[d.rm] : x87?.memory) ?? '';
+  const [m, rest = ''] = text.split(' ');
+  const ops = rest ? rest.split(',') : [];
+  return d.mod === 3 ? { m, ops } : { m, ops: [], memory: ops[0] };
+}
+
+/**
+ * AT&T spelling of an x87 instruction, as objdump writes it: a size suffix on memory forms
+ * (flds/fldl/fldt, filds/fildl/fildll), `%st(i)` operands reversed, and — the System V
+ * assembler's old convention, which GNU keeps — FSUB/FSUBR and FDIV/FDIVR swapped in the
+ * register forms whose destination is ST(i) (DC and DE E0–FF).
+ */
+function formatAttX87(d: Decoded, address: number): string {
+  const { m, ops, memory } = x87Parts(d);
+  if (memory !== undefined) {
+    // The environment and state layouts show their size only when a prefix chose it.
+    const layout = memory.includes('/') && d.opsizePrefix ? (d.o32 ? 'l' : 's') : '';
+    return `${m}${X87_MEMORY[memory]?.suffix ?? layout} ${attOperand(d, 'Ef', address)}`;
+  }
+  let name = m;
+  if ((d.opcode === 0xdc || d.opcode === 0xde) && d.reg >= 4) {
+    name = /^f(sub|div)r/.test(m) ? m.replace(/^f(sub|div)r/, 'f$1') : m.replace(/^f(sub|div)/, 'f$1r');
+  }
+  const operands = ops.map((o) => '%' + o).reverse();
+  return operands.length ? `${name} ${operands.join(',')}` : name;
+}
+
+/** Intel spelling of an x87 instruction, as `objdump -M intel` writes it. */
+function formatIntelX87(d: Decoded, address: number): string {
+  const { m, ops, memory } = x87Parts(d);
+  if (memory !== undefined) {
+    const layout = memory.includes('/') && d.opsizePrefix ? (d.o32 ? 'd' : 'w') : '';
+    return `${m}${layout} ${X87_MEMORY[memory]?.ptr ?? ''}${intelOperand(d, 'Ef', address, 0)}`;
+  }
+  return ops.length ? `${m} ${ops.join(',')}` : m;
 }
 
 // ------------------------------------------------------------------ AT&T
@@ -290,10 +346,7 @@ function formatAtt(d: Decoded, address: number): string {
   if (form.mnemonic === 'xlat') {
     return `${attPrefixes(d)}xlat %${SEGS[d.segment >= 0 ? d.segment : 3]}:(%${d.a32 ? 'ebx' : 'bx'})`;
   }
-  if (form.x87) {
-    // The 8086's ESC notation: the escape number and the operand.
-    return `esc $${hex(((d.opcode & 7) << 3) | d.reg)},${attOperand(d, 'Ef', address)}`;
-  }
+  if (form.x87) return attPrefixes(d) + formatAttX87(d, address);
   const m = attMnemonic(d);
   let ops = form.operands.map((op, i) => attOperand(d, op, address, i)).filter((t) => t !== '');
   // AT&T reverses Intel's order, except for the two-immediate ENTER and BOUND.
@@ -415,7 +468,7 @@ function formatIntel(d: Decoded, address: number): string {
   if (d.opcode === 0x90 && d.opsizePrefix) return `xchg ${d.o32 ? 'eax,eax' : 'ax,ax'}`;
   if (form.mnemonic === 'xlat')
     return `${prefix}xlat BYTE PTR ${SEGS[d.segment >= 0 ? d.segment : 3]}:[${d.a32 ? 'ebx' : 'bx'}]`;
-  if (form.x87) return `esc ${hex(((d.opcode & 7) << 3) | d.reg)},${intelOperand(d, 'Ef', address, 0)}`;
+  if (form.x87) return prefix + formatIntelX87(d, address);
   const ops = form.operands.map((op, i) => intelOperand(d, op, address, i));
   return ops.length ? `${prefix}${m} ${ops.join(',')}` : prefix + m;
 }

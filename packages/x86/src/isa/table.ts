@@ -771,6 +771,8 @@ const STACK_MNEMONICS: ReadonlySet<string> = new Set(['push', 'pop', 'ret', 'ret
  */
 export function usesOperandSize(form: InstructionForm, memory: boolean): boolean {
   if (form.opcode === 0xe3) return false; // JECXZ: sized by the address size
+  // FLDENV, FNSTENV, FRSTOR, FNSAVE: the operand size picks the 16- or 32-bit layout.
+  if (memory && form.x87?.memory?.includes('/')) return true;
   if (
     memory &&
     (form.opcode === 0x8c || form.mnemonic === 'sldt' || form.mnemonic === 'str' || form.mnemonic === 'smsw')
