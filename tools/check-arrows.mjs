@@ -13,7 +13,7 @@ const ALLOWED = {
   'x86-jit': ['x86'],
   'x86-cores': ['x86', 'x86-jit'],
   pc: ['x86'],
-  host: ['x86'],
+  host: ['abi', 'x86'], // abi's i386.ts: the Linux i386 layout (paging bits, GDT) both sides share
   lg: ['host', 'abi', 'x86'],
   guest: ['abi'],
   launcher: ['host', 'abi'],
