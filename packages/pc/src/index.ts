@@ -9,7 +9,6 @@ export { PortBus, type PortDevice } from './port-bus';
 export { VirtualClock } from './clock';
 export {
   findMultibootHeader,
-  loadElfPhysical,
   loadMultiboot,
   multibootEntryState,
   MULTIBOOT_BOOTLOADER_MAGIC,

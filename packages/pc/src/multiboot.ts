@@ -26,6 +26,7 @@
 // its allocator off the modules, as the spec expects of it (the memory map calls that RAM
 // free). Ours does, in page_alloc_init.
 
+import { loadElfPhysical } from '@lguest/elf';
 import type { CpuState, SegmentState } from '@lguest/x86';
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
@@ -111,51 +112,6 @@ export function findMultibootHeader(image: Uint8Array): number {
     if (((MULTIBOOT_HEADER_MAGIC + flags + checksum) & 0xffffffff) >>> 0 === 0) return off;
   }
   return -1;
-}
-
-const ELF_MAGIC = 0x464c457f;
-const PT_LOAD = 1;
-
-/**
- * Copies the PT_LOAD segments of a 32-bit i386 ELF executable to their physical addresses
- * (zeroing each segment's memory beyond its file bytes) and returns e_entry and the range
- * loaded. Throws, saying what is wrong, for anything else or a segment outside `memory`.
- */
-export function loadElfPhysical(image: Uint8Array, memory: Uint8Array): { entry: number; start: number; end: number } {
-  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  if (image.byteLength < 52 || view.getUint32(0, true) !== ELF_MAGIC) throw new Error('not an ELF file');
-  if (image[4] !== 1 || image[5] !== 1) throw new Error('not a 32-bit little-endian ELF file');
-  if (view.getUint16(16, true) !== 2 || view.getUint16(18, true) !== 3) {
-    throw new Error('not an i386 executable (ET_EXEC, EM_386)');
-  }
-  const entry = view.getUint32(24, true);
-  const phoff = view.getUint32(28, true);
-  const phentsize = view.getUint16(42, true);
-  const phnum = view.getUint16(44, true);
-  let start = Infinity;
-  let end = 0;
-  for (let i = 0; i < phnum; i++) {
-    const ph = phoff + i * phentsize;
-    if (ph + 32 > image.byteLength) throw new Error(`program header ${i} lies outside the file`);
-    if (view.getUint32(ph, true) !== PT_LOAD) continue;
-    const offset = view.getUint32(ph + 4, true);
-    const paddr = view.getUint32(ph + 12, true);
-    const filesz = view.getUint32(ph + 16, true);
-    const memsz = view.getUint32(ph + 20, true);
-    if (filesz > memsz || offset + filesz > image.byteLength) throw new Error(`segment ${i} is malformed`);
-    if (paddr + memsz > memory.byteLength) {
-      throw new Error(
-        `segment ${i} at physical 0x${paddr.toString(16)} (+0x${memsz.toString(16)}) does not fit in ` +
-          `${memory.byteLength >> 20} MiB of RAM`,
-      );
-    }
-    memory.set(image.subarray(offset, offset + filesz), paddr);
-    memory.fill(0, paddr + filesz, paddr + memsz);
-    start = Math.min(start, paddr);
-    end = Math.max(end, paddr + memsz);
-  }
-  if (end === 0) throw new Error('the ELF file has no PT_LOAD segment');
-  return { entry, start, end };
 }
 
 /**
