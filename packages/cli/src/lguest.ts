@@ -34,8 +34,6 @@ export interface LguestIo {
   readonly signal?: AbortSignal;
   /** The built web page (packages/web/dist/page), for `lguest web`. */
   readonly webPage?: string;
-  /** Given the run's clock (ns) once the host or PC exists: main.ts times the three Ctrl-C on it. */
-  readonly clockReady?: (nowNs: () => number) => void;
 }
 
 export const EXIT_USAGE = 2;
@@ -186,7 +184,6 @@ async function runAndReport(
       log: host.verbose ? say : undefined,
       signal: io.signal,
       observe,
-      clockReady: io.clockReady,
     });
   } finally {
     await Promise.all(prepared.map((d) => d.release()));
@@ -248,7 +245,6 @@ async function runNativeAndReport(
           disks: plan.diskSpecs,
           output: plan.output,
           input: plan.input,
-          clockReady: io.clockReady,
         },
         io.signal,
         host.verbose ? say : undefined,

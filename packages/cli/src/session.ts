@@ -84,8 +84,6 @@ export interface SessionOptions {
    * `guests`), before any guest runs: `lguest web` starts watching here.
    */
   readonly observe?: (host: Host, lg: Lguest, launchers: readonly Process[]) => void;
-  /** Called with the host's clock (ns) once the host exists. */
-  readonly clockReady?: (nowNs: () => number) => void;
 }
 
 /** Why a session was aborted, given as the AbortSignal's reason. */
@@ -129,7 +127,6 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     );
   }
   log(`host: ${options.hostMemoryMiB} MiB of RAM, CPU core ${spec.cpu}, ${spec.clock} clock`);
-  options.clockReady?.(() => host.clock.now());
   try {
     const lg = lguestInit(host);
     if (typeof lg === 'number') throw new Error(`loading the lg module failed (error ${lg})`);
