@@ -27,7 +27,8 @@
 // free). Ours does, in page_alloc_init.
 
 import { loadElfPhysical } from '@lguest/elf';
-import type { CpuState, SegmentState } from '@lguest/x86';
+import type { CpuState } from '@lguest/x86';
+import { flatProtectedModeEntry } from './entry-state';
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
@@ -254,43 +255,18 @@ function pageAlign(address: number): number {
   return Math.ceil(address / PAGE_SIZE) * PAGE_SIZE;
 }
 
-function flat(selector: number, access: number): SegmentState {
-  return { selector, base: 0, limit: 0xffffffff, access };
-}
-
 /**
  * The machine state at a multiboot kernel's entry, built on `reset` (the core's power-on
  * state): flat ring-0 32-bit code and data, PE on and paging off, EFLAGS with only the
  * reserved bit (IF = 0), EAX = the boot loader magic, EBX = the info structure.
  */
 export function multibootEntryState(reset: CpuState, boot: MultibootBoot): CpuState {
-  const code = flat(CODE_SELECTOR, 0xc09b);
-  const data = (): SegmentState => flat(DATA_SELECTOR, 0xc093);
-  return {
-    ...reset,
-    eax: MULTIBOOT_BOOTLOADER_MAGIC,
-    ebx: boot.infoAddress,
-    ecx: 0,
-    edx: 0,
-    esi: 0,
-    edi: 0,
-    ebp: 0,
+  return flatProtectedModeEntry(reset, {
+    eip: boot.entry,
     esp: 0x7000, // the spec leaves ESP undefined; this one at least points at free RAM
-    eip: boot.entry >>> 0,
-    eflags: 0x2,
-    cs: code,
-    ds: data(),
-    es: data(),
-    fs: data(),
-    gs: data(),
-    ss: data(),
+    codeSelector: CODE_SELECTOR,
+    dataSelector: DATA_SELECTOR,
     gdtr: { base: GDT_ADDR, limit: 23 },
-    idtr: { base: 0, limit: 0x3ff },
-    cr0: 0x11, // PE | ET
-    cr2: 0,
-    cr3: 0,
-    cr4: 0,
-    cpl: 0,
-    halted: false,
-  };
+    registers: { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: boot.infoAddress },
+  });
 }
