@@ -7,30 +7,31 @@ import { join } from 'node:path';
 
 const ALLOWED = {
   abi: [],
+  elf: [],
   x86: [],
   'x86-conformance': ['x86', 'x86-cores'],
-  'x86-bench': ['x86', 'x86-cores', 'x86-conformance'], // the conformance kit's probe of i386 execution
+  'x86-bench': ['x86', 'x86-cores', 'x86-conformance', 'elf'], // the conformance kit's probe of i386 execution
   'x86-jit': ['x86'],
   'x86-cores': ['x86', 'x86-jit'],
-  pc: ['x86'],
-  host: ['x86'],
+  pc: ['x86', 'elf'],
+  host: ['abi', 'x86'], // abi's i386.ts: the Linux i386 layout (paging bits, GDT) both sides share
   lg: ['host', 'abi', 'x86'],
-  guest: ['abi'],
-  launcher: ['host', 'abi'],
+  guest: ['abi', 'elf'],
+  launcher: ['host', 'abi', 'elf'],
   console: ['launcher', 'abi'],
   disk: ['launcher', 'abi', 'host'],
   net: ['launcher', 'abi', 'host'],
   web: ['abi', 'host', 'lg'],
   gdbstub: [],
   snapshot: [],
-  cli: ['abi', 'x86', 'x86-cores', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web', 'gdbstub', 'snapshot'],
+  cli: ['abi', 'elf', 'x86', 'x86-cores', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web', 'gdbstub', 'snapshot'],
 };
 
 // What a package's tests (files ending in .test.ts, and devDependencies) may import on top of
 // ALLOWED. lg's end-to-end boot test composes a host, lg and a launcher and boots the guest
 // image; lg's own sources still talk to a launcher only through the control file.
 const TEST_ALLOWED = {
-  lg: ['launcher', 'guest'],
+  lg: ['launcher', 'guest', 'elf'],
   web: ['launcher', 'console', 'guest'], // its sampler test boots a real guest
   guest: ['pc', 'x86'], // booting the image natively
 };

@@ -22,8 +22,8 @@ import {
   GDT_ENTRY_TLS_ENTRIES, GDT_ENTRY_TLS_MAX, GDT_ENTRY_TLS_MIN, GDT_ENTRY_TSS, GDT_SIZE, I386_HW_TSS,
   IDT_ENTRIES, LGUEST_CS, LGUEST_DS, PAGE_SHIFT, PAGE_SIZE, PGDIR_SHIFT, PTRS_PER_PGD, PTRS_PER_PTE,
   SYSCALL_VECTOR, TSS_SELECTOR, X86_CR0_TS, X86_EFLAGS_IF, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL,
-  _PAGE_KERNEL, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_TABLE, _PAGE_USER,
-  __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS,
+  _PAGE_KERNEL, _KERNPG_TABLE, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PSE, _PAGE_PWT, _PAGE_RW, _PAGE_TABLE, _PAGE_USER,
+  __KERNEL_CS, __KERNEL_DS, __KERNEL_PERCPU, __USER_CS, __USER_DS,
 } from './i386';
 import {
   LGUEST_DEVICE_DESC, LGUEST_DEVICE_F_RANDOMNESS, LGUEST_DEVICE_S_ACKNOWLEDGE, LGUEST_DEVICE_S_DRIVER,
@@ -62,7 +62,7 @@ export const HEADERS: readonly HeaderSpec[] = [
         hex: true,
         values: {
           _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, _PAGE_PWT, _PAGE_PCD, _PAGE_ACCESSED, _PAGE_DIRTY,
-          _PAGE_PSE, _PAGE_GLOBAL, _PAGE_TABLE, _PAGE_KERNEL,
+          _PAGE_PSE, _PAGE_GLOBAL, _PAGE_TABLE, _PAGE_KERNEL, _KERNPG_TABLE,
         },
       },
       { title: 'EFLAGS and CR0 bits', hex: true, values: { X86_EFLAGS_IF, X86_CR0_TS } },
@@ -78,7 +78,7 @@ export const HEADERS: readonly HeaderSpec[] = [
       {
         title: 'Selectors (the guest kernel ORs GUEST_PL into the kernel ones)',
         hex: true,
-        values: { LGUEST_CS, LGUEST_DS, __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS, TSS_SELECTOR },
+        values: { LGUEST_CS, LGUEST_DS, __KERNEL_CS, __KERNEL_DS, __KERNEL_PERCPU, __USER_CS, __USER_DS, TSS_SELECTOR },
       },
       { title: 'Interrupt vectors', hex: true, values: { IDT_ENTRIES, FIRST_EXTERNAL_VECTOR, SYSCALL_VECTOR } },
     ],

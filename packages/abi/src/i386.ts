@@ -29,6 +29,8 @@ export const _PAGE_GLOBAL = 0x100;
 export const _PAGE_TABLE = 0x067;
 /** Flags of the host's own kernel mappings (present, rw, accessed, dirty; non-PAE). */
 export const _PAGE_KERNEL = 0x063;
+/** A kernel page table's directory entry: as _PAGE_TABLE without user. */
+export const _KERNPG_TABLE = 0x063;
 
 // --- Flags and control-register bits lguest passes around ---
 
@@ -68,6 +70,8 @@ export const __KERNEL_CS = GDT_ENTRY_KERNEL_CS * 8;
 export const __KERNEL_DS = GDT_ENTRY_KERNEL_DS * 8;
 export const __USER_CS = GDT_ENTRY_DEFAULT_USER_CS * 8 + 3;
 export const __USER_DS = GDT_ENTRY_DEFAULT_USER_DS * 8 + 3;
+/** The per-CPU data segment Linux keeps in %fs. */
+export const __KERNEL_PERCPU = GDT_ENTRY_PERCPU * 8;
 /** The selector `ltr` loads on both sides of the switch. */
 export const TSS_SELECTOR = GDT_ENTRY_TSS * 8;
 

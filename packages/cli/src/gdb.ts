@@ -7,7 +7,8 @@
 import { GdbServer, type GdbAddress } from '@lguest/gdbstub';
 import { debugGuest, type GuestDebug, type Lguest } from '@lguest/lg';
 import type { Process } from '@lguest/host';
-import { PcDebug, type NativeDebugHooks } from './native-debug';
+import type { PcRunHooks } from '@lguest/pc';
+import { PcDebug } from './native-debug';
 
 /** What --gdb and -S asked for. */
 export interface GdbSpec {
@@ -66,7 +67,7 @@ export class GuestGdb {
   }
 
   /** `run --native`: the PC's guest under the debugger; hooks for its run loop. */
-  native(): NativeDebugHooks {
+  native(): PcRunHooks {
     const debug = new PcDebug(this.spec.wait, (why) => this.server.targetStopped(why));
     this.debug = debug;
     this.server.setTarget(debug);

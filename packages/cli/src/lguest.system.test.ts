@@ -523,7 +523,7 @@ describe('bad input: a sentence saying what is wrong and what to do, status 2', 
     [
       'a truncated ELF kernel',
       ['run', '32', truncated],
-      /'.*guest-cut\.elf' is a damaged or truncated ELF file \(Section \d+ runs past the end of the file\): build or copy it again/,
+      /'.*guest-cut\.elf' is a damaged or truncated ELF file \(segment \d+ \(\d+ bytes at file offset \d+\) runs past the end of the file \(\d+ bytes\)\): build or copy it again/,
     ],
     [
       'a bzImage with garbage for a kernel',

@@ -30,7 +30,7 @@ import { runNative } from './native';
 import { runSession, type GuestOutcome, type GuestPlan, type SessionOptions } from './session';
 import { runWeb } from './web';
 import { GdbListenError, GuestGdb } from './gdb';
-import type { NativeDebugHooks } from './native-debug';
+import type { PcRunHooks } from '@lguest/pc';
 import { decodeSnapshot, SnapshotError } from '@lguest/snapshot';
 import { checkDisks, decodeRestoreImage, type RestoreImage } from './machine-state';
 import { receiveMigration, type IncomingGuest } from './migrate';
@@ -50,8 +50,6 @@ export interface LguestIo {
   readonly signal?: AbortSignal;
   /** The built web page (packages/web/dist/page), for `lguest web`. */
   readonly webPage?: string;
-  /** Given the run's clock (ns) once the host or PC exists: main.ts times the three Ctrl-C on it. */
-  readonly clockReady?: (nowNs: () => number) => void;
 }
 
 export const EXIT_USAGE = 2;
@@ -240,7 +238,6 @@ async function runAndReport(
       log: host.verbose ? say : undefined,
       signal: io.signal,
       observe,
-      clockReady: io.clockReady,
       ...machine,
     });
   } finally {
@@ -369,7 +366,7 @@ async function runNativeAndReport(
   plan: PlannedGuest,
   io: LguestIo,
   say: (line: string) => void,
-  debug?: NativeDebugHooks,
+  debug?: PcRunHooks,
 ): Promise<number> {
   // The PC's disks are the two drives of its ATA channel, served from raw files.
   const network = plan.spec.devices.find((d) => d.kind !== 'block');
@@ -410,11 +407,10 @@ async function runNativeAndReport(
           disks: plan.diskSpecs,
           output: plan.output,
           input: plan.input,
-          clockReady: io.clockReady,
-          debug,
         },
         io.signal,
         host.verbose ? say : undefined,
+        debug,
       );
     } catch (e) {
       // The PC's loaders refuse what they cannot boot (no multiboot header, an old boot

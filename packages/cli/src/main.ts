@@ -71,7 +71,6 @@ async function main(): Promise<void> {
       defaultKernel: bundledGuest(),
       signal: stop.signal,
       webPage: webPage(),
-      clockReady: (nowNs) => input.countOn(() => nowNs() / 1e6),
     });
   } finally {
     for (const [signal] of signals) process.off(signal, onSignal);

@@ -1,33 +1,20 @@
 // `lguest run --native --gdb`: the PC's guest under gdb. Natively the guest owns the CPU in
 // ring 0, so its registers are the core's, its virtual addresses go through the core's own
-// CR3, and the run loop (native.ts) stops between runs of the PC. Breakpoints are the core's
+// CR3, and the PC's run loop (`pc.runToEnd`, whose hooks this is) stops between its slices. Breakpoints are the core's
 // (`setBreakpoint`): the core ends its run before the instruction, and RF lets the next run
 // execute it. A single step is a run of one instruction (an interrupt that is due may be
 // taken first: the step then ends in its handler).
 
 import type { BreakpointKind, DebugTarget, StopReason } from '@lguest/gdbstub';
-import type { Pc, RunResult } from '@lguest/pc';
+import type { PauseAnswer, Pc, PcRunHooks, RunResult } from '@lguest/pc';
 import type { CpuState, SegmentState } from '@lguest/x86';
-
-/** What the native run loop asks of its debugger. */
-export interface NativeDebugHooks {
-  /** The PC exists, before its first instruction; `wake` ends any sleep of the run loop. */
-  attach(pc: Pc, wake: () => void): void;
-  /**
-   * Before each run: waits while the guest is stopped (or until `signal` aborts); the most
-   * instructions the next run may retire (1 for a step), or -1 when the debugger killed it.
-   */
-  gate(slice: number, signal?: AbortSignal): Promise<number>;
-  /** After each run: true if it ended for the debugger (a breakpoint, a step). */
-  ran(r: RunResult): boolean;
-}
 
 const EFLAGS_SAFE = 0x3f7fd7;
 const PG = 0x80000000;
 const PSE = 0x10;
 const PAGE_SIZE = 4096;
 
-export class PcDebug implements DebugTarget, NativeDebugHooks {
+export class PcDebug implements DebugTarget, PcRunHooks {
   stopped = false;
   exited: number | null = null;
   private pc: Pc | null = null;
@@ -36,6 +23,7 @@ export class PcDebug implements DebugTarget, NativeDebugHooks {
   private stepping = false;
   private killed = false;
   private resumed: (() => void) | null = null;
+  private signal: AbortSignal | undefined;
   private readonly breakpoints = new Map<number, number>();
 
   constructor(
@@ -47,12 +35,19 @@ export class PcDebug implements DebugTarget, NativeDebugHooks {
 
   // ------------------------------------------------------------------ the run loop's side
 
-  attach(pc: Pc, wake: () => void): void {
+  /** The PC exists, before its first instruction; `wake` ends any sleep of the run loop. */
+  started(pc: Pc, wake: () => void, signal?: AbortSignal): void {
     this.pc = pc;
     this.wakeLoop = wake;
+    this.signal = signal;
   }
 
-  async gate(slice: number, signal?: AbortSignal): Promise<number> {
+  /**
+   * At each slice boundary: waits while the guest is stopped (or until the run is aborted);
+   * a step is a slice of one instruction; a kill ends the run.
+   */
+  async pause(): Promise<PauseAnswer> {
+    const signal = this.signal;
     if (this.pending) {
       const why = this.pending;
       this.pending = null;
@@ -65,11 +60,12 @@ export class PcDebug implements DebugTarget, NativeDebugHooks {
       });
       this.resumed = null;
     }
-    if (this.killed) return -1;
-    return this.stepping ? 1 : slice;
+    if (this.killed) return 'end';
+    return this.stepping ? 1 : undefined;
   }
 
-  ran(r: RunResult): boolean {
+  /** After each slice: true if it ended for the debugger (a breakpoint, a step). */
+  ran(_pc: Pc, r: RunResult): boolean {
     if (this.stepping && r.instructions > 0) {
       this.pending = { kind: 'trap' };
       return true;

@@ -190,7 +190,8 @@ spaces, live. Closing the page leaves the guests running; lguest web ends with t
 
 The guest's console is your terminal, in raw mode while the guest runs: keys go to the
 guest as typed. The bundled guest lands at a shell: type poweroff to turn it off (exit
-status 0), or Ctrl-C three times (within a second) to end any guest (exit status 2).
+status 0), or Ctrl-C three times (within a second of real time, whatever --clock says)
+to end any guest (exit status 2).
 
 Exit status: 0 when the guest powers off (run-many: every guest); 1 when a guest died —
 killed by the host or by its own panic — with the reason on stderr (--native: a triple fault or a halt for good); 124 when --timeout stopped

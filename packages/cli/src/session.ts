@@ -87,8 +87,6 @@ export interface SessionOptions {
    * `guests`), before any guest runs: `lguest web` starts watching here.
    */
   readonly observe?: (host: Host, lg: Lguest, launchers: readonly Process[]) => void;
-  /** Called with the host's clock (ns) once the host exists. */
-  readonly clockReady?: (nowNs: () => number) => void;
   /** A restored machine's clock: the host's carries on from here (ns), before anything runs. */
   readonly resumeClockNs?: number;
   /** Given each guest's run as it is created (the monitor drives it from there). */
@@ -138,7 +136,6 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   log(`host: ${options.hostMemoryMiB} MiB of RAM, CPU core ${spec.cpu}, ${spec.clock} clock`);
   // Before lg loads, so its wall-clock epoch and every timer count from the saved clock.
   if (options.resumeClockNs !== undefined) host.clock.resumeAt(options.resumeClockNs);
-  options.clockReady?.(() => host.clock.now());
   try {
     const lg = lguestInit(host);
     if (typeof lg === 'number') throw new Error(`loading the lg module failed (error ${lg})`);

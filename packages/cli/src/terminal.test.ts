@@ -7,21 +7,63 @@ import { parseCommand } from './options';
 import { CtrlCCounter, ConsoleInput, type StdinLike } from './terminal';
 
 describe('three Ctrl-C', () => {
-  it('fire on the third lone 0x03 within a second, and start over after anything else', () => {
+  const ctrlC = Uint8Array.of(3);
+
+  it('fire on the third Ctrl-C within a second, and start over after anything else', () => {
     let t = 0;
     const c = new CtrlCCounter(() => t);
-    const ctrlC = Uint8Array.of(3);
     expect([c.see(ctrlC), c.see(ctrlC), c.see(ctrlC)]).toEqual([false, false, true]);
+    expect(c.counted).toBe(0);
     c.see(ctrlC);
     c.see(Uint8Array.of(0x61));
+    expect(c.counted).toBe(0);
     expect([c.see(ctrlC), c.see(ctrlC)]).toEqual([false, false]);
+    t = 1000; // the window is one second, its end included
     expect(c.see(ctrlC)).toBe(true);
-    // Two in a read, or a third too late, do not count.
-    expect(c.see(Uint8Array.of(3, 3))).toBe(false);
+    // A Ctrl-C among other bytes (a paste) counts for nothing and starts over.
+    c.see(ctrlC);
+    expect(c.see(Uint8Array.of(3, 0x61, 3))).toBe(false);
+    expect(c.counted).toBe(0);
+  });
+
+  it('count three in one read (a script types them in one write), or two and one', () => {
+    const c = new CtrlCCounter(() => 0);
+    expect(c.see(Uint8Array.of(3, 3, 3))).toBe(true);
+    expect([c.see(Uint8Array.of(3, 3)), c.see(ctrlC)]).toEqual([false, true]);
+  });
+
+  it('time the second on the clock given, not on a guest clock: a late Ctrl-C starts a new window', () => {
+    let t = 0;
+    const c = new CtrlCCounter(() => t);
     c.see(ctrlC);
     c.see(ctrlC);
-    t = 1500;
+    t = 1001;
     expect(c.see(ctrlC)).toBe(false);
+    expect(c.counted).toBe(1); // the late one is the first of a new three
+    t = 1500;
+    expect([c.see(ctrlC), c.see(ctrlC)]).toEqual([false, true]);
+  });
+
+  it('are timed by ConsoleInput on the clock it is given (by default the host wall clock)', () => {
+    let t = 0;
+    let fired = 0;
+    const listeners = new Map<string, (chunk?: Buffer | string) => void>();
+    const stdin = {
+      isTTY: false,
+      on: (e: string, l: (chunk?: Buffer | string) => void) => listeners.set(e, l),
+      off: (e: string) => listeners.delete(e),
+      pause: () => undefined,
+      resume: () => undefined,
+    } as unknown as StdinLike;
+    const input = new ConsoleInput(stdin, { onTripleCtrlC: () => fired++, now: () => t });
+    input.on('data', () => undefined);
+    listeners.get('data')?.(Buffer.of(3));
+    listeners.get('data')?.(Buffer.of(3));
+    t = 5000; // five seconds of the host's clock: however little guest time passed, too late
+    listeners.get('data')?.(Buffer.of(3));
+    expect(fired).toBe(0);
+    listeners.get('data')?.(Buffer.of(3, 3));
+    expect(fired).toBe(1);
   });
 });
 

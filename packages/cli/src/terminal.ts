@@ -4,11 +4,15 @@
 // so the terminal goes into raw mode — no line editing (ICANON), no echo (ECHO: the guest
 // echoes what it wants), no signals from the keyboard (ISIG: Ctrl-C is a byte for the
 // guest) — and every byte typed goes to the guest as it is typed. The way out is the
-// original's: three Ctrl-C, each alone in a read, within about a second, end the guest with
-// exit status 2. The second is the run's clock (the host's, or the PC's): real time with
-// --clock=host, the guest's own time with --clock=virtual, so a scripted session counts it
-// the same way on an idle machine and a busy one. Whatever way we leave — the guest powers off or dies, an error, a signal, an
-// exception — the terminal gets its old mode back.
+// original's: three Ctrl-C within a second end the guest with exit status 2. The second is
+// the host's wall clock whatever --clock says: the keys are a human's, and a human's second
+// is the wall clock's — on --clock=virtual an idle guest's second can pass in a millisecond
+// and a busy one's take minutes, and neither should decide whether three quick keys were
+// quick. A read counts when it holds nothing but Ctrl-C (a key each, or a script's three in
+// one write); any other byte starts the count over.
+//
+// Whatever way we leave — the guest powers off or dies, an error, a signal, an exception —
+// the terminal gets its old mode back.
 //
 // Node's raw mode (libuv's) clears more than the original's three flags: ICRNL too, so Enter
 // would reach the guest as '\r'. The original kept ICRNL, so we do its work: in raw mode a CR
@@ -47,16 +51,20 @@ export const CTRL_C_WINDOW_MS = 1000;
 /** The exit status the original launcher gives for three Ctrl-C. */
 export const CTRL_C_STATUS = 2;
 
+/** The host's monotonic wall clock, in ms: what the three Ctrl-C are timed on. */
+export const hostWallMs = (): number => performance.now();
+
 /**
- * Counts Ctrl-C as the original did: a read that is exactly one 0x03 byte counts; the first
- * starts the clock; the third within the window fires. Anything else, or a late third, starts
- * over. The bytes still go to the guest.
+ * Counts Ctrl-C: each 0x03 of a read made only of 0x03 bytes counts; the first starts the
+ * window, and the third within CTRL_C_WINDOW_MS of it fires. Any other byte starts the count
+ * over; a Ctrl-C after the window has passed starts a new one. The bytes still go to the
+ * guest. `now` is the clock in ms (the host's wall clock; a test's fake one).
  */
 export class CtrlCCounter {
   private count = 0;
   private startMs = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = hostWallMs) {}
 
   /** How many lone Ctrl-C are counted towards the next firing. */
   get counted(): number {
@@ -65,15 +73,20 @@ export class CtrlCCounter {
 
   /** Sees one read; true when it was the third Ctrl-C in time. */
   see(chunk: Uint8Array): boolean {
-    if (chunk.length !== 1 || chunk[0] !== CTRL_C) {
-      this.count = 0;
-      return false;
+    if (chunk.length === 0) return false;
+    for (const b of chunk) {
+      if (b !== CTRL_C) {
+        this.count = 0;
+        return false;
+      }
     }
-    if (this.count === 0) this.startMs = this.now();
-    this.count++;
+    const now = this.now();
+    if (this.count > 0 && now - this.startMs > CTRL_C_WINDOW_MS) this.count = 0;
+    if (this.count === 0) this.startMs = now;
+    this.count += chunk.length;
     if (this.count < CTRL_C_COUNT) return false;
     this.count = 0;
-    return this.now() - this.startMs <= CTRL_C_WINDOW_MS;
+    return true;
   }
 }
 
@@ -82,13 +95,15 @@ export interface ConsoleInputOptions {
   onTripleCtrlC: () => void;
   /** For the verbose log: raw mode entered or left. */
   log?: (line: string) => void;
+  /** The clock the three Ctrl-C are timed on, in ms (default: the host's wall clock, `hostWallMs`). */
+  now?: () => number;
 }
 
 /** stdin as a console input source, in raw mode while a console listens to it. */
 export class ConsoleInput implements ConsoleInputSource {
   private readonly dataListeners = new Set<(chunk: Buffer | string) => void>();
   private readonly endListeners = new Set<() => void>();
-  private counter = new CtrlCCounter();
+  private readonly counter: CtrlCCounter;
   private raw = false;
   private attached = false;
   private ended = false;
@@ -97,11 +112,8 @@ export class ConsoleInput implements ConsoleInputSource {
   constructor(
     private readonly stdin: StdinLike,
     private readonly options: ConsoleInputOptions,
-  ) {}
-
-  /** Counts the three Ctrl-C's second on `nowMs` from now on: the run's clock, once it exists. */
-  countOn(nowMs: () => number): void {
-    this.counter = new CtrlCCounter(nowMs);
+  ) {
+    this.counter = new CtrlCCounter(options.now);
   }
 
   /** Whether the terminal is in raw mode because of us right now. */

@@ -371,25 +371,43 @@ static u32 blocks_in_group(struct ext2_fs *fs, u32 g)
 	return left < fs->blocks_per_group ? left : fs->blocks_per_group;
 }
 
+/*
+ * For an allocation in group g: its descriptor (held in *gbp) and its block or inode bitmap
+ * (held in *bbp). 1 with both held; 0 when the group has none of them free (nothing held);
+ * -EIO when either cannot be read.
+ */
+static int group_bitmap(struct ext2_fs *fs, u32 g, int inodes, struct ext2_group_desc **gdp, struct buf **gbp,
+			struct buf **bbp)
+{
+	struct ext2_group_desc *gd = gd_get(fs, g, gbp);
+
+	if (!gd)
+		return -EIO;
+	if (!(inodes ? gd->bg_free_inodes_count : gd->bg_free_blocks_count)) {
+		brelse(*gbp);
+		return 0;
+	}
+	if (!(*bbp = fs_bread(fs, inodes ? gd->bg_inode_bitmap : gd->bg_block_bitmap))) {
+		brelse(*gbp);
+		return -EIO;
+	}
+	*gdp = gd;
+	return 1;
+}
+
 /* Allocates a block, searching from group goal; *out is its number. -ENOSPC or -EIO. */
 static int alloc_block(struct ext2_fs *fs, u32 goal, u32 *out)
 {
 	for (u32 n = 0; n < fs->groups; n++) {
 		u32 g = (goal + n) % fs->groups;
 		struct buf *gb, *bb;
-		struct ext2_group_desc *gd = gd_get(fs, g, &gb);
-		int bit;
+		struct ext2_group_desc *gd;
+		int bit, r = group_bitmap(fs, g, 0, &gd, &gb, &bb);
 
-		if (!gd)
-			return -EIO;
-		if (!gd->bg_free_blocks_count) {
-			brelse(gb);
+		if (r < 0)
+			return r;
+		if (!r)
 			continue;
-		}
-		if (!(bb = fs_bread(fs, gd->bg_block_bitmap))) {
-			brelse(gb);
-			return -EIO;
-		}
 		bit = take_bit(bb->data, blocks_in_group(fs, g));
 		if (bit < 0) {
 			/* the count said there was room: the bitmap and the count disagree */
@@ -443,20 +461,14 @@ static int alloc_inode(struct ext2_fs *fs, u32 goal, int dir, u32 *out)
 	for (u32 n = 0; n < fs->groups; n++) {
 		u32 g = (goal + n) % fs->groups;
 		struct buf *gb, *bb;
-		struct ext2_group_desc *gd = gd_get(fs, g, &gb);
+		struct ext2_group_desc *gd;
 		u32 limit = fs->inodes_per_group;
-		int bit;
+		int bit, r = group_bitmap(fs, g, 1, &gd, &gb, &bb);
 
-		if (!gd)
-			return -EIO;
-		if (!gd->bg_free_inodes_count) {
-			brelse(gb);
+		if (r < 0)
+			return r;
+		if (!r)
 			continue;
-		}
-		if (!(bb = fs_bread(fs, gd->bg_inode_bitmap))) {
-			brelse(gb);
-			return -EIO;
-		}
 		/* The reserved inodes (below first_ino) are never handed out. */
 		do {
 			bit = take_bit(bb->data, limit);

@@ -6,7 +6,8 @@
 // no-interrupt window around lguest_iret's final instructions.
 
 import { LGUEST_DATA, LGUEST_SIGNATURE } from '@lguest/abi';
-import { fileOffsetOf, loadGuestImage, readElf } from './image';
+import { readElf32 } from '@lguest/elf';
+import { fileOffsetOf, loadGuestImage } from './image';
 
 const PAGE_OFFSET = 0xc0000000;
 const { elf, symbols } = loadGuestImage();
@@ -26,7 +27,7 @@ function indicesOf(haystack: Uint8Array, needle: Uint8Array): number[] {
 }
 
 describe('the guest image', () => {
-  const info = readElf(elf);
+  const info = readElf32(elf);
 
   it('is an i386 executable whose every PT_LOAD says PAGE_OFFSET 0xC0000000 and loads at 1 MiB', () => {
     expect(info.type).toBe(2);

@@ -3,6 +3,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readElf32 } from '@lguest/elf';
 
 export interface GuestImage {
   elf: Uint8Array;
@@ -27,38 +28,9 @@ export function loadGuestImage(name = 'guest'): GuestImage {
   };
 }
 
-/** One PT_LOAD program header. */
-export interface LoadSegment {
-  offset: number;
-  vaddr: number;
-  paddr: number;
-  filesz: number;
-  memsz: number;
-}
-
-/** e_entry and the PT_LOAD segments of a 32-bit little-endian ELF. */
-export function readElf(elf: Uint8Array): { type: number; machine: number; entry: number; loads: LoadSegment[] } {
-  const v = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
-  const phoff = v.getUint32(28, true);
-  const phentsize = v.getUint16(42, true);
-  const loads: LoadSegment[] = [];
-  for (let i = 0; i < v.getUint16(44, true); i++) {
-    const ph = phoff + i * phentsize;
-    if (v.getUint32(ph, true) !== 1) continue;
-    loads.push({
-      offset: v.getUint32(ph + 4, true),
-      vaddr: v.getUint32(ph + 8, true),
-      paddr: v.getUint32(ph + 12, true),
-      filesz: v.getUint32(ph + 16, true),
-      memsz: v.getUint32(ph + 20, true),
-    });
-  }
-  return { type: v.getUint16(16, true), machine: v.getUint16(18, true), entry: v.getUint32(24, true), loads };
-}
-
 /** The file offset of the byte at virtual address `vaddr`, or -1 if no segment has it in the file. */
 export function fileOffsetOf(elf: Uint8Array, vaddr: number): number {
-  for (const s of readElf(elf).loads) {
+  for (const s of readElf32(elf).loads) {
     if (vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz) return s.offset + (vaddr - s.vaddr);
   }
   return -1;

@@ -25,7 +25,7 @@ import type { TimerBase } from './timers';
 import { HostPic, IrqTable, type HostInterrupt, type InterruptFrame } from './irq';
 import { descriptorCache, nullSegment } from './descriptors';
 import {
-  EFLAGS_IF,
+  X86_EFLAGS_IF,
   ESC_INTERRUPT,
   ESC_RETURN,
   GDT_ENTRY_KERNEL_CS,
@@ -42,7 +42,7 @@ import {
   __KERNEL_CS,
   __KERNEL_DS,
   __KERNEL_PERCPU,
-  GDT_ENTRY_TSS_SELECTOR,
+  TSS_SELECTOR,
   hasErrorCode,
 } from './layout';
 import { translate } from './pgtable';
@@ -368,7 +368,7 @@ export class KernelCpu {
   private waitForInterrupt(): boolean {
     const d = this.d;
     const st = d.core.getState();
-    if ((st.eflags & EFLAGS_IF) === 0) return false;
+    if ((st.eflags & X86_EFLAGS_IF) === 0) return false;
     if (!d.pic.intrPending()) {
       const next = this.nextClockEvent();
       if (d.clock.mode === 'virtual') d.clock.skipTo(next);
@@ -434,7 +434,7 @@ export class KernelCpu {
     st.es = descriptorCache(__KERNEL_DS, ...gdt(GDT_ENTRY_KERNEL_DS));
     st.fs = descriptorCache(__KERNEL_PERCPU, ...gdt(GDT_ENTRY_PERCPU));
     st.gs = nullSegment();
-    st.tr = descriptorCache(GDT_ENTRY_TSS_SELECTOR, ...gdt(GDT_ENTRY_TSS));
+    st.tr = descriptorCache(TSS_SELECTOR, ...gdt(GDT_ENTRY_TSS));
     st.ldtr = nullSegment();
     st.cpl = 0;
     st.halted = false;

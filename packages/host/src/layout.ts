@@ -6,29 +6,55 @@
 // deliver_to_host jumps for a real interrupt. These numbers are that map.
 // (lguest-abi.md §1.2, §1.5, §1.9; README "Memory layout".)
 
-// --- Paging (two-level, non-PAE i386) ---
+// The i386 and Linux 2.6.23 facts the host shares with the lguest ABI (paging bits, the GDT
+// layout and its selectors, table sizes) are defined once, in @lguest/abi's i386.ts; what
+// follows is only the host's own map.
+import { GDT_ENTRIES, IDT_ENTRIES, I386_HW_TSS, PAGE_SIZE, PGDIR_SHIFT } from '@lguest/abi';
+export {
+  PAGE_SIZE,
+  PAGE_SHIFT,
+  PGDIR_SHIFT,
+  PTRS_PER_PGD,
+  PTRS_PER_PTE,
+  _PAGE_PRESENT,
+  _PAGE_RW,
+  _PAGE_USER,
+  _PAGE_PWT,
+  _PAGE_PCD,
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PSE,
+  _PAGE_GLOBAL,
+  _PAGE_TABLE,
+  _PAGE_KERNEL,
+  _KERNPG_TABLE,
+  IDT_ENTRIES,
+  GDT_ENTRIES,
+  GDT_ENTRY_TLS_MIN,
+  GDT_ENTRY_LGUEST_CS,
+  GDT_ENTRY_LGUEST_DS,
+  GDT_ENTRY_KERNEL_CS,
+  GDT_ENTRY_KERNEL_DS,
+  GDT_ENTRY_DEFAULT_USER_CS,
+  GDT_ENTRY_DEFAULT_USER_DS,
+  GDT_ENTRY_TSS,
+  GDT_ENTRY_LDT,
+  GDT_ENTRY_ESPFIX_SS,
+  GDT_ENTRY_PERCPU,
+  GDT_ENTRY_DOUBLEFAULT_TSS,
+  __KERNEL_CS,
+  __KERNEL_DS,
+  __USER_CS,
+  __USER_DS,
+  __KERNEL_PERCPU,
+  TSS_SELECTOR,
+  LGUEST_CS,
+  LGUEST_DS,
+  X86_EFLAGS_IF,
+  SWITCHER_ADDR,
+  SWITCHER_PGD_INDEX,
+} from '@lguest/abi';
 
-export const PAGE_SIZE = 4096;
-export const PAGE_SHIFT = 12;
-export const PGDIR_SHIFT = 22;
-export const PTRS_PER_PGD = 1024;
-export const PTRS_PER_PTE = 1024;
-
-export const _PAGE_PRESENT = 0x001;
-export const _PAGE_RW = 0x002;
-export const _PAGE_USER = 0x004;
-export const _PAGE_PWT = 0x008;
-export const _PAGE_PCD = 0x010;
-export const _PAGE_ACCESSED = 0x020;
-export const _PAGE_DIRTY = 0x040;
-export const _PAGE_PSE = 0x080;
-export const _PAGE_GLOBAL = 0x100;
-/** A user page table's directory entry: present, rw, user, accessed, dirty. */
-export const _PAGE_TABLE = 0x067;
-/** A kernel page table's directory entry: as _PAGE_TABLE without user. */
-export const _KERNPG_TABLE = 0x063;
-/** The kernel's own mappings: present, rw, accessed, dirty (never global: lg needs PGE off). */
-export const _PAGE_KERNEL = 0x063;
 /** Kernel text: present, accessed, read-only (CR0.WP makes ring 0 honour it). */
 export const _PAGE_KERNEL_RX = 0x021;
 
@@ -42,9 +68,7 @@ export const TASK_SIZE = 0xc0000000;
 export const LOWMEM_LIMIT = 896 << 20;
 /** First page-directory slot of the kernel half. */
 export const KERNEL_PGD_INDEX = PAGE_OFFSET >>> PGDIR_SHIFT; // 768
-/** The top 4 MiB: left free by the host, mapped by lg for the switcher (0xFFC00000). */
-export const SWITCHER_PGD_INDEX = 1023;
-export const SWITCHER_ADDR = 0xffc00000;
+/** The top 4 MiB (SWITCHER_PGD_INDEX, SWITCHER_ADDR): left free by the host, mapped by lg for the switcher. */
 /** Where mmap without MAP_FIXED starts looking, downwards (Linux's flexible layout). */
 export const MMAP_BASE = 0xb8000000;
 
@@ -80,39 +104,11 @@ export function frameAddress(frame: number): number {
   return frame * PAGE_SIZE;
 }
 
-export const IDT_ENTRIES = 256;
 export const IDT_LIMIT = IDT_ENTRIES * 8 - 1;
-export const GDT_ENTRIES = 32;
 export const GDT_LIMIT = GDT_ENTRIES * 8 - 1;
-export const TSS_SIZE = 104;
+export const TSS_SIZE = I386_HW_TSS.size;
 /** Bytes per interrupt stub; stub for vector v is at the stubs page + v * 16. */
 export const IRQ_STUB_SIZE = 16;
-
-// --- The GDT (Linux 2.6.23 include/asm-i386/segment.h) ---
-
-export const GDT_ENTRY_TLS_MIN = 6;
-/** lg's flat code segment (written by lg into the host GDT): selector 0x50. */
-export const GDT_ENTRY_LGUEST_CS = 10;
-/** lg's flat data segment (written by lg into the host GDT): selector 0x58. */
-export const GDT_ENTRY_LGUEST_DS = 11;
-export const GDT_ENTRY_KERNEL_CS = 12;
-export const GDT_ENTRY_KERNEL_DS = 13;
-export const GDT_ENTRY_DEFAULT_USER_CS = 14;
-export const GDT_ENTRY_DEFAULT_USER_DS = 15;
-export const GDT_ENTRY_TSS = 16;
-export const GDT_ENTRY_LDT = 17;
-export const GDT_ENTRY_ESPFIX_SS = 26;
-export const GDT_ENTRY_PERCPU = 27;
-export const GDT_ENTRY_DOUBLEFAULT_TSS = 31;
-
-export const __KERNEL_CS = GDT_ENTRY_KERNEL_CS * 8; // 0x60
-export const __KERNEL_DS = GDT_ENTRY_KERNEL_DS * 8; // 0x68
-export const __USER_CS = GDT_ENTRY_DEFAULT_USER_CS * 8 + 3; // 0x73
-export const __USER_DS = GDT_ENTRY_DEFAULT_USER_DS * 8 + 3; // 0x7b
-export const GDT_ENTRY_TSS_SELECTOR = GDT_ENTRY_TSS * 8; // 0x80
-export const __KERNEL_PERCPU = GDT_ENTRY_PERCPU * 8; // 0xd8
-export const LGUEST_CS = GDT_ENTRY_LGUEST_CS * 8; // 0x50
-export const LGUEST_DS = GDT_ENTRY_LGUEST_DS * 8; // 0x58
 
 // --- Control registers of host kernel context ---
 
@@ -122,7 +118,6 @@ export const HOST_CR0 = 0x80050033;
 export const HOST_CR4 = 0;
 /** EFLAGS of kernel code called from TypeScript unless the caller says otherwise: IF set. */
 export const KERNEL_EFLAGS = 0x202;
-export const EFLAGS_IF = 0x200;
 
 // --- Host escapes (0F 04 ib) the host's own code uses ---
 

@@ -31,7 +31,7 @@ describe('loading the kernel', () => {
 
   it('refuses what is not an i386 executable, or disagrees about PAGE_OFFSET, or has no signature', () => {
     expect(() => loadElf(mem, makeElf([[0xc0100000, 0x100000, kernelText()]], 62))).toThrow(
-      'Malformed elf header: not an i386 executable',
+      'Malformed ELF: it is a 32-bit x86-64 executable, not a 32-bit i386 executable',
     );
     expect(() =>
       loadElf(
@@ -41,7 +41,7 @@ describe('loading the kernel', () => {
           [0x80200000, 0x200000, kernelText()],
         ]),
       ),
-    ).toThrow('Page offset of section 1 different');
+    ).toThrow('Page offset of segment 1 different');
     expect(() => loadElf(mem, makeElf([[0xc0100000, 0x100000, new Uint8Array(64)]]))).toThrow(
       'Is this image a genuine lguest?',
     );
@@ -93,7 +93,15 @@ describe('checking a kernel image before anything is built for it', () => {
   it('says where an ELF kernel ends, and names the file in what is wrong', () => {
     expect(checkKernelImage(elf, "'k.elf'")).toEqual({ end: 0x100000 + kernelText(0x40).length });
     expect(() => checkKernelImage(elf.subarray(0, elf.length - 8), "'k.elf'")).toThrow(
-      /^'k\.elf' is a damaged or truncated ELF file \(Section 0 runs past the end of the file\): build or copy it again$/,
+      /^'k\.elf' is a damaged or truncated ELF file \(segment 0 \(\d+ bytes at file offset 84\) runs past the end of the file \(\d+ bytes\)\): build or copy it again$/,
+    );
+    expect(() => checkKernelImage(elf.subarray(0, 40), "'k.elf'")).toThrow(
+      "'k.elf' is a damaged or truncated ELF file (the ELF header is cut short: the file has 40 bytes, the header needs 52): build or copy it again",
+    );
+    const x64 = elf.slice();
+    x64[4] = 2;
+    expect(() => checkKernelImage(x64, "'k.elf'")).toThrow(
+      "'k.elf' is an ELF file but not an i386 executable (it is a 64-bit i386 executable): lguest boots 32-bit i386 kernels",
     );
     const bz = new Uint8Array(0x400).fill(0x5a);
     bz.set([0x48, 0x64, 0x72, 0x53], 0x202); // "HdrS", and no gzip stream

@@ -9,6 +9,7 @@
 // their own, right after the bytes "GenuineLguest", and we look for them.
 
 import { LGUEST_SIGNATURE, LGUEST_SIGNATURE_LEN } from '@lguest/abi';
+import { ElfError, describeElf, isElf, readElf32, type ProgramHeader } from '@lguest/elf';
 import { errnoName, O_RDONLY, type Process } from '@lguest/host';
 import { inflateRawSync } from 'node:zlib';
 import { LauncherExit, hex } from './errors';
@@ -65,63 +66,31 @@ export function entryPoint(mem: GuestMemory, start: number, end: number, pageOff
 
 // ------------------------------------------------------------------ ELF
 
-const PT_LOAD = 1;
-const ET_EXEC = 2;
-const EM_386 = 3;
-const ELF32_PHDR_SIZE = 32;
-
 /** Whether `image` starts like an ELF file. */
-export function isElf(image: Uint8Array): boolean {
-  return image.length >= 4 && image[0] === 0x7f && image[1] === 0x45 && image[2] === 0x4c && image[3] === 0x46;
-}
-
-/** A PT_LOAD segment of an ELF kernel: where its file bytes go. */
-interface ElfSegment {
-  index: number;
-  offset: number;
-  paddr: number;
-  filesz: number;
-  memsz: number;
-}
+export { isElf };
 
 /**
- * The PT_LOAD segments of an i386 ELF executable, checked against the file: the header, the
- * program headers and every segment's bytes inside it, one PAGE_OFFSET for them all.
+ * The PT_LOAD segments of an i386 ELF executable, read and checked against the file by the
+ * one ELF reader (@lguest/elf), and the PAGE_OFFSET they all agree on. A file it refuses is
+ * a LauncherExit with its reason.
  */
-function elfLoadSegments(image: Uint8Array): { segments: ElfSegment[]; pageOffset: number } {
-  if (image.length < 52) throw new LauncherExit(1, 'Malformed elf header');
-  const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  if (image[4] !== 1 || image[5] !== 1 || v.getUint16(16, true) !== ET_EXEC || v.getUint16(18, true) !== EM_386) {
-    throw new LauncherExit(1, 'Malformed elf header: not an i386 executable');
+function elfLoadSegments(image: Uint8Array): { segments: ProgramHeader[]; pageOffset: number } {
+  let elf;
+  try {
+    elf = readElf32(image);
+  } catch (e) {
+    if (e instanceof ElfError) throw new LauncherExit(1, `Malformed ELF: ${e.message}`);
+    throw e;
   }
-  const phoff = v.getUint32(28, true);
-  const phentsize = v.getUint16(42, true);
-  const phnum = v.getUint16(44, true);
-  if (phentsize !== ELF32_PHDR_SIZE || phnum < 1 || phnum > 65536 / ELF32_PHDR_SIZE) {
-    throw new LauncherExit(1, 'Malformed elf header');
-  }
-  if (phoff + phnum * ELF32_PHDR_SIZE > image.length) throw new LauncherExit(1, 'Malformed elf header: truncated');
-
   let pageOffset: number | null = null;
-  const segments: ElfSegment[] = [];
-  for (let i = 0; i < phnum; i++) {
-    const ph = phoff + i * ELF32_PHDR_SIZE;
-    if (v.getUint32(ph, true) !== PT_LOAD) continue;
-    const offset = v.getUint32(ph + 4, true);
-    const vaddr = v.getUint32(ph + 8, true);
-    const paddr = v.getUint32(ph + 12, true);
-    const filesz = v.getUint32(ph + 16, true);
-    const memsz = Math.max(filesz, v.getUint32(ph + 20, true));
+  for (const { index, vaddr, paddr } of elf.loads) {
     const segOffset = (vaddr - paddr) >>> 0;
     if (pageOffset !== null && pageOffset !== segOffset) {
-      throw new LauncherExit(1, `Page offset of section ${i} different`);
+      throw new LauncherExit(1, `Page offset of segment ${index} different`);
     }
     pageOffset = segOffset;
-    if (offset + filesz > image.length) throw new LauncherExit(1, `Section ${i} runs past the end of the file`);
-    segments.push({ index: i, offset, paddr, filesz, memsz });
   }
-  if (pageOffset === null) throw new LauncherExit(1, 'No PT_LOAD segment in the ELF file');
-  return { segments, pageOffset };
+  return { segments: elf.loads, pageOffset: pageOffset ?? 0 };
 }
 
 /**
@@ -135,7 +104,7 @@ export function loadElf(mem: GuestMemory, image: Uint8Array): LoadedKernel {
   let imageEnd = 0;
   for (const { index, offset, paddr, filesz, memsz } of segments) {
     if (paddr + filesz > mem.mem) {
-      throw new LauncherExit(1, `Section ${index} (${filesz} bytes at ${hex(paddr)}) does not fit in guest memory`);
+      throw new LauncherExit(1, `Segment ${index} (${filesz} bytes at ${hex(paddr)}) does not fit in guest memory`);
     }
     mem.write(paddr, image.subarray(offset, offset + filesz));
     start = Math.min(start, paddr);
@@ -257,29 +226,16 @@ export function checkKernelImage(image: Uint8Array, name: string): { end: number
     throw new LauncherExit(1, `${name} ${why}`);
   };
   if (isElf(image)) {
-    const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
-    const elfClass = image[4];
-    const type = image.length >= 20 ? v.getUint16(16, true) : -1;
-    const machine = image.length >= 20 ? v.getUint16(18, true) : -1;
-    if (elfClass !== 1 || machine !== EM_386 || type !== ET_EXEC) {
-      const what = [
-        elfClass === 2 ? '64-bit' : elfClass === 1 ? '32-bit' : `class ${elfClass}`,
-        machine === 62 ? 'x86-64' : machine === EM_386 ? 'i386' : `machine ${machine}`,
-        type === ET_EXEC
-          ? 'executable'
-          : type === 3
-            ? 'shared object'
-            : type === 1
-              ? 'relocatable object'
-              : `type ${type}`,
-      ].join(' ');
-      fail(`is an ELF file but not an i386 executable (it is a ${what}): lguest boots 32-bit i386 kernels`);
-    }
     let end = 0;
     try {
-      for (const seg of elfLoadSegments(image).segments) end = Math.max(end, seg.paddr + seg.memsz);
+      for (const seg of readElf32(image).loads) end = Math.max(end, seg.paddr + seg.memsz);
+      elfLoadSegments(image);
     } catch (e) {
-      if (e instanceof LauncherExit) fail(`is a damaged or truncated ELF file (${e.message}): build or copy it again`);
+      if (e instanceof ElfError && e.problem === 'not-i386') {
+        fail(`is an ELF file but not an i386 executable (it is a ${describeElf(image)}): lguest boots 32-bit i386 kernels`);
+      }
+      if (e instanceof ElfError) fail(`is a damaged or truncated ELF file (${e.message}): build or copy it again`);
+      if (e instanceof LauncherExit) fail(`is a damaged ELF file (${e.message}): build or copy it again`);
       throw e;
     }
     if (indexOf(image, new TextEncoder().encode(LGUEST_SIGNATURE)) < 0) {

@@ -3,6 +3,7 @@
 // the switcher, the console on the DMA protocol (key 0) with a minimal handler here.
 
 import { LGUEST_CONSOLE_DMA_KEY, LGUEST_DEVICE_T_CONSOLE, LGUEST_TRAP_ENTRY, LHCALL_LGUEST_INIT } from '@lguest/abi';
+import { readElf32 } from '@lguest/elf';
 import { Host, TIMER_VECTOR, type HostOptions } from '@lguest/host';
 import { Launcher, type Device, type LaunchResult } from '@lguest/launcher';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -232,16 +233,9 @@ describe('other ways in', () => {
   it('boots a bzImage: gzip found after a setup stub, PAGE_OFFSET intuited', async () => {
     // A bzImage's payload is the kernel as loaded at 1 MiB: build it from the ELF.
     const elf = readFileSync(GUEST_ELF);
-    const v = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
-    const phoff = v.getUint32(28, true);
     const flat = new Uint8Array(4 << 20);
     let end = 0;
-    for (let i = 0; i < v.getUint16(44, true); i++) {
-      const ph = phoff + i * 32;
-      if (v.getUint32(ph, true) !== 1) continue;
-      const offset = v.getUint32(ph + 4, true);
-      const paddr = v.getUint32(ph + 12, true);
-      const filesz = v.getUint32(ph + 16, true);
+    for (const { offset, paddr, filesz } of readElf32(elf).loads) {
       flat.set(elf.subarray(offset, offset + filesz), paddr - 0x100000);
       end = Math.max(end, paddr - 0x100000 + filesz);
     }

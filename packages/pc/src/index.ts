@@ -1,5 +1,20 @@
 // The emulated PC's public surface: createPc and the devices and loader it is made of.
 export { createPc, type Pc, type PcOptions, type RunOptions, type RunResult, type StopReason } from './pc';
+export {
+  runPc,
+  lineBufferedSerial,
+  REAL_WALL_CLOCK,
+  RUN_SLICE_INSTRUCTIONS,
+  RUN_SLICE_NS,
+  PACE_LEAD_NS,
+  type PcRunOptions,
+  type PcRunOutcome,
+  type PcRunEnd,
+  type PcRunHooks,
+  type PauseAnswer,
+  type SerialInput,
+  type WallClock,
+} from './run-loop';
 export { DualPic, Pic8259 } from './pic';
 export { Pit, PitChannel, PIT_HZ } from './pit';
 export { Uart16550, COM1_BASE, COM1_IRQ } from './uart';
@@ -9,7 +24,6 @@ export { PortBus, type PortDevice } from './port-bus';
 export { VirtualClock } from './clock';
 export {
   findMultibootHeader,
-  loadElfPhysical,
   loadMultiboot,
   multibootEntryState,
   MULTIBOOT_BOOTLOADER_MAGIC,

@@ -20,7 +20,8 @@
 //   0x9FC00-0xFFFFF reserved (EBDA, VGA, BIOS), as on a PC     0x100000 the kernel
 //   initrd: page-aligned at the top of RAM (below initrd_addr_max), as boot loaders put it.
 
-import type { CpuState, SegmentState } from '@lguest/x86';
+import type { CpuState } from '@lguest/x86';
+import { flatProtectedModeEntry } from './entry-state';
 
 /** "HdrS" at 0x202: the image has a boot protocol header. */
 const HDRS = 0x53726448;
@@ -194,40 +195,16 @@ export function loadBzImage(
   };
 }
 
-function flat(selector: number, access: number): SegmentState {
-  return { selector, base: 0, limit: 0xffffffff, access };
-}
-
 /** The CPU at the 32-bit entry: flat ring 0, paging and interrupts off, ESI = boot_params. */
 export function linuxEntryState(reset: CpuState, boot: LinuxBoot): CpuState {
-  const data = (): SegmentState => flat(BOOT_DS, 0xc093);
-  return {
-    ...reset,
-    eax: 0,
-    ebx: 0,
-    ecx: 0,
-    edx: 0,
-    esi: boot.bootParams,
-    edi: 0,
-    ebp: 0,
+  return flatProtectedModeEntry(reset, {
+    eip: boot.entry,
     esp: STACK_TOP,
-    eip: boot.entry >>> 0,
-    eflags: 0x2,
-    cs: flat(BOOT_CS, 0xc09b),
-    ds: data(),
-    es: data(),
-    fs: data(),
-    gs: data(),
-    ss: data(),
+    codeSelector: BOOT_CS,
+    dataSelector: BOOT_DS,
     gdtr: { base: GDT_ADDR, limit: 31 },
-    idtr: { base: 0, limit: 0x3ff },
-    cr0: 0x11, // PE | ET
-    cr2: 0,
-    cr3: 0,
-    cr4: 0,
-    cpl: 0,
-    halted: false,
-  };
+    registers: { esi: boot.bootParams },
+  });
 }
 
 function hex(n: number): string {

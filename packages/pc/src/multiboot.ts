@@ -26,7 +26,9 @@
 // its allocator off the modules, as the spec expects of it (the memory map calls that RAM
 // free). Ours does, in page_alloc_init.
 
-import type { CpuState, SegmentState } from '@lguest/x86';
+import { loadElfPhysical } from '@lguest/elf';
+import type { CpuState } from '@lguest/x86';
+import { flatProtectedModeEntry } from './entry-state';
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
@@ -111,51 +113,6 @@ export function findMultibootHeader(image: Uint8Array): number {
     if (((MULTIBOOT_HEADER_MAGIC + flags + checksum) & 0xffffffff) >>> 0 === 0) return off;
   }
   return -1;
-}
-
-const ELF_MAGIC = 0x464c457f;
-const PT_LOAD = 1;
-
-/**
- * Copies the PT_LOAD segments of a 32-bit i386 ELF executable to their physical addresses
- * (zeroing each segment's memory beyond its file bytes) and returns e_entry and the range
- * loaded. Throws, saying what is wrong, for anything else or a segment outside `memory`.
- */
-export function loadElfPhysical(image: Uint8Array, memory: Uint8Array): { entry: number; start: number; end: number } {
-  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  if (image.byteLength < 52 || view.getUint32(0, true) !== ELF_MAGIC) throw new Error('not an ELF file');
-  if (image[4] !== 1 || image[5] !== 1) throw new Error('not a 32-bit little-endian ELF file');
-  if (view.getUint16(16, true) !== 2 || view.getUint16(18, true) !== 3) {
-    throw new Error('not an i386 executable (ET_EXEC, EM_386)');
-  }
-  const entry = view.getUint32(24, true);
-  const phoff = view.getUint32(28, true);
-  const phentsize = view.getUint16(42, true);
-  const phnum = view.getUint16(44, true);
-  let start = Infinity;
-  let end = 0;
-  for (let i = 0; i < phnum; i++) {
-    const ph = phoff + i * phentsize;
-    if (ph + 32 > image.byteLength) throw new Error(`program header ${i} lies outside the file`);
-    if (view.getUint32(ph, true) !== PT_LOAD) continue;
-    const offset = view.getUint32(ph + 4, true);
-    const paddr = view.getUint32(ph + 12, true);
-    const filesz = view.getUint32(ph + 16, true);
-    const memsz = view.getUint32(ph + 20, true);
-    if (filesz > memsz || offset + filesz > image.byteLength) throw new Error(`segment ${i} is malformed`);
-    if (paddr + memsz > memory.byteLength) {
-      throw new Error(
-        `segment ${i} at physical 0x${paddr.toString(16)} (+0x${memsz.toString(16)}) does not fit in ` +
-          `${memory.byteLength >> 20} MiB of RAM`,
-      );
-    }
-    memory.set(image.subarray(offset, offset + filesz), paddr);
-    memory.fill(0, paddr + filesz, paddr + memsz);
-    start = Math.min(start, paddr);
-    end = Math.max(end, paddr + memsz);
-  }
-  if (end === 0) throw new Error('the ELF file has no PT_LOAD segment');
-  return { entry, start, end };
 }
 
 /**
@@ -298,43 +255,18 @@ function pageAlign(address: number): number {
   return Math.ceil(address / PAGE_SIZE) * PAGE_SIZE;
 }
 
-function flat(selector: number, access: number): SegmentState {
-  return { selector, base: 0, limit: 0xffffffff, access };
-}
-
 /**
  * The machine state at a multiboot kernel's entry, built on `reset` (the core's power-on
  * state): flat ring-0 32-bit code and data, PE on and paging off, EFLAGS with only the
  * reserved bit (IF = 0), EAX = the boot loader magic, EBX = the info structure.
  */
 export function multibootEntryState(reset: CpuState, boot: MultibootBoot): CpuState {
-  const code = flat(CODE_SELECTOR, 0xc09b);
-  const data = (): SegmentState => flat(DATA_SELECTOR, 0xc093);
-  return {
-    ...reset,
-    eax: MULTIBOOT_BOOTLOADER_MAGIC,
-    ebx: boot.infoAddress,
-    ecx: 0,
-    edx: 0,
-    esi: 0,
-    edi: 0,
-    ebp: 0,
+  return flatProtectedModeEntry(reset, {
+    eip: boot.entry,
     esp: 0x7000, // the spec leaves ESP undefined; this one at least points at free RAM
-    eip: boot.entry >>> 0,
-    eflags: 0x2,
-    cs: code,
-    ds: data(),
-    es: data(),
-    fs: data(),
-    gs: data(),
-    ss: data(),
+    codeSelector: CODE_SELECTOR,
+    dataSelector: DATA_SELECTOR,
     gdtr: { base: GDT_ADDR, limit: 23 },
-    idtr: { base: 0, limit: 0x3ff },
-    cr0: 0x11, // PE | ET
-    cr2: 0,
-    cr3: 0,
-    cr4: 0,
-    cpl: 0,
-    halted: false,
-  };
+    registers: { eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: boot.infoAddress },
+  });
 }

@@ -5,82 +5,14 @@
 // virtual-time deadline (how a caller holds the PC to a wall clock).
 
 import { createPc } from './pc';
-import { multibootCode, multibootElf } from './test-image';
+import { multibootCode, multibootElf, outb, powerOff, print, tickingKernel } from './test-image';
 import type { Code } from './test-image';
-
-/** mov dx, port; mov al, byte; out dx, al — for each character. */
-function print(c: Code, text: string): void {
-  for (const ch of text) c.emit(0x66, 0xba, 0xf8, 0x03, 0xb0, ch.charCodeAt(0), 0xee);
-}
-
-/** outw(0x604, 0x2000): ACPI soft-off. */
-function powerOff(c: Code): void {
-  c.emit(0x66, 0xba, 0x04, 0x06, 0x66, 0xb8, 0x00, 0x20, 0x66, 0xef, 0xf4);
-}
-
-function outb(c: Code, port: number, value: number): void {
-  c.emit(0xb0, value, 0xe6, port);
-}
 
 function boot(code: Code, entry = 'start', memoryMiB = 4): { pc: ReturnType<typeof createPc>; out: () => string } {
   const bytes: number[] = [];
   const pc = createPc({ memoryMiB, serial: (b) => bytes.push(b) });
   pc.boot(multibootElf(code.link(), code.addressOf(entry)), 'console=ttyS0');
   return { pc, out: () => String.fromCharCode(...bytes) };
-}
-
-/**
- * A kernel that remaps the PICs, runs PIT channel 0 at about 1 kHz (mode 2, divisor 1193),
- * and sleeps in HLT until `ticks` (at most 127) timer interrupts have come; then it prints the
- * count + '0' and powers off. The count is a dword at the label 'count'.
- */
-function tickingKernel(ticks: number): Code {
-  const c = multibootCode().label('start');
-  c.emit(0xfa); // cli
-  for (const [port, value] of [
-    [0x20, 0x11],
-    [0xa0, 0x11],
-    [0x21, 0x20],
-    [0xa1, 0x28],
-    [0x21, 0x04],
-    [0xa1, 0x02],
-    [0x21, 0x01],
-    [0xa1, 0x01],
-    [0x21, 0xfe],
-    [0xa1, 0xff],
-  ]) {
-    outb(c, port, value);
-  }
-  // PIT channel 0, mode 2, divisor 1193: about 1 kHz.
-  outb(c, 0x43, 0x34);
-  outb(c, 0x40, 0xa9);
-  outb(c, 0x40, 0x04);
-  c.emit(0x0f, 0x01, 0x1d).ref('idtr', 'abs32'); // lidt [idtr]
-  c.emit(0xfb); // sti
-  c.label('wait').emit(0xf4); // hlt
-  c.emit(0x83, 0x3d).ref('count', 'abs32').emit(ticks); // cmp dword [count], ticks
-  c.emit(0x72).ref('wait', 'rel8'); // jb wait
-  c.emit(0xfa); // cli
-  c.emit(0xa0).ref('count', 'abs32'); // mov al, [count]
-  c.emit(0x04, 0x30); // add al, '0'
-  c.emit(0x66, 0xba, 0xf8, 0x03, 0xee); // out 0x3f8, al
-  powerOff(c);
-  c.label('timer');
-  c.emit(0xff, 0x05).ref('count', 'abs32'); // inc dword [count]
-  c.emit(0x50);
-  outb(c, 0x20, 0x20); // EOI
-  c.emit(0x58, 0xcf); // pop eax; iret
-  while (c.here % 8) c.emit(0x90);
-  c.label('idt');
-  for (let v = 0; v < 33; v++) {
-    if (v === 32) c.ref('timer', 'lo16').u16(0x08).u16(0x8e00).ref('timer', 'hi16');
-    else c.u32(0).u32(0);
-  }
-  c.label('idtr')
-    .u16(33 * 8 - 1)
-    .ref('idt', 'abs32');
-  c.label('count').u32(0);
-  return c;
 }
 
 /**

@@ -15,6 +15,7 @@ import { VirtualClock } from './clock';
 import { isBzImage, linuxEntryState, loadBzImage, type LinuxBoot } from './linux-boot';
 import { loadMultiboot, multibootEntryState, type MultibootBoot, type MultibootModule } from './multiboot';
 import { Cmos, CMOS_INDEX } from './cmos';
+import { runPc, type PcRunOptions, type PcRunOutcome } from './run-loop';
 import { I8042, I8042_COMMAND, I8042_DATA, KEYBOARD_IRQ } from './i8042';
 import { DualPic } from './pic';
 import { Pit } from './pit';
@@ -105,6 +106,13 @@ export interface Pc {
   boot(image: Uint8Array, cmdline?: string, modules?: readonly MultibootModule[]): MultibootBoot | LinuxBoot;
   /** Runs until the guest powers off, triple-faults or halts for good, or to a limit or deadline. */
   run(options?: RunOptions): RunResult;
+  /**
+   * Runs the booted PC to its end (power-off, reset, timeout, abort, triple fault, a halt
+   * for good) in slices with a turn of the event loop between them: input under RTS/CTS,
+   * output flushed, optionally held to a wall clock, with hooks at every slice boundary
+   * (see run-loop.ts).
+   */
+  runToEnd(options?: PcRunOptions): Promise<PcRunOutcome>;
 }
 
 const IF = 0x200;
@@ -252,7 +260,7 @@ export function createPc(options: PcOptions): Pc {
     }
   };
 
-  return {
+  const pc: Pc = {
     machine,
     core: cpu,
     bus,
@@ -278,5 +286,7 @@ export function createPc(options: PcOptions): Pc {
       return boot;
     },
     run,
+    runToEnd: (runOptions) => runPc(pc, runOptions),
   };
+  return pc;
 }

@@ -4,7 +4,7 @@
 
 import { Exit } from '@lguest/x86';
 import type { CoreFactory } from '@lguest/x86';
-import { loadElf } from './elf';
+import { loadElfPhysical } from '@lguest/elf';
 import { buildIdentityPageTables, createMachine, flatProtectedModeState, writeFlatGdt } from './machine';
 import type { Measurement } from './measurement';
 import { hex32 } from './measurement';
@@ -38,7 +38,7 @@ export function runOnCore(
   const machine = createMachine();
   const bytes = new Uint8Array(machine.memory);
   const memory = new DataView(machine.memory);
-  const entry = loadElf(images.metalElf, bytes);
+  const { entry } = loadElfPhysical(images.metalElf, bytes);
   memory.setUint32(images.metal.bench_iterations, iterations, true);
   memory.setUint32(images.metal.bench_paging, 0, true);
   const gdtr = writeFlatGdt(memory);

@@ -154,6 +154,8 @@ export class Cpu implements CpuCore {
   retired = 0;
   instructions = 0;
   trapPending = false;
+  /** A switch into a TSS with its T bit set: #DB with DR6.BT at the next boundary. */
+  taskTrapPending = false;
   protected irq = false;
   protected readonly breakpoints = new Set<number>();
 
@@ -214,6 +216,7 @@ export class Cpu implements CpuCore {
     this.events = this.irq ? EV_IRQ : 0;
     if (this.breakpoints.size) this.events |= EV_BREAK;
     this.trapPending = false;
+    this.taskTrapPending = false;
     this.instructions = 0;
     this.delivering = -1;
     this.updateMode();
@@ -290,6 +293,7 @@ export class Cpu implements CpuCore {
     this.halted = st.halted;
     this.instructions = st.instructions;
     this.trapPending = false;
+    this.taskTrapPending = false;
     this.delivering = -1;
     // A new state: nothing pending from the old one (an exit, a stop, an RDTSC result, a shadow).
     this.events = 0;
@@ -397,10 +401,13 @@ export class Cpu implements CpuCore {
       this.events &= ~EV_STOP;
       return Exit.Stopped;
     }
-    if (this.trapPending) {
-      // Single-step trap after an instruction that started with TF set.
+    if (this.trapPending || this.taskTrapPending) {
+      // Single-step trap after an instruction that started with TF set (DR6.BS), and the
+      // debug trap of a task switch into a TSS with T set (DR6.BT): one #DB for both.
+      if (this.trapPending) this.dr[6] |= 0x4000;
+      if (this.taskTrapPending) this.dr[6] |= 0x8000;
       this.trapPending = false;
-      this.dr[6] |= 0x4000;
+      this.taskTrapPending = false;
       this.raiseTrapNow(1);
     }
     if (ev & EV_SHADOW) {
@@ -439,8 +446,14 @@ export class Cpu implements CpuCore {
     let ev = this.events & (EV_EXIT | EV_STOP | EV_SHADOW | EV_RDTSC | EV_DECODE);
     if (this.irq) ev |= EV_IRQ;
     if (this.breakpoints.size !== 0) ev |= EV_BREAK;
-    if ((this.fl.flags & TF) !== 0 || this.trapPending) ev |= EV_TRAP;
+    if ((this.fl.flags & TF) !== 0 || this.trapPending || this.taskTrapPending) ev |= EV_TRAP;
     this.events = ev;
+  }
+
+  /** A task switch into a TSS with T set: #DB (DR6.BT) before the new task's first instruction. */
+  requestTaskTrap(): void {
+    this.taskTrapPending = true;
+    this.events |= EV_TRAP;
   }
 
   /** Leave run() after the current instruction with `exit`. */

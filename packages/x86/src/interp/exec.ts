@@ -493,7 +493,7 @@ function op9B(c: Cpu, _op: number): void {
 }
 
 function op9C(c: Cpu, _op: number): void {
-  if (c.v86 && (c.fl.flags & IOPL) !== IOPL) c.faultCode(13, 0);
+  if (c.v86 && (c.fl.flags & IOPL) !== IOPL) c.faultCode(Vector.GP, 0);
   const v = c.getEflags() & ~(VM | RF);
   if (c.o32) c.push32(v);
   else c.push16(v);
@@ -602,7 +602,7 @@ function opC2(c: Cpu, op: number): void {
   const imm = op === 0xc2 ? c.fetch16() : 0;
   const sp0 = c.sp();
   const v = c.o32 ? c.rd32(SS, sp0) : c.rd16(SS, sp0);
-  if (v >>> 0 > c.segLimit[CS]) c.faultCode(13, 0);
+  if (v >>> 0 > c.segLimit[CS]) c.faultCode(Vector.GP, 0);
   c.setSp(sp0 + (c.o32 ? 4 : 2) + imm);
   c.eip = v;
 }
@@ -701,7 +701,7 @@ function opD7(c: Cpu, _op: number): void {
 function opD8(c: Cpu, op: number): void {
   const m = c.fetch8();
   // #NM when CR0.EM or TS says the FPU is not (yet) this task's.
-  if (c.cr0 & 0xc) c.fault(7);
+  if (c.cr0 & 0xc) c.fault(Vector.NM);
   x87(c, op, m);
 }
 
@@ -763,7 +763,7 @@ function opE7(c: Cpu, _op: number): void {
 function opE8(c: Cpu, _op: number): void {
   const v = c.o32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
   const target = c.o32 ? (c.eip + v) | 0 : (c.eip + v) & 0xffff;
-  if (target >>> 0 > c.segLimit[CS]) c.faultCode(13, 0);
+  if (target >>> 0 > c.segLimit[CS]) c.faultCode(Vector.GP, 0);
   c.pushV(c.eip);
   c.eip = target;
 }
@@ -826,7 +826,7 @@ function opF1(c: Cpu, _op: number): void {
 }
 
 function opF4(c: Cpu, _op: number): void {
-  if (c.protectedMode && c.cpl !== 0) c.faultCode(13, 0);
+  if (c.protectedMode && c.cpl !== 0) c.faultCode(Vector.GP, 0);
   c.halted = true;
   c.exit(Exit.Halt);
 }
@@ -848,12 +848,12 @@ function opF9(c: Cpu, _op: number): void {
 }
 
 function opFA(c: Cpu, _op: number): void {
-  if (!iflagAllowed(c)) c.faultCode(13, 0);
+  if (!iflagAllowed(c)) c.faultCode(Vector.GP, 0);
   c.fl.flags &= ~IF;
 }
 
 function opFB(c: Cpu, _op: number): void {
-  if (!iflagAllowed(c)) c.faultCode(13, 0);
+  if (!iflagAllowed(c)) c.faultCode(Vector.GP, 0);
   if ((c.fl.flags & IF) === 0) {
     c.fl.flags |= IF;
     c.events |= EV_SHADOW;
@@ -934,7 +934,7 @@ function prefixes(c: Cpu, op: number): number {
         c.rep = op;
         break;
     }
-    if (++count >= 15) c.faultCode(13, 0);
+    if (++count >= 15) c.faultCode(Vector.GP, 0);
     op = c.fetch8();
   }
   // Without prefixes no instruction reaches 15 bytes (the longest is 12); with four or more
@@ -959,7 +959,7 @@ function checkLength(c: Cpu): void {
   c.eip = eip;
   const d = decode(lengthWindow, 0, c.cs32 === 1);
   // The window holds 16 bytes: an instruction it cannot finish is longer than 15 as well.
-  if (isDecodeError(d) && (d.error === 'too-long' || d.error === 'truncated' || d.length > 15)) c.faultCode(13, 0);
+  if (isDecodeError(d) && (d.error === 'too-long' || d.error === 'truncated' || d.length > 15)) c.faultCode(Vector.GP, 0);
 }
 
 /** Whether LOCK may prefix this instruction: a read-modify-write with a memory destination. */
@@ -1001,7 +1001,7 @@ function lockable(c: Cpu, op: number): boolean {
 /** A near jump: 16-bit operand size truncates the target; beyond the CS limit is #GP(0). */
 export function jump(c: Cpu, target: number): void {
   if (!c.o32) target &= 0xffff;
-  if (target >>> 0 > c.segLimit[CS]) c.faultCode(13, 0);
+  if (target >>> 0 > c.segLimit[CS]) c.faultCode(Vector.GP, 0);
   c.eip = target;
 }
 
@@ -1090,7 +1090,7 @@ function bound(c: Cpu): void {
 
 function popf(c: Cpu): void {
   const iopl = (c.fl.flags >> 12) & 3;
-  if (c.v86 && iopl !== 3) c.faultCode(13, 0);
+  if (c.v86 && iopl !== 3) c.faultCode(Vector.GP, 0);
   const sp0 = c.sp();
   const v = c.o32 ? c.rd32(SS, sp0) : c.rd16(SS, sp0);
   let mask = OSZAPC | TF | DF | NT | IF | IOPL;
@@ -1225,7 +1225,7 @@ function group5(c: Cpu): void {
     }
     case 2: {
       const target = c.o32 ? readE32(c, m) : readE16(c, m);
-      if (target >>> 0 > c.segLimit[CS]) c.faultCode(13, 0);
+      if (target >>> 0 > c.segLimit[CS]) c.faultCode(Vector.GP, 0);
       c.pushV(c.eip);
       c.eip = target;
       return;

@@ -4,7 +4,7 @@
 import { type Cpu } from './cpu';
 import { EAX, ECX, EDX, EBX, ESP, CS, FS, GS, SS, R8, CR0_PE, CR0_PG, CR0_WP, CR0_ET, CR0_TS } from './regs';
 import { CR0_CD, CR0_NW, CR4_PSE, CR4_TSD, EV_RDTSC } from './regs';
-import { Exit } from '../contract';
+import { Exit, Vector } from '../contract';
 import { ZF, CF, VM, IF, RF } from './flags';
 import { ea, readE8, readE16, readE32, writeE8 } from './modrm';
 import * as A from './alu';
@@ -40,279 +40,345 @@ const MSR_PERFCTR0 = 0xc1,
   MSR_SYSENTER_EIP = 0x176,
   MSR_EVNTSEL0 = 0x186;
 
+/** Executes the instruction after a 0F byte: one handler per second opcode byte. */
 export function execute0F(c: Cpu): void {
   const op = c.fetch8();
+  OPS_0F[op](c, op);
+}
+
+function opInvalid0F(c: Cpu, _op: number): void {
+  c.fault(Vector.UD);
+}
+
+// ---- system
+function op00(c: Cpu, _op: number): void {
+  group6(c, c.fetch8());
+}
+
+function op01(c: Cpu, _op: number): void {
+  group7(c, c.fetch8());
+}
+
+/** LAR (0F 02) and LSL (0F 03). */
+function larOrLsl(c: Cpu, op: number): void {
+  larLsl(c, c.fetch8(), op === 0x03);
+}
+
+/** The host escape (see contract.ts): defined at CPL 0 only. */
+function op04(c: Cpu, _op: number): void {
+  const code = c.fetch8();
+  if (c.v86 || c.cpl !== 0) c.fault(Vector.UD);
+  c.escapeCode = code;
+  c.exit(Exit.HostEscape);
+}
+
+/** CLTS. */
+function op06(c: Cpu, _op: number): void {
+  privileged(c);
+  c.cr0 &= ~CR0_TS;
+}
+
+/** INVD and WBINVD: no caches to invalidate, only the privilege check. */
+function op08(c: Cpu, _op: number): void {
+  privileged(c);
+}
+
+/** MOV to and from control and debug registers (0F 20–23). */
+function op20(c: Cpu, op: number): void {
+  moveControl(c, op);
+}
+
+/** WRMSR. */
+function op30(c: Cpu, _op: number): void {
+  privileged(c);
+  wrmsr(c);
+}
+
+/** RDTSC: CR4.TSD makes it privileged in protected mode. */
+function op31(c: Cpu, _op: number): void {
+  if ((c.cr4 & CR4_TSD) !== 0 && c.protectedMode && c.cpl !== 0) c.faultCode(Vector.GP, 0);
+  c.events |= EV_RDTSC;
+}
+
+/** RDMSR. */
+function op32(c: Cpu, _op: number): void {
+  privileged(c);
+  rdmsr(c);
+}
+
+/** RDPMC: CR4.PCE lets CPL > 0 read the counters. */
+function op33(c: Cpu, _op: number): void {
   const regs = c.regs;
-  let m: number, off: number, v: number;
-  switch (op) {
-    case 0x00:
-      group6(c, c.fetch8());
-      return;
-    case 0x01:
-      group7(c, c.fetch8());
-      return;
-    case 0x02:
-    case 0x03:
-      larLsl(c, c.fetch8(), op === 0x03);
-      return;
-    case 0x04: {
-      // The host escape (see contract.ts): defined at CPL 0 only.
-      const code = c.fetch8();
-      if (c.v86 || c.cpl !== 0) c.fault(6);
-      c.escapeCode = code;
-      c.exit(Exit.HostEscape);
-      return;
-    }
-    case 0x06:
-      privileged(c);
-      c.cr0 &= ~CR0_TS;
-      return;
-    case 0x08:
-    case 0x09:
-      privileged(c);
-      return;
-    case 0x20:
-    case 0x21:
-    case 0x22:
-    case 0x23:
-      moveControl(c, op);
-      return;
-    case 0x31:
-      if ((c.cr4 & CR4_TSD) !== 0 && c.protectedMode && c.cpl !== 0) c.faultCode(13, 0);
-      c.events |= EV_RDTSC;
-      return;
-    case 0x30:
-      privileged(c);
-      wrmsr(c);
-      return;
-    case 0x32:
-      privileged(c);
-      rdmsr(c);
-      return;
-    case 0x33: {
-      // RDPMC: CR4.PCE lets CPL > 0 read the counters.
-      if ((c.cr4 & CR4_PCE) === 0 && c.protectedMode && (c.cpl !== 0 || c.v86)) c.faultCode(13, 0);
-      const n = regs[ECX];
-      if (n !== 0 && n !== 1) c.faultCode(13, 0);
-      const v = c.perfCounter[n];
-      regs[EAX] = v % TWO32;
-      regs[EDX] = Math.floor(v / TWO32);
-      return;
-    }
-    case 0x34:
-      sysenter(c);
-      return;
-    case 0x35:
-      sysexit(c);
-      return;
-    case 0x18:
-    case 0x19:
-    case 0x1a:
-    case 0x1b:
-    case 0x1c:
-    case 0x1d:
-    case 0x1e:
-    case 0x1f:
-      // Prefetch hints (0F 18) and the hint NOPs (0F 19–1F, the long NOP 0F 1F /0): the
-      // operand is decoded but not accessed.
-      m = c.fetch8();
-      if (m < 0xc0) ea(c, m);
-      return;
-    case 0x40:
-    case 0x41:
-    case 0x42:
-    case 0x43:
-    case 0x44:
-    case 0x45:
-    case 0x46:
-    case 0x47:
-    case 0x48:
-    case 0x49:
-    case 0x4a:
-    case 0x4b:
-    case 0x4c:
-    case 0x4d:
-    case 0x4e:
-    case 0x4f:
-      m = c.fetch8();
-      if (c.o32) {
-        v = readE32(c, m);
-        if (c.fl.test(op & 15)) regs[(m >> 3) & 7] = v;
-      } else {
-        v = readE16(c, m);
-        if (c.fl.test(op & 15)) c.r16[((m >> 3) & 7) << 1] = v;
-      }
-      return;
-    case 0x80:
-    case 0x81:
-    case 0x82:
-    case 0x83:
-    case 0x84:
-    case 0x85:
-    case 0x86:
-    case 0x87:
-    case 0x88:
-    case 0x89:
-    case 0x8a:
-    case 0x8b:
-    case 0x8c:
-    case 0x8d:
-    case 0x8e:
-    case 0x8f:
-      v = c.o32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
-      if (c.fl.test(op & 15)) jump(c, (c.eip + v) | 0);
-      return;
-    case 0x90:
-    case 0x91:
-    case 0x92:
-    case 0x93:
-    case 0x94:
-    case 0x95:
-    case 0x96:
-    case 0x97:
-    case 0x98:
-    case 0x99:
-    case 0x9a:
-    case 0x9b:
-    case 0x9c:
-    case 0x9d:
-    case 0x9e:
-    case 0x9f:
-      writeE8(c, c.fetch8(), c.fl.test(op & 15) ? 1 : 0);
-      return;
-    case 0xa0:
-    case 0xa8: {
-      const sel = c.segSel[op === 0xa0 ? FS : GS];
-      if (c.o32) {
-        const n = c.ss32 ? (regs[4] - 4) | 0 : (regs[4] - 4) & 0xffff;
-        const lin = c.linW(SS, n, 4);
-        if (c.alignCheck) c.checkAlignment(lin, 4);
-        c.wr16(SS, n, sel);
-        c.setSp(n);
-      } else c.push16(sel);
-      return;
-    }
-    case 0xa1:
-      popSeg(c, FS);
-      return;
-    case 0xa9:
-      popSeg(c, GS);
-      return;
-    case 0xa2:
-      cpuid(c);
-      return;
-    case 0xa3:
-    case 0xab:
-    case 0xb3:
-    case 0xbb:
-      bitOp(c, op === 0xa3 ? 0 : op === 0xab ? 1 : op === 0xb3 ? 2 : 3, false);
-      return;
-    case 0xba:
-      bitOp(c, -1, true);
-      return;
-    case 0xa4:
-    case 0xa5:
-    case 0xac:
-    case 0xad: {
-      m = c.fetch8();
-      const left = op < 0xa8;
-      const sb = c.o32 ? 31 : 15;
-      const src = c.o32 ? regs[(m >> 3) & 7] : c.r16[((m >> 3) & 7) << 1];
-      if (m >= 0xc0) {
-        const count = (op & 1) === 0 ? c.fetch8() : c.r8[4];
-        const rm = m & 7;
-        if (sb === 31) regs[rm] = A.shiftDouble(c, left, regs[rm], src, count, 31);
-        else c.r16[rm << 1] = A.shiftDouble(c, left, c.r16[rm << 1], src, count, 15);
-      } else {
-        off = ea(c, m);
-        const count = (op & 1) === 0 ? c.fetch8() : c.r8[4];
-        if (sb === 31) c.rmwWrite32(A.shiftDouble(c, left, c.rmwRead32(c.eaSeg, off), src, count, 31));
-        else c.rmwWrite16(A.shiftDouble(c, left, c.rmwRead16(c.eaSeg, off), src, count, 15));
-      }
-      return;
-    }
-    case 0xaf:
-      m = c.fetch8();
-      if (c.o32) regs[(m >> 3) & 7] = A.imul2(c, regs[(m >> 3) & 7], readE32(c, m), 31);
-      else c.r16[((m >> 3) & 7) << 1] = A.imul2(c, c.r16[((m >> 3) & 7) << 1], readE16(c, m), 15);
-      return;
-    case 0xb0:
-    case 0xb1:
-      cmpxchg(c, op === 0xb0);
-      return;
-    case 0xb2:
-    case 0xb4:
-    case 0xb5:
-      m = c.fetch8();
-      if (m >= 0xc0) c.fault(6);
-      loadFarPointer(c, m, op === 0xb2 ? SS : op === 0xb4 ? FS : GS);
-      return;
-    case 0xb6:
-      m = c.fetch8();
-      v = readE8(c, m);
-      if (c.o32) regs[(m >> 3) & 7] = v;
-      else c.r16[((m >> 3) & 7) << 1] = v;
-      return;
-    case 0xb7:
-      m = c.fetch8();
-      v = readE16(c, m);
-      if (c.o32) regs[(m >> 3) & 7] = v;
-      else c.r16[((m >> 3) & 7) << 1] = v;
-      return;
-    case 0xbe:
-      m = c.fetch8();
-      v = (readE8(c, m) << 24) >> 24;
-      if (c.o32) regs[(m >> 3) & 7] = v;
-      else c.r16[((m >> 3) & 7) << 1] = v;
-      return;
-    case 0xbf:
-      m = c.fetch8();
-      v = (readE16(c, m) << 16) >> 16;
-      if (c.o32) regs[(m >> 3) & 7] = v;
-      else c.r16[((m >> 3) & 7) << 1] = v;
-      return;
-    case 0xbc:
-    case 0xbd: {
-      m = c.fetch8();
-      const sb = c.o32 ? 31 : 15;
-      v = c.o32 ? readE32(c, m) : readE16(c, m);
-      const bit = A.bitScan(c, v, op === 0xbd, sb);
-      if (bit >= 0) {
-        if (c.o32) regs[(m >> 3) & 7] = bit;
-        else c.r16[((m >> 3) & 7) << 1] = bit;
-      }
-      return;
-    }
-    case 0xc0:
-    case 0xc1:
-      xadd(c, op === 0xc0);
-      return;
-    case 0xc7:
-      cmpxchg8b(c);
-      return;
-    case 0xc8:
-    case 0xc9:
-    case 0xca:
-    case 0xcb:
-    case 0xcc:
-    case 0xcd:
-    case 0xce:
-    case 0xcf: {
-      const r = op & 7;
-      if (c.o32) {
-        v = regs[r];
-        regs[r] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
-      } else c.r16[r << 1] = 0; // BSWAP of a 16-bit register: undefined; current CPUs give 0
-      return;
-    }
-    default:
-      c.fault(6);
+  if ((c.cr4 & CR4_PCE) === 0 && c.protectedMode && (c.cpl !== 0 || c.v86)) c.faultCode(Vector.GP, 0);
+  const n = regs[ECX];
+  if (n !== 0 && n !== 1) c.faultCode(Vector.GP, 0);
+  const v = c.perfCounter[n];
+  regs[EAX] = v % TWO32;
+  regs[EDX] = Math.floor(v / TWO32);
+}
+
+function op34(c: Cpu, _op: number): void {
+  sysenter(c);
+}
+
+function op35(c: Cpu, _op: number): void {
+  sysexit(c);
+}
+
+/**
+ * Prefetch hints (0F 18) and the hint NOPs (0F 19–1F, the long NOP 0F 1F /0): the operand
+ * is decoded but not accessed.
+ */
+function hintNop(c: Cpu, _op: number): void {
+  const m = c.fetch8();
+  if (m < 0xc0) ea(c, m);
+}
+
+// ---- CMOVcc, Jcc rel16/32, SETcc: one wrapper per condition (registered below)
+function cmov(c: Cpu, cc: number): void {
+  const m = c.fetch8();
+  if (c.o32) {
+    const v = readE32(c, m);
+    if (c.fl.test(cc)) c.regs[(m >> 3) & 7] = v;
+  } else {
+    const v = readE16(c, m);
+    if (c.fl.test(cc)) c.r16[((m >> 3) & 7) << 1] = v;
   }
 }
 
+function jccNear(c: Cpu, cc: number): void {
+  const v = c.o32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
+  if (c.fl.test(cc)) jump(c, (c.eip + v) | 0);
+}
+
+function setcc(c: Cpu, cc: number): void {
+  writeE8(c, c.fetch8(), c.fl.test(cc) ? 1 : 0);
+}
+
+// ---- FS and GS
+/** PUSH FS (0F A0) and PUSH GS (0F A8): a 32-bit push writes only the selector's 16 bits. */
+function pushFsGs(c: Cpu, op: number): void {
+  const regs = c.regs;
+  const sel = c.segSel[op === 0xa0 ? FS : GS];
+  if (c.o32) {
+    const n = c.ss32 ? (regs[ESP] - 4) | 0 : (regs[ESP] - 4) & 0xffff;
+    const lin = c.linW(SS, n, 4);
+    if (c.alignCheck) c.checkAlignment(lin, 4);
+    c.wr16(SS, n, sel);
+    c.setSp(n);
+  } else c.push16(sel);
+}
+
+function opA1(c: Cpu, _op: number): void {
+  popSeg(c, FS);
+}
+
+function opA9(c: Cpu, _op: number): void {
+  popSeg(c, GS);
+}
+
+function opA2(c: Cpu, _op: number): void {
+  cpuid(c);
+}
+
+/** BT Ev,Gv / BTS / BTR / BTC (0F A3, AB, B3, BB), and group 8 with an immediate (0F BA). */
+function opBA(c: Cpu, _op: number): void {
+  bitOp(c, -1, true);
+}
+
+/** SHLD/SHRD by an immediate (0F A4, AC) or by CL (0F A5, AD). */
+function shiftDoubleOp(c: Cpu, left: boolean, byCl: boolean): void {
+  const regs = c.regs;
+  const m = c.fetch8();
+  const sb = c.o32 ? 31 : 15;
+  const src = c.o32 ? regs[(m >> 3) & 7] : c.r16[((m >> 3) & 7) << 1];
+  if (m >= 0xc0) {
+    const count = byCl ? c.r8[4] : c.fetch8();
+    const rm = m & 7;
+    if (sb === 31) regs[rm] = A.shiftDouble(c, left, regs[rm], src, count, 31);
+    else c.r16[rm << 1] = A.shiftDouble(c, left, c.r16[rm << 1], src, count, 15);
+  } else {
+    const off = ea(c, m);
+    const count = byCl ? c.r8[4] : c.fetch8();
+    if (sb === 31) c.rmwWrite32(A.shiftDouble(c, left, c.rmwRead32(c.eaSeg, off), src, count, 31));
+    else c.rmwWrite16(A.shiftDouble(c, left, c.rmwRead16(c.eaSeg, off), src, count, 15));
+  }
+}
+
+/** IMUL Gv,Ev. */
+function opAF(c: Cpu, _op: number): void {
+  const regs = c.regs;
+  const m = c.fetch8();
+  if (c.o32) regs[(m >> 3) & 7] = A.imul2(c, regs[(m >> 3) & 7], readE32(c, m), 31);
+  else c.r16[((m >> 3) & 7) << 1] = A.imul2(c, c.r16[((m >> 3) & 7) << 1], readE16(c, m), 15);
+}
+
+/** LSS, LFS, LGS: a far pointer from memory (a register operand is #UD). */
+function loadFar(c: Cpu, seg: number): void {
+  const m = c.fetch8();
+  if (m >= 0xc0) c.fault(Vector.UD);
+  loadFarPointer(c, m, seg);
+}
+
+/** MOVZX/MOVSX into Gv: `value` is the source already extended to 32 bits. */
+function setGv(c: Cpu, m: number, value: number): void {
+  if (c.o32) c.regs[(m >> 3) & 7] = value;
+  else c.r16[((m >> 3) & 7) << 1] = value;
+}
+
+function opB6(c: Cpu, _op: number): void {
+  const m = c.fetch8();
+  setGv(c, m, readE8(c, m));
+}
+
+function opB7(c: Cpu, _op: number): void {
+  const m = c.fetch8();
+  setGv(c, m, readE16(c, m));
+}
+
+function opBE(c: Cpu, _op: number): void {
+  const m = c.fetch8();
+  setGv(c, m, (readE8(c, m) << 24) >> 24);
+}
+
+function opBF(c: Cpu, _op: number): void {
+  const m = c.fetch8();
+  setGv(c, m, (readE16(c, m) << 16) >> 16);
+}
+
+/** BSF (0F BC) and BSR (0F BD): the destination is left alone for a zero source. */
+function bitScanOp(c: Cpu, op: number): void {
+  const m = c.fetch8();
+  const sb = c.o32 ? 31 : 15;
+  const v = c.o32 ? readE32(c, m) : readE16(c, m);
+  const bit = A.bitScan(c, v, op === 0xbd, sb);
+  if (bit >= 0) setGv(c, m, bit);
+}
+
+function opC7(c: Cpu, _op: number): void {
+  cmpxchg8b(c);
+}
+
+/** BSWAP r32 (0F C8+r). */
+function bswap(c: Cpu, r: number): void {
+  const regs = c.regs;
+  if (c.o32) {
+    const v = regs[r];
+    regs[r] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+  } else c.r16[r << 1] = 0; // BSWAP of a 16-bit register: undefined; current CPUs give 0
+}
+
+/**
+ * The two-byte opcode map, as exec.ts's one-byte map: a handler per second byte; opcodes
+ * that share a handler but fix a condition or an operation (CMOVcc, Jcc, SETcc, the bit
+ * operations, the double shifts, BSWAP's register) get a wrapper each, so the constant folds.
+ */
+const OPS_0F: ((c: Cpu, op: number) => void)[] = new Array<(c: Cpu, op: number) => void>(256).fill(opInvalid0F);
+OPS_0F[0x00] = op00;
+OPS_0F[0x01] = op01;
+OPS_0F[0x02] = larOrLsl;
+OPS_0F[0x03] = larOrLsl;
+OPS_0F[0x04] = op04;
+OPS_0F[0x06] = op06;
+OPS_0F[0x08] = op08;
+OPS_0F[0x09] = op08;
+for (let op = 0x18; op <= 0x1f; op++) OPS_0F[op] = hintNop;
+for (let op = 0x20; op <= 0x23; op++) OPS_0F[op] = op20;
+OPS_0F[0x30] = op30;
+OPS_0F[0x31] = op31;
+OPS_0F[0x32] = op32;
+OPS_0F[0x33] = op33;
+OPS_0F[0x34] = op34;
+OPS_0F[0x35] = op35;
+OPS_0F[0x40] = (c: Cpu): void => cmov(c, 0);
+OPS_0F[0x41] = (c: Cpu): void => cmov(c, 1);
+OPS_0F[0x42] = (c: Cpu): void => cmov(c, 2);
+OPS_0F[0x43] = (c: Cpu): void => cmov(c, 3);
+OPS_0F[0x44] = (c: Cpu): void => cmov(c, 4);
+OPS_0F[0x45] = (c: Cpu): void => cmov(c, 5);
+OPS_0F[0x46] = (c: Cpu): void => cmov(c, 6);
+OPS_0F[0x47] = (c: Cpu): void => cmov(c, 7);
+OPS_0F[0x48] = (c: Cpu): void => cmov(c, 8);
+OPS_0F[0x49] = (c: Cpu): void => cmov(c, 9);
+OPS_0F[0x4a] = (c: Cpu): void => cmov(c, 10);
+OPS_0F[0x4b] = (c: Cpu): void => cmov(c, 11);
+OPS_0F[0x4c] = (c: Cpu): void => cmov(c, 12);
+OPS_0F[0x4d] = (c: Cpu): void => cmov(c, 13);
+OPS_0F[0x4e] = (c: Cpu): void => cmov(c, 14);
+OPS_0F[0x4f] = (c: Cpu): void => cmov(c, 15);
+OPS_0F[0x80] = (c: Cpu): void => jccNear(c, 0);
+OPS_0F[0x81] = (c: Cpu): void => jccNear(c, 1);
+OPS_0F[0x82] = (c: Cpu): void => jccNear(c, 2);
+OPS_0F[0x83] = (c: Cpu): void => jccNear(c, 3);
+OPS_0F[0x84] = (c: Cpu): void => jccNear(c, 4);
+OPS_0F[0x85] = (c: Cpu): void => jccNear(c, 5);
+OPS_0F[0x86] = (c: Cpu): void => jccNear(c, 6);
+OPS_0F[0x87] = (c: Cpu): void => jccNear(c, 7);
+OPS_0F[0x88] = (c: Cpu): void => jccNear(c, 8);
+OPS_0F[0x89] = (c: Cpu): void => jccNear(c, 9);
+OPS_0F[0x8a] = (c: Cpu): void => jccNear(c, 10);
+OPS_0F[0x8b] = (c: Cpu): void => jccNear(c, 11);
+OPS_0F[0x8c] = (c: Cpu): void => jccNear(c, 12);
+OPS_0F[0x8d] = (c: Cpu): void => jccNear(c, 13);
+OPS_0F[0x8e] = (c: Cpu): void => jccNear(c, 14);
+OPS_0F[0x8f] = (c: Cpu): void => jccNear(c, 15);
+OPS_0F[0x90] = (c: Cpu): void => setcc(c, 0);
+OPS_0F[0x91] = (c: Cpu): void => setcc(c, 1);
+OPS_0F[0x92] = (c: Cpu): void => setcc(c, 2);
+OPS_0F[0x93] = (c: Cpu): void => setcc(c, 3);
+OPS_0F[0x94] = (c: Cpu): void => setcc(c, 4);
+OPS_0F[0x95] = (c: Cpu): void => setcc(c, 5);
+OPS_0F[0x96] = (c: Cpu): void => setcc(c, 6);
+OPS_0F[0x97] = (c: Cpu): void => setcc(c, 7);
+OPS_0F[0x98] = (c: Cpu): void => setcc(c, 8);
+OPS_0F[0x99] = (c: Cpu): void => setcc(c, 9);
+OPS_0F[0x9a] = (c: Cpu): void => setcc(c, 10);
+OPS_0F[0x9b] = (c: Cpu): void => setcc(c, 11);
+OPS_0F[0x9c] = (c: Cpu): void => setcc(c, 12);
+OPS_0F[0x9d] = (c: Cpu): void => setcc(c, 13);
+OPS_0F[0x9e] = (c: Cpu): void => setcc(c, 14);
+OPS_0F[0x9f] = (c: Cpu): void => setcc(c, 15);
+OPS_0F[0xa0] = pushFsGs;
+OPS_0F[0xa1] = opA1;
+OPS_0F[0xa2] = opA2;
+OPS_0F[0xa3] = (c: Cpu): void => bitOp(c, 0, false); // BT
+OPS_0F[0xa4] = (c: Cpu): void => shiftDoubleOp(c, true, false); // SHLD Ev,Gv,Ib
+OPS_0F[0xa5] = (c: Cpu): void => shiftDoubleOp(c, true, true); // SHLD Ev,Gv,CL
+OPS_0F[0xa8] = pushFsGs;
+OPS_0F[0xa9] = opA9;
+OPS_0F[0xab] = (c: Cpu): void => bitOp(c, 1, false); // BTS
+OPS_0F[0xac] = (c: Cpu): void => shiftDoubleOp(c, false, false); // SHRD Ev,Gv,Ib
+OPS_0F[0xad] = (c: Cpu): void => shiftDoubleOp(c, false, true); // SHRD Ev,Gv,CL
+OPS_0F[0xaf] = opAF;
+OPS_0F[0xb0] = (c: Cpu): void => cmpxchg(c, true);
+OPS_0F[0xb1] = (c: Cpu): void => cmpxchg(c, false);
+OPS_0F[0xb2] = (c: Cpu): void => loadFar(c, SS);
+OPS_0F[0xb3] = (c: Cpu): void => bitOp(c, 2, false); // BTR
+OPS_0F[0xb4] = (c: Cpu): void => loadFar(c, FS);
+OPS_0F[0xb5] = (c: Cpu): void => loadFar(c, GS);
+OPS_0F[0xb6] = opB6;
+OPS_0F[0xb7] = opB7;
+OPS_0F[0xba] = opBA;
+OPS_0F[0xbb] = (c: Cpu): void => bitOp(c, 3, false); // BTC
+OPS_0F[0xbc] = bitScanOp;
+OPS_0F[0xbd] = bitScanOp;
+OPS_0F[0xbe] = opBE;
+OPS_0F[0xbf] = opBF;
+OPS_0F[0xc0] = (c: Cpu): void => xadd(c, true);
+OPS_0F[0xc1] = (c: Cpu): void => xadd(c, false);
+OPS_0F[0xc7] = opC7;
+OPS_0F[0xc8] = (c: Cpu): void => bswap(c, 0);
+OPS_0F[0xc9] = (c: Cpu): void => bswap(c, 1);
+OPS_0F[0xca] = (c: Cpu): void => bswap(c, 2);
+OPS_0F[0xcb] = (c: Cpu): void => bswap(c, 3);
+OPS_0F[0xcc] = (c: Cpu): void => bswap(c, 4);
+OPS_0F[0xcd] = (c: Cpu): void => bswap(c, 5);
+OPS_0F[0xce] = (c: Cpu): void => bswap(c, 6);
+OPS_0F[0xcf] = (c: Cpu): void => bswap(c, 7);
+
 /** Instructions reserved to CPL 0 (#GP(0) elsewhere, including virtual-8086 mode). */
 function privileged(c: Cpu): void {
-  if (c.protectedMode && (c.v86 || c.cpl !== 0)) c.faultCode(13, 0);
+  if (c.protectedMode && (c.v86 || c.cpl !== 0)) c.faultCode(Vector.GP, 0);
 }
 
 /** MOV to/from CR0/2/3/4 and DR0–7; the ModRM mod field is ignored (always registers). */
@@ -322,7 +388,7 @@ function moveControl(c: Cpu, op: number): void {
   const rm = m & 7;
   const regs = c.regs;
   if (op === 0x20 || op === 0x22) {
-    if (n === 1 || n > 4) c.fault(6);
+    if (n === 1 || n > 4) c.fault(Vector.UD);
     privileged(c);
     if (op === 0x20) {
       regs[rm] = n === 0 ? c.cr0 : n === 2 ? c.cr2 : n === 3 ? c.cr3 : c.cr4;
@@ -337,7 +403,7 @@ function moveControl(c: Cpu, op: number): void {
       c.flushTlb();
     } else {
       // Only what CPUID reports this core implements: TSD (with TSC), PSE, and PCE (P6).
-      if ((v & ~(CR4_TSD | CR4_PSE | CR4_PCE)) !== 0) c.faultCode(13, 0);
+      if ((v & ~(CR4_TSD | CR4_PSE | CR4_PCE)) !== 0) c.faultCode(Vector.GP, 0);
       if ((v ^ c.cr4) & CR4_PSE) c.flushTlb();
       c.cr4 = v;
     }
@@ -350,8 +416,8 @@ function moveControl(c: Cpu, op: number): void {
 }
 
 export function writeCr0(c: Cpu, v: number): void {
-  if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) c.faultCode(13, 0);
-  if ((v & CR0_NW) !== 0 && (v & CR0_CD) === 0) c.faultCode(13, 0);
+  if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) c.faultCode(Vector.GP, 0);
+  if ((v & CR0_NW) !== 0 && (v & CR0_CD) === 0) c.faultCode(Vector.GP, 0);
   const old = c.cr0;
   c.cr0 = (v | CR0_ET) & 0xe005003f;
   if ((old ^ c.cr0) & (CR0_PG | CR0_WP | CR0_PE)) c.flushTlb();
@@ -421,7 +487,7 @@ function rdmsr(c: Cpu): void {
       lo = c.perfEventSelect[n - MSR_EVNTSEL0];
       break;
     default:
-      c.faultCode(13, 0);
+      c.faultCode(Vector.GP, 0);
   }
   regs[EAX] = lo;
   regs[EDX] = hi;
@@ -451,7 +517,7 @@ function wrmsr(c: Cpu): void {
       c.perfEventSelect[n - MSR_EVNTSEL0] = lo;
       return;
     default:
-      c.faultCode(13, 0);
+      c.faultCode(Vector.GP, 0);
   }
 }
 
@@ -464,7 +530,7 @@ const FLAT_CODE0 = 0xc09b,
 /** SYSENTER: to ring 0 at SYSENTER_CS:SYSENTER_EIP with SYSENTER_ESP, flat segments. */
 function sysenter(c: Cpu): void {
   const cs = c.sysenterCs & 0xfffc;
-  if (!c.protectedMode || cs === 0) c.faultCode(13, 0);
+  if (!c.protectedMode || cs === 0) c.faultCode(Vector.GP, 0);
   c.setEflags(0, VM | IF | RF);
   c.setCpl(0);
   setSegCache(c, CS, cs, 0, 0xffffffff, FLAT_CODE0);
@@ -476,7 +542,7 @@ function sysenter(c: Cpu): void {
 /** SYSEXIT: to ring 3 at (SYSENTER_CS + 16):EDX with ESP = ECX, flat segments. */
 function sysexit(c: Cpu): void {
   const cs = c.sysenterCs & 0xfffc;
-  if (!c.protectedMode || c.v86 || c.cpl !== 0 || cs === 0) c.faultCode(13, 0);
+  if (!c.protectedMode || c.v86 || c.cpl !== 0 || cs === 0) c.faultCode(Vector.GP, 0);
   c.setCpl(3);
   setSegCache(c, CS, ((cs + 16) | 3) & 0xffff, 0, 0xffffffff, FLAT_CODE3);
   setSegCache(c, SS, ((cs + 24) | 3) & 0xffff, 0, 0xffffffff, FLAT_DATA3);
@@ -493,7 +559,7 @@ function bitOp(c: Cpu, kind: number, imm: boolean): void {
   const bits = o32 ? 32 : 16;
   if (imm) {
     kind = ((m >> 3) & 7) - 4;
-    if (kind < 0) c.fault(6);
+    if (kind < 0) c.fault(Vector.UD);
   }
   let bit: number;
   if (m >= 0xc0) {
@@ -600,12 +666,12 @@ function xadd(c: Cpu, byte: boolean): void {
 
 function cmpxchg8b(c: Cpu): void {
   const m = c.fetch8();
-  if (((m >> 3) & 7) !== 1 || m >= 0xc0) c.fault(6);
+  if (((m >> 3) & 7) !== 1 || m >= 0xc0) c.fault(Vector.UD);
   const off = ea(c, m);
   const seg = c.eaSeg;
   const regs = c.regs;
   const lin = c.linW(seg, off, 8);
-  if (c.alignCheck && (lin & 7) !== 0) c.faultCode(17, 0);
+  if (c.alignCheck && (lin & 7) !== 0) c.faultCode(Vector.AC, 0);
   const lo = c.rd32(seg, off);
   const hi = c.rd32(seg, (off + 4) | 0);
   if (lo === regs[EAX] && hi === regs[EDX]) {

@@ -405,4 +405,30 @@ describe('task switches run by the decoder', () => {
       0x5007,
     ]);
   });
+
+  it('a switch into a TSS with the T bit set raises #DB (DR6.BT) before the first instruction of the new task', () => {
+    for (const t of [0, 1]) {
+      const c = machine();
+      w16(c, TSS_B + 0x64, t); // the debug-trap bit
+      // #DB's handler, in task B's context: escape 0x31 with the interrupted EIP at [esp].
+      gateAt(c, IDT + 1 * 8, CODE0, 0x5800, A_INT32);
+      code(c, 0x5800, [0x0f, 0x04, 0x31]);
+      code(c, 0x4000, [0xea, 0, 0, 0, 0, TSSB, 0]); // jmp far TSSB:0
+      code(c, 0x5000, [0x0f, 0x04, 0x2b]); // task B's first instruction: escape 0x2b
+      taskA(c, 0x2, 0x4000);
+      c.dr[6] = 0xffff0ff0 | 0;
+      expect(c.run(10)).toBe(Exit.HostEscape);
+      if (t) {
+        // The trap came after the switch (TR is B's) and saved B's first EIP, not A's.
+        expect([c.escapeCode, c.segSel[TR], r32(c, c.regs[4]), (c.dr[6] >>> 0).toString(16)]).toEqual([
+          0x31,
+          TSSB,
+          0x5000,
+          'ffff8ff0',
+        ]);
+      } else {
+        expect([c.escapeCode, c.segSel[TR], (c.dr[6] >>> 0).toString(16)]).toEqual([0x2b, TSSB, 'ffff0ff0']);
+      }
+    }
+  });
 });

@@ -14,8 +14,12 @@
 // task's saved EFLAGS (SDM table "Effect of a Task Switch"; a JMP leaves it alone, and the
 // incoming task's NT after a JMP comes from its TSS). A 16-bit TSS zero-extends EIP and
 // EFLAGS, sets the upper halves of the general registers to 0xFFFF (as a real 386 does),
-// and leaves FS and GS null. The TSS debug-trap (T) bit
-// is not implemented.
+// and leaves FS and GS null.
+//
+// The debug-trap (T) bit of a 32-bit TSS (bit 0 of the word at offset 0x64): a switch into
+// a task whose TSS has it set raises #DB once the switch is complete, before the new task's
+// first instruction, with DR6.BT set (SDM "Task-State Segment", "Debug Exception"). It is a
+// trap, so the #DB's saved EIP is that first instruction. A 16-bit TSS has no T bit.
 
 import type { Cpu } from './cpu';
 import { CS, SS, ES, DS, FS, GS, LDTR, TR, ESP, CR0_TS } from './regs';
@@ -54,8 +58,11 @@ const I_EIP = 0,
   I_REGS = 2,
   I_SEGS = 10,
   I_LDT = 16,
-  I_CR3 = 17;
-const image = new Int32Array(18);
+  I_CR3 = 17,
+  I_TRAP = 18;
+const image = new Int32Array(19);
+/** The T bit in the TSS's word at 0x64. */
+const TSS_T = 1;
 
 /** Segment registers loaded from a TSS, in the order their descriptors are checked. */
 const LOAD_ORDER = [SS, CS, ES, DS, FS, GS] as const;
@@ -102,6 +109,8 @@ export function taskSwitch(c: Cpu, sel: number, reason: TaskReason, hasCode: boo
   if (!iret) setTssBusy(c, sel, true);
   if (reason === TaskReason.Call || reason === TaskReason.Interrupt) c.sysWrite16(base, oldSel);
   setSegCache(c, TR, sel, base, limit, descAccess(hi) | 0x02);
+  // The T bit: #DB (DR6.BT) once the switch is done, before the new task's first instruction.
+  if (image[I_TRAP]) c.requestTaskTrap();
   c.cr0 |= CR0_TS;
   if (is32 && c.paging) {
     c.cr3 = image[I_CR3];
@@ -144,6 +153,7 @@ function readImage(c: Cpu, base: number, is32: boolean): void {
     for (let r = 0; r < 8; r++) image[I_REGS + r] = c.sysRead32((base + 0x28 + r * 4) | 0);
     for (let s = 0; s < 6; s++) image[I_SEGS + s] = c.sysRead16((base + 0x48 + s * 4) | 0);
     image[I_LDT] = c.sysRead16((base + 0x60) | 0);
+    image[I_TRAP] = c.sysRead16((base + 0x64) | 0) & TSS_T;
   } else {
     image[I_CR3] = c.cr3;
     image[I_EIP] = c.sysRead16((base + 0x0e) | 0);
@@ -154,6 +164,7 @@ function readImage(c: Cpu, base: number, is32: boolean): void {
     image[I_SEGS + FS] = 0;
     image[I_SEGS + GS] = 0;
     image[I_LDT] = c.sysRead16((base + 0x2a) | 0);
+    image[I_TRAP] = 0;
   }
 }
 
