@@ -104,8 +104,7 @@ export function taskSwitch(c: Cpu, sel: number, reason: TaskReason, hasCode: boo
   setSegCache(c, TR, sel, base, limit, descAccess(hi) | 0x02);
   c.cr0 |= CR0_TS;
   if (is32 && c.paging) {
-    c.cr3 = image[I_CR3];
-    c.flushTlb();
+    c.loadCr3(image[I_CR3]);
   }
   let newFlags = image[I_EFLAGS];
   if (reason === TaskReason.Call || reason === TaskReason.Interrupt) newFlags |= NT;
