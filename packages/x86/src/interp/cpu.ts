@@ -82,6 +82,12 @@ export class TlbContext {
 
   /** Forget the translations of `n` linear pages from `page`. */
   clearRange(page: number, n: number): void {
+    if (this.count < n) {
+      // Fewer pages filled than in the range: visit those.
+      const list = this.pages;
+      for (let i = 0; i < this.count; i++) if ((list[i] - page) >>> 0 < n) this.clearPage(list[i]);
+      return;
+    }
     this.sr.fill(0, page, page + n);
     this.sw.fill(0, page, page + n);
     this.ur.fill(0, page, page + n);
@@ -793,8 +799,22 @@ export class Cpu implements CpuCore {
       }
       const changed = old ^ now;
       if ((changed & ~0x60) === 0 && (changed & old) === 0) continue; // only A/D set
-      this.entryChanged(page, (a & 0xfff) >>> 2);
+      const slot = (a & 0xfff) >>> 2;
+      this.entryChanged(page, slot);
+      if (this.pdUse[page] !== 0 && (old & 0x80) === 0) this.tableUnlinked(page, slot, old >>> 12);
     }
+  }
+
+  /**
+   * Directory entry `slot` of page `dir` no longer names page table `table`: the contexts
+   * with that directory lost everything that came through it (entryChanged), so unless the
+   * table was used under other indexes too it is no longer theirs to watch.
+   */
+  private tableUnlinked(dir: number, slot: number, table: number): void {
+    if (table >= this.ptUse.length || this.ptDir[table] !== slot + 1) return;
+    this.ptUse[table] &= ~this.pdUse[dir];
+    if (this.ptUse[table] === 0) this.ptDir[table] = 0;
+    this.tableUse[table] = this.ptUse[table] | this.pdUse[table];
   }
 
   /** Entry `slot` of physical page `page` changed: translations that came from it go. */

@@ -219,6 +219,21 @@ describe('TLB contexts across CR3 loads', () => {
     expect(read(c, alias)).toBe(0x33333333);
   });
 
+  it('stop watching a page table once the directory entry naming it changes', () => {
+    const c = machine();
+    const table = (PT_A + 0x4000) >>> 12;
+    // B sees A's directory at 0x7ff000 (in its table for V's 4 MiB), to rewrite it.
+    w32(c, PT_B + 0x4000 + 0x3ff * 4, PD_A | RW);
+    expect(read(c, V)).toBe(0x11111111);
+    expect(c.tableUse[table]).not.toBe(0);
+    movCr3(c, PD_B);
+    c.writeLin32(0x7ff000 + (V >>> 22) * 4, 0);
+    // Nothing of A comes through the table now: writes to it need not take the slow path.
+    expect(c.tableUse[table]).toBe(0);
+    movCr3(c, PD_A);
+    expect(() => c.readLin32(V)).toThrow();
+  });
+
   it('INVLPG drops one translation of the current address space only', () => {
     const c = machine();
     read(c, V);
