@@ -63,14 +63,20 @@ const NO_KEY = -2;
 export class TlbContext {
   key = NO_KEY;
   lastUse = 0;
-  readonly sr = new Int32Array(1 << 20);
-  readonly sw = new Int32Array(1 << 20);
-  readonly ur = new Int32Array(1 << 20);
-  readonly uw = new Int32Array(1 << 20);
+  // A pair of tables is allocated by its first fill (a host's kernel context never has user
+  // entries); until then both stand for the core's never-filled table.
+  sr: Int32Array;
+  sw: Int32Array;
+  ur: Int32Array;
+  uw: Int32Array;
   readonly pages = new Int32Array(PAGE_LIST_MAX);
   count = 0;
   readonly tables = new Int32Array(TABLE_LIST_MAX);
   tableCount = 0;
+
+  constructor(readonly empty: Int32Array) {
+    this.sr = this.sw = this.ur = this.uw = empty;
+  }
 
   /** Forget the translation of linear page `page`. */
   clearPage(page: number): void {
@@ -168,8 +174,11 @@ export class Cpu implements CpuCore {
 
   // --- TLB: per address space (TlbContext), one entry per 4 KiB linear page, (physical
   // page | 1) or 0. The four tables below are the current context's; see "TLB and paging".
+  /** Never filled: stands for a context's unallocated tables, and is selected while
+   *  alignment checking is on, so every access takes the slow path. */
+  readonly tlbNone = new Int32Array(1 << 20);
   /** Context slots, allocated as address spaces appear (at most TLB_CONTEXTS). */
-  readonly tlbContexts: TlbContext[] = [new TlbContext()];
+  readonly tlbContexts: TlbContext[] = [new TlbContext(this.tlbNone)];
   tlbContext: TlbContext = this.tlbContexts[0];
   /** 1 << the current context's slot: its bit in tableUse/ptUse/pdUse. */
   private tlbBit = 1;
@@ -178,8 +187,6 @@ export class Cpu implements CpuCore {
   tlbSW: Int32Array = this.tlbContext.sw;
   tlbUR: Int32Array = this.tlbContext.ur;
   tlbUW: Int32Array = this.tlbContext.uw;
-  /** Never filled: selected while alignment checking is on, so every access takes the slow path. */
-  readonly tlbNone = new Int32Array(1 << 20);
   tlbR: Int32Array = this.tlbSR;
   tlbW: Int32Array = this.tlbSW;
   /** CR0.AM, EFLAGS.AC and CPL 3 together: misaligned data accesses raise #AC(0). */
@@ -695,7 +702,7 @@ export class Cpu implements CpuCore {
       slot = this.contextSlot(NO_KEY);
       if (slot < 0 && list.length < TLB_CONTEXTS) {
         slot = list.length;
-        list.push(new TlbContext());
+        list.push(new TlbContext(this.tlbNone));
       } else if (slot < 0) {
         slot = 0;
         for (let i = 1; i < list.length; i++) if (list[i].lastUse < list[slot].lastUse) slot = i;
@@ -712,6 +719,12 @@ export class Cpu implements CpuCore {
     c.lastUse = ++this.tlbClock;
     this.tlbContext = c;
     this.tlbBit = 1 << slot;
+    this.useTables();
+  }
+
+  /** Point the fast paths at the current context's tables. */
+  private useTables(): void {
+    const c = this.tlbContext;
     this.tlbSR = c.sr;
     this.tlbSW = c.sw;
     this.tlbUR = c.ur;
@@ -932,6 +945,16 @@ export class Cpu implements CpuCore {
     // A page some context translates through is never written through the TLB (tableWrite).
     const frame = entry >>> 12;
     if (writable && this.tableUse[frame] !== 0) writable = false;
+    if ((user ? c.ur : c.sr) === this.tlbNone) {
+      if (user) {
+        c.ur = new Int32Array(1 << 20);
+        c.uw = new Int32Array(1 << 20);
+      } else {
+        c.sr = new Int32Array(1 << 20);
+        c.sw = new Int32Array(1 << 20);
+      }
+      this.useTables();
+    }
     if (user) {
       c.ur[page] = entry;
       if (writable) c.uw[page] = entry;
