@@ -74,7 +74,7 @@ export class TlbContext {
   readonly tables = new Int32Array(TABLE_LIST_MAX);
   tableCount = 0;
 
-  constructor(readonly empty: Int32Array) {
+  constructor(empty: Int32Array) {
     this.sr = this.sw = this.ur = this.uw = empty;
   }
 
