@@ -50,6 +50,8 @@ const PAGE_LIST_MAX = 16384;
 const TABLE_LIST_MAX = 2048;
 /** Address spaces (page directories) the TLB keeps translations for at once. */
 export const TLB_CONTEXTS = 4;
+/** The four tables of a context: 16 MiB. */
+const TLB_CONTEXT_BYTES = 16 << 20;
 /** The key of the context of paging off (identity translations, no tables). */
 const UNPAGED = -1;
 /** The key of a context slot that stands for no address space. */
@@ -63,8 +65,8 @@ const NO_KEY = -2;
 export class TlbContext {
   key = NO_KEY;
   lastUse = 0;
-  // A pair of tables is allocated by its first fill (a host's kernel context never has user
-  // entries); until then both stand for the core's never-filled table.
+  // The tables are given by the first fill (Cpu.giveTables); until then all four stand for
+  // the core's never-filled table.
   sr: Int32Array;
   sw: Int32Array;
   ur: Int32Array;
@@ -183,6 +185,8 @@ export class Cpu implements CpuCore {
   /** 1 << the current context's slot: its bit in tableUse/ptUse/pdUse. */
   private tlbBit = 1;
   private tlbClock = 0;
+  /** The tables of every context (giveTables). */
+  private tlbStore: ArrayBuffer | null = null;
   tlbSR: Int32Array = this.tlbContext.sr;
   tlbSW: Int32Array = this.tlbContext.sw;
   tlbUR: Int32Array = this.tlbContext.ur;
@@ -926,6 +930,24 @@ export class Cpu implements CpuCore {
     return (phys | (lin & 0xfff)) >>> 0;
   }
 
+  /**
+   * Context `c` fills its first entry: its four tables are views of one buffer for every
+   * context, allocated then. The buffer is large enough that the system maps its pages as
+   * they are first touched (a large allocation is mapped, not taken from the heap and
+   * cleared), so an address space costs the table pages it fills, and a core that is built
+   * again and again (tests, benchmarks) pays no clearing of tables it never uses.
+   */
+  private giveTables(c: TlbContext): void {
+    this.tlbStore ??= new ArrayBuffer(TLB_CONTEXTS * TLB_CONTEXT_BYTES);
+    const at = this.tlbContexts.indexOf(c) * TLB_CONTEXT_BYTES;
+    const table = (i: number): Int32Array => new Int32Array(this.tlbStore!, at + i * (4 << 20), 1 << 20);
+    c.sr = table(0);
+    c.sw = table(1);
+    c.ur = table(2);
+    c.uw = table(3);
+    this.useTables();
+  }
+
   /** Whether an entry's U/S and R/W bits (ANDed over both levels) permit the access. */
   private allowed(e: number, write: boolean, user: boolean): boolean {
     if (user) {
@@ -945,16 +967,7 @@ export class Cpu implements CpuCore {
     // A page some context translates through is never written through the TLB (tableWrite).
     const frame = entry >>> 12;
     if (writable && this.tableUse[frame] !== 0) writable = false;
-    if ((user ? c.ur : c.sr) === this.tlbNone) {
-      if (user) {
-        c.ur = new Int32Array(1 << 20);
-        c.uw = new Int32Array(1 << 20);
-      } else {
-        c.sr = new Int32Array(1 << 20);
-        c.sw = new Int32Array(1 << 20);
-      }
-      this.useTables();
-    }
+    if (c.sr === this.tlbNone) this.giveTables(c);
     if (user) {
       c.ur[page] = entry;
       if (writable) c.uw[page] = entry;
