@@ -257,6 +257,19 @@ export class Host {
     this.core.invalidatePhysical(phys, length);
   }
 
+  /**
+   * set_pte for tables the CPU walks (a shadow page table, say): store directory or table
+   * entry `entry` at physical `phys` (4-byte aligned) and tell the core if it may have cached
+   * a translation from the old one (only a present entry can be cached).
+   */
+  setPageTableEntry(phys: number, entry: number): void {
+    const i = phys >>> 2;
+    const old = this.ram32[i];
+    if (old === (entry | 0)) return;
+    this.ram32[i] = entry | 0;
+    if (old & _PAGE_PRESENT) this.core.invalidatePhysical(phys, 4);
+  }
+
   /** Copy `bytes` into physical memory at `phys`. */
   writePhys(phys: number, bytes: Uint8Array): void {
     this.ram.set(bytes, phys);

@@ -169,7 +169,9 @@ export class KernelCpu {
     d.ram32[(d.layout.kernelStackTopPhys - 4) >>> 2] = d.layout.returnStubVa | 0;
     // As after ltr: the host TSS descriptor is busy (an interrupted switch may have cleared it).
     d.ram8[d.layout.gdtPhys + GDT_ENTRY_TSS * 8 + 5] |= 0x02;
-    d.core.setState(st);
+    // The host reports its page-table changes (invalidatePhysical, flushTlb), so the TLB may
+    // keep every address space's translations: a trip through the switcher needs them.
+    d.core.setState(st, { keepTranslations: true });
 
     const breakpoints = options.breakpoints ?? null;
     if (breakpoints) for (const a of breakpoints.addresses) d.core.setBreakpoint(a);

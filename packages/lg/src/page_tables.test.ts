@@ -1,5 +1,6 @@
 import { LHCALL_FLUSH_TLB, LHCALL_NEW_PGTABLE, LHCALL_SET_PMD, LHCALL_SET_PTE } from '@lguest/abi';
-import type { Host } from '@lguest/host';
+import { HOST_CR0, type Host } from '@lguest/host';
+import { interp } from '@lguest/x86';
 import type { Lguest } from './core';
 import { poke32, peek32, testGuest, testLguest, type TestGuest } from './fixture';
 import { doHcall } from './hypercalls';
@@ -141,6 +142,38 @@ describe('shadow page tables', () => {
     doHcall(t.guest, LHCALL_FLUSH_TLB, 1, 0, 0);
     expect(shadowPte(KVA, first)).toBe(0);
     expect(shadowPte(KVA, second)).toBe(0);
+  });
+
+  it('keeps the CPU coherent with what it writes: a translation the CPU kept is never stale', () => {
+    // The CPU reads KVA through the shadow and goes back to the host's page directory, as a
+    // trip through the switcher does; the TLB keeps the shadow's translations meanwhile.
+    const core = host.core as interp.Cpu;
+    const shadow = t.guest.pgdirs[t.guest.pgdidx].pgdir;
+    const load = (cr3: number): void => {
+      const st = core.getState();
+      st.cr0 = HOST_CR0;
+      st.cr3 = cr3;
+      st.cpl = 0;
+      core.setState(st, { keepTranslations: true });
+    };
+    const hostCr3 = host.currentCr3();
+    poke32(t.proc, 0x101000, 0x1111);
+    poke32(t.proc, 0x105000, 0x5555);
+    expect(demandPage(t.guest, KVA, 0)).toBe(true);
+    doHcall(t.guest, LHCALL_SET_PTE, PGDIR, KVA, 0x101000 | P | RW | ACCESSED | DIRTY);
+    load(shadow);
+    expect(core.readLin32(KVA)).toBe(0x1111);
+    load(hostCr3);
+    // The guest moves KVA to another page while the host runs; the shadow entry changes.
+    doHcall(t.guest, LHCALL_SET_PTE, PGDIR, KVA, 0x105000 | P | RW | ACCESSED | DIRTY);
+    load(shadow);
+    expect(core.readLin32(KVA)).toBe(0x5555);
+    load(hostCr3);
+    // Dropped altogether: the CPU must fault (and lg would fill it in again).
+    doHcall(t.guest, LHCALL_FLUSH_TLB, 1, 0, 0);
+    load(shadow);
+    expect(() => core.readLin32(KVA)).toThrow();
+    expect([core.excVector, core.cr2 >>> 0]).toEqual([14, KVA]);
   });
 
   it('keeps at most four shadows, reusing one for a fifth directory', () => {

@@ -42,8 +42,9 @@ function readEntry(guest: Guest, table: number, index: number): number {
   return guest.host.ram32[(table >>> 2) + index] >>> 0;
 }
 
+/** The CPU walks shadow tables: the host keeps its TLB coherent with what we write. */
 function writeEntry(guest: Guest, table: number, index: number, value: number): void {
-  guest.host.ram32[(table >>> 2) + index] = value | 0;
+  guest.host.setPageTableEntry(table + index * 4, value);
 }
 
 function pgdIndex(vaddr: number): number {

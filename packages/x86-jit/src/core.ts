@@ -91,8 +91,8 @@ export class JitCpu extends interp.Cpu {
     if (this.codePages !== undefined) this.epoch++;
   }
 
-  override setState(st: Parameters<interp.Cpu['setState']>[0]): void {
-    super.setState(st);
+  override setState(...args: Parameters<interp.Cpu['setState']>): void {
+    super.setState(...args);
     // A host may have loaded new code without invalidatePhysical: blocks recheck their bytes.
     this.epoch++;
   }
@@ -135,6 +135,7 @@ export class JitCpu extends interp.Cpu {
   }
 
   override invalidatePhysical(phys: number, length: number): void {
+    super.invalidatePhysical(phys, length);
     if (length <= 0) return;
     const first = phys >>> 12;
     const last = Math.min((phys + length - 1) >>> 12, this.codePages.length - 1);

@@ -165,6 +165,18 @@ export const enum Vector {
   AC = 17,
 }
 
+/** How `CpuCore.setState` treats what the core has cached. */
+export interface SetStateOptions {
+  /**
+   * Keep the cached translations (the TLB of every address space), as a CPU does when only
+   * registers change. The host vouches that every change to a page directory or page table
+   * since the core last ran was made by the core itself or reported with
+   * `invalidatePhysical`. Without it, `setState` drops every translation. Changing CR0.PG,
+   * WP or PE or CR4.PSE drops them anyway.
+   */
+  keepTranslations?: boolean;
+}
+
 /** What every core implements. */
 export interface CpuCore {
   /** The name the host and the CLI (`--cpu NAME`) know this core by. */
@@ -181,16 +193,23 @@ export interface CpuCore {
   /** Power-on/RESET state: real mode, CS:IP = F000:FFF0, everything else cleared. */
   reset(): void;
   getState(): CpuState;
-  setState(state: CpuState): void;
+  setState(state: CpuState, options?: SetStateOptions): void;
   /** Ask a running `run()` to return `Exit.Stopped` after the current instruction. */
   requestStop(): void;
   /** Break before executing the instruction at this linear address. */
   setBreakpoint(linear: number): void;
   clearBreakpoint(linear: number): void;
-  /** Physical memory was changed behind the core's back (DMA, the host writing tables). A
-   *  core that caches decoded code must drop what covers [phys, phys+length). */
+  /**
+   * Physical memory in [phys, phys+length) was changed behind the core's back (DMA, the host
+   * writing tables). A core that caches decoded code must drop what covers the range; a core
+   * that keeps translations across CR3 loads must drop those built from page-directory or
+   * page-table entries in it. A host need not report an entry that was not present before
+   * the write (no TLB caches a not-present entry), nor one whose only change is a set
+   * accessed or dirty bit.
+   */
   invalidatePhysical(phys: number, length: number): void;
-  /** Drop every cached translation, as a CR3 reload would (for host-side page-table edits). */
+  /** Drop every cached translation of every address space (for host-side page-table edits
+   *  it would rather not report one by one). */
   flushTlb(): void;
   /**
    * The x87 state (registers, control, status and tag words, instruction and operand

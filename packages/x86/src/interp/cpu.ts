@@ -16,6 +16,7 @@ import {
   type IoBus,
   type Machine,
   type SegmentState,
+  type SetStateOptions,
 } from '../contract';
 import { Flags, IF, TF, VM, RF, AC } from './flags';
 import { execute } from './exec';
@@ -43,7 +44,64 @@ import {
 
 export * from './regs';
 
+/** Linear pages a TLB context fills before it is flushed (its list of filled pages is full). */
 const PAGE_LIST_MAX = 16384;
+/** Page tables one TLB context may have translated through before it is flushed. */
+const TABLE_LIST_MAX = 2048;
+/** Address spaces (page directories) the TLB keeps translations for at once. */
+export const TLB_CONTEXTS = 4;
+/** The four tables of a context: 16 MiB. */
+const TLB_CONTEXT_BYTES = 16 << 20;
+/** The key of the context of paging off (identity translations, no tables). */
+const UNPAGED = -1;
+/** The key of a context slot that stands for no address space. */
+const NO_KEY = -2;
+
+/**
+ * The translations of one address space: four tables indexed by linear page number holding
+ * `physical page | 1` or 0 (supervisor/user × read/write), the linear pages filled since the
+ * last flush, and the physical pages of the page tables those translations came through.
+ */
+export class TlbContext {
+  key = NO_KEY;
+  lastUse = 0;
+  // The tables are given by the first fill (Cpu.giveTables); until then all four stand for
+  // the core's never-filled table.
+  sr: Int32Array;
+  sw: Int32Array;
+  ur: Int32Array;
+  uw: Int32Array;
+  readonly pages = new Int32Array(PAGE_LIST_MAX);
+  count = 0;
+  readonly tables = new Int32Array(TABLE_LIST_MAX);
+  tableCount = 0;
+
+  constructor(empty: Int32Array) {
+    this.sr = this.sw = this.ur = this.uw = empty;
+  }
+
+  /** Forget the translation of linear page `page`. */
+  clearPage(page: number): void {
+    this.sr[page] = 0;
+    this.sw[page] = 0;
+    this.ur[page] = 0;
+    this.uw[page] = 0;
+  }
+
+  /** Forget the translations of `n` linear pages from `page`. */
+  clearRange(page: number, n: number): void {
+    if (this.count < n) {
+      // Fewer pages filled than in the range: visit those.
+      const list = this.pages;
+      for (let i = 0; i < this.count; i++) if ((list[i] - page) >>> 0 < n) this.clearPage(list[i]);
+      return;
+    }
+    this.sr.fill(0, page, page + n);
+    this.sw.fill(0, page, page + n);
+    this.ur.fill(0, page, page + n);
+    this.uw.fill(0, page, page + n);
+  }
+}
 
 export class Cpu implements CpuCore {
   readonly name: string = 'interpreter';
@@ -116,19 +174,36 @@ export class Cpu implements CpuCore {
   fetchLen = 0;
   fetchPhys = 0;
 
-  // --- TLB: one entry per 4 KiB linear page, (physical page | 1) or 0 ---
-  readonly tlbSR = new Int32Array(1 << 20);
-  readonly tlbSW = new Int32Array(1 << 20);
-  readonly tlbUR = new Int32Array(1 << 20);
-  readonly tlbUW = new Int32Array(1 << 20);
-  /** Never filled: selected while alignment checking is on, so every access takes the slow path. */
+  // --- TLB: per address space (TlbContext), one entry per 4 KiB linear page, (physical
+  // page | 1) or 0. The four tables below are the current context's; see "TLB and paging".
+  /** Never filled: stands for a context's unallocated tables, and is selected while
+   *  alignment checking is on, so every access takes the slow path. */
   readonly tlbNone = new Int32Array(1 << 20);
+  /** Context slots, allocated as address spaces appear (at most TLB_CONTEXTS). */
+  readonly tlbContexts: TlbContext[] = [new TlbContext(this.tlbNone)];
+  tlbContext: TlbContext = this.tlbContexts[0];
+  /** 1 << the current context's slot: its bit in tableUse/ptUse/pdUse. */
+  private tlbBit = 1;
+  private tlbClock = 0;
+  /** The tables of every context (giveTables). */
+  private tlbStore: ArrayBuffer | null = null;
+  tlbSR: Int32Array = this.tlbContext.sr;
+  tlbSW: Int32Array = this.tlbContext.sw;
+  tlbUR: Int32Array = this.tlbContext.ur;
+  tlbUW: Int32Array = this.tlbContext.uw;
   tlbR: Int32Array = this.tlbSR;
   tlbW: Int32Array = this.tlbSW;
   /** CR0.AM, EFLAGS.AC and CPL 3 together: misaligned data accesses raise #AC(0). */
   alignCheck = false;
-  readonly tlbPages = new Int32Array(PAGE_LIST_MAX);
-  tlbCount = 0;
+  // Coherence, per physical page: which contexts (a bit per slot) translated through it as a
+  // page table (ptUse) or have it as their page directory (pdUse); tableUse is the two ORed,
+  // the one byte a write path looks at. ptDir is the directory index + 1 a table was used
+  // under (-1: more than one). wMapped: a write entry for the page may be in some context.
+  readonly tableUse: Uint8Array;
+  private readonly ptUse: Uint8Array;
+  private readonly pdUse: Uint8Array;
+  private readonly ptDir: Int16Array;
+  private readonly wMapped: Uint8Array;
 
   // The descriptor last read by readDescriptor(): its two dwords and linear address.
   descLo = 0;
@@ -167,6 +242,12 @@ export class Cpu implements CpuCore {
     this.mem8 = new Uint8Array(machine.memory);
     this.mem32 = new Int32Array(machine.memory);
     this.memSize = machine.memory.byteLength;
+    const frames = this.memSize >>> 12;
+    this.tableUse = new Uint8Array(frames);
+    this.ptUse = new Uint8Array(frames);
+    this.pdUse = new Uint8Array(frames);
+    this.ptDir = new Int16Array(frames);
+    this.wMapped = new Uint8Array(frames);
     this.io = machine.io;
     this.pic = machine.pic;
     this.reset();
@@ -263,7 +344,12 @@ export class Cpu implements CpuCore {
     };
   }
 
-  setState(st: CpuState): void {
+  setState(st: CpuState, options?: SetStateOptions): void {
+    // Translations survive only if the host vouches for memory and paging works the same.
+    const keep =
+      options?.keepTranslations === true &&
+      ((this.cr0 ^ st.cr0) & (CR0_PG | CR0_WP | CR0_PE)) === 0 &&
+      ((this.cr4 ^ st.cr4) & CR4_PSE) === 0;
     const r = this.regs;
     r[EAX] = st.eax;
     r[ECX] = st.ecx;
@@ -299,7 +385,7 @@ export class Cpu implements CpuCore {
     this.events = 0;
     this.resetDecode();
     this.updateEvents();
-    this.flushTlb();
+    if (!keep) this.flushTlb();
   }
 
   saveFpu(): Int32Array {
@@ -324,8 +410,21 @@ export class Cpu implements CpuCore {
     this.updateEvents();
   }
 
-  invalidatePhysical(_phys: number, _length: number): void {
-    // This core decodes from memory every time; nothing to drop.
+  /**
+   * Memory in [phys, phys+length) changed behind the core's back. This core decodes from
+   * memory every time, so only translations can be stale: those built from page-table or
+   * page-directory entries in the range go (see "TLB and paging").
+   */
+  invalidatePhysical(phys: number, length: number): void {
+    if (length <= 0 || phys >= this.memSize) return;
+    const end = Math.min(phys + length, this.memSize);
+    for (let page = Math.floor(phys / 4096); page * 4096 < end; page++) {
+      if (this.tableUse[page] === 0) continue;
+      const from = Math.max(phys, page * 4096);
+      const to = Math.min(end, (page + 1) * 4096);
+      if (to - from === 4096) this.tableRewritten(page);
+      else for (let a = from & ~3; a < to; a += 4) this.entryChanged(page, (a & 0xfff) >>> 2);
+    }
   }
 
   // ------------------------------------------------------------------ running
@@ -529,6 +628,7 @@ export class Cpu implements CpuCore {
     this.cs32 = !this.v86 && (this.segAccess[CS] & 0x4000) !== 0 ? 1 : 0;
     this.events |= EV_DECODE;
     this.ss32 = !this.v86 && (this.segAccess[SS] & 0x4000) !== 0 ? 1 : 0;
+    this.selectContext();
     this.selectTlb();
   }
 
@@ -573,32 +673,226 @@ export class Cpu implements CpuCore {
 
   // ------------------------------------------------------------------ TLB and paging
 
+  // The TLB keeps one context per address space (page directory), up to TLB_CONTEXTS, the
+  // least recently used giving way: a CR3 load selects the context of the new directory
+  // instead of flushing, so a trip through the switcher (host directory, a guest's shadow,
+  // the host's again) finds its translations still there. Architecturally a CR3 load flushes
+  // every entry (this CPU has no global pages: CPUID has no PGE), so a context may only be
+  // kept because it is never staler than the tables it came from:
+  //
+  //  * Every fill records the physical page of the page table it went through (ptUse, with
+  //    the directory index in ptDir) and every context knows its directory (pdUse).
+  //  * No context holds a write entry for such a page (a page becoming one loses its write
+  //    entries in every context), so every CPU write to a table goes through physWrite*,
+  //    where tableWrite drops the translations the changed entries gave, in every context.
+  //    Setting A or D, or rewriting an entry that was not present, drops nothing: no TLB
+  //    caches a not-present entry, and an entry without D has no write translation.
+  //  * The host reports its own writes with invalidatePhysical (whole pages: the contexts
+  //    that used them lose what came through them).
+  //
+  // So a reload of the same CR3, or a switch back to a kept context, sees exactly what a
+  // flushed TLB would after walking the tables again (but for A bits a flush would set).
+
+  /** Drop every translation of every address space (CR0.PG/WP/PE or CR4.PSE changed, the host). */
   flushTlb(): void {
-    if (this.tlbCount >= PAGE_LIST_MAX) {
-      this.tlbSR.fill(0);
-      this.tlbSW.fill(0);
-      this.tlbUR.fill(0);
-      this.tlbUW.fill(0);
-    } else {
-      const list = this.tlbPages;
-      for (let i = 0; i < this.tlbCount; i++) {
-        const p = list[i];
-        this.tlbSR[p] = 0;
-        this.tlbSW[p] = 0;
-        this.tlbUR[p] = 0;
-        this.tlbUW[p] = 0;
+    for (const c of this.tlbContexts) this.flushContext(c);
+    this.wMapped.fill(0);
+    this.fetchLen = 0;
+    // CR3 may have been stored directly (tests, a host): take its address space from here on.
+    this.selectContext();
+  }
+
+  /** MOV CR3 and task switches: the new directory's context becomes current. */
+  loadCr3(v: number): void {
+    this.cr3 = v;
+    this.selectContext();
+  }
+
+  /** Make the context of the current address space (paging off, or CR3's directory) current. */
+  private selectContext(): void {
+    const key = this.paging ? (this.cr3 & ~0xfff) >>> 0 : UNPAGED;
+    if (this.tlbContext.key === key) return;
+    const list = this.tlbContexts;
+    let slot = this.contextSlot(key);
+    if (slot < 0) {
+      // A new address space: a free slot, a new one, or the least recently used.
+      slot = this.contextSlot(NO_KEY);
+      if (slot < 0 && list.length < TLB_CONTEXTS) {
+        slot = list.length;
+        list.push(new TlbContext(this.tlbNone));
+      } else if (slot < 0) {
+        slot = 0;
+        for (let i = 1; i < list.length; i++) if (list[i].lastUse < list[slot].lastUse) slot = i;
+        this.dropContext(slot);
+      }
+      list[slot].key = key;
+      const dir = key >>> 12;
+      if (key !== UNPAGED && dir < this.pdUse.length) {
+        this.pdUse[dir] |= 1 << slot;
+        this.watch(dir);
       }
     }
-    this.tlbCount = 0;
+    const c = list[slot];
+    c.lastUse = ++this.tlbClock;
+    this.tlbContext = c;
+    this.tlbBit = 1 << slot;
+    this.useTables();
+  }
+
+  /** Point the fast paths at the current context's tables. */
+  private useTables(): void {
+    const c = this.tlbContext;
+    this.tlbSR = c.sr;
+    this.tlbSW = c.sw;
+    this.tlbUR = c.ur;
+    this.tlbUW = c.uw;
+    this.selectTlb();
+  }
+
+  private contextSlot(key: number): number {
+    const list = this.tlbContexts;
+    for (let i = 0; i < list.length; i++) if (list[i].key === key) return i;
+    return -1;
+  }
+
+  /** Empty a context: its entries, and its marks on the page tables they came through. */
+  private flushContext(c: TlbContext): void {
+    // The list holds every page with an entry (tlbFill flushes before it would overflow).
+    const list = c.pages;
+    for (let i = 0; i < c.count; i++) c.clearPage(list[i]);
+    c.count = 0;
+    const bit = 1 << this.tlbContexts.indexOf(c);
+    for (let i = 0; i < c.tableCount; i++) {
+      const t = c.tables[i];
+      this.ptUse[t] &= ~bit;
+      this.tableUse[t] = this.ptUse[t] | this.pdUse[t];
+      if (this.ptUse[t] === 0) this.ptDir[t] = 0;
+    }
+    c.tableCount = 0;
+    if (c === this.tlbContext) this.fetchLen = 0;
+  }
+
+  /** Empty context `slot` and let it stand for no address space (not the current one). */
+  private dropContext(slot: number): void {
+    const c = this.tlbContexts[slot];
+    this.flushContext(c);
+    if (c.key >= 0 && c.key >>> 12 < this.pdUse.length) {
+      const dir = c.key >>> 12;
+      this.pdUse[dir] &= ~(1 << slot);
+      this.tableUse[dir] = this.ptUse[dir] | this.pdUse[dir];
+    }
+    c.key = NO_KEY;
+  }
+
+  /** Physical page `page` just became a table some context depends on: no write entry may map it. */
+  private watch(page: number): void {
+    this.tableUse[page] = this.ptUse[page] | this.pdUse[page];
+    if (this.wMapped[page] === 0) return;
+    this.wMapped[page] = 0;
+    for (const c of this.tlbContexts) {
+      const list = c.pages;
+      for (let i = 0; i < c.count; i++) {
+        const lin = list[i];
+        if (c.sw[lin] !== 0 && c.sw[lin] >>> 12 === page) c.sw[lin] = 0;
+        if (c.uw[lin] !== 0 && c.uw[lin] >>> 12 === page) c.uw[lin] = 0;
+      }
+    }
+  }
+
+  /** The current context translated through page table `table`, under directory index `index`. */
+  private useTable(table: number, index: number): void {
+    const c = this.tlbContext;
+    if ((this.ptUse[table] & this.tlbBit) === 0) {
+      if (c.tableCount === TABLE_LIST_MAX) this.flushContext(c);
+      c.tables[c.tableCount++] = table;
+      this.ptUse[table] |= this.tlbBit;
+      this.watch(table);
+    }
+    const d = this.ptDir[table];
+    if (d !== index + 1) this.ptDir[table] = d === 0 ? index + 1 : -1;
+  }
+
+  /**
+   * A CPU write of `size` bytes of `v` at physical `p` (in RAM, within one page) is about to
+   * land in a page some context translated through: drop what the entries it changes gave.
+   */
+  private tableWrite(p: number, size: number, v: number): void {
+    const page = p >>> 12;
+    const last = p + size - 1;
+    for (let a = p & ~3; a <= last; a += 4) {
+      const old = this.mem32[a >>> 2];
+      if ((old & 1) === 0) continue; // not present: nothing was cached from it
+      let now = old;
+      for (let b = Math.max(a, p); b <= last && b < a + 4; b++) {
+        const shift = (b - a) * 8;
+        now = (now & ~(0xff << shift)) | (((v >>> ((b - p) * 8)) & 0xff) << shift);
+      }
+      const changed = old ^ now;
+      if ((changed & ~0x60) === 0 && (changed & old) === 0) continue; // only A/D set
+      const slot = (a & 0xfff) >>> 2;
+      this.entryChanged(page, slot);
+      if (this.pdUse[page] !== 0 && (old & 0x80) === 0) this.tableUnlinked(page, slot, old >>> 12);
+    }
+  }
+
+  /**
+   * Directory entry `slot` of page `dir` no longer names page table `table`: the contexts
+   * with that directory lost everything that came through it (entryChanged), so unless the
+   * table was used under other indexes too it is no longer theirs to watch.
+   */
+  private tableUnlinked(dir: number, slot: number, table: number): void {
+    if (table >= this.ptUse.length || this.ptDir[table] !== slot + 1) return;
+    this.ptUse[table] &= ~this.pdUse[dir];
+    if (this.ptUse[table] === 0) this.ptDir[table] = 0;
+    this.tableUse[table] = this.ptUse[table] | this.pdUse[table];
+  }
+
+  /** Entry `slot` of physical page `page` changed: translations that came from it go. */
+  private entryChanged(page: number, slot: number): void {
+    const pd = this.pdUse[page];
+    const pt = this.ptUse[page];
+    const list = this.tlbContexts;
+    for (let i = 0; i < list.length; i++) {
+      const bit = 1 << i;
+      const c = list[i];
+      if ((pd & bit) !== 0) c.clearRange(slot << 10, 1024);
+      if ((pt & bit) !== 0) {
+        const d = this.ptDir[page];
+        if (d > 0) c.clearPage(((d - 1) << 10) | slot);
+        else for (let dir = 0; dir < 1024; dir++) c.clearPage((dir << 10) | slot);
+      }
+    }
+    this.fetchLen = 0;
+  }
+
+  /** The host rewrote all of physical page `page`, which some context depends on. */
+  private tableRewritten(page: number): void {
+    const pd = this.pdUse[page];
+    const pt = this.ptUse[page];
+    const list = this.tlbContexts;
+    for (let i = 0; i < list.length; i++) {
+      const bit = 1 << i;
+      const c = list[i];
+      if ((pd & bit) !== 0) {
+        // Its directory is gone: nothing of it is left (the current one stays what CR3 says).
+        if (c === this.tlbContext) this.flushContext(c);
+        else this.dropContext(i);
+      } else if ((pt & bit) !== 0) {
+        const d = this.ptDir[page];
+        if (d > 0) {
+          c.clearRange((d - 1) << 10, 1024);
+          // Nothing of this context comes through the page any more.
+          this.ptUse[page] &= ~bit;
+        } else this.flushContext(c);
+      }
+    }
+    if (this.ptUse[page] === 0) this.ptDir[page] = 0;
+    this.tableUse[page] = this.ptUse[page] | this.pdUse[page];
     this.fetchLen = 0;
   }
 
   invlpg(lin: number): void {
-    const p = lin >>> 12;
-    this.tlbSR[p] = 0;
-    this.tlbSW[p] = 0;
-    this.tlbUR[p] = 0;
-    this.tlbUW[p] = 0;
+    this.tlbContext.clearPage(lin >>> 12);
     this.fetchLen = 0;
   }
 
@@ -620,6 +914,7 @@ export class Cpu implements CpuCore {
     if ((pde & 1) === 0) this.pageFault(lin, code);
     let phys: number;
     let writable: boolean;
+    let table = -1;
     if ((pde & 0x80) !== 0 && (this.cr4 & CR4_PSE) !== 0) {
       // A 4 MiB page: the directory entry maps it directly.
       if (!this.allowed(pde, write, user)) this.pageFault(lin, code | 1);
@@ -638,9 +933,32 @@ export class Cpu implements CpuCore {
       if ((pte & want) !== want) this.physWrite32(pteAddr, (pte |= want));
       phys = (pte & ~0xfff) >>> 0;
       writable = (pte & 0x40) !== 0 && this.allowed(both, true, user);
+      table = pteAddr >>> 12;
     }
-    if (phys < this.memSize) this.tlbFill(page, phys | 1, writable, user);
+    // Tables and directories outside RAM cannot change, so need no tracking.
+    if (phys < this.memSize && pdeAddr < this.memSize) {
+      this.tlbFill(page, phys | 1, writable, user);
+      if (table >= 0 && table < this.ptUse.length) this.useTable(table, lin >>> 22);
+    }
     return (phys | (lin & 0xfff)) >>> 0;
+  }
+
+  /**
+   * Context `c` fills its first entry: its four tables are views of one buffer for every
+   * context, allocated then. The buffer is large enough that the system maps its pages as
+   * they are first touched (a large allocation is mapped, not taken from the heap and
+   * cleared), so an address space costs the table pages it fills, and a core that is built
+   * again and again (tests, benchmarks) pays no clearing of tables it never uses.
+   */
+  private giveTables(c: TlbContext): void {
+    this.tlbStore ??= new ArrayBuffer(TLB_CONTEXTS * TLB_CONTEXT_BYTES);
+    const at = this.tlbContexts.indexOf(c) * TLB_CONTEXT_BYTES;
+    const table = (i: number): Int32Array => new Int32Array(this.tlbStore!, at + i * (4 << 20), 1 << 20);
+    c.sr = table(0);
+    c.sw = table(1);
+    c.ur = table(2);
+    c.uw = table(3);
+    this.useTables();
   }
 
   /** Whether an entry's U/S and R/W bits (ANDed over both levels) permit the access. */
@@ -653,15 +971,24 @@ export class Cpu implements CpuCore {
   }
 
   private tlbFill(page: number, entry: number, writable: boolean, user: boolean): void {
-    if (user) {
-      this.tlbUR[page] = entry;
-      if (writable) this.tlbUW[page] = entry;
-    } else {
-      this.tlbSR[page] = entry;
-      if (writable) this.tlbSW[page] = entry;
+    const c = this.tlbContext;
+    if ((c.sr[page] | c.sw[page] | c.ur[page] | c.uw[page]) === 0) {
+      // A new page for the list; a full list empties the context first (it is one page).
+      if (c.count === PAGE_LIST_MAX) this.flushContext(c);
+      c.pages[c.count++] = page;
     }
-    if (this.tlbCount < PAGE_LIST_MAX) this.tlbPages[this.tlbCount++] = page;
-    else this.tlbCount = PAGE_LIST_MAX;
+    // A page some context translates through is never written through the TLB (tableWrite).
+    const frame = entry >>> 12;
+    if (writable && this.tableUse[frame] !== 0) writable = false;
+    if (c.sr === this.tlbNone) this.giveTables(c);
+    if (user) {
+      c.ur[page] = entry;
+      if (writable) c.uw[page] = entry;
+    } else {
+      c.sr[page] = entry;
+      if (writable) c.sw[page] = entry;
+    }
+    if (writable) this.wMapped[frame] = 1;
   }
 
   // ------------------------------------------------------------------ physical memory
@@ -681,15 +1008,20 @@ export class Cpu implements CpuCore {
     return this.physRead16(p) | (this.physRead16(p + 2) << 16);
   }
   physWrite8(p: number, v: number): void {
-    if (p < this.memSize) this.mem8[p] = v;
+    if (p < this.memSize) {
+      if (this.tableUse[p >>> 12] !== 0) this.tableWrite(p, 1, v);
+      this.mem8[p] = v;
+    }
   }
   physWrite16(p: number, v: number): void {
     this.physWrite8(p, v);
     this.physWrite8(p + 1, v >> 8);
   }
   physWrite32(p: number, v: number): void {
-    if (p + 3 < this.memSize && (p & 3) === 0) this.mem32[p >>> 2] = v;
-    else {
+    if (p + 3 < this.memSize && (p & 3) === 0) {
+      if (this.tableUse[p >>> 12] !== 0) this.tableWrite(p, 4, v);
+      this.mem32[p >>> 2] = v;
+    } else {
       this.physWrite16(p, v);
       this.physWrite16(p + 2, v >>> 16);
     }
@@ -807,15 +1139,18 @@ export class Cpu implements CpuCore {
     return this.sysRead16(lin) | (this.sysRead16((lin + 2) | 0) << 16);
   }
   sysWrite8(lin: number, v: number): void {
-    this.physWrite8(this.translate(lin, true, false), v);
+    const e = this.tlbSW[lin >>> 12];
+    this.physWrite8(e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, false), v);
   }
   sysWrite16(lin: number, v: number): void {
     this.sysWrite8(lin, v);
     this.sysWrite8((lin + 1) | 0, v >> 8);
   }
   sysWrite32(lin: number, v: number): void {
-    if ((lin & 0xfff) <= 0xffc) this.physWrite32(this.translate(lin, true, false), v);
-    else {
+    if ((lin & 0xfff) <= 0xffc) {
+      const e = this.tlbSW[lin >>> 12];
+      this.physWrite32(e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, false), v);
+    } else {
       this.sysWrite16(lin, v);
       this.sysWrite16((lin + 2) | 0, v >>> 16);
     }
@@ -890,6 +1225,7 @@ export class Cpu implements CpuCore {
   rmwWrite16(v: number): void {
     if (this.rmwPhys >= 0) {
       if (this.rmwPhys + 1 < this.memSize) {
+        if (this.tableUse[this.rmwPhys >>> 12] !== 0) this.tableWrite(this.rmwPhys, 2, v);
         this.mem8[this.rmwPhys] = v;
         this.mem8[this.rmwPhys + 1] = v >> 8;
       }

@@ -399,8 +399,7 @@ function moveControl(c: Cpu, op: number): void {
     else if (n === 2) c.cr2 = v;
     else if (n === 3) {
       // The page-directory base and the PWT/PCD cache-control bits.
-      c.cr3 = v & 0xfffff018;
-      c.flushTlb();
+      c.loadCr3(v & 0xfffff018);
     } else {
       // Only what CPUID reports this core implements: TSD (with TSC), PSE, and PCE (P6).
       if ((v & ~(CR4_TSD | CR4_PSE | CR4_PCE)) !== 0) c.faultCode(Vector.GP, 0);

@@ -113,8 +113,7 @@ export function taskSwitch(c: Cpu, sel: number, reason: TaskReason, hasCode: boo
   if (image[I_TRAP]) c.requestTaskTrap();
   c.cr0 |= CR0_TS;
   if (is32 && c.paging) {
-    c.cr3 = image[I_CR3];
-    c.flushTlb();
+    c.loadCr3(image[I_CR3]);
   }
   let newFlags = image[I_EFLAGS];
   if (reason === TaskReason.Call || reason === TaskReason.Interrupt) newFlags |= NT;
