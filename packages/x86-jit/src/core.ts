@@ -17,7 +17,7 @@ import { Exit, interp, type CoreFactory, type Machine } from '@lguest/x86';
 import { scanBlock, translate, type BlockCode } from './compile';
 
 const CS = 1;
-const { FAULT, EV_RDTSC, EV_TRAP, EV_BREAK, EV_SHADOW, EV_EXIT, EV_DECODE, IF } = interp;
+const { EV_RDTSC, EV_TRAP, EV_BREAK, EV_SHADOW } = interp;
 
 /** Visits to a block start before it is compiled (code run once is cheaper interpreted). */
 export const COMPILE_THRESHOLD = 8;
@@ -240,15 +240,7 @@ export class JitCpu extends interp.Cpu {
   // ------------------------------------------------------------------ running
 
   override run(budget: number): Exit {
-    this.retired = 0;
-    if (this.halted) {
-      if (!this.irq || (this.fl.flags & IF) === 0) return Exit.Halt;
-      if (!this.pic || !this.pic.intrPending()) {
-        this.irq = false;
-        return Exit.Halt;
-      }
-      this.halted = false;
-    }
+    if (this.stayHalted()) return Exit.Halt;
     let n = 0;
     for (;;) {
       try {
@@ -258,11 +250,7 @@ export class JitCpu extends interp.Cpu {
             if (this.events & EV_RDTSC) this.completeRdtsc(n);
             const shadow = (this.events & EV_SHADOW) !== 0;
             const exit = this.atBoundary();
-            if (exit >= 0) {
-              this.retired = n;
-              this.instructions += n;
-              return exit;
-            }
+            if (exit >= 0) return this.leave(n, exit);
             // Single-stepping, breakpoints and an interrupt shadow go one instruction at a time.
             single = shadow || (this.events & (EV_TRAP | EV_BREAK)) !== 0;
           }
@@ -279,36 +267,16 @@ export class JitCpu extends interp.Cpu {
           n += done;
           this.inBlocks += done;
         }
-        if (this.events & EV_RDTSC) this.completeRdtsc(n);
-        if (this.events & EV_EXIT) {
-          this.events &= ~EV_EXIT;
-          this.retired = n;
-          this.instructions += n;
-          return this.exitCode;
-        }
-        break;
+        return this.budgetSpent(n);
       } catch (e) {
-        n += this.blockDone;
+        // A block's catch handler counted what it completed before the fault.
+        n += this.blockDone + 1;
         this.inBlocks += this.blockDone;
         this.blockDone = 0;
-        if (e !== FAULT) {
-          this.retired = n;
-          this.instructions += n;
-          throw e;
-        }
-        n++;
-        this.events |= EV_DECODE;
-        if (!interp.deliverPending(this)) {
-          this.retired = n;
-          this.instructions += n;
-          this.events &= ~EV_EXIT;
-          return Exit.TripleFault;
-        }
+        const exit = this.faulted(e, n);
+        if (exit >= 0) return exit;
       }
     }
-    this.retired = n;
-    this.instructions += n;
-    return Exit.Budget;
   }
 }
 

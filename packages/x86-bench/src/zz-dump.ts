@@ -1,0 +1,24 @@
+import { Exit } from '@lguest/x86';
+import { jit } from '@lguest/x86-jit';
+import { loadElf } from './elf';
+import { buildIdentityPageTables, createMachine, flatProtectedModeState, writeFlatGdt } from './machine';
+import { findPackageDir, loadWorkloadImages } from './workload';
+const images = loadWorkloadImages(findPackageDir(process.argv[1] ?? process.cwd()));
+const paging = process.argv[2] === 'paging';
+const machine = createMachine();
+const bytes = new Uint8Array(machine.memory);
+const memory = new DataView(machine.memory);
+const entry = loadElf(images.metalElf, bytes);
+memory.setUint32(images.metal.bench_iterations, 2000000, true);
+const gdtr = writeFlatGdt(memory);
+const cr3 = paging ? buildIdentityPageTables(memory, machine.memory.byteLength) : undefined;
+const core: any = jit.create(machine);
+core.reset();
+core.setState(flatProtectedModeState(core.getState(), gdtr, entry, cr3));
+const t0 = process.cpuUsage();
+let exit;
+do { exit = core.run(1 << 22); } while (exit === Exit.Budget);
+const u = process.cpuUsage(t0);
+console.log('cpu', (u.user + u.system) / 1e6, 'compiled', core.compiled, 'inBlocks', core.inBlocks, 'interp', core.interpreted);
+const seen = new Set();
+for (const b of core.cacheBlock) if (b && b.code && !seen.has(b)) { seen.add(b); console.log(b.eip.toString(16), b.count, b.code.toString().slice(0, 4000)); }
