@@ -33,6 +33,8 @@ export class Block {
   checked: number;
   /** Where `bytes` starts, relative to `phys` (a trace may reach back before its start). */
   first = 0;
+  /** The block that last ran after this one (a chain link; checked before it is followed). */
+  next: Block | null = null;
   constructor(
     readonly phys: number,
     readonly eip: number,
@@ -214,7 +216,7 @@ export class JitCpu extends interp.Cpu {
     const page = phys >>> 12;
     const trace =
       this.rewrites[page] >= PAGE_REWRITE_LIMIT
-        ? { insns: [], eips: [], followed: new Uint8Array(0) }
+        ? { insns: [], eips: [], followed: new Uint8Array(0), segEnd: new Uint8Array(0) }
         : scanBlock(this.mem8, phys, eip, this.segLimit[CS], this.segBase[CS]);
     const t = translate(trace, eip);
     const from = phys + t.first;
@@ -230,6 +232,21 @@ export class JitCpu extends interp.Cpu {
     return b;
   }
 
+  /**
+   * Whether block `s`, linked after the block that just ran, is the one to run now: it starts
+   * at EIP, is still valid and checked, the code page still maps where it was compiled, and
+   * the CS limit covers it. (CS, SS and the mode cannot have changed: only compiled blocks
+   * ran since the last full lookup, and they change none of them.)
+   */
+  private linked(s: Block): boolean {
+    const eip = this.eip;
+    if (s.eip !== eip || !s.valid || s.checked !== this.epoch) return false;
+    const lin = (this.segBase[CS] + eip) | 0;
+    const e = this.tlbR[lin >>> 12];
+    if (e === 0 || ((e ^ s.phys) & ~0xfff) !== 0 || ((lin ^ s.phys) & 0xfff) !== 0) return false;
+    return (eip >>> 0) + s.length - 1 <= this.segLimit[CS];
+  }
+
   /** Instructions the next dispatch would run as one block (1: it would interpret one). */
   nextBlockSize(): number {
     if ((this.events & (EV_TRAP | EV_BREAK | EV_SHADOW)) !== 0) return 1;
@@ -242,11 +259,14 @@ export class JitCpu extends interp.Cpu {
   override run(budget: number): Exit {
     if (this.stayHalted()) return Exit.Halt;
     let n = 0;
+    /** The compiled block that just ran, while nothing but compiled blocks has run since. */
+    let prev: Block | null = null;
     for (;;) {
       try {
         while (n < budget) {
           let single = false;
           if (this.events !== 0) {
+            prev = null;
             if (this.events & EV_RDTSC) this.completeRdtsc(n);
             const shadow = (this.events & EV_SHADOW) !== 0;
             const exit = this.atBoundary();
@@ -254,18 +274,30 @@ export class JitCpu extends interp.Cpu {
             // Single-stepping, breakpoints and an interrupt shadow go one instruction at a time.
             single = shadow || (this.events & (EV_TRAP | EV_BREAK)) !== 0;
           }
-          const b = single ? null : this.lookup();
+          let b: Block | null = null;
+          if (!single) {
+            // Chaining: the block that ran after the last one, if it still fits where EIP
+            // is now, without the cache lookup; else the lookup, which links the pair.
+            const s: Block | null = prev === null ? null : prev.next;
+            if (s !== null && this.linked(s)) b = s;
+            else {
+              b = this.lookup();
+              if (prev !== null && b !== null) prev.next = b;
+            }
+          }
           if (b === null || b.count > budget - n) {
             this.instrStart = this.eip;
             interp.execute(this);
             n++;
             this.interpreted++;
+            prev = null;
             continue;
           }
           this.smc = 0;
           const done = b.code!(this, budget - n);
           n += done;
           this.inBlocks += done;
+          prev = this.smc === 0 ? b : null;
         }
         return this.budgetSpent(n);
       } catch (e) {
@@ -273,6 +305,7 @@ export class JitCpu extends interp.Cpu {
         n += this.blockDone + 1;
         this.inBlocks += this.blockDone;
         this.blockDone = 0;
+        prev = null;
         const exit = this.faulted(e, n);
         if (exit >= 0) return exit;
       }
