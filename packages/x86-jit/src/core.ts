@@ -69,10 +69,16 @@ export class JitCpu extends interp.Cpu {
   private epoch = 0;
   /** Statistics: blocks compiled, instructions run in blocks, interpreted one at a time. */
   compiled = 0;
+  /** Statistics: compiled blocks entered (from the run loop), and instructions run in them. */
+  blockRuns = 0;
   inBlocks = 0;
   interpreted = 0;
 
-  constructor(machine: Machine) {
+  /** `compileThreshold`: visits to a block start before it is compiled (1: at once). */
+  constructor(
+    machine: Machine,
+    readonly compileThreshold: number = COMPILE_THRESHOLD,
+  ) {
     super(machine);
     this.initCache();
   }
@@ -178,16 +184,25 @@ export class JitCpu extends interp.Cpu {
   // ------------------------------------------------------------------ finding blocks
 
   /**
-   * The block to run at CS:EIP, or null to interpret one instruction (no translation in
-   * the TLB yet, not hot yet, not compilable, or not 32-bit flat-stack code).
+   * The block to run at CS:EIP, or null to interpret one instruction (not hot yet, not
+   * compilable, not 32-bit flat-stack code, or not in RAM). Translating CS:EIP may raise the
+   * fetch's #PF, as executing the instruction would.
    */
   private lookup(): Block | null {
     if ((this.cs32 & this.ss32) === 0) return null;
     const eip = this.eip;
     const lin = (this.segBase[CS] + eip) | 0;
     const e = this.tlbR[lin >>> 12];
-    if (e === 0) return null;
-    const phys = (e & ~0xfff) | (lin & 0xfff);
+    let phys: number;
+    if (e !== 0) phys = (e & ~0xfff) | (lin & 0xfff);
+    else {
+      // Not in the TLB: translate as the instruction's fetch would, after the same CS limit
+      // check (a #PF raised here is the fetch's own, for the instruction at EIP).
+      if (eip >>> 0 > this.segLimit[CS]) return null;
+      this.instrStart = eip;
+      phys = this.translate(lin, false, this.cpl === 3);
+      if (phys >= this.memSize) return null;
+    }
     const idx = cacheIndex(phys);
     let b = this.cacheBlock[idx];
     if (b === null || this.cachePhys[idx] !== phys || b.eip !== eip) {
@@ -196,7 +211,7 @@ export class JitCpu extends interp.Cpu {
         this.cacheBlock[idx] = null;
         this.hot[idx] = 0;
       }
-      if (++this.hot[idx] < COMPILE_THRESHOLD) return null;
+      if (++this.hot[idx] < this.compileThreshold) return null;
       this.hot[idx] = 0;
       b = this.compile(phys, eip);
       this.cacheBlock[idx] = b;
@@ -250,7 +265,12 @@ export class JitCpu extends interp.Cpu {
   /** Instructions the next dispatch would run as one block (1: it would interpret one). */
   nextBlockSize(): number {
     if ((this.events & (EV_TRAP | EV_BREAK | EV_SHADOW)) !== 0) return 1;
-    const b = this.lookup();
+    let b: Block | null;
+    try {
+      b = this.lookup();
+    } catch {
+      return 1; // the fetch faults: the step is that one delivery
+    }
     return b === null ? 1 : b.count;
   }
 
@@ -295,6 +315,7 @@ export class JitCpu extends interp.Cpu {
           }
           this.smc = 0;
           const done = b.code!(this, budget - n);
+          this.blockRuns++;
           n += done;
           this.inBlocks += done;
           prev = this.smc === 0 ? b : null;
@@ -329,4 +350,5 @@ export const jit: CoreFactory = {
   name: 'jit',
   description: 'block compiler: hot 32-bit basic blocks translated to JavaScript, the rest interpreted',
   create: (machine: Machine) => new JitCpu(machine),
+  createHot: (machine: Machine) => new JitCpu(machine, 1),
 };
