@@ -7,8 +7,12 @@ import { jit } from '@lguest/x86-jit';
 
 export const cores: readonly CoreFactory[] = [interpreter, jit];
 
-/** The core a host runs when none is named (and `LGUEST_CPU` names none). */
-export const DEFAULT_CORE = 'interpreter';
+/**
+ * The core a host runs when none is named (and `LGUEST_CPU` names none): the block compiler,
+ * which passes the conformance kit and every guest test of the workspace. The interpreter
+ * stays the reference: the kit's second opinion (lockstep, fuzz) and `--cpu=interpreter`.
+ */
+export const DEFAULT_CORE = 'jit';
 
 /** The environment variable that names the core to run when `--cpu` does not. */
 export const CORE_VARIABLE = 'LGUEST_CPU';
