@@ -49,9 +49,7 @@ export async function loadV86(packageDir: string): Promise<V86Package> {
     main = require.resolve('v86');
     wasmPath = require.resolve('v86/build/v86.wasm');
   } catch {
-    throw new Error(
-      'v86: the v86 npm package is not installed (it is a devDependency of the workspace root: run npm install)',
-    );
+    throw new Error('v86: the v86 npm package is not installed (it is a devDependency of the workspace root: run npm install)');
   }
   const module: unknown = await import(pathToFileURL(main).href);
   const V86: unknown = typeof module === 'object' && module !== null ? Reflect.get(module, 'V86') : undefined;
