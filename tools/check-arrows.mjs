@@ -31,9 +31,10 @@ const ALLOWED = {
 // ALLOWED. lg's end-to-end boot test composes a host, lg and a launcher and boots the guest
 // image; lg's own sources still talk to a launcher only through the control file.
 const TEST_ALLOWED = {
-  lg: ['launcher', 'guest', 'elf'],
-  web: ['launcher', 'console', 'guest'], // its sampler test boots a real guest
-  guest: ['pc', 'x86'], // booting the image natively
+  lg: ['launcher', 'guest', 'elf', 'x86-cores'],
+  web: ['launcher', 'console', 'guest', 'x86-cores'], // its sampler test boots a real guest
+  guest: ['pc', 'x86', 'x86-cores'], // booting the image natively
+  // x86-cores: a guest-booting test runs the core LGUEST_CPU names (defaultCore)
 };
 
 // Whose guest-side C a package's i386.json may compile by path (`../NAME/…`): the guest
@@ -76,7 +77,8 @@ for (const name of readdirSync(packagesDir)) {
   for (const [deps, may] of depKinds) {
     for (const dep of Object.keys(deps)) {
       const m = /^@lguest\/(.+)$/.exec(dep);
-      if (m && !may.has(m[1])) problems.push(`packages/${name}/package.json depends on ${dep}, which it may not import`);
+      if (m && !may.has(m[1]))
+        problems.push(`packages/${name}/package.json depends on ${dep}, which it may not import`);
     }
   }
   // src/ is the package; testing/ (test helpers) is held to the test rules, bench/ to src's.
@@ -89,7 +91,8 @@ for (const name of readdirSync(packagesDir)) {
     const text = readFileSync(file, 'utf8');
     const may = isTest ? testAllowed : allowed;
     for (const m of text.matchAll(/from\s+['"]@lguest\/([\w-]+)['"]/g)) {
-      if (!may.has(m[1])) problems.push(`${file.slice(root.length)} imports @lguest/${m[1]}, which ${name} may not import`);
+      if (!may.has(m[1]))
+        problems.push(`${file.slice(root.length)} imports @lguest/${m[1]}, which ${name} may not import`);
     }
   }
 }

@@ -25,15 +25,15 @@
 //    runs. Beside them the same boot in this process (runSession / runNative, the host
 //    clock), without the process start: where the rest of the time goes.
 //  * Linux to /init: the Linux 2.6.23 lguest guest (bench-linux.ts), under lguest and natively,
-//    from ../shared/testdata/linux-2.6.23 beside the checkout or $LGUEST_LINUX_DIR (without
-//    the data, the row says so).
+//    on every core, from ../shared/testdata/linux-2.6.23 beside the checkout or
+//    $LGUEST_LINUX_DIR (without the data, the row says so).
 //
 // A benchmark measures; it does not pass or fail on time. Exit status 1 only if a guest did
 // not boot as expected (for boot to prompt: no prompt within a minute, or an exit status
 // other than 0 after poweroff).
 //
 // Every registered CPU core (`--cpu=LIST` to choose) is measured the same way, one after the
-// other, and the table has a column per core.
+// other, and the table has a column per core; the devices are measured once, on the default.
 
 import { netBench, type NetResults } from './net';
 import { spawn } from 'node:child_process';
@@ -85,17 +85,17 @@ interface Results {
     inProcess: Timing;
     nativeInProcess: Timing;
   };
+  /** The Linux guest's time to /init on this core, or why it was not measured. */
+  linuxToInit: LinuxResults | string;
   host: { node: string; cpu: string };
 }
 
-/** What is measured once, on the default core: the devices and the real Linux guest. */
+/** What is measured once, on the default core: the devices. */
 interface Devices {
   /** The block device under Linux, or why it was not measured. */
   disk: DiskBench | { skipped: string };
   /** Network throughput with real Linux guests (net.ts). */
   network: NetResults;
-  /** The Linux guest's time to /init, or why it was not measured. */
-  linuxToInit: LinuxResults | string;
 }
 
 /** Wall times of `runs` runs, in milliseconds. */
@@ -457,15 +457,15 @@ async function main(): Promise<number> {
         hypercall: await hypercalls(bench, o),
         nativeBootToBanner: await nativeBootToBanner(guest, o),
         bootToPrompt: await bootToPrompt(guest, o),
+        linuxToInit: await linuxToInit(linuxDir(), Math.min(o.runs, 3), HOST, progress),
         host: { node: process.version, cpu },
       };
     }
-    // The devices and the Linux guest, measured once, on the default core.
+    // The devices, measured once, on the default core.
     HOST = { ...HOST, cpu: DEFAULT_CORE };
     const devices: Devices = {
       disk: await measureDisk(o),
       network: await netBench(o.quick ? 1024 : 4096, join(dirname(lguestCommand()), '..', '..', '..')),
-      linuxToInit: await linuxToInit(linuxDir(), Math.min(o.runs, 3), HOST, progress),
     };
     if (o.json) {
       process.stdout.write(`${JSON.stringify({ cores: all, ...devices }, null, 2)}\n`);
@@ -484,6 +484,10 @@ async function main(): Promise<number> {
           promptRow(results.bootToPrompt.nativeCommand),
           promptRow(results.bootToPrompt.inProcess),
           promptRow(results.bootToPrompt.nativeInProcess),
+          '',
+          ...(typeof results.linuxToInit === 'string'
+            ? [`not measured: ${results.linuxToInit}`, '']
+            : [linuxRow(results.linuxToInit.lguest), linuxRow(results.linuxToInit.native)]),
         ];
       };
       const labels = [
@@ -497,6 +501,9 @@ async function main(): Promise<number> {
         '  lguest run --native',
         '  in-process, lguest',
         '  in-process, native',
+        'Linux to /init',
+        '  lguest run',
+        '  lguest run --native',
       ];
       const columns = o.cpus.map((cpu) => column(all[cpu]));
       const width = Math.max(...columns.flat().map((v) => v.length), ...o.cpus.map((c) => c.length)) + 2;
@@ -504,18 +511,8 @@ async function main(): Promise<number> {
       labels.forEach((label, i) => {
         process.stdout.write(`${label.padEnd(24)}${columns.map((c) => c[i].padEnd(width)).join('')}`.trimEnd() + '\n');
       });
-      const rows = [
-        ...diskRows(devices.disk),
-        ...netRows(devices.network),
-        ...(typeof devices.linuxToInit === 'string'
-          ? [['Linux to /init', `not measured: ${devices.linuxToInit}`]]
-          : [
-              ['Linux to /init', ''],
-              ['  lguest run', linuxRow(devices.linuxToInit.lguest)],
-              ['  lguest run --native', linuxRow(devices.linuxToInit.native)],
-            ]),
-      ];
-      process.stdout.write(`\ndevices and the Linux guest (core ${DEFAULT_CORE}):\n`);
+      const rows = [...diskRows(devices.disk), ...netRows(devices.network)];
+      process.stdout.write(`\ndevices (core ${DEFAULT_CORE}):\n`);
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(24)}${v}`.trimEnd() + '\n');
     }
     return 0;

@@ -13,6 +13,7 @@ import { lguest, type LguestIo } from './lguest';
 import { MAX_MEM_MIB } from './options';
 import { runSession } from './session';
 import { HANG_GUARD_MS } from '../testing/pty';
+import { defaultCoreName } from '@lguest/x86-cores';
 
 const GUEST_BUILD = join(dirname(require.resolve('@lguest/guest/package.json')), 'build');
 const CLI_DIR = join(__dirname, '..');
@@ -135,7 +136,7 @@ describe('lguest run', () => {
     stdin.write(input);
     let console = '';
     const outcome = await runSession({
-      host: { verbose: false, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null },
+      host: { verbose: false, clock: 'host', cpu: defaultCoreName(), memoryHostMiB: null, timeoutS: null },
       hostMemoryMiB: 64,
       guests: [
         {

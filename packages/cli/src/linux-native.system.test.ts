@@ -13,7 +13,7 @@
 // bounds every run.
 
 import { EMPTY_IO_BUS } from '@lguest/x86';
-import { findCore } from '@lguest/x86-cores';
+import { defaultCore } from '@lguest/x86-cores';
 import { lguest } from './lguest';
 import { klibcInitramfs, LINUX, linuxTests } from '../testing/linux';
 
@@ -27,12 +27,12 @@ cat /proc/cpuinfo
 \${ending:-poweroff}
 `;
 
-/** CPUID.1:EDX bit 0 of the interpreter core: whether it has an x87 FPU. */
+/** CPUID.1:EDX bit 0 of the core the tests run: whether it has an x87 FPU. */
 function coreHasFpu(): boolean {
   const memory = new ArrayBuffer(1 << 20);
   // mov eax, 1; cpuid; hlt — in real mode at 0:0.
   new Uint8Array(memory).set([0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0xa2, 0xf4], 0);
-  const core = findCore('interpreter').create({ memory, io: EMPTY_IO_BUS });
+  const core = defaultCore().create({ memory, io: EMPTY_IO_BUS });
   const s = core.getState();
   core.setState({ ...s, cs: { ...s.cs, selector: 0, base: 0 }, eip: 0 });
   core.run(10);

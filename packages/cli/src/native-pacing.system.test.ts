@@ -16,6 +16,7 @@ import { lguest } from './lguest';
 import { runNative, type WallClock } from './native';
 import type { HostSpec } from './options';
 import { GUEST } from '../testing/pty';
+import { defaultCoreName } from '@lguest/x86-cores';
 
 /** A wall clock that moves only when slept on. */
 class FakeWall implements WallClock {
@@ -59,7 +60,7 @@ class Watched {
   }
 }
 
-const HOST: HostSpec = { verbose: false, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null };
+const HOST: HostSpec = { verbose: false, clock: 'host', cpu: defaultCoreName(), memoryHostMiB: null, timeoutS: null };
 const PROMPT = /(^|\n)# $/;
 
 describe('lguest run --native on the host clock', () => {

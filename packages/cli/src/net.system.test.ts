@@ -14,6 +14,7 @@ import { hostMemoryMiB, parseCommand, type GuestSpec } from './options';
 import { runSession, type SessionOutcome } from './session';
 import { writeInitramfs } from '../testing/initramfs';
 import { LINUX, linuxTests, unpackKlibc } from '../testing/linux';
+import { defaultCoreName } from '@lguest/x86-cores';
 
 const RUN = linuxTests('network system tests');
 const maybe = RUN ? describe : describe.skip;
@@ -55,7 +56,7 @@ async function runGuests(
     if (c.kind !== 'run') throw new Error('not a run command');
     return c.guest;
   });
-  const host = { verbose: false, clock: 'virtual' as const, cpu: 'interpreter', memoryHostMiB: null, timeoutS };
+  const host = { verbose: false, clock: 'virtual' as const, cpu: defaultCoreName(), memoryHostMiB: null, timeoutS };
   const consoles = specs.map(() => '');
   const outcome = await runSession({
     host,

@@ -1,3 +1,4 @@
+import { defaultCoreName } from '@lguest/x86-cores';
 import { hostMemoryMiB, parseCommand, parseMiB, splitSpec, UsageError, type Command, USAGE } from './options';
 
 function run(argv: string[]): Extract<Command, { kind: 'run' }> {
@@ -26,7 +27,13 @@ describe('lguest run', () => {
       initrd: null,
       devices: [{ kind: 'block', arg: 'root.img' }],
     });
-    expect(c.host).toEqual({ verbose: true, clock: 'host', cpu: 'interpreter', memoryHostMiB: null, timeoutS: null });
+    expect(c.host).toEqual({
+      verbose: true,
+      clock: 'host',
+      cpu: defaultCoreName(),
+      memoryHostMiB: null,
+      timeoutS: null,
+    });
   });
 
   it('takes --gdb=tcp:[HOST]:PORT and -S, and refuses what cannot be debugged', () => {
@@ -94,6 +101,19 @@ describe('lguest run', () => {
     expect(usageError(['run', '32', 'k', '--block'])).toBe('option --block needs a value, e.g. --block=VALUE');
     expect(usageError(['run', '--clock=wall'])).toMatch(/--clock must be 'host' .* or 'virtual' .*, not 'wall'/);
     expect(usageError(['run', '--cpu=quantum'])).toBe("unknown CPU core 'quantum': the cores are interpreter, jit");
+    const saved = process.env.LGUEST_CPU;
+    try {
+      process.env.LGUEST_CPU = 'quantum';
+      expect(usageError(['run', '32', 'k'])).toBe(
+        "unknown CPU core 'quantum' (from LGUEST_CPU): the cores are interpreter, jit",
+      );
+      process.env.LGUEST_CPU = 'jit';
+      expect(run(['run', '32', 'k']).host.cpu).toBe('jit');
+      expect(run(['run', '--cpu=interpreter', '32', 'k']).host.cpu).toBe('interpreter');
+    } finally {
+      if (saved === undefined) delete process.env.LGUEST_CPU;
+      else process.env.LGUEST_CPU = saved;
+    }
     expect(usageError(['run', '--timeout=soon'])).toMatch(/--timeout takes a positive number of seconds/);
     expect(usageError(['run', '--memory-host=4096'])).toMatch(/more than the emulated host can have \(2048 MiB\)/);
     expect(usageError(['boot'])).toBe(

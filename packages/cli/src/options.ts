@@ -16,7 +16,7 @@ import { GdbAddressError, parseGdbAddress, type GdbAddress } from '@lguest/gdbst
 import { checkTunnet, NetOptionError, parseUserNet, sharenetHostPath } from '@lguest/net';
 import { MAX_HOST_MEMORY_MIB } from '@lguest/host';
 import { MAX_GUEST_MEMORY_MIB, MIN_GUEST_MEMORY_MIB } from '@lguest/launcher';
-import { DEFAULT_CORE, cores } from '@lguest/x86-cores';
+import { CORE_VARIABLE, DEFAULT_CORE, cores, defaultCoreName } from '@lguest/x86-cores';
 
 /** Bad input from the user: printed without a stack trace, exit status 2. */
 export class UsageError extends Error {
@@ -171,7 +171,8 @@ host options:
                       "instructions: N" (retired by the CPU) at exit, on stderr
   --clock=host|virtual  wall time (default), or virtual time: 1 instruction = 1 ns,
                       and the same run, instruction for instruction, every time
-  --cpu=NAME          the CPU core: ${cores.map((c) => c.name).join(', ')}
+  --cpu=NAME          the CPU core: ${cores.map((c) => c.name).join(', ')} (default:
+                      $LGUEST_CPU if set, else ${DEFAULT_CORE})
   --memory-host=MIB   the emulated host's RAM (default: the guests' MEM + ${HOST_RESERVE_MIB}, at least 64)
   --timeout=SECONDS   stop guests still running after SECONDS of host clock time
   -h, --help          this text
@@ -486,9 +487,10 @@ function hostSpec(values: Parsed['values']): HostSpec {
   if (clock !== 'host' && clock !== 'virtual') {
     throw new UsageError(`--clock must be 'host' (wall time) or 'virtual' (deterministic), not '${clock}'`);
   }
-  const cpu = values.cpu ?? DEFAULT_CORE;
+  const cpu = values.cpu ?? defaultCoreName();
   if (!cores.some((c) => c.name === cpu)) {
-    throw new UsageError(`unknown CPU core '${cpu}': the cores are ${cores.map((c) => c.name).join(', ')}`);
+    const from = values.cpu === undefined ? ` (from ${CORE_VARIABLE})` : '';
+    throw new UsageError(`unknown CPU core '${cpu}'${from}: the cores are ${cores.map((c) => c.name).join(', ')}`);
   }
   let memoryHostMiB: number | null = null;
   if (values['memory-host'] !== undefined) {

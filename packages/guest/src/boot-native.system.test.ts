@@ -6,12 +6,13 @@
 
 import { createPc } from '@lguest/pc';
 import { loadGuestImage } from './image';
+import { defaultCore } from '@lguest/x86-cores';
 
 const MEMORY_MIB = 64;
 
 function bootNatively(memoryMiB = MEMORY_MIB, cmdline = 'console=ttyS0 selftest') {
   let output = '';
-  const pc = createPc({ memoryMiB, serial: (b) => (output += String.fromCharCode(b)) });
+  const pc = createPc({ memoryMiB, core: defaultCore(), serial: (b) => (output += String.fromCharCode(b)) });
   pc.boot(loadGuestImage().elf, cmdline);
   const result = pc.run({ maxInstructions: 200_000_000 });
   return { result, output, lines: output.split('\n') };
@@ -79,7 +80,11 @@ describe('the guest kernel on the emulated PC (native paravirt_ops)', () => {
  */
 function interactiveSession() {
   let output = '';
-  const pc = createPc({ memoryMiB: MEMORY_MIB, serial: (b) => (output += String.fromCharCode(b)) });
+  const pc = createPc({
+    memoryMiB: MEMORY_MIB,
+    core: defaultCore(),
+    serial: (b) => (output += String.fromCharCode(b)),
+  });
   pc.boot(loadGuestImage().elf, 'console=ttyS0');
   /** Runs until the output ends with the prompt again (or the machine stops). */
   const settle = () => {

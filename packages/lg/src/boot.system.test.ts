@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { lguestInit, type Lguest } from './core';
 import { getReg, type Guest, type GuestStats } from './lg';
+import { defaultCore } from '@lguest/x86-cores';
 
 const GUEST_BUILD = join(dirname(require.resolve('@lguest/guest/package.json')), 'build');
 const GUEST_ELF = join(GUEST_BUILD, 'guest.elf');
@@ -136,7 +137,7 @@ async function boot(options: BootOptions = {}): Promise<Boot> {
 function newHost(extra: Partial<HostOptions> = {}): Host {
   // The images and initrds the tests boot, read-only at /host/<real path>.
   const hostMounts = [{ path: '/host', realDir: '/', readOnly: true }];
-  return new Host({ memoryMiB: 96, clock: 'virtual', tickNs: 50_000, hostMounts, ...extra });
+  return new Host({ memoryMiB: 96, clock: 'virtual', tickNs: 50_000, hostMounts, core: defaultCore(), ...extra });
 }
 
 const modules = new WeakMap<Host, Lguest>();

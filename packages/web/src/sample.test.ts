@@ -13,6 +13,7 @@ import { lguestInit } from '@lguest/lg';
 import { dirname, join } from 'node:path';
 import { FLASH_FAULTED, Kind, type GuestSample, type MapRow } from './protocol';
 import { Sampler } from './sample';
+import { defaultCore } from '@lguest/x86-cores';
 
 const GUEST_ELF = join(dirname(require.resolve('@lguest/guest/package.json')), 'build', 'guest.elf');
 const MEM_MIB = 32;
@@ -23,7 +24,7 @@ function pages(rows: readonly MapRow[], base: number): Uint8Array | undefined {
 }
 
 test('samples of a booting guest show its address spaces and count its trips', async () => {
-  const host = new Host({ memoryMiB: 64, clock: 'virtual', tickNs: 50_000 });
+  const host = new Host({ memoryMiB: 64, clock: 'virtual', tickNs: 50_000, core: defaultCore() });
   const lg = lguestInit(host);
   if (typeof lg === 'number') throw new Error(`lguestInit: ${lg}`);
   const proc = host.createProcess('launcher');

@@ -11,7 +11,7 @@ import { hex32 } from './measurement';
 import { parseOptions, pagingRuns, USAGE } from './options';
 import type { Options } from './options';
 import { referenceChecksum } from './reference';
-import { formatTable, toRow } from './report';
+import { formatTable, medianRun, toRow } from './report';
 import { runOnCore } from './run-core';
 import { nativeProgram, runNative } from './run-native';
 import { runOnV86, v86EngineName } from './run-v86';
@@ -20,7 +20,7 @@ import type { V86Package } from './v86-api';
 import { findPackageDir, loadWorkloadImages, metalInstructions, QUICK_ITERATIONS, workloadName } from './workload';
 import type { WorkloadImages } from './workload';
 
-/** Native runs take milliseconds, so take the fastest of at least this many. */
+/** Native runs take milliseconds, so take the median of at least this many. */
 const NATIVE_MIN_RUNS = 5;
 
 interface Engine {
@@ -141,9 +141,9 @@ function selectCores(options: Options, failures: string[]): readonly CoreFactory
   return chosen;
 }
 
-/** Runs an engine `runs` times, checking every checksum, and keeps the fastest run. */
+/** Runs an engine `runs` times, checking every checksum, and reports the median run. */
 async function measure(engine: Engine, expected: number): Promise<Measurement> {
-  let best: Measurement | undefined;
+  const runs: Measurement[] = [];
   if (engine.warmUp) {
     progress(`bench: ${engine.name}: warming up…`);
     await engine.warmUp();
@@ -156,8 +156,9 @@ async function measure(engine: Engine, expected: number): Promise<Measurement> {
         `${engine.name}: wrong checksum ${hex32(m.checksum)}, expected ${hex32(expected)}: the engine computed the workload wrongly`,
       );
     }
-    if (!best || m.seconds < best.seconds) best = m;
+    runs.push(m);
   }
+  const best = medianRun(runs);
   if (!best) throw new Error(`${engine.name}: no run`);
   if (engine.exactInstructions !== undefined && best.instructions !== engine.exactInstructions) {
     // The right answer with the wrong count: a core miscounting retirement, or workload.ts's

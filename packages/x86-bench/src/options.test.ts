@@ -12,13 +12,22 @@ describe('bench options', () => {
       v86NoJit: true,
       enginesGiven: false,
       paging: 'both',
-      repeat: 1,
+      repeat: 3,
       json: false,
     });
   });
 
   it('picks engines, sizes and paging', () => {
-    const o = parseOptions(['--quick', '--engines', 'interpreter,v86-jit', '--paging', 'on', '--json', '--repeat', '3']);
+    const o = parseOptions([
+      '--quick',
+      '--engines',
+      'interpreter,v86-jit',
+      '--paging',
+      'on',
+      '--json',
+      '--repeat',
+      '5',
+    ]);
     expect(o).toMatchObject({
       iterations: QUICK_ITERATIONS,
       native: false,
@@ -27,7 +36,7 @@ describe('bench options', () => {
       v86Jit: true,
       v86NoJit: false,
       enginesGiven: true,
-      repeat: 3,
+      repeat: 5,
       json: true,
     });
     expect(pagingRuns(o.paging)).toEqual([true]);

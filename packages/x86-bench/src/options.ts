@@ -13,7 +13,7 @@ paging), checks every checksum, and prints instructions, seconds and MIPS for ea
   --engines LIST     comma-separated, from: native, cores, a core's name, v86 (both modes),
                      v86-jit, v86-nojit                 (default: native,cores,v86)
   --paging MODE      on, off or both: paging for the cores and v86          (default: both)
-  --repeat N         run each engine N times and report the fastest run (default: 1;
+  --repeat N         run each engine N times and report the median run (default: 3;
                      native always runs at least 5 times, it takes milliseconds)
   --json             print the rows as JSON: [{workload, engine, instructions, seconds, mips}]
   --help             this text`;
@@ -48,7 +48,7 @@ export function parseOptions(argv: readonly string[]): Options {
     v86NoJit: false,
     enginesGiven: false,
     paging: 'both',
-    repeat: 1,
+    repeat: 3,
     json: false,
     help: false,
   };
@@ -73,7 +73,8 @@ export function parseOptions(argv: readonly string[]): Options {
         break;
       case '--paging': {
         const mode = value();
-        if (mode !== 'on' && mode !== 'off' && mode !== 'both') throw new Error(`--paging takes on, off or both, not ${mode}`);
+        if (mode !== 'on' && mode !== 'off' && mode !== 'both')
+          throw new Error(`--paging takes on, off or both, not ${mode}`);
         options.paging = mode;
         break;
       }
@@ -122,7 +123,8 @@ const MAX_ITERATIONS = 150_000_000;
 
 function positiveInteger(option: string, text: string, max = MAX_ITERATIONS): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new Error(`${option} takes a whole number from 1 to ${max}, not ${text}`);
+  if (!/^\d+$/.test(text) || n < 1 || n > max)
+    throw new Error(`${option} takes a whole number from 1 to ${max}, not ${text}`);
   return n;
 }
 

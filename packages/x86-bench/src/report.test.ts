@@ -2,7 +2,7 @@
 // i386 build or the x86-64 one.
 
 import type { Measurement } from './measurement';
-import { formatTable } from './report';
+import { formatTable, medianRun } from './report';
 import { NATIVE64_ENGINE, NATIVE_ENGINE } from './run-native';
 
 const core: Measurement = { engine: 'interpreter', instructions: 2e8, counted: true, seconds: 2, checksum: 1 };
@@ -22,5 +22,15 @@ describe('the table', () => {
     const note = /x86-64 build does the same work/;
     expect(formatTable('loop-200M', [native(NATIVE64_ENGINE), core])).toMatch(note);
     expect(formatTable('loop-200M', [native(NATIVE_ENGINE), core])).not.toMatch(note);
+  });
+});
+
+describe('medianRun', () => {
+  it('reports the run of median time, of an even count the faster middle one', () => {
+    const run = (seconds: number) => ({ seconds });
+    expect(medianRun([])).toBeUndefined();
+    expect(medianRun([run(3), run(1), run(2)])).toEqual(run(2));
+    expect(medianRun([run(4), run(1), run(3), run(2)])).toEqual(run(2));
+    expect(medianRun([run(9), run(1), run(1), run(1), run(9)])).toEqual(run(1));
   });
 });

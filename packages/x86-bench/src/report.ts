@@ -16,6 +16,13 @@ export function toRow(workload: string, m: Measurement): Row {
   return { workload, engine: m.engine, instructions: m.instructions, seconds: m.seconds, mips: mips(m) };
 }
 
+/** The run of median time (of an even number, the faster of the middle two), or undefined. */
+export function medianRun<M extends { seconds: number }>(runs: readonly M[]): M | undefined {
+  if (runs.length === 0) return undefined;
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return sorted[(sorted.length - 1) >> 1];
+}
+
 export function mips(m: Measurement): number {
   return m.instructions / m.seconds / 1e6;
 }

@@ -7,7 +7,7 @@ import type { CoreFactory } from '@lguest/x86';
 import { loadElfPhysical } from '@lguest/elf';
 import { buildIdentityPageTables, createMachine, flatProtectedModeState, writeFlatGdt } from './machine';
 import type { Measurement } from './measurement';
-import { hex32 } from './measurement';
+import { cpuSeconds, hex32 } from './measurement';
 import { BENCH_DONE_MAGIC, metalInstructions } from './workload';
 import type { WorkloadImages } from './workload';
 
@@ -52,21 +52,24 @@ export function runOnCore(
   const limit = 2 * metalInstructions(iterations);
   let retired = 0;
   let exit: Exit;
-  const start = process.hrtime.bigint();
+  const start = process.cpuUsage();
   do {
     exit = core.run(BUDGET);
     retired += core.retired;
   } while (exit === Exit.Budget && retired < limit);
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const seconds = cpuSeconds(start);
 
   const eip = core.getState().eip;
   if (exit !== Exit.Halt) {
-    const why = exit === Exit.Budget ? `still running after ${retired} instructions` : `exit ${EXIT_NAMES[exit] ?? exit}`;
+    const why =
+      exit === Exit.Budget ? `still running after ${retired} instructions` : `exit ${EXIT_NAMES[exit] ?? exit}`;
     throw new Error(`${engine}: the workload did not finish: ${why} at eip ${hex32(eip)}`);
   }
   // HLT leaves EIP after itself (one byte).
   if (eip !== images.metal.bench_halt + 1) {
-    throw new Error(`${engine}: halted at eip ${hex32(eip)}, not at the wrapper's HLT (${hex32(images.metal.bench_halt)})`);
+    throw new Error(
+      `${engine}: halted at eip ${hex32(eip)}, not at the wrapper's HLT (${hex32(images.metal.bench_halt)})`,
+    );
   }
   if (memory.getUint32(images.metal.bench_done, true) !== BENCH_DONE_MAGIC) {
     throw new Error(`${engine}: halted without marking the checksum done`);

@@ -6,6 +6,7 @@
 // HLT with interrupts off, which v86 announces on its bus as "cpu-event-halt".
 
 import type { Measurement } from './measurement';
+import { cpuSeconds } from './measurement';
 import type { V86Emulator, V86Package } from './v86-api';
 import { BENCH_DONE_MAGIC } from './workload';
 import type { WorkloadImages } from './workload';
@@ -71,7 +72,7 @@ function ready(emulator: V86Emulator): Promise<void> {
 /** Starts the CPU and resolves at the halt with the time taken and the counter read there. */
 function runUntilHalt(emulator: V86Emulator, engine: string): Promise<{ seconds: number; counterAfter: number }> {
   return new Promise((resolve, reject) => {
-    let start = 0n;
+    let start = process.cpuUsage();
     let finished = false;
     const timer = setTimeout(() => {
       finished = true;
@@ -80,15 +81,15 @@ function runUntilHalt(emulator: V86Emulator, engine: string): Promise<{ seconds:
     }, TIMEOUT_MS);
     emulator.add_listener('cpu-event-halt', () => {
       // Called from inside v86's CPU loop: take the time and the count before anything else.
-      const end = process.hrtime.bigint();
+      const seconds = cpuSeconds(start);
       const counterAfter = emulator.get_instruction_counter();
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       emulator.stop();
-      resolve({ seconds: Number(end - start) / 1e9, counterAfter });
+      resolve({ seconds, counterAfter });
     });
-    start = process.hrtime.bigint();
+    start = process.cpuUsage();
     emulator.run();
   });
 }

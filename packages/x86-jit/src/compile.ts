@@ -228,6 +228,13 @@ export interface Trace {
   readonly eips: number[];
   /** Per instruction: 1 when the next one in the trace is its jump target (a followed JMP). */
   readonly followed: Uint8Array;
+  /**
+   * Per instruction: 1 when the next one in the trace is not where it goes on to (its
+   * segment of the trace ends there: it leaves the block, or jumps to an instruction of the
+   * trace). A trace is its first segment, then the code at the taken side of its conditional
+   * branches within the page, each a segment of its own.
+   */
+  readonly segEnd: Uint8Array;
 }
 
 function isJcc(op: number): boolean {
@@ -240,46 +247,65 @@ function jumpTarget(d: Decoded, next: number): number {
 
 /**
  * Decode the trace at physical `phys` (EIP `eip`, CS base `csBase`): straight-line code, on
- * through conditional branches (their taken side leaves the block) and direct jumps that
- * stay in the page, until an instruction the compiler leaves out, another transfer, the page
- * end, or a return to the start (a loop, which the block then runs in place).
+ * through conditional branches and direct jumps that stay in the page, until an instruction
+ * the compiler leaves out, another transfer, the page end, or an instruction already in the
+ * trace (a loop, which the block then runs in place). Then the same from the taken side of
+ * each conditional branch whose target is in the page and not yet in the trace, so both
+ * sides of a branch inside a loop stay in the block.
  */
 export function scanBlock(mem: Uint8Array, phys: number, eip: number, csLimit: number, csBase = 0): Trace {
   const insns: Decoded[] = [];
   const eips: number[] = [];
   const followed = new Uint8Array(MAX_BLOCK_INSTRUCTIONS);
+  const segEnd = new Uint8Array(MAX_BLOCK_INSTRUCTIONS);
   const pageBase = phys & ~0xfff;
   const linPage = ((csBase + eip) | 0) >>> 12;
   const seen = new Set<number>();
+  /** Taken sides of the conditional branches, in the page, to scan after this segment. */
+  const pending: number[] = [];
+  const inPage = (t: number): boolean => ((csBase + t) | 0) >>> 12 === linPage;
+  const physOf = (t: number): number => pageBase + ((csBase + t) & 0xfff);
   let e = eip | 0;
   let p = phys;
-  while (insns.length < MAX_BLOCK_INSTRUCTIONS) {
-    if (p >= mem.length || seen.has(e)) break;
-    const d = decode(mem, p, true);
-    if (isDecodeError(d)) break;
-    if (p + d.length > pageBase + 0x1000) break;
-    if ((e >>> 0) + d.length - 1 > csLimit) break;
-    if (!compilable(d)) break;
-    seen.add(e);
-    insns.push(d);
-    eips.push(e);
-    const next = (e + d.length) | 0;
-    const op = d.opcode;
-    if (op === 0xe9 || op === 0xeb) {
-      const t = jumpTarget(d, next);
-      const lin = (csBase + t) | 0;
-      if (t === (eip | 0) || lin >>> 12 !== linPage || seen.has(t)) break;
-      followed[insns.length - 1] = 1;
-      e = t;
-      p = pageBase + (lin & 0xfff);
-      continue;
+  for (;;) {
+    const before = insns.length;
+    while (insns.length < MAX_BLOCK_INSTRUCTIONS) {
+      if (p >= mem.length || seen.has(e)) break;
+      const d = decode(mem, p, true);
+      if (isDecodeError(d)) break;
+      if (p + d.length > pageBase + 0x1000) break;
+      if ((e >>> 0) + d.length - 1 > csLimit) break;
+      if (!compilable(d)) break;
+      seen.add(e);
+      insns.push(d);
+      eips.push(e);
+      const next = (e + d.length) | 0;
+      const op = d.opcode;
+      if (op === 0xe9 || op === 0xeb) {
+        const t = jumpTarget(d, next);
+        if (!inPage(t) || seen.has(t)) break;
+        followed[insns.length - 1] = 1;
+        e = t;
+        p = physOf(t);
+        continue;
+      }
+      if (isJcc(op)) {
+        const t = jumpTarget(d, next);
+        if (inPage(t) && !seen.has(t)) pending.push(t);
+      } else if (endsBlock(d.form)) break;
+      e = next;
+      p += d.length;
     }
-    if (!isJcc(op) && endsBlock(d.form)) break;
-    if (next === (eip | 0)) break;
-    e = next;
-    p += d.length;
+    if (insns.length > before) segEnd[insns.length - 1] = 1;
+    // The first segment must hold something; a later one may be empty (its branch leaves).
+    if (insns.length === 0 || insns.length >= MAX_BLOCK_INSTRUCTIONS) break;
+    let t: number | undefined;
+    while ((t = pending.shift()) !== undefined && seen.has(t));
+    if (t === undefined) break;
+    e = t;
+    p = physOf(t);
   }
-  return { insns, eips, followed };
+  return { insns, eips, followed, segEnd };
 }
 
 const SEG_SS = 2;
@@ -296,8 +322,25 @@ class Emitter {
   start = 0;
   /** Instructions in the block: the most one pass through it retires. */
   length = 0;
-  /** Some path jumps back to the start: the body runs inside a loop. */
+  /** Some path jumps to an instruction of the block: the body runs in a loop over a switch. */
   loops = false;
+  /** Index in the block of each instruction that is a jump target inside it, by EIP. */
+  labels = new Map<number, number>();
+  /** EIP of each instruction (STARTS). */
+  starts: Int32Array = new Int32Array(0);
+  /** Per instruction: 1 when a status flag is live before it (read before it is rewritten). */
+  liveIn: Uint8Array = new Uint8Array(0);
+
+  /** The index of the instruction at `eip` if a jump there stays in the block, else -1. */
+  labelOf(eip: number): number {
+    return this.labels.get(eip | 0) ?? -1;
+  }
+
+  /** A new segment starts: it is entered only by jumps, which leave the flags in the core. */
+  forget(): void {
+    this.kind = K_CPU;
+    this.sb = 31;
+  }
 
   emit(s: string): void {
     this.lines.push(s);
@@ -396,20 +439,21 @@ class Emitter {
   }
 
   /**
-   * Statements that go round the loop after `count` instructions of this pass: the flags go
-   * to the core (the loop head starts with them there), and when another full pass might not
-   * fit the budget, the block leaves at the start instead.
+   * Statements that jump to instruction `j` of the block after `count` instructions of this
+   * pass: the flags go to the core (every label starts with them there), the pass count is
+   * rebased so that instruction `j` is again at its own index, and when another full pass
+   * might not fit the budget, the block leaves at `j` instead.
    */
-  backEdgeCode(count: number): string {
+  jumpCode(count: number, j: number): string {
     this.loops = true;
+    // Flags nothing at the target reads (before rewriting them, and nothing there can fault
+    // first) go to the core only if the block leaves here.
+    const store = storeRecord(this.kind, this.sb);
+    const live = this.liveIn[j] === 1;
     return (
-      `${storeRecord(this.kind, this.sb)} fk = -1; base += ${count}; ` +
-      `if (base + ${this.length} > left) { ${WRITE_BACK} cpu.eip = ${this.start}; return base; } continue;`
+      `${live ? store : ''} fk = -1; base += ${count - j}; ` +
+      `if (base + ${this.length} > left) { ${WRITE_BACK} ${live ? '' : store} cpu.eip = ${this.starts[j]}; return base + ${j}; } pc = ${j}; continue;`
     );
-  }
-
-  backEdge(count: number): void {
-    this.emit(this.backEdgeCode(count));
   }
 }
 
@@ -432,7 +476,7 @@ function vsize(d: Decoded): number {
  * translation with count 0 when the trace is empty.
  */
 export function translate(trace: Trace, eip: number): Translation {
-  const { insns, eips, followed } = trace;
+  const { insns, eips, followed, segEnd } = trace;
   const n = insns.length;
   const starts = new Int32Array(n + 1);
   let maxEnd = 0;
@@ -448,27 +492,62 @@ export function translate(trace: Trace, eip: number): Translation {
 
   // Liveness of the status flags, backwards from the end (where all are live).
   const needed = new Uint8Array(n);
+  const liveIn = new Uint8Array(n);
   let live = ALL_STATUS;
   for (let i = n - 1; i >= 0; i--) {
     const d = insns[i];
+    // Where a segment ends, the code that follows is elsewhere: everything is live.
+    if (segEnd[i] === 1) live = ALL_STATUS;
     needed[i] = (writtenBy(d) & live) !== 0 ? 1 : 0;
     live = (live & ~killedBy(d)) | readBy(d) | (canFault(d) || isJcc(d.opcode) ? ALL_STATUS : 0);
+    liveIn[i] = live !== 0 ? 1 : 0;
   }
 
   const em = new Emitter();
   em.start = eip | 0;
   em.length = n;
+  em.starts = starts;
+  em.liveIn = liveIn;
+  const index = new Map<number, number>();
+  for (let i = 0; i < n; i++) index.set(eips[i] | 0, i);
+  // The jump targets inside the block: where branches, jumps and segment ends go, if there.
+  const targets = new Set<number>();
   for (let i = 0; i < n; i++) {
     const d = insns[i];
     const next = (eips[i] + d.length) | 0;
+    const op = d.opcode;
+    let to: number | undefined;
+    if (isJcc(op)) to = index.get(jumpTarget(d, next));
+    if ((op === 0xe9 || op === 0xeb) && segEnd[i] === 1) to = index.get(jumpTarget(d, next));
+    if (to !== undefined) targets.add(to);
+    if (segEnd[i] === 1 && !endsBlock(d.form)) {
+      const fall = index.get(next);
+      if (fall !== undefined) targets.add(fall);
+    }
+  }
+  for (const j of targets) em.labels.set(eips[j] | 0, j);
+  for (let i = 0; i < n; i++) {
+    const d = insns[i];
+    const next = (eips[i] + d.length) | 0;
+    if (i > 0 && segEnd[i - 1] === 1) em.forget();
+    else if (i > 0 && targets.has(i)) {
+      // Jumps here leave the flags in the core; so does the code that falls in, if they matter.
+      if (liveIn[i] === 1) em.materialize();
+      else {
+        em.forget();
+        em.emit('fk = -1;');
+      }
+    }
+    if (targets.has(i) && i > 0) em.emit(`case ${i}:`);
     if (canFault(d)) em.emit(`k = ${i};`);
-    // A followed JMP is just the way to the next instruction; a last one leaves the block.
-    if (followed[i] === 1 && i < n - 1) continue;
+    // A followed JMP is just the way to the next instruction; one that ends its segment
+    // leaves the block or jumps inside it.
+    if (followed[i] === 1 && segEnd[i] === 0) continue;
     const ended = emitInstruction(em, d, next, i, needed[i] === 1);
-    if (ended) break;
-    if (i === n - 1) {
-      if (next === em.start) em.backEdge(n);
-      else em.emit(em.exit(int(next), n));
+    if (ended) continue;
+    if (segEnd[i] === 1) {
+      const j = em.labelOf(next);
+      em.emit(j >= 0 ? em.jumpCode(i + 1, j) : em.exit(int(next), i + 1));
     } else if (writesMemory(d)) em.emit(`if (cpu.smc !== 0) { ${em.exit(int(next), i + 1)} }`);
   }
 
@@ -481,9 +560,9 @@ export function translate(trace: Trace, eip: number): Translation {
   const head = [
     'const regs = cpu.regs, fl = cpu.fl;',
     used.length ? `let ${used.map((r) => `r${r} = regs[${r}]`).join(', ')};` : '',
-    'let fa = 0, fb = 0, fr = 0, fk = -1, k = 0, base = 0;',
+    `let fa = 0, fb = 0, fr = 0, fk = -1, k = 0, base = 0${em.loops ? ', pc = 0' : ''};`,
     'try {',
-    em.loops ? 'for (;;) {' : '',
+    em.loops ? 'for (;;) switch (pc) {\ncase 0:' : '',
   ];
   const tail = [
     em.loops ? '}' : '',
@@ -802,8 +881,9 @@ function emitInstruction(em: Emitter, d: Decoded, next: number, i: number, flags
     case 0xe9:
     case 0xeb: {
       const target = jumpTarget(d, next);
-      if (target === em.start) {
-        em.backEdge(count);
+      const j = em.labelOf(target);
+      if (j >= 0) {
+        em.emit(em.jumpCode(count, j));
         return true;
       }
       em.emit(`if (${target >>> 0} > cpu.segLimit[1]) cpu.faultCode(13, 0);`);
@@ -1042,7 +1122,8 @@ function groupF6(em: Emitter, d: Decoded, size: number, flagsNeeded: boolean): b
 function jcc(em: Emitter, d: Decoded, cc: number, next: number, count: number): boolean {
   const target = jumpTarget(d, next);
   const c = em.condition(cc);
-  if (target === em.start) em.emit(`if (${c}) { ${em.backEdgeCode(count)} }`);
+  const j = em.labelOf(target);
+  if (j >= 0) em.emit(`if (${c}) { ${em.jumpCode(count, j)} }`);
   else
     em.emit(
       `if (${c}) { if (${target >>> 0} > cpu.segLimit[1]) cpu.faultCode(13, 0); ${em.exit(int(target), count)} }`,

@@ -1,5 +1,6 @@
 import { Exit, interp } from '@lguest/x86';
-import { CODE, DATA, STACK_TOP, pair } from './fixture';
+import { CODE, DATA, STACK_TOP, flatState, machine, pair, prepareMemory } from './fixture';
+import { jit as jitFactory, type JitCpu } from './core';
 
 /** mov ecx,100; xor eax,eax; mov ebx,DATA; loop: add eax,ecx; mov [ebx+ecx*4],eax; call f;
  *  dec ecx; jnz loop; hlt; f: push ebx; lea ebx,[eax+eax*2]; xor edx,ebx; pop ebx; ret */
@@ -149,5 +150,47 @@ describe('the block-compiling core', () => {
     const { jit } = pair(sumProgram(1));
     expect(jit).toBeInstanceOf(interp.Cpu);
     expect(jit.name).toBe('jit');
+  });
+
+  it('compiles at the first visit when made hot (createHot, for the conformance kit)', () => {
+    for (const [hot, compiled] of [
+      [true, 1],
+      [false, 0],
+    ] as const) {
+      const m = machine();
+      const mem = new Uint8Array(m.memory);
+      prepareMemory(mem);
+      mem.set([0xb8, 1, 0, 0, 0, 0xf4], CODE); // mov eax, 1; hlt
+      const cpu = (hot ? jitFactory.createHot!(m) : jitFactory.create(m)) as JitCpu;
+      cpu.setState(flatState(cpu.getState(), CODE, false));
+      expect(cpu.run(10)).toBe(Exit.Halt);
+      expect(cpu.getState().eax).toBe(1);
+      expect(cpu.compiled).toBe(compiled);
+      expect(cpu.inBlocks).toBe(compiled);
+    }
+  });
+
+  it('keeps both sides of a branch in a loop inside one block: no exit per iteration', () => {
+    // mov ecx,1000; xor eax,eax; l: test cl,1; jz e; add eax,ecx; jmp n; e: sub eax,ecx;
+    // n: dec ecx; jnz l; hlt
+    const m = machine();
+    const mem = new Uint8Array(m.memory);
+    prepareMemory(mem);
+    mem.set(
+      [
+        0xb9, 0xe8, 3, 0, 0, 0x31, 0xc0, 0xf6, 0xc1, 1, 0x74, 4, 0x01, 0xc8, 0xeb, 2, 0x29, 0xc8, 0x49, 0x75, 0xf2,
+        0xf4,
+      ],
+      CODE,
+    );
+    const cpu = jitFactory.createHot!(m) as JitCpu;
+    cpu.setState(flatState(cpu.getState(), CODE, false));
+    expect(cpu.run(1_000_000)).toBe(Exit.Halt);
+    let eax = 0;
+    for (let ecx = 1000; ecx > 0; ecx--) eax = ecx & 1 ? eax + ecx : eax - ecx;
+    expect(cpu.getState().eax).toBe(eax >>> 0);
+    expect(cpu.retired).toBe(2 + 500 * 6 + 500 * 5 + 1);
+    expect(cpu.blockRuns).toBe(1);
+    expect(cpu.inBlocks).toBe(cpu.retired - 1); // all but the HLT
   });
 });

@@ -17,7 +17,7 @@ import { Exit, interp, type CoreFactory, type Machine } from '@lguest/x86';
 import { scanBlock, translate, type BlockCode } from './compile';
 
 const CS = 1;
-const { FAULT, EV_RDTSC, EV_TRAP, EV_BREAK, EV_SHADOW, EV_EXIT, EV_DECODE, IF } = interp;
+const { EV_RDTSC, EV_TRAP, EV_BREAK, EV_SHADOW } = interp;
 
 /** Visits to a block start before it is compiled (code run once is cheaper interpreted). */
 export const COMPILE_THRESHOLD = 8;
@@ -33,6 +33,8 @@ export class Block {
   checked: number;
   /** Where `bytes` starts, relative to `phys` (a trace may reach back before its start). */
   first = 0;
+  /** The block that last ran after this one (a chain link; checked before it is followed). */
+  next: Block | null = null;
   constructor(
     readonly phys: number,
     readonly eip: number,
@@ -67,10 +69,16 @@ export class JitCpu extends interp.Cpu {
   private epoch = 0;
   /** Statistics: blocks compiled, instructions run in blocks, interpreted one at a time. */
   compiled = 0;
+  /** Statistics: compiled blocks entered (from the run loop), and instructions run in them. */
+  blockRuns = 0;
   inBlocks = 0;
   interpreted = 0;
 
-  constructor(machine: Machine) {
+  /** `compileThreshold`: visits to a block start before it is compiled (1: at once). */
+  constructor(
+    machine: Machine,
+    readonly compileThreshold: number = COMPILE_THRESHOLD,
+  ) {
     super(machine);
     this.initCache();
   }
@@ -177,16 +185,25 @@ export class JitCpu extends interp.Cpu {
   // ------------------------------------------------------------------ finding blocks
 
   /**
-   * The block to run at CS:EIP, or null to interpret one instruction (no translation in
-   * the TLB yet, not hot yet, not compilable, or not 32-bit flat-stack code).
+   * The block to run at CS:EIP, or null to interpret one instruction (not hot yet, not
+   * compilable, not 32-bit flat-stack code, or not in RAM). Translating CS:EIP may raise the
+   * fetch's #PF, as executing the instruction would.
    */
   private lookup(): Block | null {
     if ((this.cs32 & this.ss32) === 0) return null;
     const eip = this.eip;
     const lin = (this.segBase[CS] + eip) | 0;
     const e = this.tlbR[lin >>> 12];
-    if (e === 0) return null;
-    const phys = (e & ~0xfff) | (lin & 0xfff);
+    let phys: number;
+    if (e !== 0) phys = (e & ~0xfff) | (lin & 0xfff);
+    else {
+      // Not in the TLB: translate as the instruction's fetch would, after the same CS limit
+      // check (a #PF raised here is the fetch's own, for the instruction at EIP).
+      if (eip >>> 0 > this.segLimit[CS]) return null;
+      this.instrStart = eip;
+      phys = this.translate(lin, false, this.cpl === 3);
+      if (phys >= this.memSize) return null;
+    }
     const idx = cacheIndex(phys);
     let b = this.cacheBlock[idx];
     if (b === null || this.cachePhys[idx] !== phys || b.eip !== eip) {
@@ -195,7 +212,7 @@ export class JitCpu extends interp.Cpu {
         this.cacheBlock[idx] = null;
         this.hot[idx] = 0;
       }
-      if (++this.hot[idx] < COMPILE_THRESHOLD) return null;
+      if (++this.hot[idx] < this.compileThreshold) return null;
       this.hot[idx] = 0;
       b = this.compile(phys, eip);
       this.cacheBlock[idx] = b;
@@ -215,7 +232,7 @@ export class JitCpu extends interp.Cpu {
     const page = phys >>> 12;
     const trace =
       this.rewrites[page] >= PAGE_REWRITE_LIMIT
-        ? { insns: [], eips: [], followed: new Uint8Array(0) }
+        ? { insns: [], eips: [], followed: new Uint8Array(0), segEnd: new Uint8Array(0) }
         : scanBlock(this.mem8, phys, eip, this.segLimit[CS], this.segBase[CS]);
     const t = translate(trace, eip);
     const from = phys + t.first;
@@ -231,85 +248,90 @@ export class JitCpu extends interp.Cpu {
     return b;
   }
 
+  /**
+   * Whether block `s`, linked after the block that just ran, is the one to run now: it starts
+   * at EIP, is still valid and checked, the code page still maps where it was compiled, and
+   * the CS limit covers it. (CS, SS and the mode cannot have changed: only compiled blocks
+   * ran since the last full lookup, and they change none of them.)
+   */
+  private linked(s: Block): boolean {
+    const eip = this.eip;
+    if (s.eip !== eip || !s.valid || s.checked !== this.epoch) return false;
+    const lin = (this.segBase[CS] + eip) | 0;
+    const e = this.tlbR[lin >>> 12];
+    if (e === 0 || ((e ^ s.phys) & ~0xfff) !== 0 || ((lin ^ s.phys) & 0xfff) !== 0) return false;
+    return (eip >>> 0) + s.length - 1 <= this.segLimit[CS];
+  }
+
   /** Instructions the next dispatch would run as one block (1: it would interpret one). */
   nextBlockSize(): number {
     if ((this.events & (EV_TRAP | EV_BREAK | EV_SHADOW)) !== 0) return 1;
-    const b = this.lookup();
+    let b: Block | null;
+    try {
+      b = this.lookup();
+    } catch {
+      return 1; // the fetch faults: the step is that one delivery
+    }
     return b === null ? 1 : b.count;
   }
 
   // ------------------------------------------------------------------ running
 
   override run(budget: number): Exit {
-    this.retired = 0;
-    if (this.halted) {
-      if (!this.irq || (this.fl.flags & IF) === 0) return Exit.Halt;
-      if (!this.pic || !this.pic.intrPending()) {
-        this.irq = false;
-        return Exit.Halt;
-      }
-      this.halted = false;
-    }
+    if (this.stayHalted()) return Exit.Halt;
     let n = 0;
+    /** The compiled block that just ran, while nothing but compiled blocks has run since. */
+    let prev: Block | null = null;
     for (;;) {
       try {
         while (n < budget) {
           let single = false;
           if (this.events !== 0) {
+            prev = null;
             if (this.events & EV_RDTSC) this.completeRdtsc(n);
             const shadow = (this.events & EV_SHADOW) !== 0;
             const exit = this.atBoundary();
-            if (exit >= 0) {
-              this.retired = n;
-              this.instructions += n;
-              return exit;
-            }
+            if (exit >= 0) return this.leave(n, exit);
             // Single-stepping, breakpoints and an interrupt shadow go one instruction at a time.
             single = shadow || (this.events & (EV_TRAP | EV_BREAK)) !== 0;
           }
-          const b = single ? null : this.lookup();
+          let b: Block | null = null;
+          if (!single) {
+            // Chaining: the block that ran after the last one, if it still fits where EIP
+            // is now, without the cache lookup; else the lookup, which links the pair.
+            const s: Block | null = prev === null ? null : prev.next;
+            if (s !== null && this.linked(s)) b = s;
+            else {
+              b = this.lookup();
+              if (prev !== null && b !== null) prev.next = b;
+            }
+          }
           if (b === null || b.count > budget - n) {
             this.instrStart = this.eip;
             interp.execute(this);
             n++;
             this.interpreted++;
+            prev = null;
             continue;
           }
           this.smc = 0;
           const done = b.code!(this, budget - n);
+          this.blockRuns++;
           n += done;
           this.inBlocks += done;
+          prev = this.smc === 0 ? b : null;
         }
-        if (this.events & EV_RDTSC) this.completeRdtsc(n);
-        if (this.events & EV_EXIT) {
-          this.events &= ~EV_EXIT;
-          this.retired = n;
-          this.instructions += n;
-          return this.exitCode;
-        }
-        break;
+        return this.budgetSpent(n);
       } catch (e) {
-        n += this.blockDone;
+        // A block's catch handler counted what it completed before the fault.
+        n += this.blockDone + 1;
         this.inBlocks += this.blockDone;
         this.blockDone = 0;
-        if (e !== FAULT) {
-          this.retired = n;
-          this.instructions += n;
-          throw e;
-        }
-        n++;
-        this.events |= EV_DECODE;
-        if (!interp.deliverPending(this)) {
-          this.retired = n;
-          this.instructions += n;
-          this.events &= ~EV_EXIT;
-          return Exit.TripleFault;
-        }
+        prev = null;
+        const exit = this.faulted(e, n);
+        if (exit >= 0) return exit;
       }
     }
-    this.retired = n;
-    this.instructions += n;
-    return Exit.Budget;
   }
 }
 
@@ -329,4 +351,5 @@ export const jit: CoreFactory = {
   name: 'jit',
   description: 'block compiler: hot 32-bit basic blocks translated to JavaScript, the rest interpreted',
   create: (machine: Machine) => new JitCpu(machine),
+  createHot: (machine: Machine) => new JitCpu(machine, 1),
 };

@@ -71,108 +71,70 @@ function sign(sb: number): string {
 }
 
 /**
+ * JavaScript for the condition pair `pair` (`cc >> 1`: O, B, E, BE, S, P, L, LE) read straight
+ * from a record of `kind` and size `sb` held in locals, or null when that needs the general
+ * path. ZF, SF and PF come from the result alone, the same for every kind; CF and OF (and
+ * what is made of them) depend on the operation.
+ */
+function pairFromRecord(kind: number, sb: number, pair: number): string | null {
+  if (kind === K_CPU) return null;
+  switch (pair) {
+    case 2:
+      return zero(sb);
+    case 4:
+      return sign(sb);
+    case 5:
+      return '(PARITY[fr & 0xff] !== 0)';
+  }
+  switch (kind) {
+    case K_SUB:
+      switch (pair) {
+        case 0:
+          return `((((fa ^ fb) & (fa ^ fr)) >>> ${sb}) & 1) !== 0`;
+        case 1:
+          return `${low('fa', sb)} < ${low('fb', sb)}`;
+        case 3:
+          return `${low('fa', sb)} <= ${low('fb', sb)}`;
+        case 6:
+          return `${signed('fa', sb)} < ${signed('fb', sb)}`;
+        default:
+          return `${signed('fa', sb)} <= ${signed('fb', sb)}`;
+      }
+    case K_LOGIC:
+      // CF = OF = 0: B and O never hold, BE is E, L is S, LE is E or S.
+      switch (pair) {
+        case 0:
+        case 1:
+          return 'false';
+        case 3:
+          return zero(sb);
+        case 6:
+          return sign(sb);
+        default:
+          return `(${zero(sb)} || ${sign(sb)})`;
+      }
+    case K_ADD:
+      return pair === 1 ? `${low('fr', sb)} < ${low('fa', sb)}` : null;
+    default:
+      // INC/DEC: CF stays in `fl.flags`, OF needs the general path.
+      return null;
+  }
+}
+
+/**
  * JavaScript for condition `cc` (0–15, the low nibble of Jcc/SETcc/CMOVcc) read straight from
  * a record of `kind` and size `sb` held in locals, or null when that needs the general path.
  */
 export function conditionFromRecord(kind: number, sb: number, cc: number): string | null {
-  let e: string | null = null;
-  const parity = '(PARITY[fr & 0xff] !== 0)';
-  switch (kind) {
-    case K_SUB:
-      switch (cc >> 1) {
-        case 0:
-          e = `((((fa ^ fb) & (fa ^ fr)) >>> ${sb}) & 1) !== 0`;
-          break;
-        case 1:
-          e = `${low('fa', sb)} < ${low('fb', sb)}`;
-          break;
-        case 2:
-          e = zero(sb);
-          break;
-        case 3:
-          e = `${low('fa', sb)} <= ${low('fb', sb)}`;
-          break;
-        case 4:
-          e = sign(sb);
-          break;
-        case 5:
-          e = parity;
-          break;
-        case 6:
-          e = `${signed('fa', sb)} < ${signed('fb', sb)}`;
-          break;
-        default:
-          e = `${signed('fa', sb)} <= ${signed('fb', sb)}`;
-      }
-      break;
-    case K_LOGIC:
-      switch (cc >> 1) {
-        case 0:
-        case 1:
-          e = 'false';
-          break;
-        case 2:
-        case 3:
-          e = zero(sb);
-          break;
-        case 4:
-        case 6:
-          e = sign(sb);
-          break;
-        case 5:
-          e = parity;
-          break;
-        default:
-          e = `(${zero(sb)} || ${sign(sb)})`;
-      }
-      break;
-    case K_ADD:
-      switch (cc >> 1) {
-        case 1:
-          e = `${low('fr', sb)} < ${low('fa', sb)}`;
-          break;
-        case 2:
-          e = zero(sb);
-          break;
-        case 4:
-          e = sign(sb);
-          break;
-        case 5:
-          e = parity;
-          break;
-      }
-      break;
-    case K_INC:
-    case K_DEC:
-      switch (cc >> 1) {
-        case 2:
-          e = zero(sb);
-          break;
-        case 4:
-          e = sign(sb);
-          break;
-        case 5:
-          e = parity;
-          break;
-      }
-      break;
-  }
+  const e = pairFromRecord(kind, sb, cc >> 1);
   if (e === null) return null;
   return cc & 1 ? `!(${e})` : `(${e})`;
 }
 
 /** CF of a record held in locals, as 0 or 1 (INC/DEC keep CF in `fl.flags`). */
 export function carryFromRecord(kind: number, sb: number): string {
-  switch (kind) {
-    case K_SUB:
-      return `(${low('fa', sb)} < ${low('fb', sb)} ? 1 : 0)`;
-    case K_ADD:
-      return `(${low('fr', sb)} < ${low('fa', sb)} ? 1 : 0)`;
-    case K_LOGIC:
-      return '0';
-    default:
-      return '(fl.flags & 1)';
-  }
+  const c = pairFromRecord(kind, sb, 1);
+  return c === null ? '(fl.flags & 1)' : `(${c} ? 1 : 0)`;
 }
 
 /** Statements that store a record held in locals into `fl`, as the interpreter would have. */

@@ -225,4 +225,10 @@ export interface CoreFactory {
   readonly name: string;
   readonly description: string;
   create(machine: Machine): CpuCore;
+  /**
+   * The same core, hot from the first visit: a core that compiles or caches code only once it
+   * is hot does so the first time here. Conformance tests that run each instruction once use
+   * it to reach the code the core runs when hot. Cores without such a difference leave it out.
+   */
+  createHot?(machine: Machine): CpuCore;
 }

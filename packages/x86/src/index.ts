@@ -8,6 +8,7 @@ export type { Decoded, DecodeError, DecodeFailure, EffectiveAddress } from './is
 export { disassemble, disassembleAt, formatDecoded } from './isa/disasm';
 export type { Disassembly, DisasmOptions, Syntax } from './isa/disasm';
 export { encode } from './isa/encode';
+export { regChoices } from './isa/samples';
 export type { Encoding, MemoryOperand } from './isa/encode';
 /** The interpreter's machinery, for cores that build on its state (see interp/for-cores.ts). */
 export * as interp from './interp/for-cores';

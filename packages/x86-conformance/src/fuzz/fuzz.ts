@@ -5,8 +5,23 @@
 // somewhere interesting, then runs until the core exits (halt, triple fault, …) or the
 // round's budget runs out. Everything after the start is up to the random bytes —
 // including overwriting the tables themselves.
+//
+// Every core but the reference runs in lockstep with the reference interpreter: both get the
+// same world on two equal memories, run the same short budgets, and after each their exits,
+// retired counts and whole states must be equal (and their memories at the end of each
+// round). (A compiling core runs as a host runs it: code is compiled once it is hot, as the
+// loops random code falls into soon are; compiling every random byte sequence at once would
+// spend the budget in the compiler.)
 
-import { Exit, type CoreFactory, type CpuState, type SegmentState } from '@lguest/x86';
+import {
+  Exit,
+  disassembleAt,
+  interpreter,
+  type CoreFactory,
+  type CpuCore,
+  type CpuState,
+  type SegmentState,
+} from '@lguest/x86';
 import { CR0_PROTECTED, flatMachine, flatProtectedMode } from '../flat';
 
 /**
@@ -20,7 +35,12 @@ export interface FuzzResult {
   rounds: number;
   instructions: number;
   exits: Record<string, number>;
+  /** Steps compared against the reference (0: the core is the reference). */
+  compared: number;
 }
+
+/** Instructions per lockstep step: short, so a divergence is found near where it happens. */
+const LOCKSTEP_STEP = 97;
 
 const MEM_SIZE = 2 << 20;
 const GDT = 0x1000;
@@ -194,7 +214,8 @@ const EXIT_NAMES: Record<number, string> = {
 
 /**
  * Run random code in `mode` until at least `instructions` have retired, in rounds of at
- * most `roundBudget`. Throws only if the core does (which is the failure being hunted).
+ * most `roundBudget`. Throws if the core does (the failure being hunted), or, for a core
+ * that is not the reference interpreter, at the first step where it and the reference differ.
  */
 export function fuzz(
   factory: CoreFactory,
@@ -205,25 +226,43 @@ export function fuzz(
 ): FuzzResult {
   const { core, memory, mem: bytes } = flatMachine(factory, MEM_SIZE);
   const view = new DataView(memory);
+  const lockstep = factory.name !== interpreter.name;
+  const ref = lockstep ? flatMachine(interpreter, MEM_SIZE) : null;
+  const refBytes = ref ? ref.mem : new Uint8Array(0);
+  const reference = ref ? ref.core : null;
   const rng = new Random(seed);
-  const result: FuzzResult = { mode, rounds: 0, instructions: 0, exits: {} };
+  const result: FuzzResult = { mode, rounds: 0, instructions: 0, exits: {}, compared: 0 };
   while (result.instructions < instructions) {
     buildWorld(bytes, view, rng, result.rounds === 0);
     if (mode === 'paged0' || mode === 'paged3') buildPageTables(view, rng);
     core.reset();
     const start = startState(core.getState(), mode, rng);
     core.setState(start);
+    if (reference) {
+      refBytes.set(bytes);
+      reference.reset();
+      reference.setState(start);
+    }
     result.rounds++;
+    const where = (): string => `mode ${String(mode)}, seed ${seed}, round ${result.rounds}`;
     let left = roundBudget;
     while (left > 0) {
       let exit: Exit;
+      const before = reference ? reference.getState() : null;
+      const step = Math.min(left, reference ? LOCKSTEP_STEP : 5000);
       try {
-        exit = core.run(Math.min(left, 5000));
+        exit = core.run(step);
       } catch (e) {
-        const where = `mode ${String(mode)}, seed ${seed}, round ${result.rounds}, state ${JSON.stringify(core.getState())}`;
-        throw new Error(`core '${factory.name}' threw on random code (${where}): ${(e as Error).stack ?? String(e)}`, {
-          cause: e,
-        });
+        throw new Error(
+          `core '${factory.name}' threw on random code (${where()}, state ${JSON.stringify(core.getState())}): ${(e as Error).stack ?? String(e)}`,
+          { cause: e },
+        );
+      }
+      if (reference && before) {
+        const refExit = reference.run(step);
+        result.compared++;
+        const diffs = compareRun(core, exit, reference, refExit);
+        if (diffs.length > 0) throw new Error(divergence(factory.name, where(), before, bytes, refBytes, diffs));
       }
       result.instructions += core.retired;
       left -= Math.max(core.retired, 1);
@@ -231,6 +270,76 @@ export function fuzz(
       result.exits[name] = (result.exits[name] ?? 0) + 1;
       if (exit !== Exit.Budget) break;
     }
+    if (reference) {
+      const diffs = compareMemory(bytes, refBytes);
+      if (diffs.length > 0) {
+        throw new Error(
+          `core '${factory.name}' and the interpreter end ${where()} with different memory:\n  ${diffs.join('\n  ')}`,
+        );
+      }
+    }
   }
   return result;
+}
+
+/** Every way one step of `core` and `reference` differed: exit, count, any state field. */
+function compareRun(core: CpuCore, exit: Exit, reference: CpuCore, refExit: Exit): string[] {
+  const out: string[] = [];
+  if (exit !== refExit) out.push(`exit: core=${EXIT_NAMES[exit] ?? exit} reference=${EXIT_NAMES[refExit] ?? refExit}`);
+  if (core.retired !== reference.retired) out.push(`retired: core=${core.retired} reference=${reference.retired}`);
+  const walk = (path: string, a: unknown, b: unknown): void => {
+    if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+      for (const key of Object.keys(a)) {
+        walk(path ? `${path}.${key}` : key, (a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]);
+      }
+    } else if (a !== b) out.push(`${path}: core=${show(a)} reference=${show(b)}`);
+  };
+  walk('', core.getState(), reference.getState());
+  return out;
+}
+
+function compareMemory(a: Uint8Array, b: Uint8Array): string[] {
+  const wa = new Int32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
+  const wb = new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+  const out: string[] = [];
+  for (let i = 0; i < wa.length && out.length < 8; i++) {
+    if (wa[i] !== wb[i]) out.push(`memory[${show(i * 4)}]: core=${show(wa[i])} reference=${show(wb[i])}`);
+  }
+  return out;
+}
+
+/** The report of a divergence: where the step started, what differs, its code from each memory. */
+function divergence(
+  name: string,
+  where: string,
+  before: CpuState,
+  bytes: Uint8Array,
+  refBytes: Uint8Array,
+  diffs: string[],
+): string {
+  const start = (before.cs.base + before.eip) >>> 0;
+  // The fuzz worlds map the first 4 MiB 1:1, so a linear code address is its physical one.
+  const listing = (mem: Uint8Array): string[] => {
+    const out: string[] = [];
+    let at = start;
+    for (let i = 0; i < 12; i++) {
+      const d = disassembleAt((lin) => (lin < mem.length ? mem[lin] : -1), at, (before.cs.access & 0x4000) !== 0);
+      out.push(`    ${show(at)}: ${d.text}`);
+      if (d.length === 0) break;
+      at = (at + d.length) >>> 0;
+    }
+    return out;
+  };
+  return [
+    `core '${name}' and the interpreter diverge (${where}) in the ${LOCKSTEP_STEP}-instruction step at ${show(start)}:`,
+    ...diffs.map((d) => `  ${d}`),
+    '  code (core memory):',
+    ...listing(bytes),
+    '  code (reference memory):',
+    ...listing(refBytes),
+  ].join('\n');
+}
+
+function show(v: unknown): string {
+  return typeof v === 'number' ? `0x${(v >>> 0).toString(16)}` : String(v);
 }

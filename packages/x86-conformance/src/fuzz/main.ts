@@ -1,4 +1,5 @@
-// `npm run fuzz -- [--instructions N] [--seed S] [--core NAME]`: a bigger random-code run.
+// `npm run fuzz -- [--instructions N] [--seed S] [--core NAME]`: a bigger random-code run (every core
+// but the interpreter in lockstep with it).
 import { cores } from '@lguest/x86-cores';
 import { fuzz, type FuzzMode } from './fuzz';
 
@@ -16,7 +17,7 @@ for (const core of cores.filter((c) => !coreName || c.name === coreName)) {
     const r = fuzz(core, mode, instructions, seed);
     const s = (performance.now() - t0) / 1000;
     console.log(
-      `${core.name} mode ${String(mode)} seed ${seed}: ${r.instructions} instructions in ${r.rounds} rounds, ${s.toFixed(1)} s; exits ${JSON.stringify(r.exits)}`,
+      `${core.name} mode ${String(mode)} seed ${seed}: ${r.instructions} instructions in ${r.rounds} rounds, ${s.toFixed(1)} s; exits ${JSON.stringify(r.exits)}${r.compared ? `; ${r.compared} steps in lockstep with the interpreter, equal` : ''}`,
     );
   }
 }

@@ -430,15 +430,7 @@ export class Cpu implements CpuCore {
   // ------------------------------------------------------------------ running
 
   run(budget: number): Exit {
-    this.retired = 0;
-    if (this.halted) {
-      if (!this.irq || (this.fl.flags & IF) === 0) return Exit.Halt;
-      if (!this.pic || !this.pic.intrPending()) {
-        this.irq = false;
-        return Exit.Halt;
-      }
-      this.halted = false;
-    }
+    if (this.stayHalted()) return Exit.Halt;
     let n = 0;
     for (;;) {
       try {
@@ -446,45 +438,70 @@ export class Cpu implements CpuCore {
           if (this.events !== 0) {
             if (this.events & EV_RDTSC) this.completeRdtsc(n);
             const exit = this.atBoundary();
-            if (exit >= 0) {
-              this.retired = n;
-              this.instructions += n;
-              return exit;
-            }
+            if (exit >= 0) return this.leave(n, exit);
           }
           this.instrStart = this.eip;
           execute(this);
           n++;
         }
-        if (this.events & EV_RDTSC) this.completeRdtsc(n);
-        if (this.events & EV_EXIT) {
-          // The last instruction of the budget exited (HLT, the host escape): report it now.
-          this.events &= ~EV_EXIT;
-          this.retired = n;
-          this.instructions += n;
-          return this.exitCode;
-        }
-        break;
+        return this.budgetSpent(n);
       } catch (e) {
-        if (e !== FAULT) {
-          // A bug in this core, not something the guest did: fail loudly for the host.
-          this.retired = n;
-          this.instructions += n;
-          throw e;
-        }
         n++;
-        this.events |= EV_DECODE;
-        if (!deliverPending(this)) {
-          this.retired = n;
-          this.instructions += n;
-          this.events &= ~EV_EXIT;
-          return Exit.TripleFault;
-        }
+        const exit = this.faulted(e, n);
+        if (exit >= 0) return exit;
       }
     }
+  }
+
+  // The pieces of a run loop every core built on this one shares (the block compiler's too).
+
+  /** At the start of run(): whether a halted CPU stays halted (no interrupt it can take). */
+  protected stayHalted(): boolean {
+    this.retired = 0;
+    if (!this.halted) return false;
+    if (!this.irq || (this.fl.flags & IF) === 0) return true;
+    if (!this.pic || !this.pic.intrPending()) {
+      this.irq = false;
+      return true;
+    }
+    this.halted = false;
+    return false;
+  }
+
+  /** Leave run() after `n` instructions with `exit`. */
+  protected leave(n: number, exit: Exit): Exit {
     this.retired = n;
     this.instructions += n;
-    return Exit.Budget;
+    return exit;
+  }
+
+  /** The budget is spent after `n` instructions: report an exit its last one asked for. */
+  protected budgetSpent(n: number): Exit {
+    if (this.events & EV_RDTSC) this.completeRdtsc(n);
+    if (this.events & EV_EXIT) {
+      // The last instruction of the budget exited (HLT, the host escape): report it now.
+      this.events &= ~EV_EXIT;
+      return this.leave(n, this.exitCode);
+    }
+    return this.leave(n, Exit.Budget);
+  }
+
+  /**
+   * `e` was thrown after `n` instructions (counting the faulting one): deliver the exception
+   * and return -1 to go on, or the exit (a triple fault). Anything but FAULT is a bug in the
+   * core, not something the guest did: it is rethrown, loudly, for the host.
+   */
+  protected faulted(e: unknown, n: number): number {
+    if (e !== FAULT) {
+      this.leave(n - 1, Exit.Budget);
+      throw e;
+    }
+    this.events |= EV_DECODE;
+    if (!deliverPending(this)) {
+      this.events &= ~EV_EXIT;
+      return this.leave(n, Exit.TripleFault);
+    }
+    return -1;
   }
 
   /** Work at an instruction boundary. Returns an Exit to leave run(), or -1 to go on. */
