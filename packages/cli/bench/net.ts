@@ -127,7 +127,8 @@ export async function netBench(kib: number, root: string): Promise<NetResults> {
   const sender = join(dir, 'rawsend.cpio');
   writeInitramfs(counter, klibc, 'lgnet rawcount\npoweroff\n', lgnet);
   writeInitramfs(sender, klibc, `sleep 2\nlgnet rawsend ${RAW_FRAMES}\npoweroff\n`, lgnet);
-  const rawRun = (clock: string) =>
+  /** Two Linux guests on one sharenet: the first with initramfs `a`, the second with `b`. */
+  const pairRun = (net: string, a: string, b: string, clock: string) =>
     runLguest(
       [
         'run-many',
@@ -135,28 +136,16 @@ export async function netBench(kib: number, root: string): Promise<NetResults> {
         `--clock=${clock}`,
         '--timeout=300',
         '--guest',
-        `--sharenet=raw --initrd=${counter} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.1')}`,
+        `--sharenet=${net} --initrd=${a} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.1')}`,
         '--guest',
-        `--sharenet=raw --initrd=${sender} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.2')}`,
+        `--sharenet=${net} --initrd=${b} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.2')}`,
       ],
       LINUX.bzImage,
     );
+  const rawRun = (clock: string) => pairRun('raw', counter, sender, clock);
   const raw = await rawRun('host');
   const rawVirtual = await rawRun('virtual');
-  const sharedRun = (clock: string) =>
-    runLguest(
-      [
-        'run-many',
-        '-v',
-        `--clock=${clock}`,
-        '--timeout=300',
-        '--guest',
-        `--sharenet=bench --initrd=${sink} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.1')}`,
-        '--guest',
-        `--sharenet=bench --initrd=${blast} 64 ${LINUX.bzImage} console=hvc0 ${ip('10.1.0.2')}`,
-      ],
-      LINUX.bzImage,
-    );
+  const sharedRun = (clock: string) => pairRun('bench', sink, blast, clock);
   const shared = await sharedRun('host');
   const virtualRun = await sharedRun('virtual');
   const sharedVirtual = throughput(virtualRun.out, virtualRun.err, 'sharenet (virtual clock)');
