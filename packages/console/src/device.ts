@@ -7,14 +7,16 @@
 // reading the last one — stays queued, and we ask to be called again a little later: the
 // guest re-arms its buffer by writing used_len = 0, which nothing tells us about. The same
 // after a delivery that left bytes queued (more than one buffer's worth was typed or piped):
-// no new input may ever come to ask for us, so we ask ourselves.
+// no new input may ever come to ask for us, so we ask ourselves. "Later" is the launcher's
+// after(): a sleep on the host's clock, so under a virtual clock a run stays deterministic
+// (and a halted guest's host skips straight to the retry).
 
 import { LGUEST_CONSOLE_DMA_KEY, LGUEST_DEVICE_T_CONSOLE } from '@lguest/abi';
 import type { Device, Launcher } from '@lguest/launcher';
 import { Console, type ConsoleOptions } from './console';
 
-/** How long queued input waits before we look at the guest's buffer again. */
-export const INPUT_RETRY_MS = 10;
+/** How long queued input waits (ns of host clock) before we look at the guest's buffer again. */
+export const INPUT_RETRY_NS = 10_000_000;
 
 export interface ConsoleDevice {
   readonly console: Console;
@@ -27,7 +29,7 @@ export interface ConsoleDevice {
 
 /** Adds the console to `launcher` (before run()). `wake` in options is ours to set. */
 export function addConsole(launcher: Launcher, options: Omit<ConsoleOptions, 'wake'>): ConsoleDevice {
-  let retry: ReturnType<typeof setTimeout> | null = null;
+  let cancelRetry: (() => void) | null = null;
   let closed = false;
   let setUp = false;
   // The device exists only after addDevice; input cannot arrive before the guest runs.
@@ -44,12 +46,11 @@ export function addConsole(launcher: Launcher, options: Omit<ConsoleOptions, 'wa
     handleInput: async (dev, l) => {
       const r = await console.deliverInput(l);
       const more = r === 'buffer-busy' || r === 'not-bound' || (r === 'delivered' && console.pendingInput > 0);
-      if (more && !closed && retry === null) {
-        retry = setTimeout(() => {
-          retry = null;
+      if (more && !closed && cancelRetry === null) {
+        cancelRetry = l.after(INPUT_RETRY_NS, () => {
+          cancelRetry = null;
           if (!closed) l.inputReady(dev);
-        }, INPUT_RETRY_MS);
-        retry.unref?.();
+        });
       }
       // Keep being asked while input may still come or is still queued.
       return !console.inputEnded || console.pendingInput > 0;
@@ -65,8 +66,8 @@ export function addConsole(launcher: Launcher, options: Omit<ConsoleOptions, 'wa
     },
     close() {
       closed = true;
-      if (retry) clearTimeout(retry);
-      retry = null;
+      cancelRetry?.();
+      cancelRetry = null;
       console.close();
     },
   };

@@ -221,6 +221,8 @@ export class Host {
       invalidate: (p, n) => this.invalidate(p, n),
       reap: (proc) => this.processes.delete(proc.pid),
       holdPacing: () => this.holdPacing(),
+      now: () => this.clock.now(),
+      sleepUntil: (deadlineNs, task, abort) => this.sleepUntil(deadlineNs, task, abort),
     };
   }
 
@@ -469,6 +471,36 @@ export class Host {
       await waitEvent(wq, () => done);
       return 0;
     } finally {
+      timer.cancel();
+    }
+  }
+
+  /**
+   * Sleep until `deadlineNs` on host.clock, interruptibly for `task` (an hrtimer sleep, as
+   * clock_nanosleep with TIMER_ABSTIME does it): 0 at the deadline, -ERESTARTSYS if a signal
+   * comes first, -EINTR if `abort` fires first. The timer is cancelled however it ends, so an
+   * abandoned sleep leaves no deadline for a virtual clock to skip to.
+   */
+  async sleepUntil(deadlineNs: number, task: Process, abort?: AbortSignal): Promise<number> {
+    if (abort?.aborted) return -Errno.EINTR;
+    const wq = new WaitQueue();
+    let done = false;
+    const timer = this.timers.create(() => {
+      done = true;
+      wq.wakeUpAll();
+    });
+    const onAbort = (): void => {
+      timer.cancel();
+      wq.wakeUpAll();
+    };
+    abort?.addEventListener('abort', onAbort, { once: true });
+    timer.start(deadlineNs);
+    try {
+      const r = await waitEventInterruptible(wq, task, () => done || abort?.aborted === true);
+      if (r < 0) return r;
+      return done ? 0 : -Errno.EINTR;
+    } finally {
+      abort?.removeEventListener('abort', onAbort);
       timer.cancel();
     }
   }

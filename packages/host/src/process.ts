@@ -67,6 +67,10 @@ export interface ProcessContext {
   reap(proc: Process): void;
   /** See Host.holdPacing. */
   holdPacing?(): () => void;
+  /** host.clock's time in ns. */
+  now(): number;
+  /** See Host.sleepUntil. */
+  sleepUntil(deadlineNs: number, task: Process, abort?: AbortSignal): Promise<number>;
 }
 
 export class Process implements SignalTarget {
@@ -487,6 +491,20 @@ export class Process implements SignalTarget {
    */
   holdPacing(): () => void {
     return this.ctx.holdPacing?.() ?? (() => {});
+  }
+
+  /**
+   * nanosleep on the host's clock (CLOCK_MONOTONIC): 0 once `ns` have passed, -EINVAL for a
+   * negative or non-finite `ns`, -EINTR if a signal that does not restart it comes first or
+   * `abort` fires (what killing a sleeping child would do to it in a C launcher). A restarted
+   * sleep keeps its first deadline. Under a virtual clock the deadline is a host timer like
+   * any other, so an idle host skips straight to it.
+   */
+  nanosleep(ns: number, abort?: AbortSignal): Promise<number> {
+    if (this.exited) return Promise.resolve(-Errno.ESRCH);
+    if (!Number.isFinite(ns) || ns < 0) return Promise.resolve(-Errno.EINVAL);
+    const deadline = this.ctx.now() + ns;
+    return this.syscall(() => this.ctx.sleepUntil(deadline, this, abort));
   }
 
   /** The file description behind `fd` (for modules and tests). */

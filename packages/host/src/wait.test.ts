@@ -171,4 +171,32 @@ describe('signals', () => {
     expect(await s).toBe(-Errno.ERESTARTSYS);
     expect(host.timers.pending).toBe(0);
   });
+
+  it('nanosleep: wakes at exactly its deadline on the virtual clock, keeps it across a restart, ends on abort', async () => {
+    expect(await proc.nanosleep(-1)).toBe(-Errno.EINVAL);
+    const start = host.clock.now();
+    expect(await proc.nanosleep(3_000_000)).toBe(0);
+    expect(host.clock.now() - start).toBe(3_000_000);
+
+    // A signal whose handler restarts the call: the sleep goes on to its first deadline.
+    const caught: number[] = [];
+    proc.signal(Signal.SIGUSR1, { handler: (sig) => caught.push(sig), restart: true });
+    const t0 = host.clock.now();
+    const restarted = proc.nanosleep(5_000_000);
+    proc.kill(Signal.SIGUSR1);
+    expect(await restarted).toBe(0);
+    expect(caught).toEqual([Signal.SIGUSR1]);
+    expect(host.clock.now() - t0).toBe(5_000_000);
+
+    // Aborted: -EINTR at once, and no timer left for the clock to skip to.
+    const abort = new AbortController();
+    const t1 = host.clock.now();
+    const aborted = proc.nanosleep(1_000_000_000, abort.signal);
+    expect(host.timers.pending).toBe(1);
+    abort.abort();
+    expect(host.timers.pending).toBe(0);
+    expect(await aborted).toBe(-Errno.EINTR);
+    expect(host.clock.now()).toBe(t1);
+    expect(await proc.nanosleep(1, abort.signal)).toBe(-Errno.EINTR);
+  });
 });

@@ -264,4 +264,41 @@ describe('the launcher', () => {
     expect(await stopping.run()).toEqual({ exitStatus: 2, reason: 'three Ctrl-C' });
     expect(fake.breakOut).toBe(false); // the Waker was released
   });
+
+  it('after(): wakes a device at exactly its deadline on the host clock, and the end of the run cancels the rest', async () => {
+    fake.script = ['until-break', 'until-break'];
+    const launcher = new Launcher(proc, { memoryMiB: 8, kernel: '/vmlinux' });
+    const start = host.clock.now();
+    const fired: [string, number][] = [];
+    launcher.addDevice({
+      type: 1,
+      setup(_d, l) {
+        // Two waits: the first ends the run, so the second must never fire.
+        l.after(7_000_000, () => {
+          fired.push(['first', host.clock.now() - start]);
+          l.stop(0, 'done');
+        });
+        l.after(50_000_000, () => fired.push(['second', host.clock.now() - start]));
+        expect(host.timers.pending).toBe(2);
+      },
+    });
+    expect(await launcher.run()).toEqual({ exitStatus: 0, reason: 'done' });
+    // The virtual clock skipped straight to the first deadline: not a nanosecond off.
+    expect(fired).toEqual([['first', 7_000_000]]);
+    // The second wait's host timer went with the run.
+    expect(host.timers.pending).toBe(0);
+    await new Promise<void>((resolve) => host.startTimer(start + 100_000_000, () => resolve()));
+    expect(fired).toEqual([['first', 7_000_000]]);
+    expect(() => launcher.after(1, () => undefined)).toThrow(/run has ended/);
+
+    // A cancelled wait never calls back, and leaves no timer behind.
+    const other = new Launcher(proc, { memoryMiB: 8, kernel: '/vmlinux' });
+    let called = false;
+    const cancel = other.after(1_000_000, () => (called = true));
+    expect(host.timers.pending).toBe(1);
+    cancel();
+    expect(host.timers.pending).toBe(0);
+    await new Promise<void>((resolve) => host.startTimer(host.clock.now() + 5_000_000, () => resolve()));
+    expect(called).toBe(false);
+  });
 });

@@ -12,6 +12,10 @@
 // The original forks a Waker that sleeps in select() on the input fds and writes
 // LHREQ_BREAK(1) when one is readable. Here devices say so themselves with inputReady(),
 // and the Waker is that write, left pending until the main loop writes LHREQ_BREAK(0).
+// A device that must look again later (the console, whose guest re-arms its input buffer
+// without telling anyone) asks for after(ns, fn): a nanosleep on the host's clock beside
+// the guest's read(), the way a select() timeout would wake the original's Waker. So it is
+// timed by host.clock: wall time under --clock=host, the virtual clock under --clock=virtual.
 
 import {
   LGUEST_DMA,
@@ -84,12 +88,15 @@ export class Launcher {
   private fd = -1;
   private started = false;
   private running = false;
+  private ended = false;
   private stopResult: LaunchResult | null = null;
   private waker: Promise<number> | null = null;
   /** atQuiescentPoint requests waiting for the guest to be broken out. */
   private pauses: { run: () => Promise<void>; cancel: () => void }[] = [];
   /** Aborted by stop(): what holds the guest at a quiescent point lets go. */
   private readonly stopping = new AbortController();
+  /** The timed waits of after() still sleeping; the run's end cancels them. */
+  private readonly sleeps = new Set<AbortController>();
 
   constructor(proc: Process, options: LauncherOptions) {
     this.proc = proc;
@@ -238,6 +245,26 @@ export class Launcher {
       });
       this.wake();
     });
+  }
+
+  /**
+   * Calls `fn` once `ns` of host-clock time have passed (a nanosleep system call, made while
+   * the guest runs), unless the returned cancel is called first or the run ends first. A
+   * device that wants another turn calls inputReady from `fn`. A signal that interrupts the
+   * sleep calls `fn` early (a retry comes sooner, never not at all). Throws (a programming
+   * error) once the run has ended.
+   */
+  after(ns: number, fn: () => void): () => void {
+    if (this.ended) throw new Error('Launcher.after: the run has ended');
+    const sleep = new AbortController();
+    this.sleeps.add(sleep);
+    void this.proc.nanosleep(ns, sleep.signal).then(() => {
+      if (this.sleeps.delete(sleep) && !sleep.signal.aborted && !this.ended) fn();
+    });
+    return () => {
+      sleep.abort();
+      this.sleeps.delete(sleep);
+    };
   }
 
   /** End the run with this result (e.g. the console's three Ctrl-C). */
@@ -392,6 +419,9 @@ export class Launcher {
 
   private async shutdown(): Promise<void> {
     this.running = false;
+    this.ended = true;
+    for (const sleep of this.sleeps) sleep.abort();
+    this.sleeps.clear();
     for (const pause of this.pauses.splice(0)) pause.cancel();
     if (this.fd < 0) return;
     if (this.waker) {
