@@ -24,7 +24,23 @@ const ALLOWED = {
   web: ['abi', 'host', 'lg'],
   gdbstub: [],
   snapshot: [],
-  cli: ['abi', 'elf', 'x86', 'x86-cores', 'host', 'lg', 'launcher', 'console', 'disk', 'net', 'pc', 'guest', 'web', 'gdbstub', 'snapshot'],
+  cli: [
+    'abi',
+    'elf',
+    'x86',
+    'x86-cores',
+    'host',
+    'lg',
+    'launcher',
+    'console',
+    'disk',
+    'net',
+    'pc',
+    'guest',
+    'web',
+    'gdbstub',
+    'snapshot',
+  ],
 };
 
 // What a package's tests (files ending in .test.ts, and devDependencies) may import on top of
