@@ -8,6 +8,7 @@
 import type { CoreFactory, CpuCore, CpuState } from '@lguest/x86';
 import { CR0_PROTECTED, flatMachine, flatProtectedMode } from '../flat';
 import { CASE_IN, CASE_OUT, CODE_MAX, IMAGE, MEM, runOracle } from './oracle';
+import { Xorshift32 } from '../xorshift';
 
 export type MemKind = 'f32' | 'f64' | 'f80' | 'i16' | 'i32' | 'i64' | 'bcd' | 'cw' | 'env' | 'none';
 
@@ -164,28 +165,6 @@ export function fpuForms(): FpuForm[] {
 
 // ---------------------------------------------------------------- operands
 
-/** A seeded xorshift generator. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 1;
-  }
-  u32(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  below(n: number): number {
-    return this.u32() % n;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.below(xs.length)];
-  }
-}
-
 type Ext = [se: number, hi: number, lo: number];
 
 /** Edge extended values: zeros, ones, denormals, pseudo-denormals, infinities, NaNs, unsupported. */
@@ -234,7 +213,7 @@ const EDGE_EXT: readonly Ext[] = [
   [0x7ffe, 0x80000000, 0],
 ];
 
-function randomExt(r: Rng, wide: boolean): Ext {
+function randomExt(r: Xorshift32, wide: boolean): Ext {
   const sign = r.below(2) << 15;
   const e = wide ? 1 + r.below(0x7ffd) : 0x3fff + r.below(128) - 64;
   let hi = (r.u32() | 0x80000000) >>> 0;
@@ -254,7 +233,7 @@ function randomExt(r: Rng, wide: boolean): Ext {
   return [sign | e, hi, lo];
 }
 
-function ext(r: Rng): Ext {
+function ext(r: Xorshift32): Ext {
   const k = r.below(10);
   if (k < 4) return r.pick(EDGE_EXT);
   if (k < 5) return randomExt(r, true);
@@ -312,7 +291,7 @@ function writeU16(b: Uint8Array, at: number, v: number): void {
   b[at + 1] = (v >>> 8) & 0xff;
 }
 
-function fillMemory(r: Rng, kind: MemKind, b: Uint8Array, at: number): void {
+function fillMemory(r: Xorshift32, kind: MemKind, b: Uint8Array, at: number): void {
   for (let i = 0; i < MEM; i++) b[at + i] = r.below(256);
   switch (kind) {
     case 'f32':
@@ -380,7 +359,7 @@ function fillMemory(r: Rng, kind: MemKind, b: Uint8Array, at: number): void {
   }
 }
 
-function controlWord(r: Rng): number {
+function controlWord(r: Xorshift32): number {
   const pc = r.pick([0, 1, 2, 3, 3]);
   const rc = r.below(4);
   const masks = r.below(5) === 0 ? r.below(64) : 0x3f;
@@ -388,7 +367,7 @@ function controlWord(r: Rng): number {
 }
 
 /** A finite value in the domain of a transcendental's operand ST(i). */
-function domainValue(r: Rng, name: string, i: number): Ext {
+function domainValue(r: Xorshift32, name: string, i: number): Ext {
   const [se0, hi, lo] = randomExt(r, r.below(4) === 0);
   let se = se0;
   const sign = se & 0x8000;
@@ -404,7 +383,7 @@ function domainValue(r: Rng, name: string, i: number): Ext {
 }
 
 /** One case: an FRSTOR image, EFLAGS, the code and the memory. */
-export function makeCase(r: Rng, form: FpuForm): FpuCase {
+export function makeCase(r: Xorshift32, form: FpuForm): FpuCase {
   const b = new Uint8Array(CASE_IN);
   const cw = controlWord(r);
   const top = r.below(8);
@@ -448,7 +427,7 @@ export function makeCase(r: Rng, form: FpuForm): FpuCase {
 }
 
 export function generateFpuCases(seed: number, perForm: number): FpuCase[] {
-  const r = new Rng(seed);
+  const r = new Xorshift32(seed);
   const out: FpuCase[] = [];
   for (const form of fpuForms()) for (let i = 0; i < perForm; i++) out.push(makeCase(r, form));
   return out;

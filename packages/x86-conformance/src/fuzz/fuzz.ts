@@ -23,6 +23,7 @@ import {
   type SegmentState,
 } from '@lguest/x86';
 import { CR0_PROTECTED, flatMachine, flatProtectedMode } from '../flat';
+import { Xorshift32 } from '../xorshift';
 
 /**
  * Where a round starts: protected mode at a CPL, real mode, virtual-8086 mode, or protected
@@ -50,25 +51,6 @@ const CODE = 0x10000;
 const PAGE_DIR = 0x5000;
 const PAGE_TABLE = 0x6000;
 
-/** A seeded xorshift32 generator: every run of the fuzzer is reproducible from its seed. */
-export class Random {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-}
-
 /** GDT selector for ring `r` code (32-bit) and data: entries 1+2r and 2+2r. */
 function codeSel(ring: number): number {
   return ((1 + 2 * ring) << 3) | ring;
@@ -90,13 +72,13 @@ function descriptor(mem: DataView, at: number, base: number, limit: number, acce
  * Fill memory with random bytes (all of it on the first round, then a few random pages
  * per round, which keeps short rounds cheap) and lay the protected-mode tables over it.
  */
-function buildWorld(bytes: Uint8Array, view: DataView, rng: Random, first: boolean): void {
+function buildWorld(bytes: Uint8Array, view: DataView, rng: Xorshift32, first: boolean): void {
   const words = new Uint32Array(bytes.buffer, 0, MEM_SIZE >>> 2);
-  if (first) for (let i = 0; i < words.length; i++) words[i] = rng.next();
+  if (first) for (let i = 0; i < words.length; i++) words[i] = rng.u32();
   else
     for (let n = 0; n < 16; n++) {
       const page = rng.below(MEM_SIZE >>> 12) << 10;
-      for (let i = 0; i < 1024; i++) words[page + i] = rng.next();
+      for (let i = 0; i < 1024; i++) words[page + i] = rng.u32();
     }
   bytes.fill(0, GDT, TSS + 0x100);
   for (let ring = 0; ring < 4; ring++) {
@@ -124,12 +106,12 @@ function buildWorld(bytes: Uint8Array, view: DataView, rng: Random, first: boole
  * holding the tables and the stacks stay present and writable so rounds get somewhere),
  * everything above not present.
  */
-function buildPageTables(view: DataView, rng: Random): void {
+function buildPageTables(view: DataView, rng: Xorshift32): void {
   for (let i = 0; i < 1024; i++) view.setUint32(PAGE_DIR + i * 4, 0, true);
   view.setUint32(PAGE_DIR, PAGE_TABLE | 7, true);
   for (let p = 0; p < 1024; p++) {
     const keep = p < 8 || (p >= 0x1c0 && p < 0x200);
-    const flags = keep ? 7 : (rng.next() & 7) | (rng.below(8) === 0 ? 0 : 1);
+    const flags = keep ? 7 : (rng.u32() & 7) | (rng.below(8) === 0 ? 0 : 1);
     view.setUint32(PAGE_TABLE + p * 4, (p << 12) | flags, true);
   }
 }
@@ -138,8 +120,8 @@ function seg(selector: number, base: number, limit: number, access: number): Seg
   return { selector, base, limit, access };
 }
 
-function startState(template: CpuState, mode: FuzzMode, rng: Random): CpuState {
-  const r = (): number => rng.next();
+function startState(template: CpuState, mode: FuzzMode, rng: Xorshift32): CpuState {
+  const r = (): number => rng.u32();
   const regs = { eax: r(), ecx: r(), edx: r(), ebx: r(), esi: r(), edi: r(), ebp: r() };
   const eip = CODE + rng.below(MEM_SIZE - CODE - 16);
   const state: CpuState = {
@@ -230,7 +212,7 @@ export function fuzz(
   const ref = lockstep ? flatMachine(interpreter, MEM_SIZE) : null;
   const refBytes = ref ? ref.mem : new Uint8Array(0);
   const reference = ref ? ref.core : null;
-  const rng = new Random(seed);
+  const rng = new Xorshift32(seed, 0x9e3779b9);
   const result: FuzzResult = { mode, rounds: 0, instructions: 0, exits: {}, compared: 0 };
   while (result.instructions < instructions) {
     buildWorld(bytes, view, rng, result.rounds === 0);
