@@ -1144,19 +1144,33 @@ static int make_inode(struct ext2_fs *fs, u32 dino, u32 mode, u16 links, u32 *in
 	return 0;
 }
 
-int ext2_create(struct ext2_fs *fs, const char *path, u32 mode, u32 *ino)
+/*
+ * The directory and last name of `path`, which must not exist yet (create, mkdir): -EROFS on
+ * a read-only file system, -EEXIST if it does, or the lookup's error.
+ */
+static int new_name(struct ext2_fs *fs, const char *path, u32 *dino, const char **name, u32 *len)
 {
-	const char *name;
-	u32 dino, len, existing;
+	u32 existing;
 	int err;
 
 	if (fs->readonly)
 		return -EROFS;
-	if ((err = lookup_parent(fs, path, &dino, &name, &len)))
+	if ((err = lookup_parent(fs, path, dino, name, len)))
 		return err;
-	err = dir_find(fs, dino, name, len, &existing);
+	err = dir_find(fs, *dino, *name, *len, &existing);
 	if (err != -ENOENT)
 		return err ? err : -EEXIST;
+	return 0;
+}
+
+int ext2_create(struct ext2_fs *fs, const char *path, u32 mode, u32 *ino)
+{
+	const char *name;
+	u32 dino, len;
+	int err;
+
+	if ((err = new_name(fs, path, &dino, &name, &len)))
+		return err;
 	if ((err = make_inode(fs, dino, S_IFREG | (mode & 07777), 1, ino)))
 		return err;
 	if ((err = dir_add(fs, dino, name, len, *ino, S_IFREG))) {
@@ -1175,13 +1189,8 @@ int ext2_mkdir(struct ext2_fs *fs, const char *path, u32 mode)
 	struct dirent_hdr *d;
 	int err;
 
-	if (fs->readonly)
-		return -EROFS;
-	if ((err = lookup_parent(fs, path, &dino, &name, &len)))
+	if ((err = new_name(fs, path, &dino, &name, &len)))
 		return err;
-	err = dir_find(fs, dino, name, len, &ino);
-	if (err != -ENOENT)
-		return err ? err : -EEXIST;
 	if ((err = ext2_iget(fs, dino, &parent)))
 		return err;
 	if (parent.i_links_count >= 32000)
