@@ -78,9 +78,9 @@ noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* main.c */
 noreturn void start_kernel(void);
 
-#ifdef GUEST_ATTACK
-/* An adversarial variant's attack, chosen by GUEST_ATTACK (the names are in attack.h). */
+/* The adversarial variants' names and hooks. Included whatever the image, and without testing
+ * GUEST_ATTACK, so that a source which does not test it compiles to one object shared by every
+ * variant (tools/build-i386.mjs asks the preprocessor which macros a source tests). */
 #include <attack.h>
-#endif
 
 #endif /* GUEST_KERNEL_H */
