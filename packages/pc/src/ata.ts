@@ -52,6 +52,22 @@ export interface AtaDisk {
 
 type Transfer = 'none' | 'read' | 'write' | 'identify';
 
+/** The channel's registers and the transfer under way, for a snapshot (not the drives). */
+export interface AtaState {
+  buffer: number[];
+  bufferPos: number;
+  transfer: Transfer;
+  status: number;
+  error: number;
+  count: number;
+  lba: number[];
+  select: number;
+  control: number;
+  remaining: number;
+  nextLba: number;
+  irq: boolean;
+}
+
 /** The primary ATA channel with up to two drives. */
 export class AtaChannel implements PortDevice {
   private readonly buffer = new Uint8Array(512);
@@ -73,6 +89,31 @@ export class AtaChannel implements PortDevice {
     private readonly setIrq: (level: boolean) => void,
   ) {
     this.status = this.drive() ? DRDY | DSC : 0;
+  }
+
+  save(): AtaState {
+    const { bufferPos, transfer, status, error, count, select, control, remaining, nextLba, irq } = this;
+    return {
+      buffer: Array.from(this.buffer),
+      bufferPos,
+      transfer,
+      status,
+      error,
+      count,
+      lba: [...this.lba],
+      select,
+      control,
+      remaining,
+      nextLba,
+      irq,
+    };
+  }
+
+  /** Puts back what `save` gave (the level of its interrupt line is the PIC's to restore). */
+  load(s: AtaState): void {
+    const { buffer, lba, ...registers } = s;
+    Object.assign(this, registers, { lba: [...lba] });
+    this.buffer.set(buffer);
   }
 
   private drive(): AtaDisk | null {

@@ -18,6 +18,15 @@ export class VirtualClock {
     }
   }
 
+  /** Where time is, exactly: elapsed instructions and the PIT clock's remainder. */
+  save(): { instructions: number; remainder: number } {
+    return { instructions: this.instructions, remainder: this.remainder };
+  }
+
+  load(s: { instructions: number; remainder: number }): void {
+    ({ instructions: this.instructions, remainder: this.remainder } = s);
+  }
+
   /** Elapsed virtual time in nanoseconds. */
   get nanoseconds(): number {
     return this.nanosecondsAt(this.instructions);

@@ -37,6 +37,16 @@ export class Cmos implements PortDevice {
     this.ram[REG_D] = D_VRT;
   }
 
+  /** The index register and the RAM (the clock is the PC's virtual time, saved with it). */
+  save(): { index: number; ram: number[] } {
+    return { index: this.index, ram: Array.from(this.ram) };
+  }
+
+  load(s: { index: number; ram: number[] }): void {
+    this.index = s.index;
+    this.ram.set(s.ram);
+  }
+
   in8(port: number): number {
     if (port === CMOS_INDEX) return 0xff;
     const i = this.index;

@@ -2,7 +2,9 @@ import { interpreter } from '@lguest/x86';
 import { FLAT_CODE_ACCESS, FLAT_DATA_ACCESS, flatProtectedModeEntry } from './entry-state';
 
 describe('the flat protected-mode entry state both loaders hand over', () => {
-  const reset = interpreter.create({ memory: new ArrayBuffer(1 << 20), io: { in: () => 0xff, out: () => undefined } } as never).getState();
+  const reset = interpreter
+    .create({ memory: new ArrayBuffer(1 << 20), io: { in: () => 0xff, out: () => undefined } } as never)
+    .getState();
 
   it('is flat ring-0 code and data, PE on, paging and interrupts off, only the named registers set', () => {
     const s = flatProtectedModeEntry(reset, {

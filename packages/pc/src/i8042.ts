@@ -29,6 +29,16 @@ const CTR_DEFAULT = 0x01 | 0x04 | 0x20 | 0x40;
 /** Output port: bit 0 is the CPU's reset line (active low), bit 1 the A20 gate. */
 const OUTPUT_PORT_DEFAULT = 0x03;
 
+/** The controller's registers and output queue, for a snapshot. */
+export interface I8042State {
+  ctr: number;
+  outputPort: number;
+  queue: { byte: number; keyboard: boolean }[];
+  pending: number;
+  lastWasCommand: boolean;
+  resetRequested: boolean;
+}
+
 export class I8042 implements PortDevice {
   private ctr = CTR_DEFAULT;
   private outputPort = OUTPUT_PORT_DEFAULT;
@@ -48,6 +58,18 @@ export class I8042 implements PortDevice {
     private readonly setIrq: (level: boolean) => void,
     private readonly onReset: () => void,
   ) {}
+
+  save(): I8042State {
+    const { ctr, outputPort, pending, lastWasCommand, resetRequested } = this;
+    return { ctr, outputPort, queue: this.queue.map((q) => ({ ...q })), pending, lastWasCommand, resetRequested };
+  }
+
+  /** Puts back what `save` gave (the level of its interrupt line is the PIC's to restore). */
+  load(s: I8042State): void {
+    const { queue, ...registers } = s;
+    Object.assign(this, registers);
+    this.queue.splice(0, this.queue.length, ...queue.map((q) => ({ ...q })));
+  }
 
   in8(port: number): number {
     if (port === I8042_COMMAND) {

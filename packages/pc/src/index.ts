@@ -1,5 +1,13 @@
 // The emulated PC's public surface: createPc and the devices and loader it is made of.
-export { createPc, type Pc, type PcOptions, type RunOptions, type RunResult, type StopReason } from './pc';
+export {
+  createPc,
+  type Pc,
+  type PcOptions,
+  type PcState,
+  type RunOptions,
+  type RunResult,
+  type StopReason,
+} from './pc';
 export {
   runPc,
   lineBufferedSerial,

@@ -9,20 +9,20 @@
 // what lets a caller hold the PC to a wall clock: skipping through HLT is free, so without
 // one an idle guest would race through hours of timer ticks in a moment of real time.
 
-import { Exit, interpreter, type CoreFactory, type CpuCore, type Machine } from '@lguest/x86';
-import { ATA_BASE, ATA_CONTROL, ATA_IRQ, AtaChannel, type AtaDisk } from './ata';
+import { Exit, interpreter, type CoreFactory, type CpuCore, type CpuState, type Machine } from '@lguest/x86';
+import { ATA_BASE, ATA_CONTROL, ATA_IRQ, AtaChannel, type AtaDisk, type AtaState } from './ata';
 import { VirtualClock } from './clock';
 import { isBzImage, linuxEntryState, loadBzImage, type LinuxBoot } from './linux-boot';
 import { loadMultiboot, multibootEntryState, type MultibootBoot, type MultibootModule } from './multiboot';
 import { Cmos, CMOS_INDEX } from './cmos';
 import { runPc, type PcRunOptions, type PcRunOutcome } from './run-loop';
-import { I8042, I8042_COMMAND, I8042_DATA, KEYBOARD_IRQ } from './i8042';
+import { I8042, I8042_COMMAND, I8042_DATA, KEYBOARD_IRQ, type I8042State } from './i8042';
 import { DualPic } from './pic';
-import { Pit } from './pit';
+import { Pit, type PitChannelState } from './pit';
 import { PortBus } from './port-bus';
 import { POWER_PORT, PowerPort } from './power';
 import { SYSTEM_PORT_B, SystemPortB } from './system-port';
-import { COM1_BASE, COM1_IRQ, Uart16550 } from './uart';
+import { COM1_BASE, COM1_IRQ, Uart16550, type UartState } from './uart';
 
 export interface PcOptions {
   /** RAM size in MiB (2 to 3072). */
@@ -113,6 +113,38 @@ export interface Pc {
    * (see run-loop.ts).
    */
   runToEnd(options?: PcRunOptions): Promise<PcRunOutcome>;
+  /**
+   * Everything of the PC but its RAM, as plain data (JSON as it is): the CPU with its x87,
+   * every device's registers and queues, and virtual time. Taken between two `run()`s; with
+   * a copy of `machine.memory` it is the whole machine. The drives' contents are their
+   * files', not the PC's.
+   */
+  save(): PcState;
+  /**
+   * Makes this PC the one `save` described, on a PC built with the same memory size, clock
+   * rate and drives. Put RAM back into `machine.memory` first: the core drops whatever it
+   * had decoded or translated. Refuses a state from a different PC.
+   */
+  load(state: PcState): void;
+}
+
+/** What `Pc.save` gives. */
+export interface PcState {
+  readonly memoryMiB: number;
+  readonly instructionsPerSecond: number;
+  readonly drives: number;
+  readonly cpu: CpuState;
+  /** The x87 image `CpuCore.saveFpu` gives, or null for a core without one. */
+  readonly fpu: number[] | null;
+  readonly clock: ReturnType<VirtualClock['save']>;
+  readonly pic: ReturnType<DualPic['save']>;
+  readonly pit: PitChannelState[];
+  readonly uart: UartState;
+  readonly ata: AtaState;
+  readonly keyboard: I8042State;
+  readonly cmos: ReturnType<Cmos['save']>;
+  readonly power: ReturnType<PowerPort['save']>;
+  readonly systemPort: ReturnType<SystemPortB['save']>;
 }
 
 const IF = 0x200;
@@ -165,7 +197,8 @@ export function createPc(options: PcOptions): Pc {
   );
   bus.register(I8042_DATA, 1, keyboard);
   bus.register(I8042_COMMAND, 1, keyboard);
-  bus.register(SYSTEM_PORT_B, 1, new SystemPortB(pit.channels[2]));
+  const systemPort = new SystemPortB(pit.channels[2]);
+  bus.register(SYSTEM_PORT_B, 1, systemPort);
   const cmos = new Cmos(() => clock.nanoseconds / 1e9);
   bus.register(CMOS_INDEX, 2, cmos);
   // Port 0x80, the POST-code port, is where guests write to waste a microsecond.
@@ -287,6 +320,48 @@ export function createPc(options: PcOptions): Pc {
     },
     run,
     runToEnd: (runOptions) => runPc(pc, runOptions),
+    save(): PcState {
+      const fpu = cpu.saveFpu?.();
+      return {
+        memoryMiB,
+        instructionsPerSecond: clock.instructionsPerSecond,
+        drives: options.disks?.length ?? 0,
+        cpu: cpu.getState(),
+        fpu: fpu ? Array.from(fpu) : null,
+        clock: clock.save(),
+        pic: pic.save(),
+        pit: pit.save(),
+        uart: uart.save(),
+        ata: ata.save(),
+        keyboard: keyboard.save(),
+        cmos: cmos.save(),
+        power: power.save(),
+        systemPort: systemPort.save(),
+      };
+    },
+    load(s: PcState): void {
+      const differs = (what: string, saved: number, here: number): Error =>
+        new Error(`the saved PC had ${saved} ${what}, this one has ${here}: build it with the same`);
+      if (s.memoryMiB !== memoryMiB) throw differs('MiB of memory', s.memoryMiB, memoryMiB);
+      if (s.instructionsPerSecond !== clock.instructionsPerSecond) {
+        throw differs('instructions per second', s.instructionsPerSecond, clock.instructionsPerSecond);
+      }
+      const drives = options.disks?.length ?? 0;
+      if (s.drives !== drives) throw differs('drives', s.drives, drives);
+      cpu.reset();
+      cpu.invalidatePhysical(0, machine.memory.byteLength);
+      cpu.setState(s.cpu);
+      if (s.fpu && cpu.restoreFpu) cpu.restoreFpu(Int32Array.from(s.fpu));
+      clock.load(s.clock);
+      pit.load(s.pit);
+      uart.load(s.uart);
+      ata.load(s.ata);
+      keyboard.load(s.keyboard);
+      cmos.load(s.cmos);
+      power.load(s.power);
+      systemPort.load(s.systemPort);
+      pic.load(s.pic); // last: it raises INTR if the state leaves an interrupt pending
+    },
   };
   return pc;
 }

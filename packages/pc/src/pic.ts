@@ -29,6 +29,24 @@ const enum InitStep {
   Icw4 = 4,
 }
 
+/** One 8259A's state, for a snapshot. */
+export interface PicChipState {
+  irr: number;
+  isr: number;
+  imr: number;
+  vectorBase: number;
+  icw3: number;
+  lowestPriority: number;
+  autoEoi: boolean;
+  rotateOnAutoEoi: boolean;
+  levelTriggered: boolean;
+  lines: number;
+  readIsr: boolean;
+  step: number;
+  needIcw3: boolean;
+  needIcw4: boolean;
+}
+
 /** One 8259A. */
 export class Pic8259 {
   /** Interrupt request register: lines that asked and were not acknowledged yet. */
@@ -56,6 +74,31 @@ export class Pic8259 {
   private needIcw4 = false;
 
   constructor(readonly name: string) {}
+
+  /** The chip's registers and where its initialisation sequence is, as plain data. */
+  save(): PicChipState {
+    return {
+      irr: this.irr,
+      isr: this.isr,
+      imr: this.imr,
+      vectorBase: this.vectorBase,
+      icw3: this.icw3,
+      lowestPriority: this.lowestPriority,
+      autoEoi: this.autoEoi,
+      rotateOnAutoEoi: this.rotateOnAutoEoi,
+      levelTriggered: this.levelTriggered,
+      lines: this.lines,
+      readIsr: this.readIsr,
+      step: this.step,
+      needIcw3: this.needIcw3,
+      needIcw4: this.needIcw4,
+    };
+  }
+
+  /** Puts back what `save` gave (every field is a number or a flag). */
+  load(s: PicChipState): void {
+    Object.assign(this, s);
+  }
 
   /** Drives input `line` (0-7) to `level`. An edge-triggered chip latches rising edges only. */
   setIrq(line: number, level: boolean): void {
@@ -210,6 +253,17 @@ export class DualPic implements InterruptController, PortDevice {
   readonly slave = new Pic8259('slave');
 
   constructor(private readonly raiseIntr: () => void) {}
+
+  save(): { master: PicChipState; slave: PicChipState } {
+    return { master: this.master.save(), slave: this.slave.save() };
+  }
+
+  /** Puts back what `save` gave, then tells the CPU if that leaves an interrupt to take. */
+  load(s: { master: PicChipState; slave: PicChipState }): void {
+    this.master.load(s.master);
+    this.slave.load(s.slave);
+    this.update();
+  }
 
   /** Drives IRQ line `irq` (0-15). */
   setIrq(irq: number, level: boolean): void {

@@ -24,6 +24,21 @@ const enum Access {
   LowHigh = 3,
 }
 
+/** One PIT counter's state, for a snapshot. */
+export interface PitChannelState {
+  mode: number;
+  access: number;
+  reload: number;
+  count: number;
+  running: boolean;
+  fired: boolean;
+  pendingReload: number;
+  writeHighNext: boolean;
+  readHighNext: boolean;
+  latched: number[];
+  bcd: boolean;
+}
+
 /** One counter of the PIT. */
 export class PitChannel {
   mode = 0;
@@ -42,6 +57,26 @@ export class PitChannel {
   private readHighNext = false;
   private latched: number[] = [];
   private bcd = false;
+
+  save(): PitChannelState {
+    return {
+      mode: this.mode,
+      access: this.access,
+      reload: this.reload,
+      count: this.count,
+      running: this.running,
+      fired: this.fired,
+      pendingReload: this.pendingReload,
+      writeHighNext: this.writeHighNext,
+      readHighNext: this.readHighNext,
+      latched: [...this.latched],
+      bcd: this.bcd,
+    };
+  }
+
+  load(s: PitChannelState): void {
+    Object.assign(this, s, { latched: [...s.latched] });
+  }
 
   /** A control word addressed to this channel (SC = this channel). */
   control(value: number): void {
@@ -201,6 +236,14 @@ export class Pit implements PortDevice {
   readonly channels = [new PitChannel(), new PitChannel(), new PitChannel()] as const;
 
   constructor(private readonly onTimer: () => void) {}
+
+  save(): PitChannelState[] {
+    return this.channels.map((c) => c.save());
+  }
+
+  load(s: readonly PitChannelState[]): void {
+    this.channels.forEach((c, i) => c.load(s[i]));
+  }
 
   in8(port: number): number {
     const ch = port & 3;

@@ -22,6 +22,14 @@ export class PowerPort implements PortDevice {
   /** `onPowerOff` runs once, on the write that turns the machine off. */
   constructor(private readonly onPowerOff: () => void) {}
 
+  save(): { low: number; poweredOff: boolean } {
+    return { low: this.low, poweredOff: this.poweredOff };
+  }
+
+  load(s: { low: number; poweredOff: boolean }): void {
+    ({ low: this.low, poweredOff: this.poweredOff } = s);
+  }
+
   in8(port: number): number {
     return port === POWER_PORT ? this.low : 0;
   }

@@ -16,6 +16,14 @@ export class SystemPortB implements PortDevice {
 
   constructor(private readonly channel2: PitChannel) {}
 
+  save(): { bits: number; refresh: number } {
+    return { bits: this.bits, refresh: this.refresh };
+  }
+
+  load(s: { bits: number; refresh: number }): void {
+    ({ bits: this.bits, refresh: this.refresh } = s);
+  }
+
   in8(): number {
     this.refresh ^= 0x10;
     return (this.bits & 0x0f) | this.refresh | (this.channel2.output() ? 0x20 : 0);

@@ -30,6 +30,19 @@ const IIR_THRE = 0x02;
 const IIR_RDA = 0x04;
 const IIR_FIFO = 0xc0;
 
+/** The UART's registers and its receive queue, for a snapshot. */
+export interface UartState {
+  ier: number;
+  lcr: number;
+  mcr: number;
+  scr: number;
+  divisor: number;
+  fifoEnabled: boolean;
+  rx: number[];
+  threPending: boolean;
+  irqLevel: boolean;
+}
+
 export class Uart16550 implements PortDevice {
   ier = 0;
   lcr = 0x03;
@@ -51,6 +64,18 @@ export class Uart16550 implements PortDevice {
     private readonly transmit: (byte: number) => void,
     private readonly setIrq: (level: boolean) => void = () => undefined,
   ) {}
+
+  save(): UartState {
+    const { ier, lcr, mcr, scr, divisor, fifoEnabled, threPending, irqLevel } = this;
+    return { ier, lcr, mcr, scr, divisor, fifoEnabled, rx: [...this.rx], threPending, irqLevel };
+  }
+
+  /** Puts back what `save` gave (the level of its interrupt line is the PIC's to restore). */
+  load(s: UartState): void {
+    const { rx, ...registers } = s;
+    Object.assign(this, registers);
+    this.rx.splice(0, this.rx.length, ...rx);
+  }
 
   /** Bytes arriving on the line, queued for the guest to read from RBR. */
   receive(bytes: Iterable<number>): void {
