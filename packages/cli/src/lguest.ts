@@ -27,14 +27,15 @@ import {
 } from './options';
 import { LinePrefixer, type ByteSink } from './prefix';
 import { runNative } from './native';
-import { runSession, type GuestOutcome, type GuestPlan, type SessionOptions } from './session';
+import { runSession, type GuestOutcome, type GuestPlan, type SessionOptions, type StopRequest } from './session';
 import { runWeb } from './web';
 import { GdbListenError, GuestGdb } from './gdb';
 import type { PcRunHooks } from '@lguest/pc';
 import { decodeSnapshot, SnapshotError } from '@lguest/snapshot';
 import { checkDisks, decodeRestoreImage, type RestoreImage } from './machine-state';
 import { receiveMigration, type IncomingGuest } from './migrate';
-import { Monitor } from './monitor';
+import { LguestTarget, Monitor } from './monitor';
+import { bothHooks, decodeNativeImage, isNativeSnapshot, PcMonitor, type NativeImage } from './native-monitor';
 import { performance } from 'node:perf_hooks';
 
 export interface LguestIo {
@@ -66,7 +67,7 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     if (command.kind === 'disk') return await diskCommand(command.args, io.cwd, io.stdout);
     if (command.kind === 'initramfs') return initramfs(command.dir, command.out, io, say);
     if (command.kind === 'run' && command.machine)
-      return await runMachine(command.host, command.machine, command.guest, io, say, command.gdb);
+      return await runMachine(command.host, command.machine, command.guest, io, say, command.gdb, command.native);
     const guests = command.kind === 'run' ? [command.guest] : command.guests;
     const many = command.kind === 'run-many' || (command.kind === 'web' && command.many);
     const native = command.kind === 'run' && command.native === true;
@@ -74,7 +75,7 @@ export async function lguest(argv: readonly string[], io: LguestIo): Promise<num
     if (command.kind === 'run' && command.native) {
       const gdb = command.gdb ? await GuestGdb.listen(command.gdb, say, command.host.verbose ? say : () => {}) : null;
       try {
-        const status = await runNativeAndReport(command.host, plans[0], io, say, gdb?.native());
+        const status = await runNativeAndReport(command.host, plans[0], io, say, { hooks: gdb?.native() });
         gdb?.ended(status);
         return status;
       } finally {
@@ -265,6 +266,7 @@ async function runMachine(
   io: LguestIo,
   say: (line: string) => void,
   gdbSpec?: GdbSpec,
+  native = false,
 ): Promise<number> {
   let image: RestoreImage | null = null;
   let incoming: IncomingGuest | null = null;
@@ -278,7 +280,17 @@ async function runMachine(
       throw new UsageError(`cannot read snapshot '${machine.restore}': ${code === 'ENOENT' ? 'no such file' : code}`);
     }
     const what = `snapshot '${machine.restore}'`;
-    image = decodeRestoreImage(decodeSnapshot(bytes, what), what);
+    const sections = decodeSnapshot(bytes, what);
+    // A PC saved with --native continues on the PC, whether or not --native is given again.
+    if (isNativeSnapshot(sections, what)) {
+      return runNativeMachine(host, machine, booted, io, say, gdbSpec, decodeNativeImage(sections, what));
+    }
+    if (native) {
+      throw new UsageError(`${what} holds a guest under lguest, not a PC: leave out --native`);
+    }
+    image = decodeRestoreImage(sections, what);
+  } else if (native) {
+    return runNativeMachine(host, machine, booted, io, say, gdbSpec, null);
   } else if (machine.incoming !== null) {
     incoming = await receiveMigration(machine.incoming, say);
     image = incoming.image;
@@ -328,10 +340,80 @@ async function runMachine(
       gdb ? (_host, lg, launchers) => gdb.watch(lg, launchers[0]) : undefined,
       {
         resumeClockNs: image?.config.clockNs,
-        onGuestRun: (run) => monitor?.attach(run),
+        onGuestRun: (run) => monitor?.attach(new LguestTarget(run, host)),
       },
     );
   } finally {
+    gdb?.ended(1);
+    monitor?.close();
+  }
+}
+
+/**
+ * `run --native` with --monitor or --restore: the PC booted or continued from a snapshot, the
+ * monitor beside it (its quiescent points are the run loop's slice boundaries), gdb too if asked.
+ */
+async function runNativeMachine(
+  host: HostSpec,
+  machine: MachineOptions,
+  booted: GuestSpec,
+  io: LguestIo,
+  say: (line: string) => void,
+  gdbSpec: GdbSpec | undefined,
+  image: NativeImage | null,
+): Promise<number> {
+  let plan: PlannedGuest;
+  if (image) {
+    const c = image.config;
+    const spec: GuestSpec = {
+      memMiB: c.memMiB,
+      kernel: c.kernel,
+      cmdline: [...c.cmdline],
+      initrd: null,
+      devices: c.disks.map((d) => ({ kind: 'block' as const, arg: d.readOnly ? `${d.path},ro` : d.path })),
+    };
+    // The kernel is not read again: the saved memory holds it.
+    plan = {
+      name: 'guest',
+      spec,
+      kernelPath: c.kernel,
+      initrdPath: null,
+      output: io.stdout,
+      input: io.stdin,
+      diskSpecs: c.disks.map((d) => ({ path: d.path, readOnly: d.readOnly })),
+    };
+  } else {
+    plan = planGuests(false, [booted], io, true)[0];
+  }
+  // The monitor's quit ends the run as an abort with its own status and reason.
+  const ending = new AbortController();
+  const endRun = () => ending.abort(io.signal?.reason);
+  io.signal?.addEventListener('abort', endRun, { once: true });
+  const monitor = machine.monitor === null ? null : new Monitor(host, say);
+  const pcMonitor = new PcMonitor(
+    host,
+    {
+      kernel: plan.kernelPath,
+      memMiB: plan.spec.memMiB,
+      cmdline: plan.spec.cmdline,
+      disks: plan.diskSpecs,
+    },
+    (status, reason) => ending.abort({ status, reason } satisfies StopRequest),
+  );
+  monitor?.attach(pcMonitor);
+  const gdb = gdbSpec ? await GuestGdb.listen(gdbSpec, say, host.verbose ? say : () => {}) : null;
+  const debug = gdb?.native();
+  try {
+    if (monitor && machine.monitor) await monitor.listen(absolute(io.cwd, machine.monitor));
+    const status = await runNativeAndReport(host, plan, { ...io, signal: ending.signal }, say, {
+      hooks: debug ? bothHooks(debug, pcMonitor) : pcMonitor,
+      restore: image ?? undefined,
+    });
+    gdb?.ended(status);
+    return status;
+  } finally {
+    io.signal?.removeEventListener('abort', endRun);
+    pcMonitor.finish();
     gdb?.ended(1);
     monitor?.close();
   }
@@ -366,7 +448,7 @@ async function runNativeAndReport(
   plan: PlannedGuest,
   io: LguestIo,
   say: (line: string) => void,
-  debug?: PcRunHooks,
+  options: { hooks?: PcRunHooks; restore?: NativeImage } = {},
 ): Promise<number> {
   // The PC's disks are the two drives of its ATA channel, served from raw files.
   const network = plan.spec.devices.find((d) => d.kind !== 'block');
@@ -396,6 +478,7 @@ async function runNativeAndReport(
         );
       }
     }
+    if (options.restore) checkDisks(options.restore.config, prepared);
     try {
       outcome = await runNative(
         host,
@@ -407,10 +490,11 @@ async function runNativeAndReport(
           disks: plan.diskSpecs,
           output: plan.output,
           input: plan.input,
+          restore: options.restore,
         },
         io.signal,
         host.verbose ? say : undefined,
-        debug,
+        options.hooks,
       );
     } catch (e) {
       // The PC's loaders refuse what they cannot boot (no multiboot header, an old boot

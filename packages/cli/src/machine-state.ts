@@ -248,7 +248,7 @@ export function decodeMachine(data: Uint8Array, what: string): SavedMachine {
  * The disks of a saved guest must be the ones it had: the same format and size. Throws
  * SnapshotError saying which disk differs (a missing file is prepareDisk's to report).
  */
-export function checkDisks(config: SavedConfig, disks: readonly PreparedDisk[]): void {
+export function checkDisks(config: { readonly disks: readonly SavedDisk[] }, disks: readonly PreparedDisk[]): void {
   config.disks.forEach((saved, i) => {
     const d = disks[i];
     if (d.format !== saved.format) {

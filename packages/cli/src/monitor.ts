@@ -10,15 +10,17 @@
 //
 // The monitor is a view and a controller, never in the guest's way: nothing of it runs
 // unless a command comes, and a command that must see the guest whole (registers, a
-// snapshot) asks the launcher for a quiescent point — one LHREQ_BREAK, as console input does.
+// snapshot) asks for a quiescent point. What it drives is a `MonitorTarget`: a guest under
+// lguest (`LguestTarget` here: the quiescent point is one LHREQ_BREAK, as console input
+// does) or the PC of `--native` (native-monitor.ts: the boundary between two slices).
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { LGUEST_REGS } from '@lguest/abi';
 import { diskName } from '@lguest/disk';
-import { encodeSnapshot, PageSetWriter } from '@lguest/snapshot';
+import { encodeSnapshot, PageSetWriter, type Section } from '@lguest/snapshot';
 import { saveSections } from './machine-state';
-import { migrateTo, type MigrationReport } from './migrate';
+import { migrateTo, type MigrateOptions, type MigrationReport } from './migrate';
 import { parseTcp, UsageError, type HostSpec } from './options';
 import type { GuestRun } from './session';
 
@@ -37,9 +39,32 @@ const HELP = `commands:
   quit                 end the guest; lguest exits with status 0
   help                 this text`;
 
+/** What a monitor drives: the one guest of `lguest run`, under lguest or on the PC. */
+export interface MonitorTarget {
+  /** The guest has ended. */
+  readonly over: boolean;
+  /** Where its clock is, for `info status` ("host clock 1.500000 s (virtual)"). */
+  clock(): string;
+  /**
+   * Runs `fn` with the guest still and whole, at its next quiescent point; `stopping` is
+   * aborted when the run ends, and whatever holds the guest must then let it go.
+   */
+  atQuiescentPoint<T>(fn: (stopping: AbortSignal) => T | Promise<T>): Promise<T>;
+  /** At a quiescent point: `info registers`, `info guest`, and a whole snapshot. */
+  registers(): string;
+  guestInfo(): string;
+  save(): { sections: Section[]; pages: number };
+  devicesInfo(): string;
+  /** Moves the guest to another lguest; absent where it cannot (with `cannotMigrate` saying why). */
+  migrate?(to: { host: string; port: number }, options: MigrateOptions): Promise<MigrationReport>;
+  readonly cannotMigrate?: string;
+  /** Ends the run with `status`, saying `reason`. */
+  end(status: number, reason: string): void;
+}
+
 /** What the monitor shows and drives: the one guest of `lguest run`. */
 export class Monitor {
-  private run: GuestRun | null = null;
+  private run: MonitorTarget | null = null;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   /** Set while `stop` holds the guest: letting go of it. */
@@ -53,8 +78,8 @@ export class Monitor {
   ) {}
 
   /** The guest to drive, once the session has made its run. */
-  attach(run: GuestRun): void {
-    this.run = run;
+  attach(target: MonitorTarget): void {
+    this.run = target;
   }
 
   /** Listens on the Unix socket `path` (replacing a stale socket file). */
@@ -139,17 +164,17 @@ export class Monitor {
     }
   }
 
-  private guestRun(): GuestRun {
+  private guestRun(): MonitorTarget {
     const run = this.run;
     if (!run || run.over) throw new Error('there is no guest running');
     return run;
   }
 
   /** Runs `fn` with the guest whole: now if stopped, else at its next quiescent point. */
-  private withGuestStopped<T>(fn: (run: GuestRun) => T | Promise<T>): Promise<T> {
+  private withGuestStopped<T>(fn: (run: MonitorTarget) => T | Promise<T>): Promise<T> {
     const run = this.guestRun();
     if (this.held) return Promise.resolve(fn(run));
-    return run.launcher.atQuiescentPoint(() => fn(run));
+    return run.atQuiescentPoint(() => fn(run));
   }
 
   private async info(args: string[]): Promise<string> {
@@ -158,14 +183,14 @@ export class Monitor {
       case 'status': {
         const run = this.guestRun();
         const state = this.held ? 'paused' : this.migrating ? 'running (migrating)' : 'running';
-        return `VM status: ${state}; host clock ${(run.host.clock.now() / 1e9).toFixed(6)} s (${this.host.clock})`;
+        return `VM status: ${state}; ${run.clock()}`;
       }
       case 'registers':
-        return this.withGuestStopped((run) => registers(run));
+        return this.withGuestStopped((run) => run.registers());
       case 'guest':
-        return this.withGuestStopped((run) => guestInfo(run));
+        return this.withGuestStopped((run) => run.guestInfo());
       case 'devices':
-        return devicesInfo(this.guestRun());
+        return this.guestRun().devicesInfo();
       default:
         return `${what ? `info ${what}: ` : ''}say info status, info registers, info guest or info devices`;
     }
@@ -176,7 +201,7 @@ export class Monitor {
     if (this.held) return 'the guest is already stopped';
     const run = this.guestRun();
     await new Promise<void>((stopped, failed) => {
-      run.launcher
+      run
         .atQuiescentPoint(
           (stopping) =>
             new Promise<void>((release) => {
@@ -208,7 +233,7 @@ export class Monitor {
     if (args.length !== 1) return 'savevm takes the file to write, e.g. savevm guest.snap';
     const file = args[0];
     const started = performance.now();
-    const { sections, pages } = await this.withGuestStopped((run) => saveSections(run, this.host.clock, this.host.cpu));
+    const { sections, pages } = await this.withGuestStopped((run) => run.save());
     const stopMs = performance.now() - started;
     const bytes = encodeSnapshot(sections);
     writeFileSync(file, bytes);
@@ -228,10 +253,11 @@ export class Monitor {
     }
     if (this.migrating) return 'a migration is already under way';
     const run = this.guestRun();
+    if (!run.migrate) return `migrate: ${run.cannotMigrate ?? 'this guest cannot be migrated'}`;
     this.migrating = true;
     let report: MigrationReport;
     try {
-      report = await migrateTo(run, to, {
+      report = await run.migrate(to, {
         clock: this.host.clock,
         cpu: this.host.cpu,
         progress,
@@ -245,14 +271,14 @@ export class Monitor {
     const summary = describeMigration(report, `tcp:${to.host}:${to.port}`);
     this.say(summary);
     // The other side has the guest: this one ends (stopped, it never runs again).
-    run.stop(0, `migrated to tcp:${to.host}:${to.port}`, 'abort');
+    run.end(0, `migrated to tcp:${to.host}:${to.port}`);
     this.cont();
     return summary;
   }
 
   private quit(): string {
     const run = this.guestRun();
-    run.stop(0, 'quit from the monitor', 'abort');
+    run.end(0, 'quit from the monitor');
     this.cont();
     return 'quitting';
   }
@@ -265,6 +291,50 @@ export function describeMigration(r: MigrationReport, to: string): string {
     `downtime ${r.downtimeMs.toFixed(1)} ms wall, ${r.downtimeVirtualNs} ns of the guest's clock ` +
     `(${r.finalPages} pages sent while it was stopped)`
   );
+}
+
+/** A guest under lguest as the monitor drives it. */
+export class LguestTarget implements MonitorTarget {
+  constructor(
+    private readonly run: GuestRun,
+    private readonly host: HostSpec,
+  ) {}
+
+  get over(): boolean {
+    return this.run.over;
+  }
+
+  clock(): string {
+    return `host clock ${(this.run.host.clock.now() / 1e9).toFixed(6)} s (${this.host.clock})`;
+  }
+
+  atQuiescentPoint<T>(fn: (stopping: AbortSignal) => T | Promise<T>): Promise<T> {
+    return this.run.launcher.atQuiescentPoint(fn);
+  }
+
+  registers(): string {
+    return registers(this.run);
+  }
+
+  guestInfo(): string {
+    return guestInfo(this.run);
+  }
+
+  devicesInfo(): string {
+    return devicesInfo(this.run);
+  }
+
+  save(): { sections: Section[]; pages: number } {
+    return saveSections(this.run, this.host.clock, this.host.cpu);
+  }
+
+  migrate(to: { host: string; port: number }, options: MigrateOptions): Promise<MigrationReport> {
+    return migrateTo(this.run, to, options);
+  }
+
+  end(status: number, reason: string): void {
+    this.run.stop(status, reason, 'abort');
+  }
 }
 
 /** `info registers`: the saved frame, as the switcher left it. */

@@ -22,6 +22,7 @@ import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, 
 import type { ConsoleInputSource, ConsoleOutput } from '@lguest/console';
 import { createPc, lineBufferedSerial, type AtaDisk, type PcRunHooks, type WallClock } from '@lguest/pc';
 import { findCore } from '@lguest/x86-cores';
+import { loadNativeImage, type NativeImage } from './native-monitor';
 import type { HostSpec } from './options';
 import type { StopRequest } from './session';
 
@@ -44,6 +45,8 @@ export interface NativePlan {
   readonly clockReady?: (nowNs: () => number) => void;
   /** What --clock=host holds the PC to (default: the real wall clock). */
   readonly wall?: WallClock;
+  /** A saved PC to continue (`--restore`) instead of booting the kernel. */
+  readonly restore?: NativeImage;
 }
 
 export interface NativeOutcome {
@@ -97,17 +100,25 @@ export async function runNative(
       instructionsPerSecond: NATIVE_INSTRUCTIONS_PER_SECOND,
     });
     plan.clockReady?.(() => pc.clock.nanoseconds);
-    const modules = plan.initrdPath ? [{ data: readFileSync(plan.initrdPath), string: plan.initrdPath }] : [];
-    const boot = pc.boot(readFileSync(plan.kernelPath), plan.cmdline.join(' '), modules);
-    const initrd = boot.modules[0];
-    log(
-      `pc: ${plan.memMiB} MiB, CPU core ${host.cpu}, virtual clock${host.clock === 'host' ? ' held to wall time' : ''}, kernel ${plan.kernelPath} ` +
-        `entered at 0x${boot.entry.toString(16)}` +
-        (plan.cmdline.length ? `, command line "${plan.cmdline.join(' ')}"` : '') +
-        (initrd
-          ? `, initrd ${plan.initrdPath} (${initrd.end - initrd.start} bytes) at 0x${initrd.start.toString(16)}`
-          : ''),
-    );
+    const machine = `pc: ${plan.memMiB} MiB, CPU core ${host.cpu}, virtual clock${host.clock === 'host' ? ' held to wall time' : ''}`;
+    if (plan.restore) {
+      loadNativeImage(pc, plan.restore);
+      log(
+        `${machine}, restored at ${(pc.clock.nanoseconds / 1e9).toFixed(6)} s of its clock, ` +
+          `eip 0x${pc.core.getState().eip.toString(16)} (${plan.restore.pages.size} pages of memory)`,
+      );
+    } else {
+      const modules = plan.initrdPath ? [{ data: readFileSync(plan.initrdPath), string: plan.initrdPath }] : [];
+      const boot = pc.boot(readFileSync(plan.kernelPath), plan.cmdline.join(' '), modules);
+      const initrd = boot.modules[0];
+      log(
+        `${machine}, kernel ${plan.kernelPath} entered at 0x${boot.entry.toString(16)}` +
+          (plan.cmdline.length ? `, command line "${plan.cmdline.join(' ')}"` : '') +
+          (initrd
+            ? `, initrd ${plan.initrdPath} (${initrd.end - initrd.start} bytes) at 0x${initrd.start.toString(16)}`
+            : ''),
+      );
+    }
     const run = await pc.runToEnd({
       holdToWall: host.clock === 'host',
       wall: plan.wall,

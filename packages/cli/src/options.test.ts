@@ -248,6 +248,13 @@ describe('lguest run: the monitor, --restore and --incoming', () => {
       /brings its memory, kernel, command line and disks with it/,
     );
     expect(usageError(['run', '--restore=a', '--block=d.img'])).toMatch(/give no MEM, KERNEL, --initrd or devices/);
-    expect(usageError(['run', '--native', '--monitor=unix:m'])).toMatch(/--native has none of them/);
+    expect(usageError(['run', '--native', '--incoming=tcp::1'])).toMatch(/only guests under lguest migrate/);
+  });
+
+  it('lets --native have a monitor and a restore', () => {
+    const c = run(['run', '--native', '--monitor=unix:m', '64']);
+    expect(c.native).toBe(true);
+    expect(c.machine?.monitor).toBe('m');
+    expect(run(['run', '--native', '--restore=a.snap']).machine?.restore).toBe('a.snap');
   });
 });

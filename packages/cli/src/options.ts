@@ -84,7 +84,7 @@ export type Command =
     }
   | { readonly kind: 'help' };
 
-/** `run`'s monitor and snapshot options (none for --native). */
+/** `run`'s monitor and snapshot options (--native: no --incoming). */
 export interface MachineOptions {
   /** --monitor=unix:PATH: the monitor's socket. */
   readonly monitor: string | null;
@@ -155,6 +155,7 @@ run only:
                       stop, cont, savevm FILE, migrate tcp:HOST:PORT, quit (try help)
   --restore=FILE      continue the guest saved in FILE (by the monitor's savevm) in this
                       fresh host; its memory, devices and disks come from the snapshot
+                      (a guest saved with --native continues on the PC)
   --incoming=tcp:[HOST]:PORT
                       wait there for a guest migrated live by another lguest's monitor
                       (migrate tcp:HOST:PORT), then continue it here
@@ -164,7 +165,8 @@ run only:
                       Linux, which, built without math emulation, also needs a CPU core
                       with an x87 FPU); the PC's clock is virtual (--clock=host holds
                       it to wall time, so an idle guest sleeps), and --timeout counts
-                      the PC's clock
+                      the PC's clock; --monitor and --restore work here too (not
+                      migrate or --incoming: only guests under lguest migrate)
 
 host options:
   -v, --verbose       the launchers' steps, lg's counters for each guest, and
@@ -263,9 +265,9 @@ function parseRun(args: readonly string[]): Command {
   if (!values.native) {
     return { kind: 'run', host: hostSpec(values), guest, ...(gdb ? { gdb } : {}), ...(machine ? { machine } : {}) };
   }
-  if (machine) {
+  if (machine?.incoming) {
     throw new UsageError(
-      '--monitor, --restore and --incoming are for guests under lguest; --native has none of them: leave it out',
+      '--incoming waits for a guest migrated from another lguest, and only guests under lguest migrate: leave out --native',
     );
   }
   const network = guest.devices.find((d) => d.kind !== 'block');
@@ -275,7 +277,14 @@ function parseRun(args: readonly string[]): Command {
         `channel: --${network.kind} has no place there; leave it out`,
     );
   }
-  return { kind: 'run', host: hostSpec(values), guest, native: true, ...(gdb ? { gdb } : {}) };
+  return {
+    kind: 'run',
+    host: hostSpec(values),
+    guest,
+    native: true,
+    ...(gdb ? { gdb } : {}),
+    ...(machine ? { machine } : {}),
+  };
 }
 
 /** --gdb=ADDR and -S/--gdb-wait (which needs --gdb). */

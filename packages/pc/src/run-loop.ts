@@ -109,7 +109,7 @@ export interface PcRunOptions {
   holdToWall?: boolean;
   /** The wall clock to hold to (default: the real one). */
   wall?: WallClock;
-  /** End the run with 'timeout' once the PC's clock reaches this (ns since power-on). */
+  /** End the run with 'timeout' once the PC's clock has run this long (ns) in this run. */
   timeoutNs?: number | null;
   /** Ends the run with 'aborted' at the next slice boundary (or at once, if it sleeps). */
   signal?: AbortSignal;
@@ -216,11 +216,13 @@ export async function runPc(pc: Pc, options: PcRunOptions = {}): Promise<PcRunOu
   signal?.addEventListener('abort', onAbort);
   hooks?.started?.(pc, () => wake?.(), signal);
 
-  // Pacing: virtual time 0 is the wall time now.
+  // Pacing: the PC's clock now (0 for a PC just booted, more for one loaded from a snapshot)
+  // is the wall time now. The timeout counts from here too.
   const wall = options.wall ?? REAL_WALL_CLOCK;
+  const startNs = pc.clock.nanoseconds;
   const wallStart = wall.now();
-  const wallNs = () => (wall.now() - wallStart) * 1e6;
-  const limitNs = options.timeoutNs ?? Infinity;
+  const wallNs = () => startNs + (wall.now() - wallStart) * 1e6;
+  const limitNs = startNs + (options.timeoutNs ?? Infinity);
   let retired = 0;
   const finish = (end: PcRunEnd, r: RunResult | null): PcRunOutcome => ({
     end,
