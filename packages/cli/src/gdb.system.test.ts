@@ -62,11 +62,13 @@ async function debug(
               `target remote 127.0.0.1:${m[1]}`,
               ...commands,
             ];
-            const gdb = spawn('gdb', ['-batch', '-nx', ...ex.flatMap((c) => ['-ex', c]), symbols], {
-              stdio: ['ignore', 'pipe', 'pipe'],
+            // gdb's errors and its output into one pipe, in the order gdb wrote them (two pipes
+            // read apart can splice an error into the middle of a line of output).
+            const args = ['-batch', '-nx', ...ex.flatMap((c) => ['-ex', c]), symbols];
+            const gdb = spawn('sh', ['-c', 'exec "$0" "$@" 2>&1', 'gdb', ...args], {
+              stdio: ['ignore', 'pipe', 'ignore'],
             });
             gdb.stdout.on('data', (d) => (gdbOut += d));
-            gdb.stderr.on('data', (d) => (gdbOut += d));
             gdbDone = new Promise((done) => gdb.on('close', () => done()));
           }
         },
