@@ -312,7 +312,7 @@ async function runMachine(
       kernel: c.kernel,
       cmdline: [...c.cmdline],
       initrd: null,
-      devices: c.disks.map((d) => ({ kind: 'block' as const, arg: d.readOnly ? `${d.path},ro` : d.path })),
+      devices: c.devices ?? c.disks.map((d) => ({ kind: 'block' as const, arg: d.readOnly ? `${d.path},ro` : d.path })),
     };
   }
   const planned = image ? [restorePlan(guest, image, io, incoming)] : planGuests(false, [guest], io, false);

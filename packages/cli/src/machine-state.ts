@@ -28,7 +28,7 @@ import {
   type GuestState,
 } from '@lguest/lg';
 import { decodeJson, PageSetWriter, readPageSet, requireSection, SnapshotError, type Section } from '@lguest/snapshot';
-import type { ClockMode } from './options';
+import type { ClockMode, DeviceOption } from './options';
 import type { GuestRun } from './session';
 
 /** What the guest is: how to build its launcher again. */
@@ -41,6 +41,11 @@ export interface SavedConfig {
   /** End of guest-physical memory (RAM, device page, device pages): the pfn limit's bytes. */
   readonly top: number;
   readonly disks: readonly SavedDisk[];
+  /**
+   * Every device in slot order (a disk by its absolute path): how the restored launcher is
+   * built. Absent in snapshots from before networks could be saved: the disks, then.
+   */
+  readonly devices?: readonly DeviceOption[];
   readonly clock: ClockMode;
   readonly cpu: string;
 }
@@ -75,11 +80,34 @@ export interface RestoreImage {
   readonly started?: () => void;
 }
 
-/** Why this run's guest cannot be saved at all (its devices), or null. */
+/**
+ * Why this run's guest cannot be saved at all (its devices), or null. A network on which the
+ * launcher is the peer (--net=user, --tunnet) is saved as the device it is and made again on
+ * restore: frames in flight are lost, as on a wire, and --net=user's connections to the
+ * outside are not (the guest's TCP sees them reset). A --sharenet guest's peers are other
+ * guests, which are not saved with it.
+ */
 export function unsavableRun(run: GuestRun): string | null {
-  const net = run.plan.spec.devices.find((d) => d.kind !== 'block');
-  if (net) return `the guest has a network device (--${net.kind}=${net.arg}) whose peers cannot be saved`;
+  const shared = run.plan.spec.devices.find((d) => d.kind === 'sharenet');
+  if (shared)
+    return `the guest has a --sharenet=${shared.arg} device whose peers, other guests, cannot be saved with it`;
   return null;
+}
+
+/**
+ * Why this run's guest cannot move to another lguest, or null: what stops a save, and any
+ * network device, whose host side (forwarded ports, a TAP device) this lguest holds until
+ * its guest has gone, while the receiving one must set it up before.
+ */
+export function unmigratableRun(run: GuestRun): string | null {
+  const net = run.plan.spec.devices.find((d) => d.kind !== 'block');
+  if (net) {
+    return (
+      `the guest has a network device (--${net.kind}=${net.arg}), whose host side the other lguest would need ` +
+      'while this one still holds it: save it (savevm) and restore it instead'
+    );
+  }
+  return unsavableRun(run);
 }
 
 /** The config section's contents for a run. */
@@ -93,6 +121,12 @@ export function saveConfig(run: GuestRun, clock: ClockMode, cpu: string): SavedC
       bytes: block ? block.numSectors * 512 : diskBytes(d.spec.path, d.format),
     };
   });
+  let disk = 0;
+  const devices = run.plan.spec.devices.map((d): DeviceOption => {
+    if (d.kind !== 'block') return d;
+    const saved = disks[disk++];
+    return { kind: 'block', arg: saved.readOnly ? `${saved.path},ro` : saved.path };
+  });
   return {
     clockNs: run.host.clock.now(),
     kernel: run.plan.kernelPath,
@@ -100,6 +134,7 @@ export function saveConfig(run: GuestRun, clock: ClockMode, cpu: string): SavedC
     cmdline: run.plan.spec.cmdline,
     top: run.launcher.top,
     disks,
+    devices,
     clock,
     cpu,
   };
@@ -209,6 +244,9 @@ export function decodeConfig(data: Uint8Array, what: string): SavedConfig {
     Number.isInteger(c.top) &&
     c.top % PAGE_SIZE === 0 &&
     Array.isArray(c.disks) &&
+    (c.devices === undefined ||
+      (Array.isArray(c.devices) &&
+        c.devices.every((d) => ['block', 'net', 'tunnet'].includes(d?.kind) && typeof d.arg === 'string'))) &&
     (c.clock === 'host' || c.clock === 'virtual') &&
     typeof c.cpu === 'string';
   if (!ok) throw new SnapshotError(`${what} is corrupt: its 'config' section lacks what a restore needs`);

@@ -36,7 +36,7 @@ import {
   saveConfig,
   saveMachine,
   saveMemory,
-  unsavableRun,
+  unmigratableRun,
   type RestoreImage,
   type SavedConfig,
   type SavedMachine,
@@ -107,7 +107,7 @@ export async function migrateTo(
   to: { host: string; port: number },
   options: MigrateOptions,
 ): Promise<MigrationReport> {
-  const why = unsavableRun(run);
+  const why = unmigratableRun(run);
   if (why) throw new Error(`cannot migrate: ${why}`);
   const socket = await new Promise<Socket>((resolve, reject) => {
     const s = connect(to.port, to.host, () => resolve(s));

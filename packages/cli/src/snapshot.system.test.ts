@@ -8,12 +8,14 @@
 // prints the downtime. Every step waits for what the guest or lguest says, never for time.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Conversation } from '../testing/conversation';
 import { debugfs, e2fsck, mkext2, qemuImg } from '../testing/disk-tools';
 import { MonitorClient } from '../testing/monitor';
-import { MAIN } from '../testing/pty';
+import { GUEST, MAIN } from '../testing/pty';
 
 jest.setTimeout(15 * 60_000);
 
@@ -65,6 +67,29 @@ async function psLine(c: Conversation, pid: string): Promise<{ state: string; cp
 async function uptime(c: Conversation): Promise<number> {
   const [, up] = /^up (\d+\.\d\d) seconds/m.exec(await c.command('uptime', /^up \d+\.\d\d seconds/m)) ?? [];
   return Number(up);
+}
+
+/** A TCP port nobody listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** GETs / from 127.0.0.1:port. */
+function getPage(port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 describe('lguest snapshots', () => {
@@ -151,6 +176,52 @@ describe('lguest snapshots', () => {
     const gone = lguest(`--restore=${snap}`);
     expect((await gone.end()).status).toBe(2);
     expect(gone.stderr).toMatch(/overlay\.qcow2.*(no such file|does not exist)/i);
+  });
+
+  it('keep a guest on --net=user serving: its httpd, restored, answers the host through the same forwarded port', async () => {
+    const sock = join(dir, 'monitor.sock');
+    const snap = join(dir, 'net.snap');
+    const port = await freePort();
+    const net = `--net=user,hostfwd=tcp:127.0.0.1:${port}-:80`;
+    const first = lguest(`--monitor=unix:${sock}`, net, '32', GUEST, 'ip=10.0.2.15::10.0.2.2:255.255.255.0');
+    await atPrompt(first);
+    first.type(`httpd 80 &${first.enter}`);
+    await first.expect('httpd: serving port 80', 'httpd listening');
+    expect((await getPage(port)).body).toContain('<p>visit 1</p>');
+    await first.expect('httpd: visit 1 from 10.0.2.2', 'the first visit');
+
+    const m = await monitor(sock);
+    // It can be saved, but not migrated: the other lguest would need the forwarded port now.
+    expect(await m.command('migrate tcp:127.0.0.1:1')).toMatch(/^error: cannot migrate: .*--net=user.*savevm/);
+    expect(await m.command(`savevm ${snap}`)).toMatch(/^saved /);
+    expect(await m.last('quit')).toBe('quitting');
+    expect(await first.end()).toEqual({ status: 0, signal: null });
+
+    // The restored guest's network device is made again and forwards the same port: the same
+    // httpd process, still counting, answers.
+    const second = lguest(`--restore=${snap}`);
+    // The shell answering means the guest runs, so its devices were set up before: the port is bound.
+    await second.command('echo restored', /^restored$/m);
+    let page = await getPage(port);
+    expect(page.body).toContain('<p>visit 2</p>');
+    await second.expect('httpd: visit 2 from 10.0.2.2', 'the second visit');
+    page = await getPage(port);
+    expect(page.body).toContain('<p>visit 3</p>');
+    second.type(`poweroff${second.enter}`);
+    expect(await second.end()).toEqual({ status: 0, signal: null });
+    expect(second.transcript).not.toContain('init: starting /bin/sh');
+  });
+
+  it('refuse to save a guest on --sharenet, whose peers are other guests', async () => {
+    const sock = join(dir, 'monitor.sock');
+    const first = lguest(`--monitor=unix:${sock}`, `--sharenet=${join(dir, 'net')}`);
+    await atPrompt(first);
+    const m = await monitor(sock);
+    expect(await m.command(`savevm ${join(dir, 'x.snap')}`)).toMatch(
+      /^error: the guest has a --sharenet=.* device whose peers, other guests, cannot be saved with it$/,
+    );
+    expect(await m.last('quit')).toBe('quitting');
+    expect(await first.end()).toEqual({ status: 0, signal: null });
   });
 
   it('refuse a damaged or truncated snapshot with exit status 2 and the reason', async () => {
