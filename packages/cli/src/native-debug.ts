@@ -3,16 +3,24 @@
 // CR3, and the PC's run loop (`pc.runToEnd`, whose hooks this is) stops between its slices. Breakpoints are the core's
 // (`setBreakpoint`): the core ends its run before the instruction, and RF lets the next run
 // execute it. A single step is a run of one instruction (an interrupt that is due may be
-// taken first: the step then ends in its handler).
+// taken first: the step then ends in its handler). Watchpoints are the core's as well
+// (`setWatchpoint`): the core ends its run after the instruction whose access hit one, and
+// the run's result says which.
 
-import type { BreakpointKind, DebugTarget, StopReason } from '@lguest/gdbstub';
+import type { BreakpointKind, DebugTarget, StopReason, WatchpointKind } from '@lguest/gdbstub';
 import type { PauseAnswer, Pc, PcRunHooks, RunResult } from '@lguest/pc';
-import type { CpuState, SegmentState } from '@lguest/x86';
+import { WatchKind, type CpuState, type SegmentState } from '@lguest/x86';
 
 const EFLAGS_SAFE = 0x3f7fd7;
 const PG = 0x80000000;
 const PSE = 0x10;
 const PAGE_SIZE = 4096;
+const WATCH_KINDS: Record<WatchpointKind, WatchKind> = {
+  write: WatchKind.Write,
+  read: WatchKind.Read,
+  access: WatchKind.Access,
+};
+const WATCH_NAMES = ['', 'write', 'read', 'access'] as const;
 
 export class PcDebug implements DebugTarget, PcRunHooks {
   stopped = false;
@@ -25,6 +33,8 @@ export class PcDebug implements DebugTarget, PcRunHooks {
   private resumed: (() => void) | null = null;
   private signal: AbortSignal | undefined;
   private readonly breakpoints = new Map<number, number>();
+  /** Watchpoints as the core has them, by `kind:addr:length`. */
+  private readonly watchpoints = new Map<string, { linear: number; length: number; kind: WatchKind }>();
 
   constructor(
     waitAtStart: boolean,
@@ -68,6 +78,10 @@ export class PcDebug implements DebugTarget, PcRunHooks {
   ran(_pc: Pc, r: RunResult): boolean {
     if (this.stepping && r.instructions > 0) {
       this.pending = { kind: 'trap' };
+      return true;
+    }
+    if (r.reason === 'stopped' && r.watchpoint !== undefined) {
+      this.pending = { kind: 'watch', watch: WATCH_NAMES[r.watchpoint.kind], address: r.watchpoint.address };
       return true;
     }
     if (r.reason === 'stopped' && this.breakpoints.has(r.eip >>> 0)) {
@@ -150,6 +164,25 @@ export class PcDebug implements DebugTarget, PcRunHooks {
     return true;
   }
 
+  insertWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    if (!this.pc) return false;
+    const key = `${kind}:${addr >>> 0}:${length}`;
+    if (this.watchpoints.has(key)) return true;
+    const w = { linear: addr >>> 0, length, kind: WATCH_KINDS[kind] };
+    this.pc.core.setWatchpoint(w.linear, w.length, w.kind);
+    this.watchpoints.set(key, w);
+    return true;
+  }
+
+  removeWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    const key = `${kind}:${addr >>> 0}:${length}`;
+    const w = this.watchpoints.get(key);
+    if (!w) return false;
+    this.watchpoints.delete(key);
+    this.pc?.core.clearWatchpoint(w.linear, w.length, w.kind);
+    return true;
+  }
+
   resume(step: boolean): void {
     if (!this.stopped) return;
     this.stepping = step;
@@ -168,6 +201,8 @@ export class PcDebug implements DebugTarget, PcRunHooks {
   detach(): void {
     for (const a of this.breakpoints.keys()) this.pc?.core.clearBreakpoint(a);
     this.breakpoints.clear();
+    for (const w of this.watchpoints.values()) this.pc?.core.clearWatchpoint(w.linear, w.length, w.kind);
+    this.watchpoints.clear();
     this.pending = null;
     this.stepping = false;
     if (this.stopped) this.resume(false);

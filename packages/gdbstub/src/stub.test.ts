@@ -1,7 +1,7 @@
 import { checksum, escapeBinary, framePacket, PacketReader, unescapeBinary, type WireEvent } from './packets';
 import { GdbSession } from './stub';
 import { parseGdbAddress } from './server';
-import type { BreakpointKind, DebugTarget, StopReason } from './target';
+import type { BreakpointKind, DebugTarget, StopReason, WatchpointKind } from './target';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
@@ -107,6 +107,15 @@ class FakeTarget implements DebugTarget {
   }
   removeBreakpoint(kind: BreakpointKind, addr: number): boolean {
     this.inserted.splice(this.inserted.indexOf(`${kind}@${addr.toString(16)}`), 1);
+    return true;
+  }
+  insertWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    if (addr < this.base) return false; // only its own pages can be watched
+    this.inserted.push(`${kind}@${addr.toString(16)}+${length}`);
+    return true;
+  }
+  removeWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    this.inserted.splice(this.inserted.indexOf(`${kind}@${addr.toString(16)}+${length}`), 1);
     return true;
   }
   resume(step: boolean): void {
@@ -215,14 +224,46 @@ describe('a gdb session', () => {
     expect(s.ask('mzz')).toContain('$E01#');
   });
 
-  it('inserts and removes software and hardware breakpoints; watchpoints are not offered', () => {
+  it('inserts and removes software and hardware breakpoints', () => {
     const s = connect();
     expect(s.ask('Z0,c0100000,1')).toContain('$OK#');
     expect(s.ask('Z1,c0100004,1')).toContain('$OK#');
     expect(s.target.inserted).toEqual(['software@c0100000', 'hardware@c0100004']);
     expect(s.ask('z0,c0100000,1')).toContain('$OK#');
     expect(s.target.inserted).toEqual(['hardware@c0100004']);
-    expect(s.ask('Z2,c0100000,4')).toBe('+$#00');
+    expect(s.ask('Z5,c0100000,1')).toBe('+$#00');
+  });
+
+  it('inserts and removes write, read and access watchpoints (Z2–Z4), the kind field their length', () => {
+    const s = connect();
+    expect(s.ask('Z2,c0100010,4')).toContain('$OK#');
+    expect(s.ask('Z3,c0100020,1')).toContain('$OK#');
+    expect(s.ask('Z4,c0100030,8')).toContain('$OK#');
+    // gdb inserting the same one again (after a stop) is not a second one.
+    expect(s.ask('Z2,c0100010,4')).toContain('$OK#');
+    expect(s.target.inserted).toEqual(['write@c0100010+4', 'read@c0100020+1', 'access@c0100030+8']);
+    expect(s.ask('z3,c0100020,1')).toContain('$OK#');
+    expect(s.target.inserted).toEqual(['write@c0100010+4', 'access@c0100030+8']);
+    // A target that cannot, a length of nothing, too long, or past the end of the address space.
+    expect(s.ask('Z2,1000,4')).toContain('$E01#');
+    expect(s.ask('Z2,c0100010,0')).toContain('$E01#');
+    expect(s.ask('Z2,c0100010,100001')).toContain('$E01#');
+    expect(s.ask('Z4,fffffffe,4')).toContain('$E01#');
+    expect(s.ask('Z2,c0100010')).toContain('$E01#');
+  });
+
+  it('reports a watchpoint stop as watch, rwatch or awatch with the address', () => {
+    const s = connect();
+    s.ask('c');
+    expect(s.stop({ kind: 'watch', watch: 'write', address: 0xc0100012 })).toBe(
+      text(framePacket('T05watch:c0100012;thread:01;')),
+    );
+    s.ask('c');
+    expect(s.stop({ kind: 'watch', watch: 'read', address: 0xc0100020 })).toContain('$T05rwatch:c0100020;thread:01;#');
+    s.ask('c');
+    expect(s.stop({ kind: 'watch', watch: 'access', address: 0xc0100030 })).toContain(
+      '$T05awatch:c0100030;thread:01;#',
+    );
   });
 
   it('replies to a continue only when the target stops, and passes Ctrl-C on', () => {

@@ -21,13 +21,24 @@ import {
   unescapeBinary,
   type WireEvent,
 } from './packets';
-import { I386_REGISTER_COUNT, type BreakpointKind, type DebugTarget, type StopReason } from './target';
+import {
+  I386_REGISTER_COUNT,
+  type BreakpointKind,
+  type DebugTarget,
+  type StopReason,
+  type WatchpointKind,
+} from './target';
 
 /** Signal numbers in stop replies: gdb's SIGINT and SIGTRAP. */
 const SIGINT = 2;
 const SIGTRAP = 5;
 /** The largest memory read we answer in one `m` (two hex digits a byte, within the packet). */
 const MAX_READ = (MAX_PACKET - 16) >> 1;
+/** The longest range one watchpoint may cover (gdb splits nothing for a remote target). */
+export const MAX_WATCH_LENGTH = 1 << 20;
+/** Z2, Z3, Z4 and the stop reply's name for each. */
+const WATCH_TYPES: Record<string, WatchpointKind> = { '2': 'write', '3': 'read', '4': 'access' };
+const WATCH_REPLY: Record<WatchpointKind, string> = { write: 'watch', read: 'rwatch', access: 'awatch' };
 
 export interface SessionOptions {
   /** Bytes for gdb. */
@@ -48,6 +59,7 @@ export class GdbSession {
   private closed = false;
   private readonly regs = new Uint32Array(I386_REGISTER_COUNT);
   private readonly breakpoints = new Set<string>();
+  private readonly watchpoints = new Set<string>();
 
   constructor(
     private readonly target: DebugTarget,
@@ -309,10 +321,12 @@ export class GdbSession {
     const [type, a, k] = arg.split(',');
     const addr = parseHexNumber(a ?? '');
     if (addr === null || k === undefined) return this.reply('E01');
+    const watch = WATCH_TYPES[type ?? ''];
+    if (watch !== undefined) return this.watchpoint(insert, watch, addr, k);
     let kind: BreakpointKind;
     if (type === '0') kind = 'software';
     else if (type === '1') kind = 'hardware';
-    else return this.reply(''); // watchpoints: not offered, and gdb falls back to stepping
+    else return this.reply('');
     const key = `${kind}:${addr}`;
     if (insert) {
       if (this.breakpoints.has(key)) return this.reply('OK');
@@ -323,9 +337,26 @@ export class GdbSession {
     }
     this.reply('OK');
   }
+
+  /** Z2–Z4 / z2–z4: the KIND field of a watchpoint is its length in bytes. */
+  private watchpoint(insert: boolean, kind: WatchpointKind, addr: number, lengthHex: string): void {
+    const length = parseHexNumber(lengthHex);
+    if (length === null || length < 1 || length > MAX_WATCH_LENGTH || addr + length > 0x100000000) {
+      this.options.log?.(`gdb asked for a watchpoint of ${lengthHex} bytes at 0x${addr.toString(16)}: refused`);
+      return this.reply('E01');
+    }
+    const key = `${kind}:${addr}:${length}`;
+    if (insert) {
+      if (this.watchpoints.has(key)) return this.reply('OK');
+      if (!this.target.insertWatchpoint(kind, addr, length)) return this.reply('E01');
+      this.watchpoints.add(key);
+    } else if (this.watchpoints.delete(key)) this.target.removeWatchpoint(kind, addr, length);
+    this.reply('OK');
+  }
 }
 
 function stopReply(reason: StopReason): string {
   const signal = reason.kind === 'interrupted' ? SIGINT : SIGTRAP;
-  return `T${signal.toString(16).padStart(2, '0')}thread:01;`;
+  const watch = reason.kind === 'watch' ? `${WATCH_REPLY[reason.watch]}:${reason.address.toString(16)};` : '';
+  return `T${signal.toString(16).padStart(2, '0')}${watch}thread:01;`;
 }

@@ -28,12 +28,20 @@ export const I386_REGISTER_COUNT = I386_REGISTERS.length;
 export type StopReason =
   /** At a breakpoint, after a single step, or before its first instruction (-S). */
   | { readonly kind: 'trap' }
+  /**
+   * After an instruction whose data access hit a watchpoint: its kind (as inserted) and the
+   * first watched byte the access touched.
+   */
+  | { readonly kind: 'watch'; readonly watch: WatchpointKind; readonly address: number }
   /** Stopped because the debugger asked (Ctrl-C). */
   | { readonly kind: 'interrupted' }
   /** The guest ended (powered off, died): it cannot be debugged any more. */
   | { readonly kind: 'exited'; readonly status: number };
 
 export type BreakpointKind = 'software' | 'hardware';
+
+/** gdb's Z2 (`watch`), Z3 (`rwatch`) and Z4 (`awatch`): stop after a write, a read, either. */
+export type WatchpointKind = 'write' | 'read' | 'access';
 
 export interface DebugTarget {
   /** Fill `regs` (I386_REGISTER_COUNT values) with the stopped guest's registers. */
@@ -50,11 +58,17 @@ export interface DebugTarget {
   /** Stop before executing the instruction at virtual `addr`. False if it cannot. */
   insertBreakpoint(kind: BreakpointKind, addr: number): boolean;
   removeBreakpoint(kind: BreakpointKind, addr: number): boolean;
+  /**
+   * Stop after any instruction whose data access of this kind touches [addr, addr+length)
+   * (virtual addresses), reporting it as a 'watch' stop. False if it cannot.
+   */
+  insertWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean;
+  removeWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean;
   /** Let the stopped guest run (`step`: one instruction); it reports its next stop. */
   resume(step: boolean): void;
   /** Ask the running guest to stop; it reports the stop as 'interrupted'. */
   interrupt(): void;
-  /** The debugger went away: remove every breakpoint and let the guest run. */
+  /** The debugger went away: remove every breakpoint and watchpoint and let the guest run. */
   detach(): void;
   /** `k`: end the guest. */
   kill(): void;

@@ -20,15 +20,9 @@ const Z = 0x7000; // only read
 const OTHER = 0x8000; // physical page the second address space maps at X
 
 // loop: mov eax,[X]; inc eax; mov [X],eax; inc dword [Y]; mov ebx,[Z]; jmp loop
-const LOOP = [
-  [0xa1, ...le32(X)],
-  [0x40],
-  [0xa3, ...le32(X)],
-  [0xff, 0x05, ...le32(Y)],
-  [0x8b, 0x1d, ...le32(Z)],
-];
+const LOOP = [[0xa1, ...le32(X)], [0x40], [0xa3, ...le32(X)], [0xff, 0x05, ...le32(Y)], [0x8b, 0x1d, ...le32(Z)]];
 const LOOP_BYTES = LOOP.flat();
-const JMP = [0xeb, (-(LOOP_BYTES.length + 2)) & 0xff];
+const JMP = [0xeb, -(LOOP_BYTES.length + 2) & 0xff];
 /** EIP after each instruction of the loop. */
 const AFTER: number[] = [];
 LOOP.reduce((at, insn) => (AFTER.push(at + insn.length), at + insn.length), CODE);

@@ -492,7 +492,13 @@ export class Cpu implements CpuCore {
       if ((w[i + 2] & access) === 0) continue;
       const from = Math.max(a, w[i]);
       if (from < a + size && from < w[i] + w[i + 1]) {
-        this.hit = { linear: w[i], length: w[i + 1], kind: w[i + 2] as WatchKind, address: from, write: (access & 1) !== 0 };
+        this.hit = {
+          linear: w[i],
+          length: w[i + 1],
+          kind: w[i + 2] as WatchKind,
+          address: from,
+          write: (access & 1) !== 0,
+        };
         this.hitPending = true;
         this.exit(Exit.Watchpoint);
         return;
