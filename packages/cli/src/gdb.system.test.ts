@@ -5,7 +5,9 @@
 // and `step`s back out of it, reads init_task's command name from guest memory — through the
 // guest's own page tables, at its 0xc0000000 kernel address — writes it and reads it back.
 // Our own guest kernel breaks in its write system call, continues and breaks there again.
-// Unmapped addresses are errors for gdb, never trouble for the guest.
+// Unmapped addresses are errors for gdb, never trouble for the guest. Watchpoints: `watch`
+// on Linux's jiffies under lguest and natively (hardware watchpoints, the old and new values,
+// the stop after the writing instruction), `rwatch` and `awatch` in our guest.
 //
 // Everything waits for events: gdb starts when lguest has said where it listens, and the
 // guest, stopped from its first instruction, moves only when gdb tells it to. The runs are
@@ -173,6 +175,75 @@ withLinux('gdb against the Linux guest under lguest', () => {
   );
 });
 
+/**
+ * gdb's `watch` on jiffies (the low word of jiffies_64, which do_timer's `add %eax,jiffies_64`
+ * at do_timer+8 advances), after a break at start_kernel: each hit stops after that
+ * instruction, with the old and new values, as x86 data breakpoints do.
+ */
+function watchJiffies(vmlinux: string): { commands: string[]; check: (out: string) => void } {
+  const jiffies = symbol(vmlinux, 'jiffies');
+  const doTimer = symbol(vmlinux, 'do_timer');
+  const expr = `*(unsigned long *)0x${jiffies.toString(16)}`;
+  return {
+    commands: [
+      'break start_kernel',
+      'continue',
+      'delete',
+      `watch ${expr}`,
+      'continue',
+      'info registers eip',
+      'continue',
+      'info registers eip',
+      'kill',
+    ],
+    check: (out) => {
+      const said = out.replace(/\r/g, '');
+      // gdb used the stub's watchpoints (Z2), not single steps.
+      expect(said).toContain(`Hardware watchpoint 2: ${expr}`);
+      expect(said).not.toMatch(/Software watchpoint|Could not insert|Couldn't write/i);
+      const hits = [...said.matchAll(/Hardware watchpoint 2: [^\n]*\n\nOld value = (\d+)\nNew value = (\d+)/g)];
+      expect(hits).toHaveLength(2);
+      const [[, old1, new1], [, old2, new2]] = hits.map((h) => h.map(Number));
+      expect(new1 - old1).toBeGreaterThanOrEqual(1);
+      expect(new1 - old1).toBeLessThan(100);
+      expect(old2).toBe(new1);
+      expect(new2 - old2).toBeGreaterThanOrEqual(1);
+      // Stopped after the write: at the instruction after do_timer's add (6 bytes at +8).
+      expect(register(said, 'eip', 0)).toBe(doTimer + 14);
+      expect(register(said, 'eip', 1)).toBe(doTimer + 14);
+      expect(said).toMatch(/0x[0-9a-f]+ in do_timer \(\)/);
+    },
+  };
+}
+
+withLinux('gdb watchpoints on the Linux guest', () => {
+  it(
+    'under lguest: watch jiffies stops after do_timer writes it, with the old and new values',
+    async () => {
+      const vmlinux = unpackVmlinux();
+      const w = watchJiffies(vmlinux);
+      const r = await debug(vmlinux, vmlinux, ['console=hvc0'], w.commands);
+      w.check(r.gdb);
+      expect(r.stderr).toContain('killed by the debugger');
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+
+  it(
+    'natively (--native): the same watch on the bzImage',
+    async () => {
+      const vmlinux = unpackVmlinux();
+      const w = watchJiffies(vmlinux);
+      const r = await debug(LINUX.bzImage, vmlinux, ['console=ttyS0'], w.commands, ['--native']);
+      w.check(r.gdb);
+      expect(r.stderr).toContain('killed by the debugger');
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+});
+
 withLinux('gdb against the Linux guest on the emulated PC (--native)', () => {
   it(
     'breaks at start_kernel of the bzImage, steps, and reads init_task.comm through the kernel page tables',
@@ -250,6 +321,51 @@ withGdb('gdb against our guest kernel under lguest', () => {
       // after the guest had printed something.
       expect(register(out, 'cs') & 3).toBe(1);
       expect(r.console.length).toBeGreaterThan(0);
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+});
+
+/** The instruction (objdump's line) that ends where `eip` begins, in `elf`. */
+function instructionBefore(elf: string, eip: number): string {
+  const r = spawnSync('objdump', ['-d', elf], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const lines = r.stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\t/.test(l));
+  const at = lines.findIndex((l) => parseInt(l, 16) === eip);
+  if (at <= 0) throw new Error(`no instruction at 0x${eip.toString(16)} in ${elf}`);
+  return lines[at - 1];
+}
+
+withGdb('gdb read and access watchpoints on our guest kernel under lguest', () => {
+  it.each(['interpreter', 'jit'])(
+    'rwatch stops after the instruction that read, awatch after one that read or wrote (%s core)',
+    async (core) => {
+      const lastPid = symbol(GUEST, 'last_pid');
+      const jiffies = symbol(GUEST, 'jiffies');
+      const r = await debug(
+        GUEST,
+        GUEST,
+        [],
+        [
+          `rwatch *(unsigned int *)0x${lastPid.toString(16)}`,
+          'continue',
+          'info registers eip',
+          'delete',
+          `awatch *(unsigned int *)0x${jiffies.toString(16)}`,
+          'continue',
+          'info registers eip',
+          'kill',
+        ],
+        [`--cpu=${core}`],
+      );
+      const out = r.gdb.replace(/\r/g, '');
+      expect(out).toMatch(/Hardware read watchpoint 1: \*\(unsigned int \*\)0x[0-9a-f]+\n\nValue = \d+/);
+      expect(out).toMatch(
+        /Hardware access \(read\/write\) watchpoint 2: \*\(unsigned int \*\)0x[0-9a-f]+\n\n(Value = \d+|Old value = \d+\nNew value = \d+)/,
+      );
+      // Each stop is right after an instruction that has the watched variable as an operand.
+      expect(instructionBefore(GUEST, register(out, 'eip', 0))).toContain(lastPid.toString(16));
+      expect(instructionBefore(GUEST, register(out, 'eip', 1))).toContain(jiffies.toString(16));
       expect(r.status).toBe(1);
     },
     PATIENCE_MS,
