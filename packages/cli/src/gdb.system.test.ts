@@ -19,6 +19,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { framePacket, PacketReader } from '@lguest/gdbstub';
 import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { lguest } from './lguest';
 import { LINUX, linuxTests, unpackVmlinux } from '../testing/linux';
 
@@ -42,15 +43,25 @@ async function debug(
   args: string[],
   commands: string[],
   options: string[] = [],
+  typing: [RegExp, string][] = [],
 ): Promise<Debugged> {
   let stderr = '';
   let console = '';
   let gdbOut = '';
   let gdbDone: Promise<void> | null = null;
+  // Keys for the guest's console, each typed once its output matches the pattern before it.
+  const stdin = new PassThrough();
+  const keys = [...typing];
   const status = await lguest(
     ['run', ...options, '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '-S', '64', kernel, ...args],
     {
-      stdout: { write: (c) => (console += Buffer.from(c).toString()) },
+      stdin,
+      stdout: {
+        write: (c) => {
+          console += Buffer.from(c).toString();
+          while (keys.length > 0 && keys[0][0].test(console)) stdin.write(keys.shift()![1]);
+        },
+      },
       stderr: {
         write: (c) => {
           stderr += Buffer.from(c).toString();
@@ -367,6 +378,85 @@ withGdb('gdb read and access watchpoints on our guest kernel under lguest', () =
       expect(instructionBefore(GUEST, register(out, 'eip', 0))).toContain(lastPid.toString(16));
       expect(instructionBefore(GUEST, register(out, 'eip', 1))).toContain(jiffies.toString(16));
       expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+});
+
+/**
+ * Where the `fpu` program of our guest holds 1234.5 + its pid in ST(0): its loop of
+ * sched_yield calls (`int $0x80; dec %ebx; jne`) ends at an `fstpl` that stores it. Every
+ * program is linked at the same addresses, so the breakpoint's condition is the code there
+ * (8 bytes from the `int`), which only this program has.
+ */
+function fpuKeptAt(): { address: number; condition: string } {
+  const elf = resolve(__dirname, '..', '..', 'guest', 'build', 'user-fpu.elf');
+  const r = spawnSync('objdump', ['-d', elf], { encoding: 'utf8' });
+  const lines = r.stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\t/.test(l));
+  const at = lines.findIndex(
+    (l, i) =>
+      l.includes('int    $0x80') &&
+      /\tdec /.test(lines[i + 1] ?? '') &&
+      /\tjne /.test(lines[i + 2] ?? '') &&
+      /\tfstpl /.test(lines[i + 3] ?? ''),
+  );
+  if (at < 0) throw new Error(`no yield loop ending in fstpl in ${elf}`);
+  const bytes = lines
+    .slice(at, at + 4)
+    .flatMap((l) => l.split('\t')[1].trim().split(' '))
+    .map((b) => parseInt(b, 16));
+  const start = parseInt(lines[at], 16);
+  const dword = (i: number) =>
+    `*(unsigned int *)0x${(start + i).toString(16)} == 0x${Buffer.from(bytes.slice(i, i + 4))
+      .readUInt32LE(0)
+      .toString(16)}`;
+  return { address: parseInt(lines[at + 3], 16), condition: `${dword(0)} && ${dword(4)}` };
+}
+
+withGdb('gdb and the x87 registers of our guest', () => {
+  it.each([
+    ['under lguest', []],
+    ['natively', ['--native']],
+  ])(
+    '%s: $st0 is the value the fpu program loaded, and a value gdb writes there is the one it stores',
+    async (_where, options) => {
+      const kept = fpuKeptAt();
+      const r = await debug(
+        GUEST,
+        GUEST,
+        [],
+        [
+          `break *0x${kept.address.toString(16)} if ${kept.condition}`,
+          'continue',
+          'info registers eip',
+          'print $st0',
+          'print/x $fctrl',
+          'print/x $fstat',
+          'set var $st0 = 4321.25',
+          'print $st0',
+          'delete',
+          'continue',
+        ],
+        options,
+        [
+          [/# $/, 'fpu 3\n'],
+          [/across yields[^\n]*\n[^]*# $/, 'poweroff\n'],
+        ],
+      );
+      const out = r.gdb;
+      expect(register(out, 'eip', 0)).toBe(kept.address);
+      const pid = Number(/fpu\[(\d+)\]: kept/.exec(r.console)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      // ST(0) as the program loaded it (fldl of 1234.5 + pid), the control word it runs under,
+      // and TOP = 7 in the status word (one value on the stack).
+      expect(out).toMatch(new RegExp(`^\\$1 = ${1234.5 + pid}$`, 'm'));
+      expect(out).toMatch(/^\$2 = 0x37f$/m);
+      const fstat = parseInt(/^\$3 = 0x([0-9a-f]+)$/m.exec(out)?.[1] ?? 'NaN', 16);
+      expect((fstat >> 11) & 7).toBe(7);
+      // Written through P: the program stores what gdb put there, and says it is not its value.
+      expect(out).toMatch(/^\$4 = 4321.25$/m);
+      expect(r.console).toMatch(/kept 4321\.2 across yields: WRONG/);
+      expect(r.status).toBe(0);
     },
     PATIENCE_MS,
   );

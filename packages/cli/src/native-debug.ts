@@ -9,7 +9,14 @@
 
 import type { BreakpointKind, DebugTarget, StopReason, WatchpointKind } from '@lguest/gdbstub';
 import type { PauseAnswer, Pc, PcRunHooks, RunResult } from '@lguest/pc';
-import { WatchKind, type CpuState, type SegmentState } from '@lguest/x86';
+import {
+  WatchKind,
+  withX87Registers,
+  x87Registers,
+  type CpuState,
+  type SegmentState,
+  type X87Registers,
+} from '@lguest/x86';
 
 const EFLAGS_SAFE = 0x3f7fd7;
 const PG = 0x80000000;
@@ -113,6 +120,19 @@ export class PcDebug implements DebugTarget, PcRunHooks {
     const names = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi', 'eip', 'eflags'] as const;
     s[names[index]] = index === 9 ? ((value & EFLAGS_SAFE) | 2) >>> 0 : value >>> 0;
     this.pc?.core.setState(s);
+    return true;
+  }
+
+  /** The core's x87 registers (the guest owns the CPU); null on a core without an FPU. */
+  readFpu(): X87Registers | null {
+    const core = this.pc?.core;
+    return core?.saveFpu ? x87Registers(core.saveFpu()) : null;
+  }
+
+  writeFpu(regs: X87Registers): boolean {
+    const core = this.pc?.core;
+    if (!this.stopped || !core?.saveFpu || !core.restoreFpu) return false;
+    core.restoreFpu(withX87Registers(core.saveFpu(), regs));
     return true;
   }
 

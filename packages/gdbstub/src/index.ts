@@ -6,6 +6,8 @@ export { GdbSession, MAX_WATCH_LENGTH } from './stub';
 export {
   I386_REGISTERS,
   I386_REGISTER_COUNT,
+  I387_REGISTERS,
+  type FpuRegisters,
   type BreakpointKind,
   type DebugTarget,
   type StopReason,

@@ -1,7 +1,7 @@
 import { checksum, escapeBinary, framePacket, PacketReader, unescapeBinary, type WireEvent } from './packets';
 import { GdbSession } from './stub';
 import { parseGdbAddress } from './server';
-import type { BreakpointKind, DebugTarget, StopReason, WatchpointKind } from './target';
+import type { BreakpointKind, DebugTarget, FpuRegisters, StopReason, WatchpointKind } from './target';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
@@ -76,6 +76,16 @@ class FakeTarget implements DebugTarget {
   killed = 0;
   stopped = true;
   exited: number | null = null;
+  /** An FPU, when the test gives one. */
+  fpu: FpuRegisters | null = null;
+  readFpu(): FpuRegisters | null {
+    return this.fpu ? { ...this.fpu, st: this.fpu.st.slice() } : null;
+  }
+  writeFpu(regs: FpuRegisters): boolean {
+    if (!this.fpu) return false;
+    this.fpu = { ...regs, st: regs.st.slice() };
+    return true;
+  }
 
   readRegisters(out: Uint32Array): void {
     out.set(this.regs);
@@ -194,7 +204,42 @@ describe('a gdb session', () => {
     expect(s.target.regs[8]).toBe(0xc0345678);
     expect(s.ask('p8')).toContain('$785634c0#');
     expect(s.ask('Pa=08000000')).toContain('$E01#'); // the target refused cs
-    expect(s.ask('p18')).toContain('$E45#'); // st0: not offered
+    expect(s.ask('p10')).toContain('$E45#'); // st0: this CPU has no FPU
+    expect(s.ask('p20')).toContain('$E45#'); // xmm0: never offered
+  });
+
+  it('sends the x87 registers after the core sixteen, reads and writes them one at a time', () => {
+    const s = connect();
+    const st = new Uint8Array(80);
+    st.set([0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f], 0); // ST(0) = 1.0
+    s.target.fpu = {
+      st,
+      fctrl: 0x37f,
+      fstat: 0x3800,
+      ftag: 0x3fff,
+      fiseg: 0x61,
+      fioff: 0xc0101234,
+      foseg: 0x69,
+      fooff: 0xc0200000,
+      fop: 0x1e8,
+    };
+    const body = /\$([0-9a-f]*)#/.exec(s.ask('g'))![1];
+    expect(body).toHaveLength((16 * 4 + 80 + 32) * 2);
+    expect(body.slice(128, 148)).toBe('0000000000000080ff3f'); // st0
+    expect(body.slice(288, 296)).toBe('7f030000'); // fctrl, register 24
+    expect(body.slice(288 + 8 * 7, 288 + 8 * 8)).toBe('e8010000'); // fop, register 31
+    expect(s.ask('p10')).toContain('$0000000000000080ff3f#');
+    expect(s.ask('p19')).toContain('$00380000#'); // fstat
+    expect(s.ask('p1c')).toContain('$341210c0#'); // fioff
+    expect(s.ask('P11=00000000000000c00040')).toContain('$OK#'); // st1 = 3.0
+    expect(Array.from(s.target.fpu.st.subarray(10, 20))).toEqual([0, 0, 0, 0, 0, 0, 0, 0xc0, 0x00, 0x40]);
+    expect(s.ask('P18=7f020000')).toContain('$OK#');
+    expect(s.target.fpu.fctrl).toBe(0x27f);
+    expect(s.ask('P11=0000')).toContain('$E01#');
+    // G with the x87 part: a change there is written; the core registers as before.
+    const g = /\$([0-9a-f]*)#/.exec(s.ask('g'))![1];
+    expect(s.ask(`G${g.slice(0, 128)}00000000000000800040${g.slice(148)}`)).toContain('$OK#');
+    expect(Array.from(s.target.fpu.st.subarray(0, 10))).toEqual([0, 0, 0, 0, 0, 0, 0, 0x80, 0x00, 0x40]);
   });
 
   it('writes all registers with G, changing only those that differ', () => {

@@ -24,6 +24,42 @@ export const I386_REGISTERS = [
 
 export const I386_REGISTER_COUNT = I386_REGISTERS.length;
 
+/** gdb's i386 x87 registers, numbers 16–31, after the core sixteen in the `g` packet. */
+export const I387_REGISTERS = [
+  'st0',
+  'st1',
+  'st2',
+  'st3',
+  'st4',
+  'st5',
+  'st6',
+  'st7',
+  'fctrl',
+  'fstat',
+  'ftag',
+  'fiseg',
+  'fioff',
+  'foseg',
+  'fooff',
+  'fop',
+] as const;
+
+/** The x87 registers as gdb has them (the words FNSAVE stores in protected mode). */
+export interface FpuRegisters {
+  /** ST(0)–ST(7) in stack order, 10 bytes each, little-endian (significand, then sign and exponent). */
+  readonly st: Uint8Array;
+  fctrl: number;
+  /** Status word, TOP included. */
+  fstat: number;
+  /** The full 16-bit tag word. */
+  ftag: number;
+  fiseg: number;
+  fioff: number;
+  foseg: number;
+  fooff: number;
+  fop: number;
+}
+
 /** Why the guest stopped. */
 export type StopReason =
   /** At a breakpoint, after a single step, or before its first instruction (-S). */
@@ -48,6 +84,10 @@ export interface DebugTarget {
   readRegisters(regs: Uint32Array): void;
   /** Change register `index` (I386_REGISTERS order) of the stopped guest; false if it may not be. */
   writeRegister(index: number, value: number): boolean;
+  /** The stopped guest's x87 registers, or null if its CPU has no FPU (gdb then sees none). */
+  readFpu(): FpuRegisters | null;
+  /** Set them (all at once; the stub reads, changes what gdb wrote, and writes back). */
+  writeFpu(regs: FpuRegisters): boolean;
   /**
    * Copy guest memory at virtual address `addr` (through the guest's own page tables) into
    * `dest`; returns how many bytes were copied before the first unmapped page.

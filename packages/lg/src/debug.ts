@@ -32,7 +32,7 @@
 // being stepped.
 
 import { waitEventInterruptible, type CallBreakpoints, type Process } from '@lguest/host';
-import { WatchKind, type WatchHit } from '@lguest/x86';
+import { WatchKind, withX87Registers, x87Registers, type WatchHit, type X87Registers } from '@lguest/x86';
 import { CHANGED_IDT, getReg, killGuest, setReg, wakeUpGuest, type Guest, type RegName } from './lg';
 import { guestVirtToPhys } from './page_tables';
 
@@ -198,6 +198,23 @@ export class GuestDebug {
     let v = value >>> 0;
     if (index === GDB_EFLAGS) v = ((v & ~(EFLAGS_IOPL | EFLAGS_VM | EFLAGS_NT)) | EFLAGS_IF | 2) >>> 0;
     setReg(this.guest, GDB_ORDER[index], v);
+    return true;
+  }
+
+  /**
+   * The guest's x87 registers: its launcher's FPU state, which the host switches with the
+   * launcher (the guest's own tasks share it as they would one CPU's). Null if the core has
+   * no FPU.
+   */
+  readFpu(): X87Registers | null {
+    const host = this.guest.host;
+    return host.hasFpu ? x87Registers(host.fpuState(this.guest.proc)) : null;
+  }
+
+  writeFpu(regs: X87Registers): boolean {
+    const host = this.guest.host;
+    if (!this.stopped || !host.hasFpu) return false;
+    host.setFpuState(this.guest.proc, withX87Registers(host.fpuState(this.guest.proc), regs));
     return true;
   }
 
