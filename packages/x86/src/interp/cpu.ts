@@ -1156,9 +1156,7 @@ export class Cpu implements CpuCore {
   readLin8(lin: number): number {
     const e = this.tlbR[lin >>> 12];
     if (e !== 0) return this.mem8[(e & ~0xfff) | (lin & 0xfff)];
-    const p = this.translate(lin, false, this.cpl === 3);
-    if (this.watching !== 0) this.watchAccess(lin, 1, WatchKind.Read);
-    return this.physRead8(p);
+    return this.readLin8Slow(lin);
   }
 
   readLin16(lin: number): number {
@@ -1179,6 +1177,12 @@ export class Cpu implements CpuCore {
       return m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24);
     }
     return this.readLin32Slow(lin);
+  }
+
+  private readLin8Slow(lin: number): number {
+    const p = this.translate(lin, false, this.cpl === 3);
+    if (this.watching !== 0) this.watchAccess(lin, 1, WatchKind.Read);
+    return this.physRead8(p);
   }
 
   private readLin16Slow(lin: number): number {
@@ -1204,11 +1208,13 @@ export class Cpu implements CpuCore {
   writeLin8(lin: number, v: number): void {
     const e = this.tlbW[lin >>> 12];
     if (e !== 0) this.mem8[(e & ~0xfff) | (lin & 0xfff)] = v;
-    else {
-      const p = this.translate(lin, true, this.cpl === 3);
-      if (this.watching !== 0) this.watchAccess(lin, 1, WatchKind.Write);
-      this.physWrite8(p, v);
-    }
+    else this.writeLin8Slow(lin, v);
+  }
+
+  private writeLin8Slow(lin: number, v: number): void {
+    const p = this.translate(lin, true, this.cpl === 3);
+    if (this.watching !== 0) this.watchAccess(lin, 1, WatchKind.Write);
+    this.physWrite8(p, v);
   }
 
   writeLin16(lin: number, v: number): void {
