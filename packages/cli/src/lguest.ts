@@ -35,6 +35,7 @@ import { decodeSnapshot, SnapshotError } from '@lguest/snapshot';
 import { checkDisks, decodeRestoreImage, type RestoreImage } from './machine-state';
 import { receiveMigration, type IncomingGuest } from './migrate';
 import { Monitor } from './monitor';
+import { MonitorMux } from './monitor-mux';
 import { performance } from 'node:perf_hooks';
 
 export interface LguestIo {
@@ -262,10 +263,18 @@ async function runMachine(
   host: HostSpec,
   machine: MachineOptions,
   booted: GuestSpec,
-  io: LguestIo,
+  userIo: LguestIo,
   say: (line: string) => void,
   gdbSpec?: GdbSpec,
 ): Promise<number> {
+  const monitor = machine.monitor === null ? null : new Monitor(host, say);
+  let io = userIo;
+  if (monitor && machine.monitor?.kind === 'stdio') {
+    if (!userIo.stdin) throw new UsageError('--monitor=stdio shares the console, and this guest has no console input');
+    // The console reads through the mux: Ctrl-A c brings the monitor to the terminal.
+    const out = userIo.stdout;
+    io = { ...userIo, stdin: new MonitorMux(userIo.stdin, (text) => out.write(text), monitor) };
+  }
   let image: RestoreImage | null = null;
   let incoming: IncomingGuest | null = null;
   if (machine.restore !== null) {
@@ -304,7 +313,6 @@ async function runMachine(
     };
   }
   const planned = image ? [restorePlan(guest, image, io, incoming)] : planGuests(false, [guest], io, false);
-  const monitor = machine.monitor === null ? null : new Monitor(host, say);
   const gdb = gdbSpec ? await GuestGdb.listen(gdbSpec, say, host.verbose ? say : () => {}) : null;
   if (gdb) {
     const plan = planned[0];
@@ -317,7 +325,7 @@ async function runMachine(
     };
   }
   try {
-    if (monitor && machine.monitor) await monitor.listen(absolute(io.cwd, machine.monitor));
+    if (monitor && machine.monitor?.kind === 'unix') await monitor.listen(absolute(io.cwd, machine.monitor.path));
     return await runAndReport(
       host,
       hostMemoryMiB(host, [guest]),
