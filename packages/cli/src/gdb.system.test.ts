@@ -21,6 +21,7 @@ import { framePacket, PacketReader } from '@lguest/gdbstub';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { lguest } from './lguest';
+import { MonitorClient } from '../testing/monitor';
 import { LINUX, linuxTests, unpackVmlinux } from '../testing/linux';
 
 const PATIENCE_MS = 1_800_000;
@@ -34,11 +35,12 @@ interface Debugged {
 }
 
 /**
- * Runs `kernel` under `lguest run --gdb=tcp:127.0.0.1:0 -S` and, once lguest says which
- * port it listens on, `gdb -batch` with `symbols` and each of `commands` as an -ex.
+ * Runs `kernel` under `lguest run --gdb=tcp:127.0.0.1:0 -S` (in 64 MiB; null: no MEM or
+ * KERNEL, for --restore) and, once lguest says which port it listens on, `gdb -batch` with
+ * `symbols` and each of `commands` as an -ex.
  */
 async function debug(
-  kernel: string,
+  kernel: string | null,
   symbols: string,
   args: string[],
   commands: string[],
@@ -52,8 +54,17 @@ async function debug(
   // Keys for the guest's console, each typed once its output matches the pattern before it.
   const stdin = new PassThrough();
   const keys = [...typing];
+  while (keys.length > 0 && keys[0][0].test('')) stdin.write(keys.shift()![1]);
   const status = await lguest(
-    ['run', ...options, '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '-S', '64', kernel, ...args],
+    [
+      'run',
+      ...options,
+      '--clock=virtual',
+      '--timeout=200',
+      '--gdb=tcp:127.0.0.1:0',
+      '-S',
+      ...(kernel === null ? [] : ['64', kernel, ...args]),
+    ],
     {
       stdin,
       stdout: {
@@ -456,6 +467,62 @@ withGdb('gdb and the x87 registers of our guest', () => {
       // Written through P: the program stores what gdb put there, and says it is not its value.
       expect(out).toMatch(/^\$4 = 4321.25$/m);
       expect(r.console).toMatch(/kept 4321\.2 across yields: WRONG/);
+      expect(r.status).toBe(0);
+    },
+    PATIENCE_MS,
+  );
+});
+
+withGdb('gdb on a restored guest (--restore)', () => {
+  it(
+    'continues a guest saved at its prompt stopped under gdb, breaks in it, and lets it run to its power-off',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lguest-gdb-restore-'));
+      const sock = join(dir, 'monitor.sock');
+      const snap = join(dir, 'guest.snap');
+      // The guest to save: booted to its shell's prompt, saved by the monitor, ended.
+      let console = '';
+      let prompted: () => void = () => {};
+      const atPrompt = new Promise<void>((r) => (prompted = r));
+      const first = lguest(['run', '--clock=virtual', '--timeout=200', `--monitor=unix:${sock}`, '32'], {
+        stdin: new PassThrough(),
+        stdout: {
+          write: (c) => {
+            console += Buffer.from(c).toString();
+            if (/\n# $/.test(console)) prompted();
+          },
+        },
+        stderr: { write: () => true },
+        cwd: process.cwd(),
+        defaultKernel: GUEST,
+      });
+      await atPrompt;
+      const m = await MonitorClient.connect(sock);
+      expect(await m.command(`savevm ${snap}`)).toMatch(/^saved /);
+      expect(await m.last('quit')).toBe('quitting');
+      m.close();
+      expect(await first).toBe(0);
+
+      // Restored under gdb, held before its first instruction: the keys wait in its console
+      // until gdb lets it go; the shell then runs them, and its first write breaks.
+      const sysWrite = symbol(GUEST, 'sys_write');
+      const r = await debug(
+        null,
+        GUEST,
+        [],
+        ['info registers eip', 'break sys_write', 'continue', 'info registers eip', 'bt 1', 'delete', 'continue'],
+        [`--restore=${snap}`],
+        [[/^/, 'uname\npoweroff\n']],
+      );
+      const out = r.gdb;
+      // Stopped where the guest was saved (in its kernel, waiting), not at a boot entry point.
+      expect(register(out, 'eip', 0)).toBeGreaterThanOrEqual(0xc0000000);
+      expect(out).toMatch(/Breakpoint 1, 0x[0-9a-f]+ in sys_write \(\)/);
+      expect(register(out, 'eip', 1)).toBe(sysWrite);
+      expect(out).toMatch(/\[Inferior 1 \(.*\) exited normally\]/);
+      // The restored shell answered, with no boot before it, and powered off.
+      expect(r.console).toContain('lguest.ts');
+      expect(r.console).not.toContain('init: starting /bin/sh');
       expect(r.status).toBe(0);
     },
     PATIENCE_MS,

@@ -156,7 +156,9 @@ export class GuestDebug {
 
   /** Whether run_guest must stop the guest now. */
   mustStop(): boolean {
-    if (this.pending) return true;
+    // Still stopped: the wait was ended by a break (console input, the monitor), which the
+    // launcher has handled; the guest stays where it is until the debugger resumes it.
+    if (this.stopped || this.pending) return true;
     if (this.stepping && getReg(this.guest, 'eip') !== this.stepFrom) this.pending = { kind: 'trap' };
     return this.pending !== null;
   }
