@@ -125,9 +125,7 @@ export class MonitorMux implements ConsoleInputSource {
       case 0x63: // c
         this.atMonitor = !this.atMonitor;
         if (this.atMonitor) {
-          this.write(
-            `\n${this.greeted ? '' : "lguest monitor: type 'help' for the commands\n"}${PROMPT}${this.line}`,
-          );
+          this.write(`\n${this.greeted ? '' : "lguest monitor: type 'help' for the commands\n"}${PROMPT}${this.line}`);
           this.greeted = true;
         } else this.write('\n');
         return;
@@ -174,4 +172,3 @@ export class MonitorMux implements ConsoleInputSource {
     });
   }
 }
-

@@ -243,6 +243,8 @@ export class Cpu implements CpuCore {
   private readonly watches: number[] = [];
   /** Per linear page: 1 while a watchpoint covers it (allocated with the first watchpoint). */
   private watchPages: Uint8Array | null = null;
+  /** The pages marked in watchPages (a host may set and clear watchpoints for every run). */
+  private readonly watchedPageList: number[] = [];
   /** How many watchpoints are set. */
   watching = 0;
   /** The hit the current instruction made (reported at its end), or the last one reported. */
@@ -461,18 +463,19 @@ export class Cpu implements CpuCore {
 
   /** Mark the pages the watchpoints cover, and drop their translations from every context. */
   private markWatchedPages(): void {
-    if (this.watching === 0) {
-      this.watchPages = null; // the pages were unmapped only from the TLB: they refill on use
-      return;
-    }
+    // Pages no longer watched were only kept out of the TLB: they refill on use.
     const pages = (this.watchPages ??= new Uint8Array(1 << 20));
-    pages.fill(0);
+    const list = this.watchedPageList;
+    for (const page of list) pages[page] = 0;
+    list.length = 0;
     const w = this.watches;
     for (let i = 0; i < w.length; i += 3) {
       const first = w[i] >>> 12;
       const last = Math.min(w[i] + w[i + 1] - 1, 0xffffffff) >>> 12;
       for (let page = first; page <= last; page++) {
+        if (pages[page] !== 0) continue;
         pages[page] = 1;
+        list.push(page);
         for (const c of this.tlbContexts) c.clearPage(page);
       }
     }
@@ -1093,7 +1096,7 @@ export class Cpu implements CpuCore {
 
   private tlbFill(page: number, entry: number, writable: boolean, user: boolean): void {
     // A watched page stays out of the TLB: its accesses take the slow paths, which check.
-    if (this.watchPages !== null && this.watchPages[page] !== 0) return;
+    if (this.watching !== 0 && this.watchPages![page] !== 0) return;
     const c = this.tlbContext;
     if ((c.sr[page] | c.sw[page] | c.ur[page] | c.uw[page]) === 0) {
       // A new page for the list; a full list empties the context first (it is one page).
