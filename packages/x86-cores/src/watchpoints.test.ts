@@ -145,6 +145,38 @@ describe.each(cores.map((c) => [c.name, c] as const))('watchpoints on core %s', 
     expect(core.getState().eip).toBe(AFTER[3]);
   });
 
+  it('an instruction that faults after its watched access reports no hit: the #PF handler runs instead', () => {
+    const { core, mem } = pagedCore(factory);
+    // MOVSD reads the watched Z, then faults writing a read-only page (CR0.WP makes that hold
+    // at CPL 0); a GDT, and an IDT whose #PF gate leads to HLT.
+    const RO = 0xe000;
+    const GDT = 0xa000;
+    const IDT = 0xb000;
+    const HANDLER = 0xc000;
+    const STORE = 0xd000;
+    mem.setUint32(PT + (RO >>> 12) * 4, RO | 5, true);
+    mem.setUint32(GDT + 8, 0x0000ffff, true);
+    mem.setUint32(GDT + 12, 0x00cf9b00, true);
+    mem.setUint32(IDT + 14 * 8, (0x08 << 16) | (HANDLER & 0xffff), true);
+    mem.setUint32(IDT + 14 * 8 + 4, (HANDLER & 0xffff0000) | 0x8e00, true);
+    mem.setUint8(HANDLER, 0xf4); // hlt (interrupts are off: the run ends there)
+    mem.setUint8(STORE, 0xa5); // movsd
+    const s = core.getState();
+    const at = { esi: Z, edi: RO, eip: STORE };
+    Object.assign(s, at, { cr0: 0x80010001, gdtr: { base: GDT, limit: 0x17 }, idtr: { base: IDT, limit: 0x7ff } });
+    core.setState(s);
+    core.setWatchpoint(Z, 4, WatchKind.Read);
+    expect(core.run(100)).toBe(Exit.Halt);
+    expect(core.getState()).toMatchObject({ eip: HANDLER + 1, cr2: RO });
+    expect(core.watchHit()).toBeNull();
+    // Writable, the same MOVSD completes and is reported.
+    mem.setUint32(PT + (RO >>> 12) * 4, RO | 7, true);
+    core.setState(Object.assign(s, at));
+    expect(core.run(100)).toBe(Exit.Watchpoint);
+    expect(core.getState().eip).toBe(STORE + 1);
+    expect(core.watchHit()).toMatchObject({ address: Z, write: false });
+  });
+
   it('refuses a length that is not a whole number of bytes, at least 1', () => {
     const { core } = pagedCore(factory);
     expect(() => core.setWatchpoint(X, 0, WatchKind.Write)).toThrow(/length 0/);
