@@ -83,12 +83,13 @@ export class PcDebug implements DebugTarget, PcRunHooks {
 
   /** After each slice: true if it ended for the debugger (a breakpoint, a step). */
   ran(_pc: Pc, r: RunResult): boolean {
-    if (this.stepping && r.instructions > 0) {
-      this.pending = { kind: 'trap' };
-      return true;
-    }
+    // A watchpoint first: a step whose instruction hit one is reported as the hit, as gdb expects.
     if (r.reason === 'stopped' && r.watchpoint !== undefined) {
       this.pending = { kind: 'watch', watch: WATCH_NAMES[r.watchpoint.kind], address: r.watchpoint.address };
+      return true;
+    }
+    if (this.stepping && r.instructions > 0) {
+      this.pending = { kind: 'trap' };
       return true;
     }
     if (r.reason === 'stopped' && this.breakpoints.has(r.eip >>> 0)) {
