@@ -446,6 +446,7 @@ withGdb('gdb and the x87 registers of our guest', () => {
           'print $st0',
           'print/x $fctrl',
           'print/x $fstat',
+          'info float',
           'set var $st0 = 4321.25',
           'print $st0',
           'delete',
@@ -467,6 +468,9 @@ withGdb('gdb and the x87 registers of our guest', () => {
       expect(out).toMatch(/^\$2 = 0x37f$/m);
       const fstat = parseInt(/^\$3 = 0x([0-9a-f]+)$/m.exec(out)?.[1] ?? 'NaN', 16);
       expect((fstat >> 11) & 7).toBe(7);
+      // gdb's own view of the stack: the top is physical register 7, valid, holding that value.
+      expect(out).toMatch(new RegExp(`^=>R7: Valid\\s+0x[0-9a-f]{20} \\+${1234.5 + pid}\\b`, 'm'));
+      expect(out).toMatch(/^ {2}R6: Empty /m);
       // Written through P: the program stores what gdb put there, and says it is not its value.
       expect(out).toMatch(/^\$4 = 4321.25$/m);
       expect(r.console).toMatch(/kept 4321\.2 across yields: WRONG/);
