@@ -17,34 +17,13 @@ function segment(selector = 0): SegmentState {
 
 function powerOnState(): CpuState {
   return {
-    eax: 0,
-    ecx: 0,
-    edx: 0,
-    ebx: 0,
-    esp: 0,
-    ebp: 0,
-    esi: 0,
-    edi: 0,
-    eip: 0xfff0,
-    eflags: 2,
-    es: segment(),
-    cs: segment(0xf000),
-    ss: segment(),
-    ds: segment(),
-    fs: segment(),
-    gs: segment(),
-    ldtr: segment(),
-    tr: segment(),
-    gdtr: { base: 0, limit: 0xffff },
-    idtr: { base: 0, limit: 0x3ff },
-    cr0: 0x10,
-    cr2: 0,
-    cr3: 0,
-    cr4: 0,
-    dr: [0, 0, 0, 0, 0, 0, 0, 0],
-    cpl: 0,
-    halted: false,
-    instructions: 0,
+    eax: 0, ecx: 0, edx: 0, ebx: 0, esp: 0, ebp: 0, esi: 0, edi: 0,
+    eip: 0xfff0, eflags: 2,
+    es: segment(), cs: segment(0xf000), ss: segment(), ds: segment(), fs: segment(), gs: segment(),
+    ldtr: segment(), tr: segment(),
+    gdtr: { base: 0, limit: 0xffff }, idtr: { base: 0, limit: 0x3ff },
+    cr0: 0x10, cr2: 0, cr3: 0, cr4: 0, dr: [0, 0, 0, 0, 0, 0, 0, 0],
+    cpl: 0, halted: false, instructions: 0,
   };
 }
 
@@ -102,12 +81,7 @@ function standIn(script: Script): { factory: CoreFactory; seen: { machine?: Mach
   return { factory, seen };
 }
 
-const finished: Script = {
-  exit: Exit.Halt,
-  eip: images.metal.bench_halt + 1,
-  checksum: 0x12345678,
-  done: BENCH_DONE_MAGIC,
-};
+const finished: Script = { exit: Exit.Halt, eip: images.metal.bench_halt + 1, checksum: 0x12345678, done: BENCH_DONE_MAGIC };
 
 describe('the core harness', () => {
   it('starts the core at the image entry in flat 32-bit ring-0 protected mode', () => {
@@ -161,11 +135,7 @@ describe('the core harness', () => {
 
   it('returns the checksum and the retired count of a run that reached the HLT', () => {
     const run = runOnCore(standIn(finished).factory, images, ITERATIONS, false);
-    expect(run).toMatchObject({
-      engine: 'stand-in',
-      checksum: 0x12345678,
-      instructions: metalInstructions(ITERATIONS),
-    });
+    expect(run).toMatchObject({ engine: 'stand-in', checksum: 0x12345678, instructions: metalInstructions(ITERATIONS) });
   });
 
   it('reports a triple fault', () => {

@@ -959,8 +959,7 @@ function checkLength(c: Cpu): void {
   c.eip = eip;
   const d = decode(lengthWindow, 0, c.cs32 === 1);
   // The window holds 16 bytes: an instruction it cannot finish is longer than 15 as well.
-  if (isDecodeError(d) && (d.error === 'too-long' || d.error === 'truncated' || d.length > 15))
-    c.faultCode(Vector.GP, 0);
+  if (isDecodeError(d) && (d.error === 'too-long' || d.error === 'truncated' || d.length > 15)) c.faultCode(Vector.GP, 0);
 }
 
 /** Whether LOCK may prefix this instruction: a read-modify-write with a memory destination. */
