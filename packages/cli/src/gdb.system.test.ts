@@ -5,7 +5,9 @@
 // and `step`s back out of it, reads init_task's command name from guest memory — through the
 // guest's own page tables, at its 0xc0000000 kernel address — writes it and reads it back.
 // Our own guest kernel breaks in its write system call, continues and breaks there again.
-// Unmapped addresses are errors for gdb, never trouble for the guest.
+// Unmapped addresses are errors for gdb, never trouble for the guest. Watchpoints: `watch`
+// on Linux's jiffies under lguest and natively (hardware watchpoints, the old and new values,
+// the stop after the writing instruction), `rwatch` and `awatch` in our guest.
 //
 // Everything waits for events: gdb starts when lguest has said where it listens, and the
 // guest, stopped from its first instruction, moves only when gdb tells it to. The runs are
@@ -17,7 +19,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { framePacket, PacketReader } from '@lguest/gdbstub';
 import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { lguest } from './lguest';
+import { MonitorClient } from '../testing/monitor';
 import { LINUX, linuxTests, unpackVmlinux } from '../testing/linux';
 
 const PATIENCE_MS = 1_800_000;
@@ -31,24 +35,44 @@ interface Debugged {
 }
 
 /**
- * Runs `kernel` under `lguest run --gdb=tcp:127.0.0.1:0 -S` and, once lguest says which
- * port it listens on, `gdb -batch` with `symbols` and each of `commands` as an -ex.
+ * Runs `kernel` under `lguest run --gdb=tcp:127.0.0.1:0 -S` (in 64 MiB; null: no MEM or
+ * KERNEL, for --restore) and, once lguest says which port it listens on, `gdb -batch` with
+ * `symbols` and each of `commands` as an -ex.
  */
 async function debug(
-  kernel: string,
+  kernel: string | null,
   symbols: string,
   args: string[],
   commands: string[],
   options: string[] = [],
+  typing: [RegExp, string][] = [],
 ): Promise<Debugged> {
   let stderr = '';
   let console = '';
   let gdbOut = '';
   let gdbDone: Promise<void> | null = null;
+  // Keys for the guest's console, each typed once its output matches the pattern before it.
+  const stdin = new PassThrough();
+  const keys = [...typing];
+  while (keys.length > 0 && keys[0][0].test('')) stdin.write(keys.shift()![1]);
   const status = await lguest(
-    ['run', ...options, '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '-S', '64', kernel, ...args],
+    [
+      'run',
+      ...options,
+      '--clock=virtual',
+      '--timeout=200',
+      '--gdb=tcp:127.0.0.1:0',
+      '-S',
+      ...(kernel === null ? [] : ['64', kernel, ...args]),
+    ],
     {
-      stdout: { write: (c) => (console += Buffer.from(c).toString()) },
+      stdin,
+      stdout: {
+        write: (c) => {
+          console += Buffer.from(c).toString();
+          while (keys.length > 0 && keys[0][0].test(console)) stdin.write(keys.shift()![1]);
+        },
+      },
       stderr: {
         write: (c) => {
           stderr += Buffer.from(c).toString();
@@ -81,9 +105,12 @@ async function debug(
   return { status, stderr, console, gdb: gdbOut };
 }
 
-/** The value of `name` in gdb's `info registers name` output. */
+/**
+ * The value of `name` in gdb's `info registers name` output. Its stdout and stderr arrive on
+ * two pipes, so an error message may end up before it on the same line (`0xffc00000:eip …`).
+ */
 function register(out: string, name: string, nth = 0): number {
-  const all = [...out.matchAll(new RegExp(`^${name}\\s+0x([0-9a-f]+)`, 'gm'))];
+  const all = [...out.matchAll(new RegExp(`(?:^|\\s)${name}\\s+0x([0-9a-f]+)`, 'gm'))];
   if (!all[nth]) throw new Error(`no ${name} #${nth} in gdb's output:\n${out}`);
   return parseInt(all[nth][1], 16);
 }
@@ -175,6 +202,75 @@ withLinux('gdb against the Linux guest under lguest', () => {
   );
 });
 
+/**
+ * gdb's `watch` on jiffies (the low word of jiffies_64, which do_timer's `add %eax,jiffies_64`
+ * at do_timer+8 advances), after a break at start_kernel: each hit stops after that
+ * instruction, with the old and new values, as x86 data breakpoints do.
+ */
+function watchJiffies(vmlinux: string): { commands: string[]; check: (out: string) => void } {
+  const jiffies = symbol(vmlinux, 'jiffies');
+  const doTimer = symbol(vmlinux, 'do_timer');
+  const expr = `*(unsigned long *)0x${jiffies.toString(16)}`;
+  return {
+    commands: [
+      'break start_kernel',
+      'continue',
+      'delete',
+      `watch ${expr}`,
+      'continue',
+      'info registers eip',
+      'continue',
+      'info registers eip',
+      'kill',
+    ],
+    check: (out) => {
+      const said = out.replace(/\r/g, '');
+      // gdb used the stub's watchpoints (Z2), not single steps.
+      expect(said).toContain(`Hardware watchpoint 2: ${expr}`);
+      expect(said).not.toMatch(/Software watchpoint|Could not insert|Couldn't write/i);
+      const hits = [...said.matchAll(/Hardware watchpoint 2: [^\n]*\n\nOld value = (\d+)\nNew value = (\d+)/g)];
+      expect(hits).toHaveLength(2);
+      const [[, old1, new1], [, old2, new2]] = hits.map((h) => h.map(Number));
+      expect(new1 - old1).toBeGreaterThanOrEqual(1);
+      expect(new1 - old1).toBeLessThan(100);
+      expect(old2).toBe(new1);
+      expect(new2 - old2).toBeGreaterThanOrEqual(1);
+      // Stopped after the write: at the instruction after do_timer's add (6 bytes at +8).
+      expect(register(said, 'eip', 0)).toBe(doTimer + 14);
+      expect(register(said, 'eip', 1)).toBe(doTimer + 14);
+      expect(said).toMatch(/0x[0-9a-f]+ in do_timer \(\)/);
+    },
+  };
+}
+
+withLinux('gdb watchpoints on the Linux guest', () => {
+  it(
+    'under lguest: watch jiffies stops after do_timer writes it, with the old and new values',
+    async () => {
+      const vmlinux = unpackVmlinux();
+      const w = watchJiffies(vmlinux);
+      const r = await debug(vmlinux, vmlinux, ['console=hvc0'], w.commands);
+      w.check(r.gdb);
+      expect(r.stderr).toContain('killed by the debugger');
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+
+  it(
+    'natively (--native): the same watch on the bzImage',
+    async () => {
+      const vmlinux = unpackVmlinux();
+      const w = watchJiffies(vmlinux);
+      const r = await debug(LINUX.bzImage, vmlinux, ['console=ttyS0'], w.commands, ['--native']);
+      w.check(r.gdb);
+      expect(r.stderr).toContain('killed by the debugger');
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+});
+
 withLinux('gdb against the Linux guest on the emulated PC (--native)', () => {
   it(
     'breaks at start_kernel of the bzImage, steps, and reads init_task.comm through the kernel page tables',
@@ -258,6 +354,190 @@ withGdb('gdb against our guest kernel under lguest', () => {
   );
 });
 
+/** The instruction (objdump's line) that ends where `eip` begins, in `elf`. */
+function instructionBefore(elf: string, eip: number): string {
+  const r = spawnSync('objdump', ['-d', elf], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const lines = r.stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\t/.test(l));
+  const at = lines.findIndex((l) => parseInt(l, 16) === eip);
+  if (at <= 0) throw new Error(`no instruction at 0x${eip.toString(16)} in ${elf}`);
+  return lines[at - 1];
+}
+
+withGdb('gdb read and access watchpoints on our guest kernel under lguest', () => {
+  it.each(['interpreter', 'jit'])(
+    'rwatch stops after the instruction that read, awatch after one that read or wrote (%s core)',
+    async (core) => {
+      const lastPid = symbol(GUEST, 'last_pid');
+      const jiffies = symbol(GUEST, 'jiffies');
+      const r = await debug(
+        GUEST,
+        GUEST,
+        [],
+        [
+          `rwatch *(unsigned int *)0x${lastPid.toString(16)}`,
+          'continue',
+          'info registers eip',
+          'delete',
+          `awatch *(unsigned int *)0x${jiffies.toString(16)}`,
+          'continue',
+          'info registers eip',
+          'kill',
+        ],
+        [`--cpu=${core}`],
+      );
+      const out = r.gdb.replace(/\r/g, '');
+      expect(out).toMatch(/Hardware read watchpoint 1: \*\(unsigned int \*\)0x[0-9a-f]+\n\nValue = \d+/);
+      expect(out).toMatch(
+        /Hardware access \(read\/write\) watchpoint 2: \*\(unsigned int \*\)0x[0-9a-f]+\n\n(Value = \d+|Old value = \d+\nNew value = \d+)/,
+      );
+      // Each stop is right after an instruction that has the watched variable as an operand.
+      expect(instructionBefore(GUEST, register(out, 'eip', 0))).toContain(lastPid.toString(16));
+      expect(instructionBefore(GUEST, register(out, 'eip', 1))).toContain(jiffies.toString(16));
+      expect(r.status).toBe(1);
+    },
+    PATIENCE_MS,
+  );
+});
+
+/**
+ * Where the `fpu` program of our guest holds 1234.5 + its pid in ST(0): its loop of
+ * sched_yield calls (`int $0x80; dec %ebx; jne`) ends at an `fstpl` that stores it. Every
+ * program is linked at the same addresses, so the breakpoint's condition is the code there
+ * (8 bytes from the `int`), which only this program has.
+ */
+function fpuKeptAt(): { address: number; condition: string } {
+  const elf = resolve(__dirname, '..', '..', 'guest', 'build', 'user-fpu.elf');
+  const r = spawnSync('objdump', ['-d', elf], { encoding: 'utf8' });
+  const lines = r.stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\t/.test(l));
+  const at = lines.findIndex(
+    (l, i) =>
+      l.includes('int    $0x80') &&
+      /\tdec /.test(lines[i + 1] ?? '') &&
+      /\tjne /.test(lines[i + 2] ?? '') &&
+      /\tfstpl /.test(lines[i + 3] ?? ''),
+  );
+  if (at < 0) throw new Error(`no yield loop ending in fstpl in ${elf}`);
+  const bytes = lines
+    .slice(at, at + 4)
+    .flatMap((l) => l.split('\t')[1].trim().split(' '))
+    .map((b) => parseInt(b, 16));
+  const start = parseInt(lines[at], 16);
+  const dword = (i: number) =>
+    `*(unsigned int *)0x${(start + i).toString(16)} == 0x${Buffer.from(bytes.slice(i, i + 4))
+      .readUInt32LE(0)
+      .toString(16)}`;
+  return { address: parseInt(lines[at + 3], 16), condition: `${dword(0)} && ${dword(4)}` };
+}
+
+withGdb('gdb and the x87 registers of our guest', () => {
+  it.each([
+    ['under lguest', []],
+    ['natively', ['--native']],
+  ])(
+    '%s: $st0 is the value the fpu program loaded, and a value gdb writes there is the one it stores',
+    async (_where, options) => {
+      const kept = fpuKeptAt();
+      const r = await debug(
+        GUEST,
+        GUEST,
+        [],
+        [
+          `break *0x${kept.address.toString(16)} if ${kept.condition}`,
+          'continue',
+          'info registers eip',
+          'print $st0',
+          'print/x $fctrl',
+          'print/x $fstat',
+          'info float',
+          'set var $st0 = 4321.25',
+          'print $st0',
+          'delete',
+          'continue',
+        ],
+        options,
+        [
+          [/# $/, 'fpu 3\n'],
+          [/across yields[^\n]*\n[^]*# $/, 'poweroff\n'],
+        ],
+      );
+      const out = r.gdb;
+      expect(register(out, 'eip', 0)).toBe(kept.address);
+      const pid = Number(/fpu\[(\d+)\]: kept/.exec(r.console)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      // ST(0) as the program loaded it (fldl of 1234.5 + pid), the control word it runs under,
+      // and TOP = 7 in the status word (one value on the stack).
+      expect(out).toMatch(new RegExp(`^\\$1 = ${1234.5 + pid}$`, 'm'));
+      expect(out).toMatch(/^\$2 = 0x37f$/m);
+      const fstat = parseInt(/^\$3 = 0x([0-9a-f]+)$/m.exec(out)?.[1] ?? 'NaN', 16);
+      expect((fstat >> 11) & 7).toBe(7);
+      // gdb's own view of the stack: the top is physical register 7, valid, holding that value.
+      expect(out).toMatch(new RegExp(`^=>R7: Valid\\s+0x[0-9a-f]{20} \\+${1234.5 + pid}\\b`, 'm'));
+      expect(out).toMatch(/^ {2}R6: Empty /m);
+      // Written through P: the program stores what gdb put there, and says it is not its value.
+      expect(out).toMatch(/^\$4 = 4321.25$/m);
+      expect(r.console).toMatch(/kept 4321\.2 across yields: WRONG/);
+      expect(r.status).toBe(0);
+    },
+    PATIENCE_MS,
+  );
+});
+
+withGdb('gdb on a restored guest (--restore)', () => {
+  it(
+    'continues a guest saved at its prompt stopped under gdb, breaks in it, and lets it run to its power-off',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lguest-gdb-restore-'));
+      const sock = join(dir, 'monitor.sock');
+      const snap = join(dir, 'guest.snap');
+      // The guest to save: booted to its shell's prompt, saved by the monitor, ended.
+      let console = '';
+      let prompted: () => void = () => {};
+      const atPrompt = new Promise<void>((r) => (prompted = r));
+      const first = lguest(['run', '--clock=virtual', '--timeout=200', `--monitor=unix:${sock}`, '32'], {
+        stdin: new PassThrough(),
+        stdout: {
+          write: (c) => {
+            console += Buffer.from(c).toString();
+            if (/\n# $/.test(console)) prompted();
+          },
+        },
+        stderr: { write: () => true },
+        cwd: process.cwd(),
+        defaultKernel: GUEST,
+      });
+      await atPrompt;
+      const m = await MonitorClient.connect(sock);
+      expect(await m.command(`savevm ${snap}`)).toMatch(/^saved /);
+      expect(await m.last('quit')).toBe('quitting');
+      m.close();
+      expect(await first).toBe(0);
+
+      // Restored under gdb, held before its first instruction: the keys wait in its console
+      // until gdb lets it go; the shell then runs them, and its first write breaks.
+      const sysWrite = symbol(GUEST, 'sys_write');
+      const r = await debug(
+        null,
+        GUEST,
+        [],
+        ['info registers eip', 'break sys_write', 'continue', 'info registers eip', 'bt 1', 'delete', 'continue'],
+        [`--restore=${snap}`],
+        [[/^/, 'uname\npoweroff\n']],
+      );
+      const out = r.gdb;
+      // Stopped where the guest was saved (in its kernel, waiting), not at a boot entry point.
+      expect(register(out, 'eip', 0)).toBeGreaterThanOrEqual(0xc0000000);
+      expect(out).toMatch(/Breakpoint 1, 0x[0-9a-f]+ in sys_write \(\)/);
+      expect(register(out, 'eip', 1)).toBe(sysWrite);
+      expect(out).toMatch(/\[Inferior 1 \(.*\) exited normally\]/);
+      // The restored shell answered, with no boot before it, and powered off.
+      expect(r.console).toContain('lguest.ts');
+      expect(r.console).not.toContain('init: starting /bin/sh');
+      expect(r.status).toBe(0);
+    },
+    PATIENCE_MS,
+  );
+});
+
 /** A minimal gdb: the remote protocol spoken by hand over TCP, for what gdb -batch cannot do. */
 class WireClient {
   private readonly replies: string[] = [];
@@ -333,7 +613,8 @@ withGdb('Ctrl-C from the debugger', () => {
       expect(await client.reply()).toBe('T02thread:01;');
       client.send('g');
       const regs = await client.reply();
-      expect(regs).toMatch(/^[0-9a-f]{128}$/);
+      // The sixteen core registers, then the x87's: eight of 10 bytes and eight words.
+      expect(regs).toMatch(/^[0-9a-f]{352}$/);
       // cs (register 10) is the guest kernel's or a user program's: ring 1 or 3, never the host's 0.
       const cs = parseInt(regs.slice(80, 82), 16);
       expect([1, 3]).toContain(cs & 3);

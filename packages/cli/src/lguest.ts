@@ -35,6 +35,7 @@ import { decodeSnapshot, SnapshotError } from '@lguest/snapshot';
 import { checkDisks, decodeRestoreImage, type RestoreImage } from './machine-state';
 import { receiveMigration, type IncomingGuest } from './migrate';
 import { LguestTarget, Monitor } from './monitor';
+import { MonitorMux } from './monitor-mux';
 import { bothHooks, decodeNativeImage, isNativeSnapshot, PcMonitor, type NativeImage } from './native-monitor';
 import { performance } from 'node:perf_hooks';
 
@@ -263,11 +264,19 @@ async function runMachine(
   host: HostSpec,
   machine: MachineOptions,
   booted: GuestSpec,
-  io: LguestIo,
+  userIo: LguestIo,
   say: (line: string) => void,
   gdbSpec?: GdbSpec,
   native = false,
 ): Promise<number> {
+  const monitor = machine.monitor === null ? null : new Monitor(host, say);
+  let io = userIo;
+  if (monitor && machine.monitor?.kind === 'stdio') {
+    if (!userIo.stdin) throw new UsageError('--monitor=stdio shares the console, and this guest has no console input');
+    // The console reads through the mux: Ctrl-A c brings the monitor to the terminal.
+    const out = userIo.stdout;
+    io = { ...userIo, stdin: new MonitorMux(userIo.stdin, (text) => out.write(text), monitor) };
+  }
   let image: RestoreImage | null = null;
   let incoming: IncomingGuest | null = null;
   if (machine.restore !== null) {
@@ -283,14 +292,14 @@ async function runMachine(
     const sections = decodeSnapshot(bytes, what);
     // A PC saved with --native continues on the PC, whether or not --native is given again.
     if (isNativeSnapshot(sections, what)) {
-      return runNativeMachine(host, machine, booted, io, say, gdbSpec, decodeNativeImage(sections, what));
+      return runNativeMachine(host, machine, monitor, booted, io, say, gdbSpec, decodeNativeImage(sections, what));
     }
     if (native) {
       throw new UsageError(`${what} holds a guest under lguest, not a PC: leave out --native`);
     }
     image = decodeRestoreImage(sections, what);
   } else if (native) {
-    return runNativeMachine(host, machine, booted, io, say, gdbSpec, null);
+    return runNativeMachine(host, machine, monitor, booted, io, say, gdbSpec, null);
   } else if (machine.incoming !== null) {
     incoming = await receiveMigration(machine.incoming, say);
     image = incoming.image;
@@ -316,7 +325,6 @@ async function runMachine(
     };
   }
   const planned = image ? [restorePlan(guest, image, io, incoming)] : planGuests(false, [guest], io, false);
-  const monitor = machine.monitor === null ? null : new Monitor(host, say);
   const gdb = gdbSpec ? await GuestGdb.listen(gdbSpec, say, host.verbose ? say : () => {}) : null;
   if (gdb) {
     const plan = planned[0];
@@ -329,7 +337,7 @@ async function runMachine(
     };
   }
   try {
-    if (monitor && machine.monitor) await monitor.listen(absolute(io.cwd, machine.monitor));
+    if (monitor && machine.monitor?.kind === 'unix') await monitor.listen(absolute(io.cwd, machine.monitor.path));
     return await runAndReport(
       host,
       hostMemoryMiB(host, [guest]),
@@ -356,6 +364,7 @@ async function runMachine(
 async function runNativeMachine(
   host: HostSpec,
   machine: MachineOptions,
+  monitor: Monitor | null,
   booted: GuestSpec,
   io: LguestIo,
   say: (line: string) => void,
@@ -389,7 +398,6 @@ async function runNativeMachine(
   const ending = new AbortController();
   const endRun = () => ending.abort(io.signal?.reason);
   io.signal?.addEventListener('abort', endRun, { once: true });
-  const monitor = machine.monitor === null ? null : new Monitor(host, say);
   const pcMonitor = new PcMonitor(
     host,
     {
@@ -404,7 +412,7 @@ async function runNativeMachine(
   const gdb = gdbSpec ? await GuestGdb.listen(gdbSpec, say, host.verbose ? say : () => {}) : null;
   const debug = gdb?.native();
   try {
-    if (monitor && machine.monitor) await monitor.listen(absolute(io.cwd, machine.monitor));
+    if (monitor && machine.monitor?.kind === 'unix') await monitor.listen(absolute(io.cwd, machine.monitor.path));
     const status = await runNativeAndReport(host, plan, { ...io, signal: ending.signal }, say, {
       hooks: debug ? bothHooks(debug, pcMonitor) : pcMonitor,
       restore: image ?? undefined,

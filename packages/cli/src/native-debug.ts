@@ -3,16 +3,31 @@
 // CR3, and the PC's run loop (`pc.runToEnd`, whose hooks this is) stops between its slices. Breakpoints are the core's
 // (`setBreakpoint`): the core ends its run before the instruction, and RF lets the next run
 // execute it. A single step is a run of one instruction (an interrupt that is due may be
-// taken first: the step then ends in its handler).
+// taken first: the step then ends in its handler). Watchpoints are the core's as well
+// (`setWatchpoint`): the core ends its run after the instruction whose access hit one, and
+// the run's result says which.
 
-import type { BreakpointKind, DebugTarget, StopReason } from '@lguest/gdbstub';
+import type { BreakpointKind, DebugTarget, StopReason, WatchpointKind } from '@lguest/gdbstub';
 import type { PauseAnswer, Pc, PcRunHooks, RunResult } from '@lguest/pc';
-import type { CpuState, SegmentState } from '@lguest/x86';
+import {
+  WatchKind,
+  withX87Registers,
+  x87Registers,
+  type CpuState,
+  type SegmentState,
+  type X87Registers,
+} from '@lguest/x86';
 
 const EFLAGS_SAFE = 0x3f7fd7;
 const PG = 0x80000000;
 const PSE = 0x10;
 const PAGE_SIZE = 4096;
+const WATCH_KINDS: Record<WatchpointKind, WatchKind> = {
+  write: WatchKind.Write,
+  read: WatchKind.Read,
+  access: WatchKind.Access,
+};
+const WATCH_NAMES = ['', 'write', 'read', 'access'] as const;
 
 export class PcDebug implements DebugTarget, PcRunHooks {
   stopped = false;
@@ -25,6 +40,8 @@ export class PcDebug implements DebugTarget, PcRunHooks {
   private resumed: (() => void) | null = null;
   private signal: AbortSignal | undefined;
   private readonly breakpoints = new Map<number, number>();
+  /** Watchpoints as the core has them, by `kind:addr:length`. */
+  private readonly watchpoints = new Map<string, { linear: number; length: number; kind: WatchKind }>();
 
   constructor(
     waitAtStart: boolean,
@@ -66,6 +83,11 @@ export class PcDebug implements DebugTarget, PcRunHooks {
 
   /** After each slice: true if it ended for the debugger (a breakpoint, a step). */
   ran(_pc: Pc, r: RunResult): boolean {
+    // A watchpoint first: a step whose instruction hit one is reported as the hit, as gdb expects.
+    if (r.reason === 'stopped' && r.watchpoint !== undefined) {
+      this.pending = { kind: 'watch', watch: WATCH_NAMES[r.watchpoint.kind], address: r.watchpoint.address };
+      return true;
+    }
     if (this.stepping && r.instructions > 0) {
       this.pending = { kind: 'trap' };
       return true;
@@ -99,6 +121,19 @@ export class PcDebug implements DebugTarget, PcRunHooks {
     const names = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi', 'eip', 'eflags'] as const;
     s[names[index]] = index === 9 ? ((value & EFLAGS_SAFE) | 2) >>> 0 : value >>> 0;
     this.pc?.core.setState(s);
+    return true;
+  }
+
+  /** The core's x87 registers (the guest owns the CPU); null on a core without an FPU. */
+  readFpu(): X87Registers | null {
+    const core = this.pc?.core;
+    return core?.saveFpu ? x87Registers(core.saveFpu()) : null;
+  }
+
+  writeFpu(regs: X87Registers): boolean {
+    const core = this.pc?.core;
+    if (!this.stopped || !core?.saveFpu || !core.restoreFpu) return false;
+    core.restoreFpu(withX87Registers(core.saveFpu(), regs));
     return true;
   }
 
@@ -150,6 +185,25 @@ export class PcDebug implements DebugTarget, PcRunHooks {
     return true;
   }
 
+  insertWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    if (!this.pc) return false;
+    const key = `${kind}:${addr >>> 0}:${length}`;
+    if (this.watchpoints.has(key)) return true;
+    const w = { linear: addr >>> 0, length, kind: WATCH_KINDS[kind] };
+    this.pc.core.setWatchpoint(w.linear, w.length, w.kind);
+    this.watchpoints.set(key, w);
+    return true;
+  }
+
+  removeWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    const key = `${kind}:${addr >>> 0}:${length}`;
+    const w = this.watchpoints.get(key);
+    if (!w) return false;
+    this.watchpoints.delete(key);
+    this.pc?.core.clearWatchpoint(w.linear, w.length, w.kind);
+    return true;
+  }
+
   resume(step: boolean): void {
     if (!this.stopped) return;
     this.stepping = step;
@@ -168,6 +222,8 @@ export class PcDebug implements DebugTarget, PcRunHooks {
   detach(): void {
     for (const a of this.breakpoints.keys()) this.pc?.core.clearBreakpoint(a);
     this.breakpoints.clear();
+    for (const w of this.watchpoints.values()) this.pc?.core.clearWatchpoint(w.linear, w.length, w.kind);
+    this.watchpoints.clear();
     this.pending = null;
     this.stepping = false;
     if (this.stopped) this.resume(false);

@@ -226,7 +226,7 @@ describe('lguest web', () => {
 describe('lguest run: the monitor, --restore and --incoming', () => {
   it('takes a Unix socket for the monitor, a snapshot file, or a TCP address to listen on', () => {
     expect(run(['run', '--monitor=unix:/tmp/m.sock']).machine).toEqual({
-      monitor: '/tmp/m.sock',
+      monitor: { kind: 'unix', path: '/tmp/m.sock' },
       restore: null,
       incoming: null,
     });
@@ -235,13 +235,14 @@ describe('lguest run: the monitor, --restore and --incoming', () => {
       restore: 'g.snap',
       incoming: null,
     });
+    expect(run(['run', '--monitor=stdio']).machine?.monitor).toEqual({ kind: 'stdio' });
     expect(run(['run', '--incoming=tcp::4444']).machine?.incoming).toEqual({ host: '127.0.0.1', port: 4444 });
     expect(run(['run', '--incoming=tcp:[::1]:0']).machine?.incoming).toEqual({ host: '::1', port: 0 });
     expect(run(['run', '32']).machine).toBeUndefined();
   });
 
   it('says what is wrong with each', () => {
-    expect(usageError(['run', '--monitor=stdio'])).toMatch(/--monitor takes unix:PATH/);
+    expect(usageError(['run', '--monitor=tcp::4444'])).toMatch(/--monitor takes unix:PATH .* or stdio/);
     expect(usageError(['run', '--incoming=4444'])).toMatch(/--incoming takes tcp:\[HOST\]:PORT/);
     expect(usageError(['run', '--restore=a', '--incoming=tcp::1'])).toMatch(/give one/);
     expect(usageError(['run', '--restore=a', '64'])).toMatch(

@@ -86,8 +86,11 @@ export type Command =
 
 /** `run`'s monitor and snapshot options (--native: no --incoming). */
 export interface MachineOptions {
-  /** --monitor=unix:PATH: the monitor's socket. */
-  readonly monitor: string | null;
+  /**
+   * --monitor=unix:PATH: the monitor on that socket; --monitor=stdio: on the terminal with
+   * the console, Ctrl-A c switching between them (monitor-mux.ts).
+   */
+  readonly monitor: { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'stdio' } | null;
   /** --restore=FILE: continue the guest saved in FILE. */
   readonly restore: string | null;
   /** --incoming=tcp:[HOST]:PORT: wait for a live migration there, then continue that guest. */
@@ -153,6 +156,9 @@ run only:
                       continues it
   --monitor=unix:PATH a monitor on the socket PATH: info status|registers|guest|devices,
                       stop, cont, savevm FILE, migrate tcp:HOST:PORT, quit (try help)
+  --monitor=stdio     the monitor on the terminal with the console, as QEMU's mon:stdio:
+                      Ctrl-A c switches between them, Ctrl-A x ends the guest, Ctrl-A h
+                      lists the keys, Ctrl-A Ctrl-A sends a Ctrl-A to the guest
   --restore=FILE      continue the guest saved in FILE (by the monitor's savevm) in this
                       fresh host; its memory, devices and disks come from the snapshot
                       (a guest saved with --native continues on the PC)
@@ -310,9 +316,10 @@ function machineOptions(
 ): MachineOptions | null {
   const { monitor, restore, incoming } = values;
   if (monitor === undefined && restore === undefined && incoming === undefined) return null;
-  if (monitor !== undefined && !/^unix:./.test(monitor)) {
+  if (monitor !== undefined && monitor !== 'stdio' && !/^unix:./.test(monitor)) {
     throw new UsageError(
-      `--monitor takes unix:PATH (a socket to create, e.g. --monitor=unix:lguest.sock), not '${monitor}'`,
+      `--monitor takes unix:PATH (a socket to create, e.g. --monitor=unix:lguest.sock) or stdio ` +
+        `(on the terminal with the console: Ctrl-A c switches), not '${monitor}'`,
     );
   }
   if (restore !== undefined && incoming !== undefined) {
@@ -329,7 +336,12 @@ function machineOptions(
     );
   }
   return {
-    monitor: monitor === undefined ? null : monitor.slice('unix:'.length),
+    monitor:
+      monitor === undefined
+        ? null
+        : monitor === 'stdio'
+          ? { kind: 'stdio' }
+          : { kind: 'unix', path: monitor.slice('unix:'.length) },
     restore: restore ?? null,
     incoming: incoming === undefined ? null : parseTcp(incoming, '--incoming', true),
   };

@@ -1,7 +1,7 @@
 import { checksum, escapeBinary, framePacket, PacketReader, unescapeBinary, type WireEvent } from './packets';
 import { GdbSession } from './stub';
 import { parseGdbAddress } from './server';
-import type { BreakpointKind, DebugTarget, StopReason } from './target';
+import type { BreakpointKind, DebugTarget, FpuRegisters, StopReason, WatchpointKind } from './target';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
@@ -76,6 +76,16 @@ class FakeTarget implements DebugTarget {
   killed = 0;
   stopped = true;
   exited: number | null = null;
+  /** An FPU, when the test gives one. */
+  fpu: FpuRegisters | null = null;
+  readFpu(): FpuRegisters | null {
+    return this.fpu ? { ...this.fpu, st: this.fpu.st.slice() } : null;
+  }
+  writeFpu(regs: FpuRegisters): boolean {
+    if (!this.fpu) return false;
+    this.fpu = { ...regs, st: regs.st.slice() };
+    return true;
+  }
 
   readRegisters(out: Uint32Array): void {
     out.set(this.regs);
@@ -107,6 +117,15 @@ class FakeTarget implements DebugTarget {
   }
   removeBreakpoint(kind: BreakpointKind, addr: number): boolean {
     this.inserted.splice(this.inserted.indexOf(`${kind}@${addr.toString(16)}`), 1);
+    return true;
+  }
+  insertWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    if (addr < this.base) return false; // only its own pages can be watched
+    this.inserted.push(`${kind}@${addr.toString(16)}+${length}`);
+    return true;
+  }
+  removeWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    this.inserted.splice(this.inserted.indexOf(`${kind}@${addr.toString(16)}+${length}`), 1);
     return true;
   }
   resume(step: boolean): void {
@@ -185,7 +204,42 @@ describe('a gdb session', () => {
     expect(s.target.regs[8]).toBe(0xc0345678);
     expect(s.ask('p8')).toContain('$785634c0#');
     expect(s.ask('Pa=08000000')).toContain('$E01#'); // the target refused cs
-    expect(s.ask('p18')).toContain('$E45#'); // st0: not offered
+    expect(s.ask('p10')).toContain('$E45#'); // st0: this CPU has no FPU
+    expect(s.ask('p20')).toContain('$E45#'); // xmm0: never offered
+  });
+
+  it('sends the x87 registers after the core sixteen, reads and writes them one at a time', () => {
+    const s = connect();
+    const st = new Uint8Array(80);
+    st.set([0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f], 0); // ST(0) = 1.0
+    s.target.fpu = {
+      st,
+      fctrl: 0x37f,
+      fstat: 0x3800,
+      ftag: 0x3fff,
+      fiseg: 0x61,
+      fioff: 0xc0101234,
+      foseg: 0x69,
+      fooff: 0xc0200000,
+      fop: 0x1e8,
+    };
+    const body = /\$([0-9a-f]*)#/.exec(s.ask('g'))![1];
+    expect(body).toHaveLength((16 * 4 + 80 + 32) * 2);
+    expect(body.slice(128, 148)).toBe('0000000000000080ff3f'); // st0
+    expect(body.slice(288, 296)).toBe('7f030000'); // fctrl, register 24
+    expect(body.slice(288 + 8 * 7, 288 + 8 * 8)).toBe('e8010000'); // fop, register 31
+    expect(s.ask('p10')).toContain('$0000000000000080ff3f#');
+    expect(s.ask('p19')).toContain('$00380000#'); // fstat
+    expect(s.ask('p1c')).toContain('$341210c0#'); // fioff
+    expect(s.ask('P11=00000000000000c00040')).toContain('$OK#'); // st1 = 3.0
+    expect(Array.from(s.target.fpu.st.subarray(10, 20))).toEqual([0, 0, 0, 0, 0, 0, 0, 0xc0, 0x00, 0x40]);
+    expect(s.ask('P18=7f020000')).toContain('$OK#');
+    expect(s.target.fpu.fctrl).toBe(0x27f);
+    expect(s.ask('P11=0000')).toContain('$E01#');
+    // G with the x87 part: a change there is written; the core registers as before.
+    const g = /\$([0-9a-f]*)#/.exec(s.ask('g'))![1];
+    expect(s.ask(`G${g.slice(0, 128)}00000000000000800040${g.slice(148)}`)).toContain('$OK#');
+    expect(Array.from(s.target.fpu.st.subarray(0, 10))).toEqual([0, 0, 0, 0, 0, 0, 0, 0x80, 0x00, 0x40]);
   });
 
   it('writes all registers with G, changing only those that differ', () => {
@@ -215,14 +269,46 @@ describe('a gdb session', () => {
     expect(s.ask('mzz')).toContain('$E01#');
   });
 
-  it('inserts and removes software and hardware breakpoints; watchpoints are not offered', () => {
+  it('inserts and removes software and hardware breakpoints', () => {
     const s = connect();
     expect(s.ask('Z0,c0100000,1')).toContain('$OK#');
     expect(s.ask('Z1,c0100004,1')).toContain('$OK#');
     expect(s.target.inserted).toEqual(['software@c0100000', 'hardware@c0100004']);
     expect(s.ask('z0,c0100000,1')).toContain('$OK#');
     expect(s.target.inserted).toEqual(['hardware@c0100004']);
-    expect(s.ask('Z2,c0100000,4')).toBe('+$#00');
+    expect(s.ask('Z5,c0100000,1')).toBe('+$#00');
+  });
+
+  it('inserts and removes write, read and access watchpoints (Z2–Z4), the kind field their length', () => {
+    const s = connect();
+    expect(s.ask('Z2,c0100010,4')).toContain('$OK#');
+    expect(s.ask('Z3,c0100020,1')).toContain('$OK#');
+    expect(s.ask('Z4,c0100030,8')).toContain('$OK#');
+    // gdb inserting the same one again (after a stop) is not a second one.
+    expect(s.ask('Z2,c0100010,4')).toContain('$OK#');
+    expect(s.target.inserted).toEqual(['write@c0100010+4', 'read@c0100020+1', 'access@c0100030+8']);
+    expect(s.ask('z3,c0100020,1')).toContain('$OK#');
+    expect(s.target.inserted).toEqual(['write@c0100010+4', 'access@c0100030+8']);
+    // A target that cannot, a length of nothing, too long, or past the end of the address space.
+    expect(s.ask('Z2,1000,4')).toContain('$E01#');
+    expect(s.ask('Z2,c0100010,0')).toContain('$E01#');
+    expect(s.ask('Z2,c0100010,100001')).toContain('$E01#');
+    expect(s.ask('Z4,fffffffe,4')).toContain('$E01#');
+    expect(s.ask('Z2,c0100010')).toContain('$E01#');
+  });
+
+  it('reports a watchpoint stop as watch, rwatch or awatch with the address', () => {
+    const s = connect();
+    s.ask('c');
+    expect(s.stop({ kind: 'watch', watch: 'write', address: 0xc0100012 })).toBe(
+      text(framePacket('T05watch:c0100012;thread:01;')),
+    );
+    s.ask('c');
+    expect(s.stop({ kind: 'watch', watch: 'read', address: 0xc0100020 })).toContain('$T05rwatch:c0100020;thread:01;#');
+    s.ask('c');
+    expect(s.stop({ kind: 'watch', watch: 'access', address: 0xc0100030 })).toContain(
+      '$T05awatch:c0100030;thread:01;#',
+    );
   });
 
   it('replies to a continue only when the target stops, and passes Ctrl-C on', () => {

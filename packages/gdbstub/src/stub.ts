@@ -21,13 +21,33 @@ import {
   unescapeBinary,
   type WireEvent,
 } from './packets';
-import { I386_REGISTER_COUNT, type BreakpointKind, type DebugTarget, type StopReason } from './target';
+import {
+  I386_REGISTER_COUNT,
+  type BreakpointKind,
+  type DebugTarget,
+  type FpuRegisters,
+  type StopReason,
+  type WatchpointKind,
+} from './target';
 
 /** Signal numbers in stop replies: gdb's SIGINT and SIGTRAP. */
 const SIGINT = 2;
 const SIGTRAP = 5;
 /** The largest memory read we answer in one `m` (two hex digits a byte, within the packet). */
 const MAX_READ = (MAX_PACKET - 16) >> 1;
+/** The longest range one watchpoint may cover (gdb splits nothing for a remote target). */
+export const MAX_WATCH_LENGTH = 1 << 20;
+/** gdb's first x87 register number (st0), its first control word (fctrl), and the end. */
+const ST0 = 16;
+const FCTRL = 24;
+const FPU_END = 32;
+/** The eight 32-bit words after ST(0)–ST(7), in gdb's order. */
+const FPU_WORDS = ['fctrl', 'fstat', 'ftag', 'fiseg', 'fioff', 'foseg', 'fooff', 'fop'] as const;
+/** Hex digits of the x87 registers in a `g` packet: 8 × 10 bytes and 8 words. */
+const FPU_HEX = (80 + 32) * 2;
+/** Z2, Z3, Z4 and the stop reply's name for each. */
+const WATCH_TYPES: Record<string, WatchpointKind> = { '2': 'write', '3': 'read', '4': 'access' };
+const WATCH_REPLY: Record<WatchpointKind, string> = { write: 'watch', read: 'rwatch', access: 'awatch' };
 
 export interface SessionOptions {
   /** Bytes for gdb. */
@@ -48,6 +68,7 @@ export class GdbSession {
   private closed = false;
   private readonly regs = new Uint32Array(I386_REGISTER_COUNT);
   private readonly breakpoints = new Set<string>();
+  private readonly watchpoints = new Set<string>();
 
   constructor(
     private readonly target: DebugTarget,
@@ -224,6 +245,9 @@ export class GdbSession {
     this.target.readRegisters(this.regs);
     let s = '';
     for (let i = 0; i < I386_REGISTER_COUNT; i++) s += le32Hex(this.regs[i]);
+    // The x87 registers follow, where gdb's i386 layout has them (a CPU without one: not sent).
+    const fpu = this.target.readFpu();
+    if (fpu) s += fpuHex(fpu);
     this.reply(s);
   }
 
@@ -234,19 +258,29 @@ export class GdbSession {
       if (v === null) return this.reply('E01');
       this.regs[i] = v;
     }
+    const fpuPart = hex.slice(I386_REGISTER_COUNT * 8, I386_REGISTER_COUNT * 8 + FPU_HEX);
+    const fpuNow = fpuPart.length === FPU_HEX ? this.target.readFpu() : null;
+    const fpu = fpuNow ? parseFpuHex(fpuPart) : null;
+    if (fpuNow && !fpu) return this.reply('E01');
     // Write only what changed: a segment register that did not change must not be refused.
     const now = new Uint32Array(I386_REGISTER_COUNT);
     this.target.readRegisters(now);
     for (let i = 0; i < I386_REGISTER_COUNT; i++) {
       if (now[i] !== this.regs[i] && !this.target.writeRegister(i, this.regs[i])) return this.reply('E01');
     }
+    if (fpu && fpuNow && fpuHex(fpu) !== fpuHex(fpuNow) && !this.target.writeFpu(fpu)) return this.reply('E01');
     this.reply('OK');
   }
 
   private readRegister(arg: string): void {
     const n = parseHexNumber(arg);
     if (n === null) return this.reply('E01');
-    // Registers beyond the core sixteen (x87, SSE) we do not offer: gdb shows them unavailable.
+    if (n >= ST0 && n < FPU_END) {
+      const fpu = this.target.readFpu();
+      if (!fpu) return this.reply('E45');
+      return this.reply(fpuRegisterHex(fpu, n));
+    }
+    // Beyond the core and x87 registers (SSE) we offer nothing: gdb shows them unavailable.
     if (n >= I386_REGISTER_COUNT) return this.reply('E45');
     this.target.readRegisters(this.regs);
     this.reply(le32Hex(this.regs[n]));
@@ -255,9 +289,26 @@ export class GdbSession {
   private writeRegister(arg: string): void {
     const [num, value] = arg.split('=');
     const n = parseHexNumber(num ?? '');
+    if (n !== null && n >= ST0 && n < FPU_END) return this.writeFpuRegister(n, value ?? '');
     const v = parseLe32Hex(value ?? '');
     if (n === null || v === null || n >= I386_REGISTER_COUNT) return this.reply('E01');
     this.reply(this.target.writeRegister(n, v) ? 'OK' : 'E01');
+  }
+
+  /** `P` of an x87 register: read them all, change the one, write them back. */
+  private writeFpuRegister(n: number, hex: string): void {
+    const fpu = this.target.readFpu();
+    if (!fpu) return this.reply('E01');
+    if (n < FCTRL) {
+      const bytes = hex.length === 20 ? fromHex(hex) : null;
+      if (!bytes) return this.reply('E01');
+      fpu.st.set(bytes, (n - ST0) * 10);
+    } else {
+      const v = parseLe32Hex(hex);
+      if (v === null) return this.reply('E01');
+      fpu[FPU_WORDS[n - FCTRL]] = v;
+    }
+    this.reply(this.target.writeFpu(fpu) ? 'OK' : 'E01');
   }
 
   /** "ADDR,LENGTH" → [addr, length], or null. */
@@ -309,10 +360,12 @@ export class GdbSession {
     const [type, a, k] = arg.split(',');
     const addr = parseHexNumber(a ?? '');
     if (addr === null || k === undefined) return this.reply('E01');
+    const watch = WATCH_TYPES[type ?? ''];
+    if (watch !== undefined) return this.watchpoint(insert, watch, addr, k);
     let kind: BreakpointKind;
     if (type === '0') kind = 'software';
     else if (type === '1') kind = 'hardware';
-    else return this.reply(''); // watchpoints: not offered, and gdb falls back to stepping
+    else return this.reply('');
     const key = `${kind}:${addr}`;
     if (insert) {
       if (this.breakpoints.has(key)) return this.reply('OK');
@@ -323,9 +376,51 @@ export class GdbSession {
     }
     this.reply('OK');
   }
+
+  /** Z2–Z4 / z2–z4: the KIND field of a watchpoint is its length in bytes. */
+  private watchpoint(insert: boolean, kind: WatchpointKind, addr: number, lengthHex: string): void {
+    const length = parseHexNumber(lengthHex);
+    if (length === null || length < 1 || length > MAX_WATCH_LENGTH || addr + length > 0x100000000) {
+      this.options.log?.(`gdb asked for a watchpoint of ${lengthHex} bytes at 0x${addr.toString(16)}: refused`);
+      return this.reply('E01');
+    }
+    const key = `${kind}:${addr}:${length}`;
+    if (insert) {
+      if (this.watchpoints.has(key)) return this.reply('OK');
+      if (!this.target.insertWatchpoint(kind, addr, length)) return this.reply('E01');
+      this.watchpoints.add(key);
+    } else if (this.watchpoints.delete(key)) this.target.removeWatchpoint(kind, addr, length);
+    this.reply('OK');
+  }
+}
+
+/** The x87 registers as they follow the core sixteen in a `g` packet. */
+function fpuHex(fpu: FpuRegisters): string {
+  let s = toHex(fpu.st.subarray(0, 80));
+  for (const w of FPU_WORDS) s += le32Hex(fpu[w]);
+  return s;
+}
+
+function fpuRegisterHex(fpu: FpuRegisters, n: number): string {
+  if (n < FCTRL) return toHex(fpu.st.subarray((n - ST0) * 10, (n - ST0) * 10 + 10));
+  return le32Hex(fpu[FPU_WORDS[n - FCTRL]]);
+}
+
+function parseFpuHex(hex: string): FpuRegisters | null {
+  const st = fromHex(hex.slice(0, 160));
+  if (!st || st.length !== 80) return null;
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const v = parseLe32Hex(hex.slice(160 + i * 8, 168 + i * 8));
+    if (v === null) return null;
+    words.push(v);
+  }
+  const [fctrl, fstat, ftag, fiseg, fioff, foseg, fooff, fop] = words;
+  return { st, fctrl, fstat, ftag, fiseg, fioff, foseg, fooff, fop };
 }
 
 function stopReply(reason: StopReason): string {
   const signal = reason.kind === 'interrupted' ? SIGINT : SIGTRAP;
-  return `T${signal.toString(16).padStart(2, '0')}thread:01;`;
+  const watch = reason.kind === 'watch' ? `${WATCH_REPLY[reason.watch]}:${reason.address.toString(16)};` : '';
+  return `T${signal.toString(16).padStart(2, '0')}${watch}thread:01;`;
 }

@@ -104,6 +104,17 @@ export class Host {
     return task.fpu;
   }
 
+  /** Give `task` this x87 state (a debugger changed it), in the CPU if it holds task's. */
+  setFpuState(task: Process, state: Int32Array): void {
+    if (task === this.fpuOwner && this.core.restoreFpu) this.core.restoreFpu(state);
+    else task.fpu = state;
+  }
+
+  /** Whether the CPU core has an x87 (saveFpu/restoreFpu). */
+  get hasFpu(): boolean {
+    return this.core.saveFpu !== undefined && this.core.restoreFpu !== undefined;
+  }
+
   // --- the machine ---
   readonly memory: ArrayBuffer;
   /** Physical memory as bytes, dwords (little-endian) and a DataView (for abi accessors). */

@@ -18,7 +18,7 @@
 // The call returns what the CPU ended with: the routine's registers, a stop requested by a
 // handler, or a failure with a message (triple fault, oops, a halt that can never end).
 
-import { Exit, type CpuCore, type CpuState } from '@lguest/x86';
+import { Exit, type CpuCore, type CpuState, type WatchHit, type WatchKind } from '@lguest/x86';
 import type { BootLayout } from './head';
 import type { Clock } from './clock';
 import type { TimerBase } from './timers';
@@ -78,6 +78,14 @@ export interface KernelCallOptions {
 export interface CallBreakpoints {
   readonly addresses: readonly number[];
   hit(linear: number, cpl: number): void;
+  /**
+   * Data watchpoints for the call (`CpuCore.setWatchpoint`), put in and taken out with the
+   * breakpoints. After an instruction that hit one, `watchHit` is told which and at which
+   * privilege level the CPU now is, and the call goes on (the interrupt it may raise is
+   * taken before the next instruction).
+   */
+  readonly watchpoints?: readonly { readonly linear: number; readonly length: number; readonly kind: WatchKind }[];
+  watchHit?(hit: WatchHit, cpl: number): void;
 }
 
 export type KernelCall =
@@ -174,7 +182,10 @@ export class KernelCpu {
     d.core.setState(st, { keepTranslations: true });
 
     const breakpoints = options.breakpoints ?? null;
-    if (breakpoints) for (const a of breakpoints.addresses) d.core.setBreakpoint(a);
+    if (breakpoints) {
+      for (const a of breakpoints.addresses) d.core.setBreakpoint(a);
+      for (const w of breakpoints.watchpoints ?? []) d.core.setWatchpoint(w.linear, w.length, w.kind);
+    }
     this.breakpoints = breakpoints;
     this.inCall = true;
     this.stopReason = null;
@@ -190,7 +201,10 @@ export class KernelCpu {
     try {
       return this.runLoop(start, limit);
     } finally {
-      if (breakpoints) for (const a of breakpoints.addresses) d.core.clearBreakpoint(a);
+      if (breakpoints) {
+        for (const a of breakpoints.addresses) d.core.clearBreakpoint(a);
+        for (const w of breakpoints.watchpoints ?? []) d.core.clearWatchpoint(w.linear, w.length, w.kind);
+      }
       this.breakpoints = null;
       this.inCall = false;
       this.inRun = false;
@@ -282,6 +296,14 @@ export class KernelCpu {
             break;
           }
           return this.stopped('breakpoint', start);
+        case Exit.Watchpoint: {
+          const hit = d.core.watchHit();
+          if (this.breakpoints?.watchHit && hit) {
+            this.breakpoints.watchHit(hit, d.core.getState().cpl);
+            break;
+          }
+          return this.stopped('watchpoint', start);
+        }
         case Exit.Stopped:
           if (this.stopReason !== null) return this.stopped(this.stopReason, start);
           break;

@@ -15,6 +15,14 @@
 // The frame the interrupt pushed carries RF, so the guest, resumed, executes the instruction
 // instead of breaking again.
 //
+// Watchpoints are the core's too (`CpuCore.setWatchpoint`), given to the same kernel calls:
+// the CPU stops after the guest instruction whose access hit one (not the guest's own DR
+// registers, which stay its own), we raise the kick, and the guest leaves before its next
+// instruction, stopped as gdb expects after a data breakpoint. Addresses are the guest's
+// virtual ones, which are the CPU's linear addresses while it runs in the guest; the host's
+// own code at CPL 0 may touch the same linear addresses in its own address space and is
+// passed over.
+//
 // Single-stepping is the processor's: TF in the guest's saved EFLAGS, and the debug trap
 // (vector 1) after one guest instruction comes back through the switcher (while debugged,
 // vector 1 is never a direct trap). A step is done when that trap arrives, or when the
@@ -24,6 +32,7 @@
 // being stepped.
 
 import { waitEventInterruptible, type CallBreakpoints, type Process } from '@lguest/host';
+import { WatchKind, withX87Registers, x87Registers, type WatchHit, type X87Registers } from '@lguest/x86';
 import { CHANGED_IDT, getReg, killGuest, setReg, wakeUpGuest, type Guest, type RegName } from './lg';
 import { guestVirtToPhys } from './page_tables';
 
@@ -60,7 +69,20 @@ const GDB_ORDER: readonly RegName[] = [
 const GDB_EFLAGS = 9;
 
 /** Why the guest stopped, as the debugger is told. */
-export type GuestStop = { readonly kind: 'trap' } | { readonly kind: 'interrupted' };
+export type GuestStop =
+  | { readonly kind: 'trap' }
+  | { readonly kind: 'interrupted' }
+  | { readonly kind: 'watch'; readonly watch: WatchpointKind; readonly address: number };
+
+/** A watchpoint as the debugger names it: stop after a write, a read, or either. */
+export type WatchpointKind = 'write' | 'read' | 'access';
+
+const WATCH_KINDS: Record<WatchpointKind, WatchKind> = {
+  write: WatchKind.Write,
+  read: WatchKind.Read,
+  access: WatchKind.Access,
+};
+const WATCH_NAMES = ['', 'write', 'read', 'access'] as const;
 
 export interface GuestDebugOptions {
   /** Stop before the guest's first instruction (`-S`). */
@@ -86,6 +108,8 @@ export class GuestDebug {
   private pending: GuestStop | null;
   /** Breakpoint addresses with how many of gdb's kinds (software, hardware) hold each. */
   private readonly breakpoints = new Map<number, number>();
+  /** Watchpoints, `kind:addr:length` → the core's form. */
+  private readonly watchpoints = new Map<string, { linear: number; length: number; kind: WatchKind }>();
   /** What this guest's kernel calls are given: null when there are none, so they cost nothing. */
   callBreakpoints: CallBreakpoints | null = null;
   private releasePacing: (() => void) | null = null;
@@ -132,7 +156,9 @@ export class GuestDebug {
 
   /** Whether run_guest must stop the guest now. */
   mustStop(): boolean {
-    if (this.pending) return true;
+    // Still stopped: the wait was ended by a break (console input, the monitor), which the
+    // launcher has handled; the guest stays where it is until the debugger resumes it.
+    if (this.stopped || this.pending) return true;
     if (this.stepping && getReg(this.guest, 'eip') !== this.stepFrom) this.pending = { kind: 'trap' };
     return this.pending !== null;
   }
@@ -177,6 +203,23 @@ export class GuestDebug {
     return true;
   }
 
+  /**
+   * The guest's x87 registers: its launcher's FPU state, which the host switches with the
+   * launcher (the guest's own tasks share it as they would one CPU's). Null if the core has
+   * no FPU.
+   */
+  readFpu(): X87Registers | null {
+    const host = this.guest.host;
+    return host.hasFpu ? x87Registers(host.fpuState(this.guest.proc)) : null;
+  }
+
+  writeFpu(regs: X87Registers): boolean {
+    const host = this.guest.host;
+    if (!this.stopped || !host.hasFpu) return false;
+    host.setFpuState(this.guest.proc, withX87Registers(host.fpuState(this.guest.proc), regs));
+    return true;
+  }
+
   /** Guest memory at virtual `addr`, through the guest's page tables; bytes copied. */
   readMemory(addr: number, dest: Uint8Array): number {
     return this.copy(addr, dest, false);
@@ -218,6 +261,22 @@ export class GuestDebug {
     return true;
   }
 
+  insertWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    if (!Number.isInteger(length) || length < 1) return false;
+    const key = `${kind}:${addr >>> 0}:${length}`;
+    if (!this.watchpoints.has(key)) {
+      this.watchpoints.set(key, { linear: addr >>> 0, length, kind: WATCH_KINDS[kind] });
+      this.updateCallBreakpoints();
+    }
+    return true;
+  }
+
+  removeWatchpoint(kind: WatchpointKind, addr: number, length: number): boolean {
+    const removed = this.watchpoints.delete(`${kind}:${addr >>> 0}:${length}`);
+    if (removed) this.updateCallBreakpoints();
+    return removed;
+  }
+
   /** Let the stopped guest go on: one instruction (`step`) or until the next stop. */
   resume(step: boolean): void {
     if (!this.stopped) return;
@@ -239,6 +298,7 @@ export class GuestDebug {
   /** The debugger is gone: no breakpoints, no step, and a stopped guest runs on. */
   detach(): void {
     this.breakpoints.clear();
+    this.watchpoints.clear();
     this.updateCallBreakpoints();
     this.pending = null;
     this.stepping = false;
@@ -259,7 +319,7 @@ export class GuestDebug {
   }
 
   private updateCallBreakpoints(): void {
-    if (this.breakpoints.size === 0) {
+    if (this.breakpoints.size === 0 && this.watchpoints.size === 0) {
       this.callBreakpoints = null;
       return;
     }
@@ -270,6 +330,12 @@ export class GuestDebug {
         // The switcher and the host's own code run at CPL 0: a breakpoint there is not the guest's.
         if (cpl === 0 || this.pending) return;
         this.pending = { kind: 'trap' };
+        host.raiseIrq(DEBUG_KICK_VECTOR);
+      },
+      watchpoints: [...this.watchpoints.values()],
+      watchHit: (hit: WatchHit, cpl: number) => {
+        if (cpl === 0 || this.pending) return;
+        this.pending = { kind: 'watch', watch: WATCH_NAMES[hit.kind], address: hit.address };
         host.raiseIrq(DEBUG_KICK_VECTOR);
       },
     };

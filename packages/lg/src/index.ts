@@ -4,7 +4,14 @@
 export { lguestInit, Lguest, DEV_PATH, PROC_NAME, wallClockEpoch } from './core';
 export { Guest, type GuestStats } from './lg';
 export { TSC_KHZ } from './hypercalls';
-export { debugGuest, GuestDebug, DEBUG_KICK_VECTOR, type GuestDebugOptions, type GuestStop } from './debug';
+export {
+  debugGuest,
+  GuestDebug,
+  DEBUG_KICK_VECTOR,
+  type GuestDebugOptions,
+  type GuestStop,
+  type WatchpointKind,
+} from './debug';
 export {
   GUEST_STATE_VERSION,
   loadGuestState,

@@ -9,7 +9,7 @@
 // what lets a caller hold the PC to a wall clock: skipping through HLT is free, so without
 // one an idle guest would race through hours of timer ticks in a moment of real time.
 
-import { Exit, interpreter, type CoreFactory, type CpuCore, type CpuState, type Machine } from '@lguest/x86';
+import { Exit, interpreter, type CoreFactory, type CpuCore, type CpuState, type Machine, type WatchHit } from '@lguest/x86';
 import { ATA_BASE, ATA_CONTROL, ATA_IRQ, AtaChannel, type AtaDisk, type AtaState } from './ata';
 import { VirtualClock } from './clock';
 import { isBzImage, linuxEntryState, loadBzImage, type LinuxBoot } from './linux-boot';
@@ -62,6 +62,8 @@ export interface RunResult {
   virtualNanoseconds: number;
   /** EIP when the run stopped. */
   eip: number;
+  /** For 'stopped' at a watchpoint (`CpuCore.setWatchpoint`): which, and the address accessed. */
+  watchpoint?: WatchHit;
   /** For 'halted': whether interrupts were enabled (an idle CPU no device will ever wake). */
   interruptsEnabled?: boolean;
   /**
@@ -287,6 +289,8 @@ export function createPc(options: PcOptions): Pc {
             continue;
           }
           return result('stopped');
+        case Exit.Watchpoint:
+          return result('stopped', { watchpoint: cpu.watchHit() ?? undefined });
         default:
           return result('stopped');
       }

@@ -70,6 +70,9 @@ function standIn(script: Script): { factory: CoreFactory; seen: { machine?: Mach
         requestStop() {},
         setBreakpoint() {},
         clearBreakpoint() {},
+        setWatchpoint() {},
+        clearWatchpoint: () => false,
+        watchHit: () => null,
         invalidatePhysical() {},
         flushTlb() {},
       };

@@ -21,6 +21,7 @@ const EXIT_NAMES: Record<number, string> = {
   [Exit.TripleFault]: 'TripleFault',
   [Exit.Breakpoint]: 'Breakpoint',
   [Exit.Stopped]: 'Stopped',
+  [Exit.Watchpoint]: 'Watchpoint',
 };
 
 /**

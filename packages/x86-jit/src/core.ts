@@ -17,7 +17,7 @@ import { Exit, interp, type CoreFactory, type Machine } from '@lguest/x86';
 import { scanBlock, translate, type BlockCode } from './compile';
 
 const CS = 1;
-const { EV_RDTSC, EV_TRAP, EV_BREAK, EV_SHADOW } = interp;
+const { EV_RDTSC, EV_TRAP, EV_BREAK, EV_SHADOW, EV_WATCH } = interp;
 
 /** Visits to a block start before it is compiled (code run once is cheaper interpreted). */
 export const COMPILE_THRESHOLD = 8;
@@ -265,7 +265,7 @@ export class JitCpu extends interp.Cpu {
 
   /** Instructions the next dispatch would run as one block (1: it would interpret one). */
   nextBlockSize(): number {
-    if ((this.events & (EV_TRAP | EV_BREAK | EV_SHADOW)) !== 0) return 1;
+    if ((this.events & (EV_TRAP | EV_BREAK | EV_SHADOW | EV_WATCH)) !== 0) return 1;
     let b: Block | null;
     try {
       b = this.lookup();
@@ -292,8 +292,10 @@ export class JitCpu extends interp.Cpu {
             const shadow = (this.events & EV_SHADOW) !== 0;
             const exit = this.atBoundary();
             if (exit >= 0) return this.leave(n, exit);
-            // Single-stepping, breakpoints and an interrupt shadow go one instruction at a time.
-            single = shadow || (this.events & (EV_TRAP | EV_BREAK)) !== 0;
+            // Single-stepping, breakpoints, watchpoints and an interrupt shadow go one
+            // instruction at a time (a watched access must end the run after its instruction,
+            // and a compiled block runs on to its end).
+            single = shadow || (this.events & (EV_TRAP | EV_BREAK | EV_WATCH)) !== 0;
           }
           let b: Block | null = null;
           if (!single) {

@@ -22,6 +22,30 @@ export const enum Exit {
   Breakpoint = 4,
   /** `requestStop()` was called (for example from an I/O port handler). */
   Stopped = 5,
+  /**
+   * An instruction accessed memory watched with `setWatchpoint`; it completed, and EIP is
+   * after it (a trap, as x86 data breakpoints are). `CpuCore.watchHit()` says which.
+   */
+  Watchpoint = 6,
+}
+
+/** The accesses a watchpoint stops for (bit 0 writes, bit 1 reads). */
+export const enum WatchKind {
+  Write = 1,
+  Read = 2,
+  Access = 3,
+}
+
+/** Which watchpoint an `Exit.Watchpoint` was for. */
+export interface WatchHit {
+  /** The watchpoint as it was set. */
+  readonly linear: number;
+  readonly length: number;
+  readonly kind: WatchKind;
+  /** The first watched byte the access touched (linear). */
+  readonly address: number;
+  /** Whether that access wrote (a read-modify-write counts as a write). */
+  readonly write: boolean;
 }
 
 /**
@@ -199,6 +223,21 @@ export interface CpuCore {
   /** Break before executing the instruction at this linear address. */
   setBreakpoint(linear: number): void;
   clearBreakpoint(linear: number): void;
+  /**
+   * Stop after any instruction whose data access of the given kind touches a byte of
+   * [linear, linear+length) (linear addresses, `length` ≥ 1). Like the breakpoints these are
+   * the host's, invisible to the guest (its DR0–DR7 are its own), and as many as the host
+   * likes. Data accesses are the instruction's own operands, its stack and string accesses,
+   * and the stack pushes of an exception or interrupt it raises; instruction fetches and the
+   * CPU's descriptor-table, TSS and page-table accesses are not watched. An instruction that
+   * faults is not reported (it did not complete). A core must cost nothing for this while
+   * no watchpoint is set.
+   */
+  setWatchpoint(linear: number, length: number, kind: WatchKind): void;
+  /** Remove one watchpoint set with the same three values (false if there is none). */
+  clearWatchpoint(linear: number, length: number, kind: WatchKind): boolean;
+  /** After `Exit.Watchpoint`: which watchpoint, and the address accessed. */
+  watchHit(): WatchHit | null;
   /**
    * Physical memory in [phys, phys+length) was changed behind the core's back (DMA, the host
    * writing tables). A core that caches decoded code must drop what covers the range; a core

@@ -1,5 +1,6 @@
 export * from './contract';
 export { interpreter } from './interp/index';
+export { x87Registers, withX87Registers, type X87Registers } from './fpu/registers';
 export * from './isa/types';
 export { FORMS, CONDITIONS, ONE_BYTE_MAP, TWO_BYTE_MAP, entryFor, formFor, hasModrm } from './isa/table';
 export type { OpcodeEntry } from './isa/table';

@@ -79,6 +79,7 @@ const EXIT_NAMES: Readonly<Record<number, string>> = {
   [Exit.TripleFault]: 'TripleFault',
   [Exit.Breakpoint]: 'Breakpoint',
   [Exit.Stopped]: 'Stopped',
+  [Exit.Watchpoint]: 'Watchpoint',
 };
 
 /** Vectors that push an error code. */

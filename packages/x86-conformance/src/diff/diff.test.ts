@@ -8,7 +8,15 @@
 // unchecked against hardware and why. LGUEST_REQUIRE_I386=1 makes that host a failure.
 
 import { cores } from '@lguest/x86-cores';
-import { interpreter, type CoreFactory, type CpuCore, type CpuState, type Exit, type Machine } from '@lguest/x86';
+import {
+  interpreter,
+  type CoreFactory,
+  type CpuCore,
+  type CpuState,
+  type Exit,
+  type Machine,
+  type WatchKind,
+} from '@lguest/x86';
 import { exclusionReason, formName, usesStack } from './forms';
 import { hostOracle } from './host-oracle';
 import { instructionForms } from './isa';
@@ -290,6 +298,9 @@ function mutant(inner: CoreFactory): CoreFactory {
         requestStop: () => core.requestStop(),
         setBreakpoint: (a: number) => core.setBreakpoint(a),
         clearBreakpoint: (a: number) => core.clearBreakpoint(a),
+        setWatchpoint: (a: number, n: number, k: WatchKind) => core.setWatchpoint(a, n, k),
+        clearWatchpoint: (a: number, n: number, k: WatchKind) => core.clearWatchpoint(a, n, k),
+        watchHit: () => core.watchHit(),
         invalidatePhysical: (p: number, n: number) => core.invalidatePhysical(p, n),
         flushTlb: () => core.flushTlb(),
       };

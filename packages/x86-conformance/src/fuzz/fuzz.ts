@@ -192,6 +192,7 @@ const EXIT_NAMES: Record<number, string> = {
   [Exit.TripleFault]: 'triple-fault',
   [Exit.Breakpoint]: 'breakpoint',
   [Exit.Stopped]: 'stopped',
+  [Exit.Watchpoint]: 'watchpoint',
 };
 
 /**

@@ -103,6 +103,13 @@ class FakeCore implements CpuCore {
   requestStop(): void {}
   setBreakpoint(): void {}
   clearBreakpoint(): void {}
+  setWatchpoint(): void {}
+  clearWatchpoint(): boolean {
+    return false;
+  }
+  watchHit(): null {
+    return null;
+  }
   invalidatePhysical(): void {}
   flushTlb(): void {}
 

@@ -17,6 +17,8 @@ import {
   type Machine,
   type SegmentState,
   type SetStateOptions,
+  type WatchHit,
+  WatchKind,
 } from '../contract';
 import { Flags, IF, TF, VM, RF, AC } from './flags';
 import { execute } from './exec';
@@ -40,6 +42,7 @@ import {
   EV_SHADOW,
   EV_RDTSC,
   EV_DECODE,
+  EV_WATCH,
 } from './regs';
 
 export * from './regs';
@@ -233,6 +236,20 @@ export class Cpu implements CpuCore {
   taskTrapPending = false;
   protected irq = false;
   protected readonly breakpoints = new Set<number>();
+  // Watchpoints (setWatchpoint): linear, length, kind, in threes. While a linear page holds
+  // a watched byte no TLB context maps it (tlbFill leaves it out), so every data access to it
+  // takes a slow path, and only the slow paths look at `watching`: a core with no watchpoint
+  // pays nothing, and one with watchpoints pays only on the watched pages.
+  private readonly watches: number[] = [];
+  /** Per linear page: 1 while a watchpoint covers it (allocated with the first watchpoint). */
+  private watchPages: Uint8Array | null = null;
+  /** The pages marked in watchPages (a host may set and clear watchpoints for every run). */
+  private readonly watchedPageList: number[] = [];
+  /** How many watchpoints are set. */
+  watching = 0;
+  /** The hit the current instruction made (reported at its end), or the last one reported. */
+  private hit: WatchHit | null = null;
+  private hitPending = false;
 
   constructor(machine: Machine) {
     this.machine = machine;
@@ -296,6 +313,8 @@ export class Cpu implements CpuCore {
     this.halted = false;
     this.events = this.irq ? EV_IRQ : 0;
     if (this.breakpoints.size) this.events |= EV_BREAK;
+    if (this.watching !== 0) this.events |= EV_WATCH;
+    this.hitPending = false;
     this.trapPending = false;
     this.taskTrapPending = false;
     this.instructions = 0;
@@ -383,6 +402,7 @@ export class Cpu implements CpuCore {
     this.delivering = -1;
     // A new state: nothing pending from the old one (an exit, a stop, an RDTSC result, a shadow).
     this.events = 0;
+    this.hitPending = false;
     this.resetDecode();
     this.updateEvents();
     if (!keep) this.flushTlb();
@@ -408,6 +428,85 @@ export class Cpu implements CpuCore {
   clearBreakpoint(linear: number): void {
     this.breakpoints.delete(linear >>> 0);
     this.updateEvents();
+  }
+
+  setWatchpoint(linear: number, length: number, kind: WatchKind): void {
+    if (!Number.isInteger(length) || length < 1 || length > 0x100000000) {
+      throw new RangeError(`watchpoint length ${length}: it must be a whole number of bytes, at least 1`);
+    }
+    if (kind !== WatchKind.Write && kind !== WatchKind.Read && kind !== WatchKind.Access) {
+      throw new RangeError(`watchpoint kind ${kind as number}: it must be Write, Read or Access`);
+    }
+    this.watches.push(linear >>> 0, length, kind);
+    this.watching++;
+    this.events |= EV_WATCH;
+    this.markWatchedPages();
+  }
+
+  clearWatchpoint(linear: number, length: number, kind: WatchKind): boolean {
+    const w = this.watches;
+    for (let i = 0; i < w.length; i += 3) {
+      if (w[i] === linear >>> 0 && w[i + 1] === length && w[i + 2] === kind) {
+        w.splice(i, 3);
+        this.watching--;
+        this.markWatchedPages();
+        this.updateEvents();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  watchHit(): WatchHit | null {
+    return this.hit;
+  }
+
+  /** Mark the pages the watchpoints cover, and drop their translations from every context. */
+  private markWatchedPages(): void {
+    // Pages no longer watched were only kept out of the TLB: they refill on use.
+    const pages = (this.watchPages ??= new Uint8Array(1 << 20));
+    const list = this.watchedPageList;
+    for (const page of list) pages[page] = 0;
+    list.length = 0;
+    const w = this.watches;
+    for (let i = 0; i < w.length; i += 3) {
+      const first = w[i] >>> 12;
+      const last = Math.min(w[i] + w[i + 1] - 1, 0xffffffff) >>> 12;
+      for (let page = first; page <= last; page++) {
+        if (pages[page] !== 0) continue;
+        pages[page] = 1;
+        list.push(page);
+        for (const c of this.tlbContexts) c.clearPage(page);
+      }
+    }
+    this.fetchLen = 0;
+  }
+
+  /**
+   * A data access of `size` bytes at `lin` (`access`: WatchKind bits, both for a
+   * read-modify-write) on a slow path: the first watchpoint it hits is reported when the
+   * instruction ends.
+   */
+  private watchAccess(lin: number, size: number, access: number): void {
+    if (this.hitPending) return;
+    const a = lin >>> 0;
+    const w = this.watches;
+    for (let i = 0; i < w.length; i += 3) {
+      if ((w[i + 2] & access) === 0) continue;
+      const from = Math.max(a, w[i]);
+      if (from < a + size && from < w[i] + w[i + 1]) {
+        this.hit = {
+          linear: w[i],
+          length: w[i + 1],
+          kind: w[i + 2] as WatchKind,
+          address: from,
+          write: (access & 1) !== 0,
+        };
+        this.hitPending = true;
+        this.exit(Exit.Watchpoint);
+        return;
+      }
+    }
   }
 
   /**
@@ -470,6 +569,7 @@ export class Cpu implements CpuCore {
 
   /** Leave run() after `n` instructions with `exit`. */
   protected leave(n: number, exit: Exit): Exit {
+    if (exit === Exit.Watchpoint) this.hitPending = false;
     this.retired = n;
     this.instructions += n;
     return exit;
@@ -497,6 +597,12 @@ export class Cpu implements CpuCore {
       throw e;
     }
     this.events |= EV_DECODE;
+    if (this.hitPending) {
+      // The instruction did not complete: its watched access is not reported.
+      this.hitPending = false;
+      this.hit = null;
+      if (this.exitCode === Exit.Watchpoint) this.events &= ~EV_EXIT;
+    }
     if (!deliverPending(this)) {
       this.events &= ~EV_EXIT;
       return this.leave(n, Exit.TripleFault);
@@ -562,6 +668,7 @@ export class Cpu implements CpuCore {
     let ev = this.events & (EV_EXIT | EV_STOP | EV_SHADOW | EV_RDTSC | EV_DECODE);
     if (this.irq) ev |= EV_IRQ;
     if (this.breakpoints.size !== 0) ev |= EV_BREAK;
+    if (this.watching !== 0) ev |= EV_WATCH;
     if ((this.fl.flags & TF) !== 0 || this.trapPending || this.taskTrapPending) ev |= EV_TRAP;
     this.events = ev;
   }
@@ -988,6 +1095,8 @@ export class Cpu implements CpuCore {
   }
 
   private tlbFill(page: number, entry: number, writable: boolean, user: boolean): void {
+    // A watched page stays out of the TLB: its accesses take the slow paths, which check.
+    if (this.watching !== 0 && this.watchPages![page] !== 0) return;
     const c = this.tlbContext;
     if ((c.sr[page] | c.sw[page] | c.ur[page] | c.uw[page]) === 0) {
       // A new page for the list; a full list empties the context first (it is one page).
@@ -1050,7 +1159,7 @@ export class Cpu implements CpuCore {
   readLin8(lin: number): number {
     const e = this.tlbR[lin >>> 12];
     if (e !== 0) return this.mem8[(e & ~0xfff) | (lin & 0xfff)];
-    return this.physRead8(this.translate(lin, false, this.cpl === 3));
+    return this.readLin8Slow(lin);
   }
 
   readLin16(lin: number): number {
@@ -1073,10 +1182,18 @@ export class Cpu implements CpuCore {
     return this.readLin32Slow(lin);
   }
 
+  private readLin8Slow(lin: number): number {
+    const p = this.translate(lin, false, this.cpl === 3);
+    if (this.watching !== 0) this.watchAccess(lin, 1, WatchKind.Read);
+    return this.physRead8(p);
+  }
+
   private readLin16Slow(lin: number): number {
     this.checkAlignment(lin, 2);
     if ((lin & 0xfff) === 0xfff) return this.readLin8(lin) | (this.readLin8((lin + 1) | 0) << 8);
-    return this.physRead16(this.translate(lin, false, this.cpl === 3));
+    const p = this.translate(lin, false, this.cpl === 3);
+    if (this.watching !== 0) this.watchAccess(lin, 2, WatchKind.Read);
+    return this.physRead16(p);
   }
 
   private readLin32Slow(lin: number): number {
@@ -1086,13 +1203,21 @@ export class Cpu implements CpuCore {
       for (let i = 3; i >= 0; i--) v = (v << 8) | this.readLin8((lin + i) | 0);
       return v;
     }
-    return this.physRead32(this.translate(lin, false, this.cpl === 3));
+    const p = this.translate(lin, false, this.cpl === 3);
+    if (this.watching !== 0) this.watchAccess(lin, 4, WatchKind.Read);
+    return this.physRead32(p);
   }
 
   writeLin8(lin: number, v: number): void {
     const e = this.tlbW[lin >>> 12];
     if (e !== 0) this.mem8[(e & ~0xfff) | (lin & 0xfff)] = v;
-    else this.physWrite8(this.translate(lin, true, this.cpl === 3), v);
+    else this.writeLin8Slow(lin, v);
+  }
+
+  private writeLin8Slow(lin: number, v: number): void {
+    const p = this.translate(lin, true, this.cpl === 3);
+    if (this.watching !== 0) this.watchAccess(lin, 1, WatchKind.Write);
+    this.physWrite8(p, v);
   }
 
   writeLin16(lin: number, v: number): void {
@@ -1126,11 +1251,13 @@ export class Cpu implements CpuCore {
     const p0 = this.translate(lin, true, user);
     const last = (lin + size - 1) | 0;
     if ((last ^ lin) >>> 12 === 0) {
+      if (this.watching !== 0) this.watchAccess(lin, size, WatchKind.Write);
       if (size === 2) this.physWrite16(p0, v);
       else this.physWrite32(p0, v);
       return;
     }
     const p1 = this.translate(last & ~0xfff, true, user);
+    if (this.watching !== 0) this.watchAccess(lin, size, WatchKind.Write);
     for (let i = 0; i < size; i++) {
       const a = (lin + i) | 0;
       this.physWrite8((a ^ lin) >>> 12 === 0 ? p0 + i : p1 + (a & 0xfff), v >>> (8 * i));
@@ -1223,7 +1350,7 @@ export class Cpu implements CpuCore {
   rmwRead8(seg: number, off: number): number {
     const lin = this.linW(seg, off, 1);
     const e = this.tlbW[lin >>> 12];
-    const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, this.cpl === 3);
+    const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.rmwTranslate(lin, 1);
     this.rmwPhys = p;
     return this.physRead8(p);
   }
@@ -1235,7 +1362,7 @@ export class Cpu implements CpuCore {
     if (this.alignCheck) this.checkAlignment(lin, 2);
     if ((lin & 0xfff) === 0xfff) return this.rmwSplit(lin, 2);
     const e = this.tlbW[lin >>> 12];
-    const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, this.cpl === 3);
+    const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.rmwTranslate(lin, 2);
     this.rmwPhys = p;
     return this.physRead16(p);
   }
@@ -1253,7 +1380,7 @@ export class Cpu implements CpuCore {
     if (this.alignCheck) this.checkAlignment(lin, 4);
     if ((lin & 0xfff) > 0xffc) return this.rmwSplit(lin, 4);
     const e = this.tlbW[lin >>> 12];
-    const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.translate(lin, true, this.cpl === 3);
+    const p = e !== 0 ? (e & ~0xfff) | (lin & 0xfff) : this.rmwTranslate(lin, 4);
     this.rmwPhys = p;
     return this.physRead32(p);
   }
@@ -1261,11 +1388,19 @@ export class Cpu implements CpuCore {
     if (this.rmwPhys >= 0) this.physWrite32(this.rmwPhys, v);
     else this.writeSlow(this.rmwLin, v, 4);
   }
+  /** An RMW operand that missed the TLB: translate it for writing (a watched page checks). */
+  private rmwTranslate(lin: number, size: number): number {
+    const p = this.translate(lin, true, this.cpl === 3);
+    if (this.watching !== 0) this.watchAccess(lin, size, WatchKind.Access);
+    return p;
+  }
+
   /** An RMW operand that crosses a page: both pages must be writable before anything. */
   private rmwSplit(lin: number, size: number): number {
     const user = this.cpl === 3;
     this.translate(lin, true, user);
     this.translate(((lin + size - 1) | 0) & ~0xfff, true, user);
+    if (this.watching !== 0) this.watchAccess(lin, size, WatchKind.Access);
     this.rmwPhys = -1;
     this.rmwLin = lin;
     return size === 2 ? this.readLin16(lin) : this.readLin32(lin);

@@ -9,4 +9,16 @@ export { execute } from './exec';
 export { deliverPending } from './interrupts';
 export { Flags, PARITY, OSZAPC, OSZAP, CF, PF, AF, ZF, SF, OF, DF, TF, IF } from './flags';
 export { alu, inc, dec, neg, shift, shiftDouble, mul, imul1, imul2, div, idiv, bitScan } from './alu';
-export { FAULT, EV_EXIT, EV_IRQ, EV_TRAP, EV_BREAK, EV_STOP, EV_SHADOW, EV_RDTSC, EV_DECODE, R8 } from './regs';
+export {
+  FAULT,
+  EV_EXIT,
+  EV_IRQ,
+  EV_TRAP,
+  EV_BREAK,
+  EV_STOP,
+  EV_SHADOW,
+  EV_RDTSC,
+  EV_DECODE,
+  EV_WATCH,
+  R8,
+} from './regs';

@@ -55,4 +55,10 @@ export const EV_EXIT = 1,
    * from the defaults of the current code segment: set by a prefix, or by a change of CS.
    * The boundary restores the defaults, so unprefixed instructions never store them.
    */
-  EV_DECODE = 128;
+  EV_DECODE = 128,
+  /**
+   * Watchpoints are set (Cpu.setWatchpoint). The interpreter needs nothing at the boundary
+   * for them (its slow paths check), but a core that runs code its own way (the block
+   * compiler) goes one interpreted instruction at a time while it is set.
+   */
+  EV_WATCH = 256;
