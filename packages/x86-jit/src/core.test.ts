@@ -124,6 +124,77 @@ describe('the block-compiling core', () => {
     expect(jit.getState().eax).not.toBe(sumModel(100).eax);
   });
 
+  it('keeps its blocks across setState with keepTranslations and runs code the host reported rewriting', () => {
+    // A host's trip: the core runs, the host takes the state, writes guest memory and
+    // reports it, and hands the state back with keepTranslations (as lguest's switcher does).
+    const { jit, ref, jitMemory, refMemory } = pair(sumProgram(100));
+    expect(jit.run(500)).toBe(Exit.Budget);
+    expect(ref.run(500)).toBe(Exit.Budget);
+    expect(jit.compiled).toBeGreaterThan(0);
+    // A trip with nothing written: the blocks run on.
+    jit.setState(jit.getState(), { keepTranslations: true });
+    ref.setState(ref.getState(), { keepTranslations: true });
+    const inBlocks = jit.inBlocks;
+    expect(jit.run(300)).toBe(Exit.Budget);
+    expect(ref.run(300)).toBe(Exit.Budget);
+    expect(jit.inBlocks - inBlocks).toBeGreaterThan(250);
+    expect(jit.getState()).toEqual(ref.getState());
+    // A trip in which the host turns the loop's ADD into a SUB (01 -> 29) and reports it.
+    const st = jit.getState();
+    for (const mem of [jitMemory, refMemory]) mem[CODE + 12] = 0x29;
+    jit.invalidatePhysical(CODE + 12, 1);
+    jit.setState(st, { keepTranslations: true });
+    ref.setState(ref.getState(), { keepTranslations: true });
+    expect(jit.run(1_000_000)).toBe(Exit.Halt);
+    expect(ref.run(1_000_000)).toBe(Exit.Halt);
+    expect(jit.getState()).toEqual(ref.getState());
+    expect(jit.getState().eax).not.toBe(sumModel(100).eax);
+  });
+
+  it('trusts keepTranslations for code, and rechecks its blocks after a plain setState', () => {
+    // The host writes code without reporting it. With keepTranslations that breaks the
+    // host's promise and the old block runs on (which is why the host reports every write);
+    // a plain setState makes every block recheck its bytes, so the new code runs.
+    for (const keep of [true, false]) {
+      const { jit, jitMemory } = pair(sumProgram(100));
+      expect(jit.run(500)).toBe(Exit.Budget);
+      const st = jit.getState();
+      jitMemory[CODE + 12] = 0x29;
+      jit.setState(st, keep ? { keepTranslations: true } : undefined);
+      expect(jit.run(1_000_000)).toBe(Exit.Halt);
+      const unchanged = jit.getState().eax === sumModel(100).eax;
+      expect(unchanged).toBe(keep);
+    }
+  });
+
+  it('notices code that rewrites itself in runs cut by the budget and setState with keepTranslations', () => {
+    // The SMC loop of the test above, run 13 instructions at a time and handed through
+    // setState(keepTranslations) after each, as a guest is on its trips through the
+    // switcher: the guest's own writes into compiled code are still caught on the core's
+    // write paths. With a budget larger than one pass, a block whose store ends a segment
+    // must leave before jumping back to the instruction it just rewrote.
+    const patch = CODE + 8;
+    const code = new Uint8Array([
+      0x88, 0x0d, patch & 0xff, (patch >> 8) & 0xff, (patch >> 16) & 0xff, 0,
+      0x83, 0xc0, 0x00,
+      0x49,
+      0x75, 0xf4,
+      0xf4,
+    ]); // prettier-ignore
+    const { jit, ref } = pair(code, { regs: { ecx: 60 } });
+    let exit = Exit.Budget;
+    while (exit === Exit.Budget) {
+      exit = jit.run(13);
+      expect(ref.run(13)).toBe(exit);
+      expect(jit.getState()).toEqual(ref.getState());
+      jit.setState(jit.getState(), { keepTranslations: true });
+      ref.setState(ref.getState(), { keepTranslations: true });
+    }
+    expect(exit).toBe(Exit.Halt);
+    expect(jit.getState().eax).toBe((60 * 61) / 2);
+    expect(jit.inBlocks).toBeGreaterThan(0);
+  });
+
   it('executes what it does not compile in the interpreter, on the same state', () => {
     // pushf; cli; cpuid; popf; hlt — none of these is compiled.
     const code = new Uint8Array([0x9c, 0xfa, 0x0f, 0xa2, 0x9d, 0xf4]);
