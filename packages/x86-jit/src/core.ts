@@ -20,7 +20,7 @@ const CS = 1;
 const { EV_RDTSC, EV_TRAP, EV_BREAK, EV_SHADOW } = interp;
 
 /** Visits to a block start before it is compiled (code run once is cheaper interpreted). */
-export const COMPILE_THRESHOLD = 8;
+export const COMPILE_THRESHOLD = 32;
 /** Direct-mapped block cache size (entries; a power of two). */
 const CACHE_SIZE = 1 << 16;
 /** Writes that drop a page's blocks before the page is left to the interpreter for good. */
