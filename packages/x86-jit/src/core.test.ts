@@ -169,6 +169,47 @@ describe('the block-compiling core', () => {
     }
   });
 
+  it('leaves after a write into its own code with the flags of the instruction before it', () => {
+    // loop: add eax, ebx ; mov byte [CODE+patch], cl ; adc edx, 0 ; dec ecx ; jnz loop ; hlt
+    // The store writes a byte on the code's own page each round, so the block leaves after
+    // it with ADD's carry still in its locals: the ADC after the exit must see it.
+    const patch = CODE + 0x100;
+    const code = new Uint8Array([
+      0x01, 0xd8,
+      0x88, 0x0d, patch & 0xff, (patch >> 8) & 0xff, (patch >> 16) & 0xff, 0,
+      0x83, 0xd2, 0x00,
+      0x49,
+      0x75, 0xf2,
+      0xf4,
+    ]); // prettier-ignore
+    for (const budget of [0, 13]) {
+      // Hot at once: the page stops being compiled after PAGE_REWRITE_LIMIT rewrites.
+      const regs = { ecx: 200, eax: 0, ebx: 0x9e3779b9, edx: 0 };
+      const { jit, ref, lockstep } = pair(code, { regs, compileThreshold: 1 });
+      if (budget === 0) {
+        const r = lockstep.run(100_000);
+        expect(r.divergence?.message ?? null).toBeNull();
+        expect(r.exit).toBe(Exit.Halt);
+      } else {
+        let exit = Exit.Budget;
+        while (exit === Exit.Budget) {
+          exit = jit.run(budget);
+          expect(ref.run(budget)).toBe(exit);
+          expect(jit.getState()).toEqual(ref.getState());
+        }
+      }
+      let eax = 0;
+      let carries = 0;
+      for (let i = 0; i < 200; i++) {
+        const sum = eax + 0x9e3779b9;
+        carries += sum > 0xffffffff ? 1 : 0;
+        eax = sum >>> 0;
+      }
+      expect(jit.getState().edx).toBe(carries);
+      expect(jit.inBlocks).toBeGreaterThan(0);
+    }
+  });
+
   it('notices code that rewrites itself in runs cut by the budget and setState with keepTranslations', () => {
     // The SMC loop of the test above, run 13 instructions at a time and handed through
     // setState(keepTranslations) after each, as a guest is on its trips through the
