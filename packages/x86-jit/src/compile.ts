@@ -432,25 +432,6 @@ class Emitter {
     return `fl.test(${cc})`;
   }
 
-  /** Some path leaves through the shared exit: the body sits in a block labelled `out`. */
-  smcExits = false;
-
-  /**
-   * After an instruction that writes memory: if it wrote into compiled code, leave before
-   * instruction `k` (the next) through the block's one shared exit, which stores the
-   * registers, the flag record of kind `fk` and STARTS[k] (a short check at every write and
-   * jump keeps the source V8 must parse small).
-   */
-  smcExit(k: number): string {
-    return `if (cpu.smc !== 0) { ${this.leaveBefore(k)} }`;
-  }
-
-  /** Statements that leave through the shared exit before instruction `k` (at STARTS[k]). */
-  leaveBefore(k: number): string {
-    this.smcExits = true;
-    return `k = ${k}; break out;`;
-  }
-
   /** Statements that leave the block: registers and flags back into the core, EIP, count
    *  (the count of this pass plus `base`, what earlier passes of a loop retired). */
   exit(eip: string, count: number): string {
@@ -466,13 +447,12 @@ class Emitter {
   jumpCode(count: number, j: number): string {
     this.loops = true;
     // Flags nothing at the target reads (before rewriting them, and nothing there can fault
-    // first) go to the core only if the block leaves here: the shared exit stores the
-    // record of kind fk.
+    // first) go to the core only if the block leaves here.
     const store = storeRecord(this.kind, this.sb);
     const live = this.liveIn[j] === 1;
     return (
-      `base += ${count - j}; if (base + ${this.length} > left) { ${this.leaveBefore(j)} } ` +
-      `${live ? store : ''} fk = -1; pc = ${j}; continue;`
+      `${live ? store : ''} fk = -1; base += ${count - j}; ` +
+      `if (base + ${this.length} > left) { ${WRITE_BACK} ${live ? '' : store} cpu.eip = ${this.starts[j]}; return base + ${j}; } pc = ${j}; continue;`
     );
   }
 }
@@ -567,11 +547,8 @@ export function translate(trace: Trace, eip: number): Translation {
     if (ended) continue;
     // After a write into compiled code the block leaves at once: a jump back inside it
     // would run instructions compiled from the old bytes.
-    // (Inside a segment the next instruction of the block is the next in memory, so the
-    // shared exit at STARTS[i + 1] fits; at a segment's end it is elsewhere.)
     const j = segEnd[i] === 1 ? em.labelOf(next) : -1;
-    if (writesMemory(d) && segEnd[i] === 0) em.emit(em.smcExit(i + 1));
-    else if (writesMemory(d) && j >= 0) em.emit(`if (cpu.smc !== 0) { ${em.exit(int(next), i + 1)} }`);
+    if (writesMemory(d) && (segEnd[i] === 0 || j >= 0)) em.emit(`if (cpu.smc !== 0) { ${em.exit(int(next), i + 1)} }`);
     if (segEnd[i] === 1) em.emit(j >= 0 ? em.jumpCode(i + 1, j) : em.exit(int(next), i + 1));
   }
 
@@ -586,14 +563,10 @@ export function translate(trace: Trace, eip: number): Translation {
     used.length ? `let ${used.map((r) => `r${r} = regs[${r}]`).join(', ')};` : '',
     `let fa = 0, fb = 0, fr = 0, fk = -1, k = 0, base = 0${em.loops ? ', pc = 0' : ''};`,
     'try {',
-    em.smcExits ? 'out: {' : '',
     em.loops ? 'for (;;) switch (pc) {\ncase 0:' : '',
   ];
   const tail = [
     em.loops ? '}' : '',
-    // The shared way out before instruction k (after a write into compiled code, or when
-    // the budget will not take another pass): the record kind is in fk, as for the catch.
-    em.smcExits ? `}\n${writeBack} storeRecord(fl, fk, fa, fb, fr); cpu.eip = STARTS[k]; return base + k;` : '',
     '} catch (e) {',
     used.map((r) => `regs[${r}] = r${r};`).join(' '),
     'storeRecord(fl, fk, fa, fb, fr);',
