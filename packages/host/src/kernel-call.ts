@@ -177,8 +177,11 @@ export class KernelCpu {
     d.ram32[(d.layout.kernelStackTopPhys - 4) >>> 2] = d.layout.returnStubVa | 0;
     // As after ltr: the host TSS descriptor is busy (an interrupted switch may have cleared it).
     d.ram8[d.layout.gdtPhys + GDT_ENTRY_TSS * 8 + 5] |= 0x02;
-    // The host reports its page-table changes (invalidatePhysical, flushTlb), so the TLB may
-    // keep every address space's translations: a trip through the switcher needs them.
+    // The host reports its page-table changes (invalidatePhysical, flushTlb) and every write
+    // it makes into memory that may hold code (loading code, copies to user memory, DMA, the
+    // page cache: invalidatePhysical; the stack word and the GDT byte above are neither), so
+    // the core may keep every address space's translations and its compiled code: a trip
+    // through the switcher needs them.
     d.core.setState(st, { keepTranslations: true });
 
     const breakpoints = options.breakpoints ?? null;

@@ -545,10 +545,11 @@ export function translate(trace: Trace, eip: number): Translation {
     if (followed[i] === 1 && segEnd[i] === 0) continue;
     const ended = emitInstruction(em, d, next, i, needed[i] === 1);
     if (ended) continue;
-    if (segEnd[i] === 1) {
-      const j = em.labelOf(next);
-      em.emit(j >= 0 ? em.jumpCode(i + 1, j) : em.exit(int(next), i + 1));
-    } else if (writesMemory(d)) em.emit(`if (cpu.smc !== 0) { ${em.exit(int(next), i + 1)} }`);
+    // After a write into compiled code the block leaves at once: a jump back inside it
+    // would run instructions compiled from the old bytes.
+    const j = segEnd[i] === 1 ? em.labelOf(next) : -1;
+    if (writesMemory(d) && (segEnd[i] === 0 || j >= 0)) em.emit(`if (cpu.smc !== 0) { ${em.exit(int(next), i + 1)} }`);
+    if (segEnd[i] === 1) em.emit(j >= 0 ? em.jumpCode(i + 1, j) : em.exit(int(next), i + 1));
   }
 
   const used = [...em.used].sort();

@@ -1,6 +1,6 @@
 import { Exit, interp } from '@lguest/x86';
 import { CODE, DATA, STACK_TOP, flatState, machine, pair, prepareMemory } from './fixture';
-import { jit as jitFactory, type JitCpu } from './core';
+import { COMPILE_THRESHOLD, jit as jitFactory, type JitCpu } from './core';
 
 /** mov ecx,100; xor eax,eax; mov ebx,DATA; loop: add eax,ecx; mov [ebx+ecx*4],eax; call f;
  *  dec ecx; jnz loop; hlt; f: push ebx; lea ebx,[eax+eax*2]; xor edx,ebx; pop ebx; ret */
@@ -44,7 +44,9 @@ describe('the block-compiling core', () => {
     expect({ eax: st.eax, edx: st.edx }).toEqual(sumModel(100));
     expect(st.esp).toBe(STACK_TOP);
     expect(jit.compiled).toBeGreaterThan(0);
-    expect(jit.inBlocks).toBeGreaterThan(900);
+    // Every round after the loop turned hot (COMPILE_THRESHOLD visits, and one or two to
+    // compile both of its blocks) runs compiled.
+    expect(jit.inBlocks).toBeGreaterThan((100 - COMPILE_THRESHOLD - 2) * 10);
   });
 
   it('agrees with the interpreter after every block, flat and paged', () => {
@@ -122,6 +124,118 @@ describe('the block-compiling core', () => {
     expect(ref.run(1_000_000)).toBe(Exit.Halt);
     expect(jit.getState()).toEqual(ref.getState());
     expect(jit.getState().eax).not.toBe(sumModel(100).eax);
+  });
+
+  it('keeps its blocks across setState with keepTranslations and runs code the host reported rewriting', () => {
+    // A host's trip: the core runs, the host takes the state, writes guest memory and
+    // reports it, and hands the state back with keepTranslations (as lguest's switcher does).
+    const { jit, ref, jitMemory, refMemory } = pair(sumProgram(100));
+    expect(jit.run(500)).toBe(Exit.Budget);
+    expect(ref.run(500)).toBe(Exit.Budget);
+    expect(jit.compiled).toBeGreaterThan(0);
+    // A trip with nothing written: the blocks run on.
+    jit.setState(jit.getState(), { keepTranslations: true });
+    ref.setState(ref.getState(), { keepTranslations: true });
+    const inBlocks = jit.inBlocks;
+    expect(jit.run(300)).toBe(Exit.Budget);
+    expect(ref.run(300)).toBe(Exit.Budget);
+    expect(jit.inBlocks - inBlocks).toBeGreaterThan(250);
+    expect(jit.getState()).toEqual(ref.getState());
+    // A trip in which the host turns the loop's ADD into a SUB (01 -> 29) and reports it.
+    const st = jit.getState();
+    for (const mem of [jitMemory, refMemory]) mem[CODE + 12] = 0x29;
+    jit.invalidatePhysical(CODE + 12, 1);
+    jit.setState(st, { keepTranslations: true });
+    ref.setState(ref.getState(), { keepTranslations: true });
+    expect(jit.run(1_000_000)).toBe(Exit.Halt);
+    expect(ref.run(1_000_000)).toBe(Exit.Halt);
+    expect(jit.getState()).toEqual(ref.getState());
+    expect(jit.getState().eax).not.toBe(sumModel(100).eax);
+  });
+
+  it('trusts keepTranslations for code, and rechecks its blocks after a plain setState', () => {
+    // The host writes code without reporting it. With keepTranslations that breaks the
+    // host's promise and the old block runs on (which is why the host reports every write);
+    // a plain setState makes every block recheck its bytes, so the new code runs.
+    for (const keep of [true, false]) {
+      const { jit, jitMemory } = pair(sumProgram(100));
+      expect(jit.run(500)).toBe(Exit.Budget);
+      const st = jit.getState();
+      jitMemory[CODE + 12] = 0x29;
+      jit.setState(st, keep ? { keepTranslations: true } : undefined);
+      expect(jit.run(1_000_000)).toBe(Exit.Halt);
+      const unchanged = jit.getState().eax === sumModel(100).eax;
+      expect(unchanged).toBe(keep);
+    }
+  });
+
+  it('leaves after a write into its own code with the flags of the instruction before it', () => {
+    // loop: add eax, ebx ; mov byte [CODE+patch], cl ; adc edx, 0 ; dec ecx ; jnz loop ; hlt
+    // The store writes a byte on the code's own page each round, so the block leaves after
+    // it with ADD's carry still in its locals: the ADC after the exit must see it.
+    const patch = CODE + 0x100;
+    const code = new Uint8Array([
+      0x01, 0xd8,
+      0x88, 0x0d, patch & 0xff, (patch >> 8) & 0xff, (patch >> 16) & 0xff, 0,
+      0x83, 0xd2, 0x00,
+      0x49,
+      0x75, 0xf2,
+      0xf4,
+    ]); // prettier-ignore
+    for (const budget of [0, 13]) {
+      // Hot at once: the page stops being compiled after PAGE_REWRITE_LIMIT rewrites.
+      const regs = { ecx: 200, eax: 0, ebx: 0x9e3779b9, edx: 0 };
+      const { jit, ref, lockstep } = pair(code, { regs, compileThreshold: 1 });
+      if (budget === 0) {
+        const r = lockstep.run(100_000);
+        expect(r.divergence?.message ?? null).toBeNull();
+        expect(r.exit).toBe(Exit.Halt);
+      } else {
+        let exit = Exit.Budget;
+        while (exit === Exit.Budget) {
+          exit = jit.run(budget);
+          expect(ref.run(budget)).toBe(exit);
+          expect(jit.getState()).toEqual(ref.getState());
+        }
+      }
+      let eax = 0;
+      let carries = 0;
+      for (let i = 0; i < 200; i++) {
+        const sum = eax + 0x9e3779b9;
+        carries += sum > 0xffffffff ? 1 : 0;
+        eax = sum >>> 0;
+      }
+      expect(jit.getState().edx).toBe(carries);
+      expect(jit.inBlocks).toBeGreaterThan(0);
+    }
+  });
+
+  it('notices code that rewrites itself in runs cut by the budget and setState with keepTranslations', () => {
+    // The SMC loop of the test above, run 13 instructions at a time and handed through
+    // setState(keepTranslations) after each, as a guest is on its trips through the
+    // switcher: the guest's own writes into compiled code are still caught on the core's
+    // write paths. With a budget larger than one pass, a block whose store ends a segment
+    // must leave before jumping back to the instruction it just rewrote.
+    const patch = CODE + 8;
+    const code = new Uint8Array([
+      0x88, 0x0d, patch & 0xff, (patch >> 8) & 0xff, (patch >> 16) & 0xff, 0,
+      0x83, 0xc0, 0x00,
+      0x49,
+      0x75, 0xf4,
+      0xf4,
+    ]); // prettier-ignore
+    const { jit, ref } = pair(code, { regs: { ecx: 60 } });
+    let exit = Exit.Budget;
+    while (exit === Exit.Budget) {
+      exit = jit.run(13);
+      expect(ref.run(13)).toBe(exit);
+      expect(jit.getState()).toEqual(ref.getState());
+      jit.setState(jit.getState(), { keepTranslations: true });
+      ref.setState(ref.getState(), { keepTranslations: true });
+    }
+    expect(exit).toBe(Exit.Halt);
+    expect(jit.getState().eax).toBe((60 * 61) / 2);
+    expect(jit.inBlocks).toBeGreaterThan(0);
   });
 
   it('executes what it does not compile in the interpreter, on the same state', () => {

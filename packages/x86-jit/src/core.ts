@@ -13,14 +13,14 @@
 // of the core and by `invalidatePhysical`; a write to such a page drops its blocks, and a
 // block that wrote to code stops after that instruction.
 
-import { Exit, interp, type CoreFactory, type Machine } from '@lguest/x86';
+import { Exit, interp, type CoreFactory, type CpuState, type Machine, type SetStateOptions } from '@lguest/x86';
 import { scanBlock, translate, type BlockCode } from './compile';
 
 const CS = 1;
 const { EV_RDTSC, EV_TRAP, EV_BREAK, EV_SHADOW, EV_WATCH } = interp;
 
 /** Visits to a block start before it is compiled (code run once is cheaper interpreted). */
-export const COMPILE_THRESHOLD = 8;
+export const COMPILE_THRESHOLD = 32;
 /** Direct-mapped block cache size (entries; a power of two). */
 const CACHE_SIZE = 1 << 16;
 /** Writes that drop a page's blocks before the page is left to the interpreter for good. */
@@ -65,7 +65,8 @@ export class JitCpu extends interp.Cpu {
   /** Per physical page: how often compiled code there was overwritten. */
   private rewrites!: Uint8Array;
   private pageBlocks!: (Block[] | undefined)[];
-  /** Bumped when the host may have written memory without telling us (setState, reset). */
+  /** Bumped when the host may have written memory without telling us (reset, setState
+   *  without keepTranslations). */
   private epoch = 0;
   /** Statistics: blocks compiled, instructions run in blocks, interpreted one at a time. */
   compiled = 0;
@@ -99,10 +100,13 @@ export class JitCpu extends interp.Cpu {
     if (this.codePages !== undefined) this.epoch++;
   }
 
-  override setState(...args: Parameters<interp.Cpu['setState']>): void {
-    super.setState(...args);
-    // A host may have loaded new code without invalidatePhysical: blocks recheck their bytes.
-    this.epoch++;
+  override setState(state: CpuState, options?: SetStateOptions): void {
+    super.setState(state, options);
+    // With keepTranslations the host vouches that it reported every write of its own to
+    // memory holding code (invalidatePhysical), and the core saw every write of the guest's:
+    // the blocks stay valid, as the TLB does. Without it the host may have loaded code behind
+    // our back, so each block rechecks its bytes before it next runs.
+    if (options?.keepTranslations !== true) this.epoch++;
   }
 
   // ------------------------------------------------------------------ the write paths

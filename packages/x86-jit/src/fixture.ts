@@ -66,7 +66,7 @@ export function machine(): Machine {
 /** A block-compiling core and an interpreter on equal machines holding `code` at CODE. */
 export function pair(
   code: Uint8Array,
-  options: { paging?: boolean; regs?: Partial<CpuState> } = {},
+  options: { paging?: boolean; regs?: Partial<CpuState>; compileThreshold?: number } = {},
 ): { jit: JitCpu; ref: CpuCore; lockstep: Lockstep; jitMemory: Uint8Array; refMemory: Uint8Array } {
   const mj = machine();
   const mr = machine();
@@ -76,7 +76,7 @@ export function pair(
     prepareMemory(mem);
     mem.set(code, CODE);
   }
-  const jit = new JitCpu(mj);
+  const jit = new JitCpu(mj, options.compileThreshold);
   const ref = new interp.Cpu(mr);
   for (const core of [jit, ref] as CpuCore[]) {
     core.setState({ ...flatState(core.getState(), CODE, options.paging ?? false), ...options.regs });

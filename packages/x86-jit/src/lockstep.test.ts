@@ -98,7 +98,8 @@ function run(seed: number, paging: boolean): { lockstep: Lockstep; result: Retur
   const r = rng(seed * 7919);
   const code = randomProgram(seed, 24, 30);
   const regs = { eax: r(), edx: r(), ebp: r(), esi: r(), edi: r(), eflags: (r() & 0x8d5) | 2 };
-  const { lockstep, jitMemory, refMemory } = pair(code, { paging, regs });
+  // Compiled from the 8th round on, so most of the 30 run compiled.
+  const { lockstep, jitMemory, refMemory } = pair(code, { paging, regs, compileThreshold: 8 });
   for (let i = 0; i < 256; i++) jitMemory[DATA + i] = refMemory[DATA + i] = r() & 0xff;
   expect(CODE).toBeGreaterThan(0);
   return { lockstep, result: lockstep.run(200_000, { memoryEvery: 4 }) };

@@ -192,11 +192,13 @@ export const enum Vector {
 /** How `CpuCore.setState` treats what the core has cached. */
 export interface SetStateOptions {
   /**
-   * Keep the cached translations (the TLB of every address space), as a CPU does when only
-   * registers change. The host vouches that every change to a page directory or page table
-   * since the core last ran was made by the core itself or reported with
-   * `invalidatePhysical`. Without it, `setState` drops every translation. Changing CR0.PG,
-   * WP or PE or CR4.PSE drops them anyway.
+   * Keep what the core caches from memory — the translations (the TLB of every address
+   * space) and any code it decoded or compiled — as a CPU does when only registers change.
+   * The host vouches that every change since the core last ran to a page directory, a page
+   * table or memory holding code was made by the core itself or reported with
+   * `invalidatePhysical` (DMA and every other host write into guest memory included).
+   * Without it, `setState` drops every translation and a core that caches code rechecks it
+   * against memory. Changing CR0.PG, WP or PE or CR4.PSE drops the translations anyway.
    */
   keepTranslations?: boolean;
 }
