@@ -255,7 +255,7 @@ describe('lguest run: the monitor, --restore and --incoming', () => {
   it('lets --native have a monitor and a restore', () => {
     const c = run(['run', '--native', '--monitor=unix:m', '64']);
     expect(c.native).toBe(true);
-    expect(c.machine?.monitor).toBe('m');
+    expect(c.machine?.monitor).toEqual({ kind: 'unix', path: 'm' });
     expect(run(['run', '--native', '--restore=a.snap']).machine?.restore).toBe('a.snap');
   });
 });
