@@ -7,13 +7,13 @@
 
 import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { hostMemoryMiB, parseCommand, type GuestSpec } from './options';
 import { runSession, type SessionOutcome } from './session';
+import { freePort, getPage } from '../testing/http';
 import { writeInitramfs } from '../testing/initramfs';
 import { LINUX, linuxTests, unpackKlibc } from '../testing/linux';
 
@@ -183,29 +183,6 @@ describe('our guests on one --sharenet', () => {
     expect(outcome.guests.every((g) => (g.stats?.dmaDelivered ?? 0) > 10)).toBe(true);
   }, 300_000);
 });
-
-/** A TCP port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** GETs / from 127.0.0.1:port with node's http client. */
-function getPage(port: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('our guest behind --net=user', () => {
   it('serves its httpd page to the host through hostfwd (the counter counts), and its nc reaches host servers over TCP and UDP', async () => {

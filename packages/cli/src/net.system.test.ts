@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { lguest } from './lguest';
 import { hostMemoryMiB, parseCommand, type GuestSpec } from './options';
 import { runSession, type SessionOutcome } from './session';
+import { freePort } from '../testing/http';
 import { writeInitramfs } from '../testing/initramfs';
 import { LINUX, linuxTests, unpackKlibc } from '../testing/linux';
 import { defaultCoreName } from '@lguest/x86-cores';
@@ -129,15 +130,6 @@ maybe('--sharenet: two Linux guests on one network', () => {
     expect(outcome.guests.every((g) => (g.stats?.dmaDelivered ?? 0) > 10)).toBe(true);
   }, 180_000);
 });
-
-/** A TCP port nobody listens on now (the kernel's choice of a free one). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Sends `request` to 127.0.0.1:port and resolves with everything that comes back. */
 function fetchFrom(port: number, request: string): Promise<string> {

@@ -8,12 +8,11 @@
 // prints the downtime. Every step waits for what the guest or lguest says, never for time.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Conversation } from '../testing/conversation';
 import { debugfs, e2fsck, mkext2, qemuImg } from '../testing/disk-tools';
+import { freePort, getPage } from '../testing/http';
 import { MonitorClient } from '../testing/monitor';
 import { GUEST, MAIN } from '../testing/pty';
 
@@ -67,29 +66,6 @@ async function psLine(c: Conversation, pid: string): Promise<{ state: string; cp
 async function uptime(c: Conversation): Promise<number> {
   const [, up] = /^up (\d+\.\d\d) seconds/m.exec(await c.command('uptime', /^up \d+\.\d\d seconds/m)) ?? [];
   return Number(up);
-}
-
-/** A TCP port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** GETs / from 127.0.0.1:port. */
-function getPage(port: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 describe('lguest snapshots', () => {
