@@ -11,7 +11,7 @@
 // path on restore and checked for their size, as under lguest.
 
 import { statSync } from 'node:fs';
-import type { PauseAnswer, Pc, PcRunHooks, PcState, RunResult } from '@lguest/pc';
+import type { PauseAnswer, Pc, PcRunHooks, PcState } from '@lguest/pc';
 import {
   decodeJson,
   isZero,
@@ -140,10 +140,6 @@ export class PcMonitor implements MonitorTarget, PcRunHooks {
     while (this.waiting.length > 0 && !this.signal?.aborted) {
       await this.waiting.shift()!.run(this.stopping.signal);
     }
-  }
-
-  ran(_pc: Pc, _r: RunResult): boolean {
-    return false;
   }
 
   /** The run is over: requests still waiting fail, a held PC is let go. */
