@@ -538,6 +538,41 @@ withGdb('gdb on a restored guest (--restore)', () => {
   );
 });
 
+/**
+ * Our guest run in-process with `--gdb` on a free port (`options`: -S, say): resolves
+ * `listening` with the port, `atShell` once init starts the shell; `run` is the exit status.
+ */
+function underGdb(
+  options: string[],
+  signal?: AbortSignal,
+): { listening: Promise<number>; atShell: Promise<void>; run: Promise<number>; console(): string; stderr(): string } {
+  let stderr = '';
+  let console = '';
+  let seen: () => void = () => {};
+  const atShell = new Promise<void>((r) => (seen = r));
+  let ready: (port: number) => void = () => {};
+  const listening = new Promise<number>((r) => (ready = r));
+  const run = lguest(['run', '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', ...options, '32'], {
+    stdout: {
+      write: (c) => {
+        console += Buffer.from(c).toString();
+        if (console.includes('init: starting /bin/sh')) seen();
+      },
+    },
+    stderr: {
+      write: (c) => {
+        stderr += Buffer.from(c).toString();
+        const m = /gdb: listening on tcp:127\.0\.0\.1:(\d+)/.exec(stderr);
+        if (m) ready(Number(m[1]));
+      },
+    },
+    cwd: process.cwd(),
+    defaultKernel: GUEST,
+    signal,
+  });
+  return { listening, atShell, run, console: () => console, stderr: () => stderr };
+}
+
 /** A minimal gdb: the remote protocol spoken by hand over TCP, for what gdb -batch cannot do. */
 class WireClient {
   private readonly replies: string[] = [];
@@ -579,36 +614,13 @@ withGdb('Ctrl-C from the debugger', () => {
   it(
     'stops our guest at its prompt (halted, waiting for input) and reads its registers',
     async () => {
-      let stderr = '';
-      let console = '';
-      let seen: () => void = () => {};
-      const atShell = new Promise<void>((r) => (seen = r));
-      let run: Promise<number> = Promise.resolve(-1);
-      const listening = new Promise<number>((ready) => {
-        run = lguest(['run', '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '-S', '32'], {
-          stdout: {
-            write: (c) => {
-              console += Buffer.from(c).toString();
-              if (console.includes('init: starting /bin/sh')) seen();
-            },
-          },
-          stderr: {
-            write: (c) => {
-              stderr += Buffer.from(c).toString();
-              const m = /gdb: listening on tcp:127\.0\.0\.1:(\d+)/.exec(stderr);
-              if (m) ready(Number(m[1]));
-            },
-          },
-          cwd: process.cwd(),
-          defaultKernel: GUEST,
-        });
-      });
-      const client = new WireClient(await listening);
+      const g = underGdb(['-S']);
+      const client = new WireClient(await g.listening);
       client.send('?');
       expect(await client.reply()).toBe('T05thread:01;');
-      expect(console).toBe(''); // -S: nothing ran yet
+      expect(g.console()).toBe(''); // -S: nothing ran yet
       client.send('vCont;c');
-      await atShell;
+      await g.atShell;
       client.interrupt();
       expect(await client.reply()).toBe('T02thread:01;');
       client.send('g');
@@ -619,14 +631,14 @@ withGdb('Ctrl-C from the debugger', () => {
       const cs = parseInt(regs.slice(80, 82), 16);
       expect([1, 3]).toContain(cs & 3);
       // Stopped means stopped: the console says no more while we look.
-      const before = console.length;
+      const before = g.console().length;
       client.send('m0,4');
       expect(await client.reply()).toBe('E14');
-      expect(console.length).toBe(before);
+      expect(g.console().length).toBe(before);
       client.send('k');
       client.close();
-      expect(await run).toBe(1);
-      expect(stderr).toContain('killed by the debugger');
+      expect(await g.run).toBe(1);
+      expect(g.stderr()).toContain('killed by the debugger');
     },
     PATIENCE_MS,
   );
@@ -634,35 +646,11 @@ withGdb('Ctrl-C from the debugger', () => {
   it(
     'without -S the guest runs until gdb attaches, which stops it where it is; detaching does not end it',
     async () => {
-      let stderr = '';
-      let console = '';
-      let seen: () => void = () => {};
-      const atShell = new Promise<void>((r) => (seen = r));
       const stop = new AbortController();
-      let run: Promise<number> = Promise.resolve(-1);
-      const listening = new Promise<number>((ready) => {
-        run = lguest(['run', '--clock=virtual', '--timeout=200', '--gdb=tcp:127.0.0.1:0', '32'], {
-          stdout: {
-            write: (c) => {
-              console += Buffer.from(c).toString();
-              if (console.includes('init: starting /bin/sh')) seen();
-            },
-          },
-          stderr: {
-            write: (c) => {
-              stderr += Buffer.from(c).toString();
-              const m = /gdb: listening on tcp:127\.0\.0\.1:(\d+)/.exec(stderr);
-              if (m) ready(Number(m[1]));
-            },
-          },
-          cwd: process.cwd(),
-          defaultKernel: GUEST,
-          signal: stop.signal,
-        });
-      });
-      const port = await listening;
+      const g = underGdb([], stop.signal);
+      const port = await g.listening;
       // Nobody attached: the guest boots to its shell by itself.
-      await atShell;
+      await g.atShell;
       const client = new WireClient(port);
       client.send('?');
       expect(await client.reply()).toBe('T02thread:01;');
@@ -671,8 +659,8 @@ withGdb('Ctrl-C from the debugger', () => {
       client.close();
       // Detached, the guest is the user's again: it ends as the user says, not as a debugger's kill.
       stop.abort({ reason: 'killed: the test is over', status: 130 });
-      expect(await run).toBe(130);
-      expect(stderr).not.toContain('killed by the debugger');
+      expect(await g.run).toBe(130);
+      expect(g.stderr()).not.toContain('killed by the debugger');
     },
     PATIENCE_MS,
   );

@@ -5,7 +5,10 @@
 // on from where they were (a fresh boot would start them from zero and print its boot lines).
 // Then a guest with a qcow2 overlay disk keeps its files across a save and restore, and a
 // guest moved live between two lguest processes on loopback keeps its console; that test
-// prints the downtime. Every step waits for what the guest or lguest says, never for time.
+// prints the downtime. The same for a guest booted natively on the emulated PC (--native):
+// saved through the monitor and continued on the PC by a new lguest, which needs no --native
+// to know the snapshot is a PC's. Every step waits for what the guest or lguest says, never
+// for time.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -298,5 +301,70 @@ describe('lguest live migration', () => {
     // What each side wrote is on the disk, and the filesystem is clean.
     expect(debugfs(disk, 'ls -l /')).toMatch(/ motd\s[\s\S]* hostname\s/);
     expect(e2fsck(disk).status).toBe(0);
+  });
+});
+
+describe('snapshots of a guest on the PC', () => {
+  it('save the natively booted guest with a counter running, and a new lguest continues it on the PC', async () => {
+    const sock = join(dir, 'monitor.sock');
+    const snap = join(dir, 'pc.snap');
+    const first = lguest('--native', `--monitor=unix:${sock}`);
+    await atPrompt(first);
+    const [, pid] = /^\[(\d+)\] spin$/m.exec(await first.command('spin &', /^\[\d+\] spin$/m))!;
+    const cpuBefore = (await psLine(first, pid)).cpu;
+    const upBefore = await uptime(first);
+
+    const m = await monitor(sock);
+    expect(await m.command('info status')).toMatch(/^VM status: running; PC clock [\d.]+ s \(host\)$/);
+    expect(await m.command('stop')).toBe('stopped');
+    expect(await m.command('info status')).toMatch(/^VM status: paused/);
+    // The registers are the CPU's own: ring 0, paging on (the guest's page directory in CR3).
+    const regs = await m.command('info registers');
+    expect(regs).toMatch(/^EAX=[0-9a-f]{8} .*EIP=[0-9a-f]{8}/);
+    expect(regs).toMatch(/CR0=8[0-9a-f]{7} /);
+    expect(await m.command('info devices')).toMatch(/^COM1 \(16550 UART\), irq 4.*\nPIT channel 0, irq 0: divisor \d+/);
+    expect(await m.command('migrate tcp:127.0.0.1:1')).toMatch(/only guests under lguest migrate/);
+    const saved = await m.command(`savevm ${snap}`);
+    expect(saved).toMatch(/^saved .*pc\.snap: \d+ pages of guest memory/);
+    expect(await m.last('quit')).toBe('quitting');
+    expect(await first.end()).toEqual({ status: 0, signal: null });
+
+    // A new process, not told --native: the snapshot is a PC's. No boot; the same shell, the
+    // same job, still getting the CPU.
+    const second = lguest(`--restore=${snap}`, '-v');
+    const upAfter = await uptime(second);
+    expect(upAfter).toBeGreaterThanOrEqual(upBefore);
+    const cpuAfter = (await psLine(second, pid)).cpu;
+    expect(cpuAfter).toBeGreaterThanOrEqual(cpuBefore);
+    let now = cpuAfter;
+    while (now <= cpuAfter) now = (await psLine(second, pid)).cpu;
+    await second.command(`kill ${pid}`);
+    second.type(`poweroff${second.enter}`);
+    expect(await second.end()).toEqual({ status: 0, signal: null });
+    expect(second.transcript).not.toContain('init: starting /bin/sh');
+    expect(second.stderr).toMatch(/pc: \d+ MiB, CPU core \S+, .*restored at [\d.]+ s of its clock/);
+    process.stdout.write(
+      `native snapshot: uptime ${upBefore} s at the save, ${upAfter} s after the restore; ` +
+        `spin's CPU time ${cpuBefore} s then, ${now} s later\n${saved}\n`,
+    );
+  });
+
+  it('refuses a damaged PC snapshot with exit 2, saying so', async () => {
+    const sock = join(dir, 'monitor.sock');
+    const snap = join(dir, 'pc.snap');
+    const first = lguest('--native', '--clock=virtual', `--monitor=unix:${sock}`);
+    await first.prompt('the first prompt');
+    const m = await monitor(sock);
+    expect(await m.command(`savevm ${snap}`)).toMatch(/^saved /);
+    expect(await m.last('quit')).toBe('quitting');
+    expect(await first.end()).toEqual({ status: 0, signal: null });
+
+    const bytes = readFileSync(snap);
+    bytes[bytes.length - 100] ^= 0xff;
+    const damaged = join(dir, 'damaged.snap');
+    writeFileSync(damaged, bytes);
+    const bad = lguest(`--restore=${damaged}`);
+    expect(await bad.end()).toEqual({ status: 2, signal: null });
+    expect(bad.stderr).toMatch(/damaged\.snap.*(corrupt|checksum|damaged)/i);
   });
 });
