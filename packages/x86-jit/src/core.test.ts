@@ -34,6 +34,21 @@ function sumModel(iterations: number): { eax: number; edx: number } {
   return { eax: eax >>> 0, edx: edx >>> 0 };
 }
 
+/**
+ * loop: mov byte [CODE+8], cl ; add eax, imm8 (the patched byte) ; dec ecx ; jnz loop ; hlt.
+ * The store changes the immediate of the very next instruction of the same block.
+ */
+function selfPatchingLoop(): Uint8Array {
+  const patch = CODE + 8;
+  return new Uint8Array([
+    0x88, 0x0d, patch & 0xff, (patch >> 8) & 0xff, (patch >> 16) & 0xff, 0,
+    0x83, 0xc0, 0x00,
+    0x49,
+    0x75, 0xf4,
+    0xf4,
+  ]); // prettier-ignore
+}
+
 describe('the block-compiling core', () => {
   it('runs a loop with calls, memory and the stack in compiled blocks, to the exact instruction', () => {
     const { jit } = pair(sumProgram(100), { regs: { edx: 0 } });
@@ -94,16 +109,7 @@ describe('the block-compiling core', () => {
   });
 
   it('notices code that rewrites itself inside the running block', () => {
-    // loop: mov byte [CODE+patch], cl ; add eax, imm8 (the patched byte) ; dec ecx ; jnz loop ; hlt
-    // The store changes the immediate of the very next instruction of the same block.
-    const patch = CODE + 8;
-    const code = new Uint8Array([
-      0x88, 0x0d, patch & 0xff, (patch >> 8) & 0xff, (patch >> 16) & 0xff, 0,
-      0x83, 0xc0, 0x00,
-      0x49,
-      0x75, 0xf4,
-      0xf4,
-    ]); // prettier-ignore
+    const code = selfPatchingLoop();
     const { jit, lockstep } = pair(code, { regs: { ecx: 60 } });
     const r = lockstep.run(10_000);
     expect(r.divergence?.message ?? null).toBeNull();
@@ -216,14 +222,7 @@ describe('the block-compiling core', () => {
     // switcher: the guest's own writes into compiled code are still caught on the core's
     // write paths. With a budget larger than one pass, a block whose store ends a segment
     // must leave before jumping back to the instruction it just rewrote.
-    const patch = CODE + 8;
-    const code = new Uint8Array([
-      0x88, 0x0d, patch & 0xff, (patch >> 8) & 0xff, (patch >> 16) & 0xff, 0,
-      0x83, 0xc0, 0x00,
-      0x49,
-      0x75, 0xf4,
-      0xf4,
-    ]); // prettier-ignore
+    const code = selfPatchingLoop();
     const { jit, ref } = pair(code, { regs: { ecx: 60 } });
     let exit = Exit.Budget;
     while (exit === Exit.Budget) {
